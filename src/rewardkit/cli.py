@@ -1,0 +1,86 @@
+"""The ``rewardkit`` command line: a thin typer layer over the library.
+
+Every verb is a dataclass config (its field help is the flag help, ``--config FILE`` reads
+YAML) and a few lines calling the library. User errors print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from rewardkit.cli_support import config_command, quiet_libraries
+from rewardkit.progress import console
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="markdown",
+                  help="Train reward models from human preferences, measure how far to trust "
+                       "them, and score with them.")
+
+
+def _train(config) -> None:
+    from rewardkit.train import train
+    train(config)
+
+
+def _score(config) -> None:
+    from rewardkit.model.score_file import score_file
+    summary = score_file(config)
+    console.print(f"scored {summary['texts']} texts from {summary['records']} records "
+                  f"({summary['prompt_truncated']} prompt-truncated) → {summary['out']}",
+                  highlight=False)
+
+
+def _eval(config) -> None:
+    from rewardkit.eval.report_text import print_metrics
+    from rewardkit.eval.run import run_eval
+    print_metrics(run_eval(config))
+
+
+def _demo(config) -> None:
+    from rewardkit.demo import run_demo
+    run_demo(config)
+
+
+def _register() -> None:
+    from rewardkit.demo import DemoConfig
+    from rewardkit.eval.run import EvalConfig
+    from rewardkit.model.score_file import ScoreConfig
+    from rewardkit.train.config import TrainConfig
+
+    config_command(app, "train", TrainConfig, _train, required=("data", "out"),
+                   help="Train a Bradley–Terry reward model on preference pairs.",
+                   epilog="Example:  \n`rewardkit train --data ../shared/data/hh-rlhf-harmless-base/"
+                          "test.jsonl.gz --out runs/hh --epochs 1 --max-length 512`  \n"
+                          "Options may come from YAML: `rewardkit train --config train.yaml "
+                          "--lr 5e-5` (flags override the file).")
+    config_command(app, "score", ScoreConfig, _score, required=("model", "data", "out"),
+                   help="Write raw and normalized rewards for every record, in input order.",
+                   epilog="Example:  \n`rewardkit score --model runs/hh --data pairs.jsonl "
+                          "--out scores.jsonl`")
+    config_command(app, "eval", EvalConfig, _eval, required=("model", "data"),
+                   help="Accuracy (overall, per subset) of a reward model on preference pairs.",
+                   epilog="Example:  \n`rewardkit eval --model runs/hh --data ../shared/data/"
+                          "hh-rlhf-harmless-base/test.jsonl.gz --split eval --out runs/hh/eval`")
+    config_command(app, "demo", DemoConfig, _demo,
+                   help="Offline demo: build a world with a known gold reward, train MiniLM on "
+                        "it, report accuracy vs labels, vs gold, and the noise ceiling.",
+                   epilog="Example:  \n`rewardkit demo --out demo-out`")
+
+
+_register()
+
+
+@app.command("version", help="Print the rewardkit version.")
+def version() -> None:
+    from rewardkit import __version__
+    typer.echo(__version__)
+
+
+def main() -> None:
+    quiet_libraries()
+    app()
+
+
+if __name__ == "__main__":
+    main()

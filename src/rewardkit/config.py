@@ -1,0 +1,116 @@
+"""Dataclass configs: one source of truth for options, defaults and help text.
+
+Each option is a dataclass field whose ``metadata["help"]`` is also its CLI help (TRL style).
+Options come from a YAML file (``--config FILE``) and flags override it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from rewardkit.errors import UserError
+
+T = TypeVar("T")
+
+
+def option(default: Any, help: str, *, choices: tuple[str, ...] | None = None, **kwargs) -> Any:
+    """A dataclass field with CLI help (and optional choices)."""
+    metadata = {"help": help}
+    if choices:
+        metadata["choices"] = choices
+    if isinstance(default, (list, dict)):
+        return dataclasses.field(default_factory=lambda: type(default)(default),
+                                 metadata=metadata, **kwargs)
+    return dataclasses.field(default=default, metadata=metadata, **kwargs)
+
+
+def flag_name(field_name: str) -> str:
+    return "--" + field_name.replace("_", "-")
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: config file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise UserError(f"broken YAML ({getattr(exc, 'problem', exc)}); fix the file",
+                        where=where) from None
+    if not isinstance(data, dict):
+        raise UserError("a config file must be a mapping of option: value", where=str(path))
+    return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
+def build_config(cls: type[T], config_file: str | Path | None = None,
+                 overrides: dict[str, Any] | None = None) -> T:
+    """``cls`` from defaults ← YAML file ← overrides (``None`` values are ignored)."""
+    values: dict[str, Any] = read_yaml(config_file) if config_file else {}
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise UserError(f"unknown option(s) {', '.join(unknown)}; see --help for the options",
+                        where=str(config_file))
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in values:
+            values[f.name] = _coerce(values[f.name], hints[f.name], f.name)
+    config = cls(**values)
+    check_choices(config)
+    return config
+
+
+def check_choices(config) -> None:
+    for f in dataclasses.fields(config):
+        choices = f.metadata.get("choices")
+        value = getattr(config, f.name)
+        if choices and value not in choices:
+            raise UserError(f"{flag_name(f.name)} {value!r} is not one of {', '.join(choices)}")
+
+
+def _coerce(value: Any, hint: Any, name: str) -> Any:
+    """YAML gives ints for floats and strings for paths; make them the declared type."""
+    if value is None:
+        return None
+    base = _strip_optional(hint)
+    try:
+        if base is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if base is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if base is str:
+            return str(value)
+        if base is bool and isinstance(value, bool):
+            return value
+        if base in (int, float):
+            return base(value)
+        if base is bool:
+            if str(value).lower() in ("true", "yes", "1"):
+                return True
+            if str(value).lower() in ("false", "no", "0"):
+                return False
+            raise ValueError(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{flag_name(name)} expects {getattr(base, '__name__', base)}, "
+                        f"got {value!r}") from None
+    return value
+
+
+def _strip_optional(hint: Any) -> Any:
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) in (typing.Union, getattr(__import__("types"), "UnionType", None)) \
+            and len(args) == 1:
+        return args[0]
+    return hint
+
+
+def config_help(cls) -> dict[str, str]:
+    return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}

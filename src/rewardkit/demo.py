@@ -1,0 +1,76 @@
+"""``rewardkit demo``: the whole loop offline, checked against a known gold reward.
+
+1. build the demo world (:mod:`rewardkit.world`): prompts, responses with gold rewards,
+   labels from simulated annotators who share a flattery bias;
+2. train the default backbone (all-MiniLM-L6-v2) on the world's train pairs;
+3. evaluate on held-out pairs: accuracy against the simulated labels, against gold, and the
+   noise ceiling (gold's own accuracy on those labels).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rewardkit.config import option
+from rewardkit.errors import UserError
+from rewardkit.model.reward_model import RewardModel
+from rewardkit.model.sidecar import write_json_atomic
+from rewardkit.progress import console
+from rewardkit.train import TrainConfig, train
+from rewardkit.world import (WorldConfig, accuracy_against_gold, build_world, load_world_split,
+                             noise_ceiling, write_world)
+
+
+@dataclass
+class DemoConfig:
+    """Options of ``rewardkit demo``."""
+
+    out: str = option("demo-out", "Folder for the world, the model and the results.")
+    seed: int = option(0, "Seed of the world and of training.")
+    n_train_pairs: int = option(2000, "Training pairs in the world.")
+    n_eval_pairs: int = option(500, "Held-out pairs in the world.")
+    epochs: int = option(1, "Training epochs.")
+    lr: float = option(1e-4, "Learning rate.")
+    batch_size: int = option(16, "Pairs per batch.")
+    max_length: int = option(192, "Max tokens per text (world texts are short).")
+    backbone: str | None = option(None, "Backbone (default all-MiniLM-L6-v2, offline).")
+    precision: str = option("fp32", "fp32 or bf16.", choices=("fp32", "bf16"))
+
+    def __post_init__(self):
+        if self.n_train_pairs < 16 or self.n_eval_pairs < 1:
+            raise UserError("--n-train-pairs must be at least 16 and --n-eval-pairs at least 1")
+
+
+def run_demo(config: DemoConfig, *, progress: bool | None = None) -> dict:
+    out = Path(config.out)
+    world = build_world(WorldConfig(n_train_pairs=config.n_train_pairs,
+                                    n_eval_pairs=config.n_eval_pairs, seed=config.seed))
+    paths = write_world(world, out / "world")
+    console.print(f"world: {len(world.train)} train / {len(world.eval)} eval pairs in "
+                  f"{out / 'world'}", highlight=False)
+    result = train(TrainConfig(
+        data=str(paths["train"]), eval_data=str(paths["eval"]), out=str(out / "model"),
+        backbone=config.backbone, epochs=config.epochs, lr=config.lr,
+        batch_size=config.batch_size, max_length=config.max_length, seed=config.seed,
+        precision=config.precision), progress=progress)
+    model = RewardModel.from_pretrained(out / "model")
+    held_out = load_world_split(out / "world", "eval")
+    r_c, r_r, kept, _ = model.score_pairs(held_out)
+    if len(kept) != len(held_out):
+        raise UserError("some demo pairs did not fit --max-length; raise it")
+    label_accuracy = float(np.mean(r_c > r_r))
+    gold_accuracy = accuracy_against_gold(held_out, r_c, r_r)
+    ceiling = noise_ceiling(held_out)
+    summary = {"accuracy_vs_labels": label_accuracy, "accuracy_vs_gold": gold_accuracy,
+               "noise_ceiling": ceiling, "gap_to_ceiling_points": 100 * (ceiling - gold_accuracy),
+               "eval_pairs": len(held_out), "model": str(out / "model"),
+               "training_seconds": result.metrics["training"]["seconds"]}
+    write_json_atomic(out / "demo.json", summary)
+    console.print(
+        f"held-out accuracy vs simulated labels: {100 * label_accuracy:.1f}%\n"
+        f"held-out accuracy vs gold reward:      {100 * gold_accuracy:.1f}%\n"
+        f"noise ceiling (gold vs labels):        {100 * ceiling:.1f}%", highlight=False)
+    return summary

@@ -1,0 +1,43 @@
+"""Dynamic padding: a batch is padded to its own longest sequence, on the right.
+
+Right padding keeps every token at the position it has unpadded, so a score never depends on
+the batch it was computed in (absolute-position encoders like BERT would otherwise change).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+
+def pad_right(sequences: Sequence[np.ndarray | list[int]], pad_id: int,
+              multiple_of: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack sequences into ``(input_ids, attention_mask)`` of shape ``(B, L)``."""
+    longest = max(len(s) for s in sequences)
+    if multiple_of > 1:
+        longest = -(-longest // multiple_of) * multiple_of
+    ids = np.full((len(sequences), longest), pad_id, dtype=np.int64)
+    mask = np.zeros((len(sequences), longest), dtype=np.int64)
+    for row, seq in enumerate(sequences):
+        ids[row, :len(seq)] = seq
+        mask[row, :len(seq)] = 1
+    return torch.from_numpy(ids), torch.from_numpy(mask)
+
+
+def pad_left(sequences: Sequence[np.ndarray | list[int]], pad_id: int,
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Left padding (for decoders only): ``(input_ids, attention_mask, position_ids)``.
+
+    Position ids count real tokens only, so each token keeps its unpadded position."""
+    longest = max(len(s) for s in sequences)
+    ids = np.full((len(sequences), longest), pad_id, dtype=np.int64)
+    mask = np.zeros((len(sequences), longest), dtype=np.int64)
+    for row, seq in enumerate(sequences):
+        if len(seq):
+            ids[row, longest - len(seq):] = seq
+            mask[row, longest - len(seq):] = 1
+    mask_t = torch.from_numpy(mask)
+    positions = (mask_t.cumsum(-1) - 1).clamp(min=0)
+    return torch.from_numpy(ids), mask_t, positions

@@ -1,0 +1,252 @@
+"""``RewardModel``: a HF ``AutoModelForSequenceClassification(num_labels=1)`` plus its sidecar.
+
+    rm = RewardModel.from_pretrained("runs/hh")
+    rm.score(["Hi"], ["Hello! How can I help?"])     # raw rewards, numpy float64
+    rm.compare("Hi", "Hello!", "Go away.")            # P(a ≻ b) = σ((r_a − r_b) / T)
+
+Scores are computed by the model's own HF forward on right-padded batches, so plain
+``transformers`` reproduces them from the saved directory (see the README's recipe).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from rewardkit import __version__
+from rewardkit.data.records import PreferencePair, Prompt
+from rewardkit.errors import UserError
+from rewardkit.model.backbone import ensure_distinct_pad, resolve_backbone, scoring_rule
+from rewardkit.model.collate import pad_left, pad_right
+from rewardkit.model.encode import EncodedPair, TextEncoder
+from rewardkit.model.sidecar import RewardKitInfo, read_info, write_info
+from rewardkit.model.template import TextTemplate
+from rewardkit.progress import progress_bar
+
+PRECISIONS = ("fp32", "bf16")
+
+
+def autocast_for(precision: str, device: torch.device):
+    """bf16 autocast (AMX on Xeon CPUs) or nothing for fp32."""
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return nullcontext()
+
+
+class RewardModel:
+    """A reward model: HF model + tokenizer + :class:`RewardKitInfo`."""
+
+    def __init__(self, model, tokenizer, info: RewardKitInfo):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.info = info
+        self.template = TextTemplate.from_dict(info.template)
+        self.encoder = TextEncoder(tokenizer, self.template, info.max_length)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_backbone(cls, backbone: str | None = None, *, max_length: int = 512,
+                      precision: str = "fp32", disable_dropout: bool = True,
+                      trust_remote_code: bool = False) -> "RewardModel":
+        """A fresh reward model: the backbone with a new ``num_labels=1`` head."""
+        if precision not in PRECISIONS:
+            raise UserError(f"--precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+        source = resolve_backbone(backbone)
+        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
+        overrides = _no_dropout_overrides(source, trust_remote_code) if disable_dropout else {}
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(
+                source, num_labels=1, trust_remote_code=trust_remote_code, **overrides)
+        except OSError as exc:
+            raise UserError(f"cannot load backbone {source!r}: {str(exc).splitlines()[0]}; pass a "
+                            "local folder, or a hub id while online") from exc
+        rule = scoring_rule(model)
+        if rule == "last-token":
+            ensure_distinct_pad(model, tokenizer)
+        tokenizer.padding_side = "right"
+        template = TextTemplate.for_tokenizer(tokenizer, is_decoder=rule == "last-token")
+        limit = getattr(model.config, "max_position_embeddings", None)
+        if limit and max_length > limit:
+            raise UserError(f"--max-length {max_length} exceeds the backbone's "
+                            f"{limit} positions; use --max-length {limit} or less")
+        info = RewardKitInfo(
+            backbone=str(backbone or "all-MiniLM-L6-v2"), template=template.to_dict(),
+            max_length=max_length, precision=precision, rewardkit_version=__version__,
+            scoring=_scoring_dict(rule, tokenizer))
+        return cls(model, tokenizer, info)
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, *, max_length: int | None = None,
+                        template: TextTemplate | None = None, precision: str | None = None,
+                        trust_remote_code: bool = False) -> "RewardModel":
+        """Load a saved reward model (safetensors only; nothing is unpickled).
+
+        Directories without ``rewardkit.json`` (e.g. trained by TRL) work too: the template
+        comes from the tokenizer's chat template, or ``template``."""
+        directory = Path(directory)
+        if not (directory / "config.json").is_file():
+            raise UserError(f"{directory}: not a model directory (no config.json); "
+                            "pass the --out folder of `rewardkit train`")
+        tokenizer = AutoTokenizer.from_pretrained(directory, trust_remote_code=trust_remote_code)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            directory, num_labels=1, use_safetensors=True, trust_remote_code=trust_remote_code)
+        model.eval()
+        info = read_info(directory)
+        rule = scoring_rule(model)
+        if info is None:
+            if model.config.pad_token_id is None and tokenizer.pad_token_id is not None:
+                model.config.pad_token_id = tokenizer.pad_token_id
+            chosen_template = template or TextTemplate.for_tokenizer(
+                tokenizer, is_decoder=rule == "last-token")
+            info = RewardKitInfo(
+                backbone=str(directory), template=chosen_template.to_dict(),
+                max_length=max_length or min(int(tokenizer.model_max_length), 4096),
+                scoring=_scoring_dict(rule, tokenizer), rewardkit_version=__version__)
+        else:
+            if max_length:
+                info.max_length = max_length
+            if template is not None:
+                info.template = template.to_dict()
+        if precision:
+            info.precision = precision
+        tokenizer.padding_side = "right"
+        return cls(model, tokenizer, info)
+
+    # ------------------------------------------------------------------ saving
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """Write safetensors weights, the tokenizer (with its chat template) and rewardkit.json.
+
+        ``config.json`` also gets OpenRLHF's ``mean``/``std`` keys, so OpenRLHF's
+        ``--reward.normalize_enable`` uses the same normalization."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        norm = self.info.normalization
+        self.model.config.mean = float(norm.mean)
+        self.model.config.std = float(norm.std)
+        self.model.save_pretrained(directory, safe_serialization=True)
+        if self.template.chat_template_source != "tokenizer":
+            self.tokenizer.chat_template = self.template.chat_template
+        self.tokenizer.save_pretrained(directory)
+        write_info(directory, self.info)
+        return directory
+
+    # ------------------------------------------------------------------ scoring
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @property
+    def pad_id(self) -> int:
+        return int(self.info.scoring["pad_token_id"])
+
+    def forward_ids(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                    position_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Rewards ``(B,)`` in fp32 for a padded batch (with grad if enabled)."""
+        kwargs = {"input_ids": input_ids.to(self.device),
+                  "attention_mask": attention_mask.to(self.device)}
+        if position_ids is not None:
+            kwargs["position_ids"] = position_ids.to(self.device)
+        with autocast_for(self.info.precision, self.device):
+            logits = self.model(**kwargs).logits
+        return logits[:, 0].float()
+
+    @torch.inference_mode()
+    def score_ids(self, sequences: Sequence[Sequence[int]], *, batch_size: int = 32,
+                  padding_side: str = "right", progress: bool | None = False,
+                  description: str = "scoring") -> np.ndarray:
+        """Rewards for token id sequences, in input order (batches are length-sorted)."""
+        if padding_side == "left" and self.info.scoring["rule"] != "last-token":
+            raise UserError("left padding only applies to decoders (last-token scoring)")
+        was_training = self.model.training
+        self.model.eval()
+        order = np.argsort([len(s) for s in sequences], kind="stable")
+        out = np.zeros(len(sequences), dtype=np.float64)
+        started = time.perf_counter()
+        with progress_bar(description, len(sequences), show=progress) as bar:
+            for start in range(0, len(order), batch_size):
+                rows = order[start:start + batch_size]
+                batch = [sequences[i] for i in rows]
+                if padding_side == "left":
+                    ids, mask, positions = pad_left(batch, self.pad_id)
+                    rewards = self.forward_ids(ids, mask, positions)
+                else:
+                    ids, mask = pad_right(batch, self.pad_id)
+                    rewards = self.forward_ids(ids, mask)
+                out[rows] = rewards.double().cpu().numpy()
+                done = start + len(rows)
+                bar.update(len(rows), rate=done / max(time.perf_counter() - started, 1e-9))
+        self.model.train(was_training)
+        return out
+
+    def score(self, prompts: Sequence[Prompt] | Prompt, responses: Sequence[str], *,
+              batch_size: int = 32, normalize: bool = False, progress: bool | None = False,
+              ) -> np.ndarray:
+        """Reward of each (prompt, response); one prompt may be shared by all responses.
+
+        Over-long texts lose prompt tokens from the left; a response that alone exceeds
+        ``max_length`` is an error (raise ``max_length`` or shorten it)."""
+        if isinstance(prompts, (str,)) or (prompts and isinstance(prompts[0], dict)):
+            prompts = [prompts] * len(responses)
+        if len(prompts) != len(responses):
+            raise UserError(f"{len(prompts)} prompts for {len(responses)} responses")
+        sequences = []
+        for i, (prompt, response) in enumerate(zip(prompts, responses)):
+            try:
+                sequences.append(self.encoder.encode_single(prompt, response)[0])
+            except ValueError as exc:
+                raise UserError(f"response {i}: {exc}; raise max_length "
+                                f"(now {self.info.max_length})") from None
+        rewards = self.score_ids(sequences, batch_size=batch_size, progress=progress)
+        return self.normalize(rewards) if normalize else rewards
+
+    def score_encoded_pairs(self, pairs: Sequence[EncodedPair], *, batch_size: int = 32,
+                            progress: bool | None = False) -> tuple[np.ndarray, np.ndarray]:
+        sequences = [p.chosen_ids for p in pairs] + [p.rejected_ids for p in pairs]
+        rewards = self.score_ids(sequences, batch_size=batch_size, progress=progress,
+                                 description="scoring pairs")
+        return rewards[:len(pairs)], rewards[len(pairs):]
+
+    def score_pairs(self, pairs: Sequence[PreferencePair], *, batch_size: int = 32,
+                    overlong: str = "truncate-prompt", progress: bool | None = False):
+        """``(r_chosen, r_rejected, kept_indices, report)`` for preference pairs."""
+        encoded, report = self.encoder.encode_pairs(list(pairs), overlong)
+        chosen, rejected = self.score_encoded_pairs(encoded, batch_size=batch_size,
+                                                    progress=progress)
+        return chosen, rejected, np.array([p.index for p in encoded], dtype=np.int64), report
+
+    def normalize(self, rewards: np.ndarray) -> np.ndarray:
+        norm = self.info.normalization
+        return (np.asarray(rewards) - norm.mean) / (norm.std if norm.std > 0 else 1.0)
+
+    @property
+    def temperature(self) -> float:
+        return float(self.info.temperature or 1.0)
+
+    def compare(self, prompt: Prompt, a: str, b: str) -> float:
+        """P(a ≻ b) = σ((r_a − r_b) / T), Bradley–Terry (1952) with the calibrated T."""
+        r_a, r_b = self.score([prompt, prompt], [a, b])
+        return 1.0 / (1.0 + math.exp(-(r_a - r_b) / self.temperature))
+
+
+def _scoring_dict(rule: str, tokenizer) -> dict:
+    token = tokenizer.cls_token if rule == "first-token" else tokenizer.eos_token
+    return {"rule": rule, "token": token, "pad_token_id": tokenizer.pad_token_id,
+            "padding_side": "right",
+            "description": ("the backbone's [CLS] (first) token through its pooler and head"
+                            if rule == "first-token" else
+                            "the last token of the text, an appended EOS; pad is distinct from EOS")}
+
+
+def _no_dropout_overrides(source: str, trust_remote_code: bool) -> dict:
+    """Config overrides that set every dropout probability to 0 (TRL disables dropout too)."""
+    from transformers import AutoConfig
+    config = AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code)
+    return {key: 0.0 for key, value in config.to_dict().items()
+            if "dropout" in key and isinstance(value, float)}

@@ -1,0 +1,85 @@
+"""``rewardkit score``: rewards for every record of a file, written in input order."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from rewardkit.config import option
+from rewardkit.data import read_items
+from rewardkit.data.records import PreferencePair
+from rewardkit.errors import UserError
+from rewardkit.model.reward_model import RewardModel
+
+
+@dataclass
+class ScoreConfig:
+    """Options of ``rewardkit score``."""
+
+    model: str = option("", "Reward model folder (from `rewardkit train`, or any HF "
+                        "sequence-classification reward model).")
+    data: str = option("", "Pairs or single {prompt, response} records (any supported format).")
+    out: str = option("", "Output JSONL, one line per input record, in input order.")
+    format: str = option("auto", "Input format, sniffed by default.",
+                         choices=("auto", "explicit", "implicit", "hh-rlhf", "rankings",
+                                  "votes", "single"))
+    batch_size: int = option(32, "Texts per forward pass (does not change any score).")
+    precision: str | None = option(None, "Override the model's precision (fp32 or bf16).")
+    max_length: int | None = option(None, "Override the model's max length.")
+    on_bad_record: str = option("error", "Stop at a bad record, or skip and count it.",
+                                choices=("error", "skip"))
+
+    def __post_init__(self):
+        for name in ("model", "data", "out"):
+            if not getattr(self, name):
+                raise UserError(f"--{name} is required (see rewardkit score --help)")
+
+
+def score_file(config: ScoreConfig, *, progress: bool | None = None) -> dict:
+    """Score ``config.data`` and write ``config.out``; returns a summary dict."""
+    model = RewardModel.from_pretrained(config.model, precision=config.precision,
+                                        max_length=config.max_length)
+    items, report = read_items(config.data, format=config.format,
+                               on_bad_record=config.on_bad_record)
+    texts: list[tuple] = []  # (prompt, response) for every text to score
+    for item in items:
+        if isinstance(item, PreferencePair):
+            texts += [(item.prompt, item.chosen), (item.prompt, item.rejected)]
+        else:
+            texts.append((item.prompt, item.response))
+    sequences, truncated = [], 0
+    for prompt, response in texts:
+        try:
+            ids, cut = model.encoder.encode_single(prompt, response)
+        except ValueError:
+            raise UserError(f"a response alone is longer than max_length {model.info.max_length};"
+                            " pass a larger --max-length", where=config.data) from None
+        sequences.append(ids)
+        truncated += cut
+    rewards = model.score_ids(sequences, batch_size=config.batch_size, progress=progress)
+    normalized = model.normalize(rewards)
+    rows, k = [], 0
+    for item in items:
+        if isinstance(item, PreferencePair):
+            rows.append({"id": item.id, "reward_chosen": rewards[k], "reward_rejected": rewards[k + 1],
+                         "normalized_chosen": normalized[k], "normalized_rejected": normalized[k + 1]})
+            k += 2
+        else:
+            rows.append({"id": item.id, "reward": rewards[k], "normalized_reward": normalized[k]})
+            k += 1
+    _write_jsonl(Path(config.out), rows)
+    return {"records": len(items), "texts": len(texts), "prompt_truncated": truncated,
+            "skipped": len(report.skipped), "out": config.out}
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps({k: (float(v) if hasattr(v, "item") else v)
+                                     for k, v in row.items()}) + "\n")
+    os.replace(tmp, path)

@@ -1,0 +1,82 @@
+"""``rewardkit.json``: what rewardkit knows about a saved model beyond the HF files.
+
+A saved reward model is a plain ``*ForSequenceClassification`` directory (``num_labels=1``,
+safetensors, tokenizer with its chat template) that loads without rewardkit; this sidecar adds
+the text template, max length, scoring rule, precision, normalization (mean/std of rewards on
+the eval split), calibration temperature, the training-data fingerprint and final metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+FORMAT_VERSION = 1
+SIDECAR_NAME = "rewardkit.json"
+
+
+@dataclass
+class Normalization:
+    mean: float = 0.0
+    std: float = 1.0
+    measured_on: str = "not measured"
+
+
+@dataclass
+class RewardKitInfo:
+    backbone: str
+    template: dict[str, Any]
+    max_length: int
+    scoring: dict[str, Any]
+    precision: str = "fp32"
+    normalization: Normalization = field(default_factory=Normalization)
+    temperature: float | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+    rewardkit_version: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RewardKitInfo":
+        data = dict(data)
+        data["normalization"] = Normalization(**data.get("normalization", {}))
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    """Write JSON to ``path`` via a temporary file and ``os.replace`` (never half-written)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2, ensure_ascii=False, default=_jsonable)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _jsonable(value):
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def read_info(directory: Path) -> RewardKitInfo | None:
+    path = Path(directory) / SIDECAR_NAME
+    if not path.is_file():
+        return None
+    return RewardKitInfo.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def write_info(directory: Path, info: RewardKitInfo) -> None:
+    write_json_atomic(Path(directory) / SIDECAR_NAME, info.to_dict())

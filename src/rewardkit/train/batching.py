@@ -1,0 +1,61 @@
+"""Length-grouped batches of encoded pairs, and their collation into one forward.
+
+A batch of B pairs becomes one ``(2B, L)`` tensor: chosen rows first, then rejected rows
+(the concatenated forward of TRL/OpenRLHF), right-padded to the batch's own longest text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from rewardkit.model.collate import pad_right
+from rewardkit.model.encode import EncodedPair
+
+
+def pair_length(pair: EncodedPair) -> int:
+    return max(len(pair.chosen_ids), len(pair.rejected_ids))
+
+
+def length_grouped_batches(lengths: np.ndarray, batch_size: int, seed: int,
+                           group_by_length: bool = True, mega_batch: int = 50) -> list[np.ndarray]:
+    """One epoch's batches of indices, deterministic in ``seed``.
+
+    Shuffle, cut into mega-batches of ``mega_batch × batch_size``, sort each by length (long
+    first) and chunk it, then shuffle the batch order: similar lengths share a batch (little
+    padding) while the epoch stays random (as HF's LengthGroupedSampler).
+    """
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(lengths))
+    if not group_by_length:
+        return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    batches = []
+    span = mega_batch * batch_size
+    for start in range(0, len(order), span):
+        chunk = order[start:start + span]
+        chunk = chunk[np.argsort(-lengths[chunk], kind="stable")]
+        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+    permuted = rng.permutation(len(batches))
+    return [batches[i] for i in permuted]
+
+
+@dataclass
+class PairBatch:
+    input_ids: torch.Tensor  # (2B, L): chosen rows, then rejected rows
+    attention_mask: torch.Tensor
+    margin: torch.Tensor  # (B,)
+    tie: torch.Tensor  # (B,) bool
+    weight: torch.Tensor  # (B,)
+
+    @property
+    def n_pairs(self) -> int:
+        return self.margin.shape[0]
+
+
+def collate_pairs(pairs: list[EncodedPair], pad_id: int, use_margin: bool = True) -> PairBatch:
+    ids, mask = pad_right([p.chosen_ids for p in pairs] + [p.rejected_ids for p in pairs], pad_id)
+    margin = torch.tensor([p.margin if use_margin else 0.0 for p in pairs], dtype=torch.float32)
+    return PairBatch(ids, mask, margin, torch.tensor([p.tie for p in pairs], dtype=torch.bool),
+                     torch.tensor([p.weight for p in pairs], dtype=torch.float32))

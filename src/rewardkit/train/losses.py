@@ -1,0 +1,76 @@
+"""Pairwise preference losses on reward differences.
+
+Shapes: every tensor argument is ``(B,)`` — one entry per pair.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def bradley_terry_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor,
+                       margin: torch.Tensor | None = None,
+                       label_smoothing: float = 0.0) -> torch.Tensor:
+    """Per-pair ``-log σ(r_c − r_r − m)``.
+
+    Bradley & Terry (1952) model P(c ≻ r) = σ(r_c − r_r); the per-pair margin ``m`` (preference
+    strength) follows Llama 2 (Touvron et al. 2023, §3.2.2). With label smoothing ε the target
+    is 1−ε: ``−(1−ε) log σ(Δ) − ε log σ(−Δ)``.
+    """
+    delta = r_chosen - r_rejected
+    if margin is not None:
+        delta = delta - margin
+    loss = -F.logsigmoid(delta)
+    if label_smoothing:
+        loss = (1 - label_smoothing) * loss - label_smoothing * F.logsigmoid(-delta)
+    return loss
+
+
+def davidson_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor, tie: torch.Tensor,
+                  nu: float = 1.0, margin: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-pair negative log-likelihood under Davidson's (1970) model with ties.
+
+    With π = exp(r) and Δ = r_c − r_r − m, dividing by √(π_c π_r):
+
+        P(c ≻ r) = e^{Δ/2} / (e^{Δ/2} + e^{−Δ/2} + ν)
+        P(tie)   = ν       / (e^{Δ/2} + e^{−Δ/2} + ν)
+
+    ν ≥ 0 sets how likely ties are (ν = 0 recovers Bradley–Terry). ``tie`` is a bool tensor.
+    """
+    delta = r_chosen - r_rejected
+    if margin is not None:
+        delta = delta - margin
+    log_nu = torch.log(torch.as_tensor(nu, dtype=delta.dtype, device=delta.device))
+    half = delta / 2
+    stacked = torch.stack([half, -half, log_nu.expand_as(half)], dim=-1)
+    log_norm = torch.logsumexp(stacked, dim=-1)
+    log_win = half - log_norm
+    log_tie = log_nu - log_norm
+    return -torch.where(tie, log_tie, log_win)
+
+
+def centering_penalty(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torch.Tensor:
+    """Per-pair ``(r_c + r_r)²``: keeps rewards centred on zero (Eisenstein et al. 2023,
+    "Helping or Herding?", arXiv 2312.09244); TRL's ``center_rewards_coefficient``."""
+    return (r_chosen + r_rejected) ** 2
+
+
+def weighted_mean(values: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """``Σ w·v / Σ w``: rankings give each of a prompt's C(K,2) pairs weight 1/C(K,2)
+    (InstructGPT, Ouyang et al. 2022), so a prompt counts once however many replies it has."""
+    return (values * weights).sum() / weights.sum().clamp_min(1e-12)
+
+
+def preference_loss(r_chosen, r_rejected, *, margin, tie, weight, ties: str = "drop",
+                    tie_nu: float = 1.0, center_coef: float = 0.0,
+                    label_smoothing: float = 0.0) -> torch.Tensor:
+    """The training objective for one batch (a scalar)."""
+    if ties == "davidson":
+        per_pair = davidson_loss(r_chosen, r_rejected, tie, nu=tie_nu, margin=margin)
+    else:
+        per_pair = bradley_terry_loss(r_chosen, r_rejected, margin, label_smoothing)
+    loss = weighted_mean(per_pair, weight)
+    if center_coef:
+        loss = loss + center_coef * weighted_mean(centering_penalty(r_chosen, r_rejected), weight)
+    return loss

@@ -1,0 +1,78 @@
+"""Training data preparation: read, split by prompt, handle ties, tokenize — all counted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rewardkit.data import data_fingerprint, read_pairs, split_by_prompt
+from rewardkit.data.records import PreferencePair, prompt_text
+from rewardkit.errors import UserError
+from rewardkit.model.encode import EncodedPair, EncodeReport
+from rewardkit.model.reward_model import RewardModel
+from rewardkit.train.config import TrainConfig
+
+
+@dataclass
+class PreparedData:
+    train_pairs: list[PreferencePair]
+    eval_pairs: list[PreferencePair]
+    train_encoded: list[EncodedPair]
+    eval_encoded: list[EncodedPair]
+    train_report: EncodeReport
+    eval_report: EncodeReport
+    fingerprint: str
+    ties_dropped: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {"fingerprint": self.fingerprint, "train_pairs": len(self.train_pairs),
+                "eval_pairs": len(self.eval_pairs), "ties_dropped": self.ties_dropped,
+                "train_overlong": self.train_report.to_dict(),
+                "eval_overlong": self.eval_report.to_dict()}
+
+
+def load_splits(config: TrainConfig) -> tuple[list[PreferencePair], list[PreferencePair], list[str]]:
+    """Read ``--data`` (and ``--eval-data``) and return prompt-disjoint train/eval pairs."""
+    notes = []
+    pairs, report = read_pairs(config.data, format=config.format,
+                               on_bad_record=config.on_bad_record)
+    notes.append(report.summary())
+    if config.eval_data:
+        eval_pairs, eval_report = read_pairs(config.eval_data, format=config.format,
+                                             on_bad_record=config.on_bad_record)
+        notes.append(eval_report.summary())
+        eval_prompts = {prompt_text(p.prompt) for p in eval_pairs}
+        overlap = sum(prompt_text(p.prompt) in eval_prompts for p in pairs)
+        if overlap:
+            raise UserError(f"{overlap} training pairs share a prompt with --eval-data; the "
+                            "splits must be disjoint by prompt: remove them, or use "
+                            "--eval-fraction instead of --eval-data", where=config.data)
+        return pairs, eval_pairs, notes
+    train_pairs, eval_pairs = split_by_prompt(pairs, config.eval_fraction)
+    notes.append(f"split by prompt (--eval-fraction {config.eval_fraction}): "
+                 f"{len(train_pairs)} train, {len(eval_pairs)} eval pairs")
+    return train_pairs, eval_pairs, notes
+
+
+def prepare_data(config: TrainConfig, model: RewardModel) -> PreparedData:
+    train_pairs, eval_pairs, notes = load_splits(config)
+    if not train_pairs:
+        raise UserError("no training pairs left after the eval split; add data or lower "
+                        "--eval-fraction", where=config.data)
+    fingerprint = data_fingerprint(train_pairs)
+    ties_dropped = 0
+    usable = train_pairs
+    if config.ties == "drop":
+        usable = [p for p in train_pairs if not p.tie]
+        ties_dropped = len(train_pairs) - len(usable)
+        if ties_dropped:
+            notes.append(f"--ties drop: {ties_dropped} tied training pairs dropped")
+    train_encoded, train_report = model.encoder.encode_pairs(usable, config.overlong)
+    eval_encoded, eval_report = model.encoder.encode_pairs(eval_pairs, config.overlong)
+    notes.append(f"train: {train_report.summary(config.max_length)}")
+    notes.append(f"eval: {eval_report.summary(config.max_length)}")
+    if not train_encoded:
+        raise UserError("every training pair was dropped as over-long; raise --max-length",
+                        where=config.data)
+    return PreparedData(usable, eval_pairs, train_encoded, eval_encoded, train_report,
+                        eval_report, fingerprint, ties_dropped, notes)
