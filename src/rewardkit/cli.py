@@ -42,6 +42,37 @@ def _demo(config) -> None:
     run_demo(config)
 
 
+def _serve(config) -> None:
+    from rewardkit.serve.runner import serve
+    serve(config)
+
+
+def _sample(config) -> None:
+    from rewardkit.candidates.sample import sample_candidates
+    s = sample_candidates(config)
+    console.print(f"sampled {s['responses']} responses for {s['prompts']} prompts "
+                  f"({s['stopped']} ended with EOS) → {s['out']} (settings: {s['meta']})",
+                  highlight=False)
+
+
+def _bon(config) -> None:
+    from rewardkit.candidates.best_of_n import best_of_n
+    s = best_of_n(config)
+    console.print(f"reranked {s['responses']} responses of {s['prompts']} prompts: mean "
+                  f"best reward {s['mean_best_reward']:.4f} vs mean {s['mean_reward']:.4f}"
+                  f" → {s['out']}", highlight=False)
+
+
+def _label_pairs(config) -> None:
+    from rewardkit.candidates.label_pairs import label_pairs
+    s = label_pairs(config)
+    console.print(f"{s['pairs']} pairs from {s['prompts']} prompts → {s['out']}; skipped: "
+                  f"{s['skipped_tie']} ties, {s['skipped_min_gap']} under --min-gap, "
+                  f"{s['skipped_max_spread']} over --max-spread, "
+                  f"{s['prompts_with_one_response']} prompts with one response",
+                  highlight=False)
+
+
 def _register() -> None:
     from rewardkit.demo import DemoConfig
     from rewardkit.eval.run import EvalConfig
@@ -66,6 +97,35 @@ def _register() -> None:
                    help="Offline demo: build a world with a known gold reward, train MiniLM on "
                         "it, report accuracy vs labels, vs gold, and the noise ceiling.",
                    epilog="Example:  \n`rewardkit demo --out demo-out`")
+
+    # serving and candidates (rewardkit.serve, rewardkit.candidates)
+    from rewardkit.candidates.best_of_n import BonConfig
+    from rewardkit.candidates.label_pairs import LabelPairsConfig
+    from rewardkit.candidates.sample import SampleConfig
+    from rewardkit.serve.config import ServeConfig
+
+    config_command(app, "serve", ServeConfig, _serve, required=("model",), positional=("model",),
+                   help="Serve a reward model over HTTP: /score, OpenRLHF's /get_reward, "
+                        "/health, /info; micro-batched, loopback by default.",
+                   epilog="Example:  \n`rewardkit serve runs/hh --port 8000 --token-file "
+                          "token.txt`  \nthen `curl -H 'Authorization: Bearer …' -d "
+                          "'{\"query\": [\"…\"]}' http://127.0.0.1:8000/get_reward`")
+    config_command(app, "sample", SampleConfig, _sample, required=("model", "prompts", "out"),
+                   help="Sample N responses per prompt from a local causal LM into a "
+                        "candidates file.",
+                   epilog="Example:  \n`rewardkit sample --model smollm2 --prompts ../shared/"
+                          "data/hh-rlhf-harmless-base/test.jsonl.gz --limit 8 --n 4 --out "
+                          "cands.jsonl`")
+    config_command(app, "bon", BonConfig, _bon, required=("model", "data", "out"),
+                   help="Best-of-n: score every candidate, rank them, keep the best per prompt.",
+                   epilog="Example:  \n`rewardkit bon --model runs/hh --data cands.jsonl "
+                          "--out bon.jsonl`")
+    config_command(app, "label-pairs", LabelPairsConfig, _label_pairs,
+                   required=("model", "data", "out"),
+                   help="Label candidate pairs with a reward model: DPO data in TRL's format "
+                        "{prompt, chosen, rejected, margin}.",
+                   epilog="Example:  \n`rewardkit label-pairs --model runs/hh --data cands.jsonl "
+                          "--out pairs.jsonl --pairs best-vs-worst --min-gap 0.5`")
 
 
 _register()

@@ -47,10 +47,14 @@ def user_errors(fn: Callable) -> Callable:
 
 
 def config_command(app: typer.Typer, name: str, cls: type, run: Callable[[Any], None], *,
-                   help: str, epilog: str, required: tuple[str, ...] = ()) -> None:
+                   help: str, epilog: str, required: tuple[str, ...] = (),
+                   positional: tuple[str, ...] = ()) -> None:
     """Register ``name`` with one ``--flag`` per dataclass field (its help = the field help),
-    plus ``--config FILE``; flags override the YAML file, which overrides defaults."""
+    plus ``--config FILE``; flags override the YAML file, which overrides defaults. Fields named
+    in ``positional`` are optional positional arguments instead of flags
+    (``rewardkit serve MODEL_DIR``)."""
     hints = typing.get_type_hints(cls)
+    arguments = []
     params = [inspect.Parameter(
         "config", inspect.Parameter.KEYWORD_ONLY,
         default=typer.Option(None, "--config", help="YAML file of options; flags override it."),
@@ -64,6 +68,13 @@ def config_command(app: typer.Typer, name: str, cls: type, run: Callable[[Any], 
         default = field.default if field.default is not dataclasses.MISSING else None
         if field.name not in required and default not in (None, ""):
             help_text += f" (default: {default})"
+        if field.name in positional:
+            arguments.append(inspect.Parameter(
+                field.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                default=typer.Argument(None, help=help_text, show_default=False,
+                                       metavar=field.name.upper()),
+                annotation=annotation))
+            continue
         if base is bool:
             decls = [f"{flag_name(field.name)}/--no-{field.name.replace('_', '-')}"]
         else:
@@ -79,6 +90,6 @@ def config_command(app: typer.Typer, name: str, cls: type, run: Callable[[Any], 
         config = build_config(cls, config_file, kwargs)
         run(config)
 
-    command.__signature__ = inspect.Signature(params)
+    command.__signature__ = inspect.Signature(arguments + params)
     command.__name__ = name
     app.command(name, help=help, epilog=epilog)(command)

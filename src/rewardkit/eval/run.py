@@ -1,25 +1,43 @@
-"""``rewardkit eval``: accuracy of a reward model on a preference file (→ metrics.json)."""
+"""``rewardkit eval``: a reward model judged as a proxy → ``metrics.json`` + ``report.html``.
+
+Sections: accuracy (overall, per subset, per strength, sections, ties), calibration (with
+``--calibrate``: a temperature fitted on a prompt-disjoint half, or ``--calibration-data``),
+length bias, hackability probes, uncertainty (ensembles) and OOD flags. With ``--out DIR``
+it writes ``metrics.json``, ``pairs.jsonl`` (one row per pair) and ``report.html``.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from rewardkit.config import option
-from rewardkit.data import read_pairs, split_by_prompt
+from rewardkit.data import data_fingerprint, read_pairs, split_by_prompt
+from rewardkit.data.records import prompt_hash
 from rewardkit.errors import UserError
-from rewardkit.eval.evaluate import evaluate_pairs
-from rewardkit.model.reward_model import RewardModel
-from rewardkit.model.sidecar import write_json_atomic
+from rewardkit.eval.calibration import BINNINGS, temperature_fit_report
+from rewardkit.eval.ood import FeatureStatistics, fit_feature_statistics
+from rewardkit.eval.probes import Probe, default_probes, load_probe_file
+from rewardkit.eval.proxy import ProxyOptions, core_metrics, proxy_sections
+from rewardkit.eval.report_html import write_report
+from rewardkit.model.ensemble import MEMBERS_FILE, RewardEnsemble, load_reward_target
+from rewardkit.model.sidecar import write_info, write_json_atomic
+from rewardkit.model.template import DEFAULT_CHAT_TEMPLATE, TextTemplate
 
 
 @dataclass
 class EvalConfig:
     """Options of ``rewardkit eval``."""
 
-    model: str = option("", "Reward model folder (any HF sequence-classification reward model).")
+    model: str = option("", "Reward model folder (any HF sequence-classification reward model, "
+                        "or an ensemble folder).")
     data: str = option("", "Preference pairs to evaluate on (any supported format).")
-    out: str | None = option(None, "Folder for metrics.json (printed only when omitted).")
+    out: str | None = option(None, "Folder for metrics.json, pairs.jsonl and report.html "
+                             "(printed only when omitted).")
     format: str = option("auto", "Input format, sniffed by default.",
                          choices=("auto", "explicit", "implicit", "hh-rlhf", "rankings", "votes"))
     split: str = option("all", "Evaluate on all pairs, or on the prompt-hash eval/train split of "
@@ -31,25 +49,157 @@ class EvalConfig:
                            "drop them, or stop.", choices=("truncate-prompt", "drop", "error"))
     on_bad_record: str = option("error", "Stop at a bad record, or skip and count it.",
                                 choices=("error", "skip"))
+    template: str | None = option(None, "Text format for models without rewardkit.json: "
+                                  "'rewardkit' (hh-style '\\n\\nHuman: …\\n\\nAssistant: …'), "
+                                  "'tokenizer' (its own chat template), or a .jinja file.")
+    ensemble: str | None = option(None, "Combine separately trained models as an ensemble: "
+                                  "DIR1,DIR2,… (--model, if given, is the first member).")
+    calibrate: bool = option(False, "Fit the temperature T of σ(Δ/T) on a prompt-disjoint half "
+                             "of the data (or --calibration-data), report ECE on the other half "
+                             "before/after, and store T in rewardkit.json.")
+    calibration_data: str | None = option(None, "Fit the temperature on this file instead "
+                                          "(all its pairs); report on --data.")
+    reference_data: str | None = option(None, "The model's training data, for OOD statistics "
+                                        "when the model folder has none (foreign models).")
+    reference_split: str = option("all", "Which prompt-hash split of --reference-data to use.",
+                                  choices=("all", "eval", "train"))
+    probes: bool = option(True, "Run the hackability probes.")
+    probes_file: str | None = option(None, "YAML list of extra probe phrases or probes "
+                                     "({name, kind, position, phrases}).")
+    n_bins: int = option(10, "Confidence bins of ECE and the reliability diagram.")
+    binning: str = option("equal-mass", "Bins of equal pair counts or of equal width on [0.5, 1].",
+                          choices=BINNINGS)
 
     def __post_init__(self):
-        for name in ("model", "data"):
-            if not getattr(self, name):
-                raise UserError(f"--{name} is required (see rewardkit eval --help)")
+        if not self.model and not self.ensemble:
+            raise UserError("--model is required (see rewardkit eval --help)")
+        if not self.data:
+            raise UserError("--data is required (see rewardkit eval --help)")
+        if self.n_bins < 1:
+            raise UserError("--n-bins must be at least 1")
 
 
-def run_eval(config: EvalConfig, *, progress: bool | None = None) -> dict:
-    model = RewardModel.from_pretrained(config.model, max_length=config.max_length)
-    pairs, report = read_pairs(config.data, format=config.format,
-                               on_bad_record=config.on_bad_record)
-    if config.split != "all":
+def parse_template(spec: str | None) -> TextTemplate | None:
+    """``--template``: rewardkit | tokenizer | a Jinja chat-template file."""
+    if not spec:
+        return None
+    if spec == "rewardkit":
+        return TextTemplate(chat_template=DEFAULT_CHAT_TEMPLATE)
+    if spec == "tokenizer":
+        return None  # from_pretrained's default for foreign models
+    path = Path(spec)
+    if not path.is_file():
+        raise UserError(f"--template {spec!r}: not 'rewardkit', 'tokenizer' or a Jinja file")
+    return TextTemplate(chat_template=path.read_text(encoding="utf-8"),
+                        chat_template_source="file", add_special_tokens_chat=False)
+
+
+def _read_split(path: str, config: EvalConfig, split: str):
+    pairs, report = read_pairs(path, format=config.format, on_bad_record=config.on_bad_record)
+    if split != "all":
         train, held_out = split_by_prompt(pairs, config.eval_fraction)
-        pairs = held_out if config.split == "eval" else train
-    metrics = evaluate_pairs(model, pairs, batch_size=config.batch_size,
-                             overlong=config.overlong, progress=progress)
-    metrics.update({"split": config.split, "data": config.data, "model": config.model,
-                    "skipped_records": len(report.skipped)})
+        pairs = held_out if split == "eval" else train
+    return pairs, report
+
+
+def feature_statistics_for(target: RewardEnsemble, config: EvalConfig,
+                           progress: bool | None) -> FeatureStatistics | None:
+    """The model's stored statistics, or ones fitted on ``--reference-data``."""
+    if config.reference_data:
+        ref_pairs, _ = _read_split(config.reference_data, config, config.reference_split)
+        ref = target.score_pairs(ref_pairs, overlong=config.overlong,
+                                 batch_size=config.batch_size, progress=progress)
+        if ref.features_chosen is None:
+            raise UserError("--reference-data: this model's head is not linear; no features")
+        return fit_feature_statistics(
+            ref.features_chosen, ref.features_rejected,
+            spread=ref.spread if target.k > 1 else None,
+            reference=f"{config.reference_data} ({config.reference_split}, {len(ref.pairs)} pairs)")
+    stats = FeatureStatistics.load(target.primary_dir) if target.primary_dir else None
+    if stats is not None and target.kind == "members":
+        stats.spread_threshold = target.manifest.get("spread_threshold")
+        if target.manifest.get("heldout"):
+            stats.heldout = target.manifest["heldout"]
+    return stats
+
+
+def _calibration_split(scored) -> tuple[np.ndarray, np.ndarray]:
+    """Prompt-disjoint halves: prompts with an even sha256 go to fitting."""
+    fit = np.array([prompt_hash(p.prompt) % 2 == 0 for p in scored.pairs], dtype=bool)
+    judged = np.array([not p.tie for p in scored.pairs], dtype=bool)
+    return fit & judged, ~fit & judged
+
+
+def _store_temperature(target: RewardEnsemble, temperature: float) -> str:
+    if target.kind == "members" and target.manifest:
+        path = Path(target.source) / MEMBERS_FILE
+        manifest = dict(target.manifest, temperature=temperature)
+        write_json_atomic(path, manifest)
+        return str(path)
+    if target.kind == "members":
+        return "not stored (a combined --ensemble has no single folder)"
+    target.primary.info.temperature = temperature
+    write_info(target.primary_dir, target.primary.info)
+    return str(target.primary_dir / "rewardkit.json")
+
+
+def run_eval(config: EvalConfig, *, progress: bool | None = None,
+             extra_probes: Sequence[Probe] = ()) -> dict:
+    """Evaluate; returns ``metrics`` (also written to ``--out`` with the report)."""
+    target = load_reward_target(config.model, config.ensemble, max_length=config.max_length,
+                                template=parse_template(config.template))
+    pairs, report = _read_split(config.data, config, config.split)
+    if not pairs:
+        raise UserError(f"no pairs to evaluate (--split {config.split})", where=config.data)
+    scored = target.score_pairs(pairs, overlong=config.overlong, batch_size=config.batch_size,
+                                progress=progress)
+    metrics = core_metrics(scored, len(pairs), target.primary.info.max_length, target.temperature)
+
+    temperature_fit = None
+    if config.calibrate:
+        delta = scored.r_chosen - scored.r_rejected
+        if config.calibration_data:
+            cal_pairs, _ = _read_split(config.calibration_data, config, "all")
+            cal = target.score_pairs(cal_pairs, overlong=config.overlong,
+                                     batch_size=config.batch_size, progress=progress)
+            cal_delta = (cal.r_chosen - cal.r_rejected)[[not p.tie for p in cal.pairs]]
+            test = np.array([not p.tie for p in scored.pairs], dtype=bool)
+            fitted_on, tested_on = config.calibration_data, "all pairs of --data"
+        else:
+            fit, test = _calibration_split(scored)
+            cal_delta = delta[fit]
+            fitted_on, tested_on = "prompt-hash half A", "prompt-hash half B"
+        if cal_delta.size == 0 or not test.any():
+            raise UserError("--calibrate needs non-tie pairs on both sides; add data or pass "
+                            "--calibration-data FILE")
+        temperature_fit = temperature_fit_report(
+            cal_delta, delta[test], fitted_on=fitted_on, tested_on=tested_on,
+            current_temperature=target.temperature, n_bins=config.n_bins, binning=config.binning)
+
+    probes: list[Probe] = []
+    if config.probes:
+        probes = default_probes() + list(extra_probes)
+        if config.probes_file:
+            probes += load_probe_file(config.probes_file)
+    stats = feature_statistics_for(target, config, progress)
+    result = proxy_sections(target, scored, metrics, ProxyOptions(
+        probes=probes, n_bins=config.n_bins, binning=config.binning, stats=stats,
+        plots=bool(config.out), batch_size=config.batch_size, progress=progress,
+        skip_probes_reason="skipped (--no-probes)", temperature_fit=temperature_fit))
+    metrics.update(result.sections)
+    if temperature_fit:
+        metrics["calibration"]["stored_in"] = _store_temperature(target,
+                                                                 temperature_fit["temperature"])
+    metrics.update({"split": config.split, "data": config.data,
+                    "model": config.model or config.ensemble,
+                    "skipped_records": len(report.skipped),
+                    "data_fingerprint": data_fingerprint(pairs), "ensemble": target.describe()})
     if config.out:
-        Path(config.out).mkdir(parents=True, exist_ok=True)
-        write_json_atomic(Path(config.out) / "metrics.json", metrics)
+        out = Path(config.out)
+        out.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(out / "metrics.json", metrics)
+        with open(out / "pairs.jsonl", "w", encoding="utf-8") as handle:
+            for row in result.rows:
+                handle.write(json.dumps(row) + "\n")
+        write_report(out / "report.html", metrics, result.plots, target.describe())
     return metrics

@@ -76,6 +76,9 @@ class TextEncoder:
         self.tokenizer = tokenizer
         self.template = template
         self.max_length = max_length
+        # Leading special tokens (BOS/[CLS]) are never cut: those the tokenizer adds, and those a
+        # chat template writes as text (add_special_tokens=False leaves them unmarked).
+        self._uncuttable = set(tokenizer.all_special_ids) - {tokenizer.unk_token_id}
 
     def encode_text(self, prompt: Prompt, response: str) -> EncodedText:
         text, response_start, add_special = self.template.render(self.tokenizer, prompt, response)
@@ -85,7 +88,8 @@ class TextEncoder:
         special = enc["special_tokens_mask"]
         offsets = enc["offset_mapping"]
         prompt_start = 0
-        while prompt_start < len(ids) and special[prompt_start]:
+        while prompt_start < len(ids) and (special[prompt_start]
+                                           or ids[prompt_start] in self._uncuttable):
             prompt_start += 1
         prompt_end = prompt_start
         while (prompt_end < len(ids) and not special[prompt_end]

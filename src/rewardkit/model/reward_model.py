@@ -95,8 +95,12 @@ class RewardModel:
             raise UserError(f"{directory}: not a model directory (no config.json); "
                             "pass the --out folder of `rewardkit train`")
         tokenizer = AutoTokenizer.from_pretrained(directory, trust_remote_code=trust_remote_code)
-        model = AutoModelForSequenceClassification.from_pretrained(
-            directory, num_labels=1, use_safetensors=True, trust_remote_code=trust_remote_code)
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(
+                directory, num_labels=1, use_safetensors=True, trust_remote_code=trust_remote_code)
+        except OSError as exc:  # e.g. only a pickled pytorch_model.bin: never loaded
+            raise UserError(f"{directory}: cannot load the weights ({str(exc).splitlines()[0]}); "
+                            "rewardkit loads safetensors only (model.safetensors)") from None
         model.eval()
         info = read_info(directory)
         rule = scoring_rule(model)

@@ -3,7 +3,8 @@
 A saved reward model is a plain ``*ForSequenceClassification`` directory (``num_labels=1``,
 safetensors, tokenizer with its chat template) that loads without rewardkit; this sidecar adds
 the text template, max length, scoring rule, precision, normalization (mean/std of rewards on
-the eval split), calibration temperature, the training-data fingerprint and final metrics.
+the eval split), calibration temperature, the training-data fingerprint and final metrics,
+and, for a head ensemble, a note on its ``ensemble_heads.safetensors``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class RewardKitInfo:
     temperature: float | None = None
     data: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    ensemble: dict[str, Any] | None = None  # K linear heads: see rewardkit.model.ensemble
     format_version: int = FORMAT_VERSION
     rewardkit_version: str = ""
 

@@ -28,6 +28,7 @@ class TrainState:
     epoch: int = 0  # current epoch
     batch_in_epoch: int = 0  # micro-batches of this epoch already consumed
     pairs_seen: int = 0
+    tokens_seen: int = 0  # real (non-pad) tokens computed
 
 
 def _fsync_dir(path: Path) -> None:

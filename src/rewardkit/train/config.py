@@ -45,6 +45,9 @@ class TrainConfig:
     precision: str = option("fp32", "fp32, or bf16 autocast (fast on AMX CPUs and GPUs).",
                             choices=("fp32", "bf16"))
     seed: int = option(0, "Seed for head init, data order and dropout.")
+    pair_forward: str = option("auto", "How chosen+rejected are computed: one concatenated batch, "
+                               "or prefix sharing (decoders: prompt once; exact). auto = prefix "
+                               "sharing for decoders.", choices=("auto", "concatenated", "prefix-sharing"))
     group_by_length: bool = option(True, "Batch pairs of similar length together (less padding).")
     eval_every: int = option(0, "Evaluate every N optimizer steps (0 = only at the end).")
     eval_batch_size: int = option(64, "Texts per forward when evaluating.")
@@ -53,6 +56,28 @@ class TrainConfig:
     resume: bool = option(False, "Continue from the latest checkpoint in --out, exactly.")
     disable_dropout: bool = option(True, "Set dropout to 0 (as TRL does): deterministic rewards.")
     threads: int | None = option(None, "torch CPU threads (default: torch's choice).")
+    token_cache: str = option("default", "Where tokenized data is cached and reused across runs: "
+                              "'default' ($REWARDKIT_CACHE or ~/.cache/rewardkit), a folder, "
+                              "or 'off'.")
+    ensemble: int = option(1, "K ensemble members (Coste et al. 2023). heads: after training, "
+                           "fit K linear heads on bootstrap resamples of the training pairs' "
+                           "features; the saved head is their exact mean, the K heads go to "
+                           "ensemble_heads.safetensors. members: K fine-tunes with seeds "
+                           "seed..seed+K-1 in OUT/member-*/.")
+    ensemble_mode: str = option("heads", "How --ensemble K builds members.",
+                                choices=("heads", "members"))
+    freeze_backbone: bool = option(False, "Frozen-feature fast path: embed each text once with "
+                                   "the backbone (cached on disk by model and data), then fit "
+                                   "the linear head, or K heads with --ensemble K, in seconds.")
+    feature_cache: str = option("default", "Where --freeze-backbone caches features: 'default' "
+                                "($REWARDKIT_CACHE or ~/.cache/rewardkit, /features), a folder, "
+                                "or 'off'.")
+    head_l2: float | None = option(None, "L2 strength of fitted linear heads (default: chosen by "
+                                   "4-fold cross-validation over 1e-4..1e-1).")
+    proxy_eval: bool = option(True, "After training, store feature statistics for OOD flags "
+                              "(feature_stats.safetensors) and add the calibration, length-bias, "
+                              "uncertainty and OOD sections to metrics.json (one extra forward "
+                              "over up to 1,000 training pairs).")
 
     def __post_init__(self):
         if not self.data:
@@ -71,3 +96,8 @@ class TrainConfig:
             raise UserError("--warmup-ratio must be in [0, 1)")
         if not 0 <= self.label_smoothing < 0.5:
             raise UserError("--label-smoothing must be in [0, 0.5)")
+        if self.ensemble < 1:
+            raise UserError("--ensemble must be at least 1")
+        if self.freeze_backbone and self.ensemble_mode == "members":
+            raise UserError("--freeze-backbone gives every member the same backbone; use "
+                            "--ensemble-mode heads (bootstrap heads) with it")

@@ -9,6 +9,7 @@ from rewardkit.data.records import PreferencePair, prompt_text
 from rewardkit.errors import UserError
 from rewardkit.model.encode import EncodedPair, EncodeReport
 from rewardkit.model.reward_model import RewardModel
+from rewardkit.model.token_cache import encode_pairs_cached
 from rewardkit.train.config import TrainConfig
 
 
@@ -23,6 +24,7 @@ class PreparedData:
     fingerprint: str
     ties_dropped: int = 0
     notes: list[str] = field(default_factory=list)
+    skipped_records: int = 0  # bad records skipped (--on-bad-record skip) in --data/--eval-data
 
     def summary(self) -> dict:
         return {"fingerprint": self.fingerprint, "train_pairs": len(self.train_pairs),
@@ -31,8 +33,10 @@ class PreparedData:
                 "eval_overlong": self.eval_report.to_dict()}
 
 
-def load_splits(config: TrainConfig) -> tuple[list[PreferencePair], list[PreferencePair], list[str]]:
-    """Read ``--data`` (and ``--eval-data``) and return prompt-disjoint train/eval pairs."""
+def load_splits(config: TrainConfig,
+                ) -> tuple[list[PreferencePair], list[PreferencePair], list[str], int]:
+    """Read ``--data`` (and ``--eval-data``) and return prompt-disjoint train/eval pairs,
+    notes, and the number of bad records skipped."""
     notes = []
     pairs, report = read_pairs(config.data, format=config.format,
                                on_bad_record=config.on_bad_record)
@@ -41,21 +45,22 @@ def load_splits(config: TrainConfig) -> tuple[list[PreferencePair], list[Prefere
         eval_pairs, eval_report = read_pairs(config.eval_data, format=config.format,
                                              on_bad_record=config.on_bad_record)
         notes.append(eval_report.summary())
+        skipped = len(report.skipped) + len(eval_report.skipped)
         eval_prompts = {prompt_text(p.prompt) for p in eval_pairs}
         overlap = sum(prompt_text(p.prompt) in eval_prompts for p in pairs)
         if overlap:
             raise UserError(f"{overlap} training pairs share a prompt with --eval-data; the "
                             "splits must be disjoint by prompt: remove them, or use "
                             "--eval-fraction instead of --eval-data", where=config.data)
-        return pairs, eval_pairs, notes
+        return pairs, eval_pairs, notes, skipped
     train_pairs, eval_pairs = split_by_prompt(pairs, config.eval_fraction)
     notes.append(f"split by prompt (--eval-fraction {config.eval_fraction}): "
                  f"{len(train_pairs)} train, {len(eval_pairs)} eval pairs")
-    return train_pairs, eval_pairs, notes
+    return train_pairs, eval_pairs, notes, len(report.skipped)
 
 
 def prepare_data(config: TrainConfig, model: RewardModel) -> PreparedData:
-    train_pairs, eval_pairs, notes = load_splits(config)
+    train_pairs, eval_pairs, notes, skipped = load_splits(config)
     if not train_pairs:
         raise UserError("no training pairs left after the eval split; add data or lower "
                         "--eval-fraction", where=config.data)
@@ -67,12 +72,21 @@ def prepare_data(config: TrainConfig, model: RewardModel) -> PreparedData:
         ties_dropped = len(train_pairs) - len(usable)
         if ties_dropped:
             notes.append(f"--ties drop: {ties_dropped} tied training pairs dropped")
-    train_encoded, train_report = model.encoder.encode_pairs(usable, config.overlong)
-    eval_encoded, eval_report = model.encoder.encode_pairs(eval_pairs, config.overlong)
+    train_encoded, train_report = _encode(model, usable, config)
+    eval_encoded, eval_report = _encode(model, eval_pairs, config)
     notes.append(f"train: {train_report.summary(config.max_length)}")
     notes.append(f"eval: {eval_report.summary(config.max_length)}")
     if not train_encoded:
         raise UserError("every training pair was dropped as over-long; raise --max-length",
                         where=config.data)
     return PreparedData(usable, eval_pairs, train_encoded, eval_encoded, train_report,
-                        eval_report, fingerprint, ties_dropped, notes)
+                        eval_report, fingerprint, ties_dropped, notes, skipped)
+
+
+def _encode(model: RewardModel, pairs: list[PreferencePair], config: TrainConfig):
+    """Tokenize through the on-disk cache unless ``--token-cache off``."""
+    if config.token_cache == "off":
+        return model.encoder.encode_pairs(pairs, config.overlong)
+    cache_dir = None if config.token_cache == "default" else config.token_cache
+    encoded, report, _ = encode_pairs_cached(model.encoder, pairs, config.overlong, cache_dir)
+    return encoded, report

@@ -19,10 +19,11 @@ from transformers import get_scheduler
 
 from rewardkit.errors import TrainingDivergedError, UserError
 from rewardkit.eval.evaluate import evaluate_encoded
-from rewardkit.model.reward_model import RewardModel, autocast_for
+from rewardkit.model.reward_model import RewardModel
 from rewardkit.model.sidecar import Normalization, write_json_atomic
 from rewardkit.progress import console, progress_bar
-from rewardkit.train.batching import collate_pairs, length_grouped_batches, pair_length
+from rewardkit.train.batching import length_grouped_batches, pair_length
+from rewardkit.train.forward import pair_forward, resolve_strategy
 from rewardkit.train.checkpoint import (TrainState, latest_checkpoint, load_checkpoint,
                                         save_checkpoint)
 from rewardkit.train.config import TrainConfig
@@ -97,6 +98,8 @@ def train(config: TrainConfig, *, quiet: bool = False, progress: bool | None = N
     wrapped.train()
     started = time.perf_counter()
     window_loss, window_n, correct, judged = 0.0, 0, 0, 0
+    strategy = resolve_strategy(config.pair_forward, model.model, model.info.scoring["rule"])
+    _log(f"pair forward: {strategy}", accelerator, quiet)
 
     with progress_bar("training", total_steps, show=progress if not quiet else False) as bar:
         bar.update(state.step)
@@ -110,27 +113,23 @@ def train(config: TrainConfig, *, quiet: bool = False, progress: bool | None = N
                 group = mine[group_start:group_start + config.grad_accum]
                 group_pairs = sum(len(b) for b in group)
                 for k, rows in enumerate(group):
-                    batch = collate_pairs([data.train_encoded[i] for i in rows], model.pad_id,
-                                          config.use_margin)
                     with accelerator.no_sync(wrapped) if k < len(group) - 1 else nullcontext():
-                        with autocast_for(config.precision, accelerator.device):
-                            logits = wrapped(input_ids=batch.input_ids.to(accelerator.device),
-                                             attention_mask=batch.attention_mask.to(
-                                                 accelerator.device)).logits
-                        rewards = logits[:, 0].float()
-                        r_c, r_r = rewards[:batch.n_pairs], rewards[batch.n_pairs:]
+                        outputs = pair_forward(wrapped, [data.train_encoded[i] for i in rows],
+                                           strategy=strategy, pad_id=model.pad_id,
+                                           use_margin=config.use_margin,
+                                           precision=config.precision, device=accelerator.device)
+                        r_c, r_r = outputs.r_chosen, outputs.r_rejected
                         loss = preference_loss(
-                            r_c, r_r, margin=batch.margin.to(rewards.device),
-                            tie=batch.tie.to(rewards.device),
-                            weight=batch.weight.to(rewards.device), ties=config.ties,
-                            tie_nu=config.tie_nu, center_coef=config.center_coef,
-                            label_smoothing=config.label_smoothing)
+                            r_c, r_r, margin=outputs.margin, tie=outputs.tie, weight=outputs.weight,
+                            ties=config.ties, tie_nu=config.tie_nu,
+                            center_coef=config.center_coef, label_smoothing=config.label_smoothing)
                         if not torch.isfinite(loss):
                             _diverged(loss, state, ckpt_root)
-                        accelerator.backward(loss * (batch.n_pairs / group_pairs))
-                    window_loss += float(loss.detach()) * batch.n_pairs
-                    window_n += batch.n_pairs
-                    untied = ~batch.tie
+                        accelerator.backward(loss * (len(rows) / group_pairs))
+                    window_loss += float(loss.detach()) * len(rows)
+                    window_n += len(rows)
+                    state.tokens_seen += outputs.tokens * world
+                    untied = ~outputs.tie.cpu()
                     correct += int(((r_c > r_r).cpu() & untied).sum())
                     judged += int(untied.sum())
                 if config.max_grad_norm:
@@ -206,10 +205,11 @@ def _finish(model: RewardModel, data, config, state, out, final, seconds, accele
                                              float(max(rewards.std(), 1e-8)), measured_on)
     metrics = dict(final["metrics"])
     metrics.update({"split": "eval", "data": config.eval_data or config.data,
-                    "model": str(out),
+                    "model": str(out), "skipped_records": data.skipped_records,
                     "training": {"steps": state.step, "epochs": state.epoch,
                                  "pairs_seen": state.pairs_seen, "seconds": round(seconds, 2),
                                  "pairs_per_second": round(state.pairs_seen / max(seconds, 1e-9), 3),
+                                 "tokens_seen": state.tokens_seen,
                                  **data.summary()}})
     model.info.data = {"fingerprint": data.fingerprint, "source": config.data,
                        "eval_source": config.eval_data or f"--eval-fraction {config.eval_fraction}",
@@ -250,7 +250,7 @@ def _truncate_metrics_log(path: Path, step: int) -> None:
 def _diverged(loss, state: TrainState, ckpt_root: Path):
     last = latest_checkpoint(ckpt_root)
     kept = f"the last good checkpoint {last} is kept" if last else "no checkpoint was written"
-    raise TrainingDivergedError(f"loss became {float(loss)} at step {state.step + 1}; {kept}; "
+    raise TrainingDivergedError(f"loss became {float(loss.detach())} at step {state.step + 1}; {kept}; "
                                 "lower --lr or use --precision fp32, then --resume")
 
 

@@ -1,0 +1,92 @@
+"""``rewardkit bon``: best-of-n reranking of candidate responses with a reward model.
+
+Best-of-n (rejection) sampling keeps the highest-reward response of n samples. Its KL
+divergence from the sampling policy is ``log n − (n − 1)/n`` nats by the usual formula
+(Stiennon et al. 2020; the KL axis of Gao et al. 2022's overoptimization curves), which Beirami
+et al. 2024 show is an upper bound; it is written per prompt so a run can be placed on that axis.
+
+Each output line is the candidates record plus:
+
+==================  ========================================================================
+field               meaning
+==================  ========================================================================
+rewards             raw reward of each response (same as ``rewardkit score``)
+normalized_rewards  ``(r − mean) / std`` with the model's stored normalization
+ranks               1 = best; ties keep input order
+best_index          index of the best response; ``best_response`` its text
+spread              ensembles only: std of the members' rewards per response
+kl_bound            ``log n − (n − 1)/n``
+==================  ========================================================================
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from rewardkit.candidates.format import read_candidates, write_candidates
+from rewardkit.candidates.scoring import load_reward_ensemble, score_sets
+from rewardkit.config import option
+from rewardkit.errors import UserError
+
+
+@dataclass
+class BonConfig:
+    """Options of ``rewardkit bon``."""
+
+    model: str = option("", "Reward model folder, ensemble folder, or DIR1,DIR2,… members.")
+    data: str = option("", "Candidates JSONL: {\"prompt\", \"responses\": [...]} per line "
+                       "(e.g. from `rewardkit sample`).")
+    out: str = option("", "Output JSONL: each record with rewards, ranks and the best response.")
+    batch_size: int = option(32, "Texts per forward pass (does not change any score).")
+    precision: str | None = option(None, "Override the model's precision (fp32 or bf16).")
+    max_length: int | None = option(None, "Override the model's max length.")
+    on_bad_record: str = option("error", "Stop at a bad record, or skip and count it.",
+                                choices=("error", "skip"))
+
+    def __post_init__(self):
+        for name in ("model", "data", "out"):
+            if not getattr(self, name):
+                raise UserError(f"--{name} is required (see rewardkit bon --help)")
+
+
+def kl_bound(n: int) -> float:
+    """Upper bound on KL(best-of-n ‖ policy) in nats: ``log n − (n − 1)/n``."""
+    return math.log(n) - (n - 1) / n
+
+
+def rank_descending(rewards: np.ndarray) -> np.ndarray:
+    """Ranks (1 = highest reward); equal rewards keep their input order."""
+    order = np.argsort(-np.asarray(rewards), kind="stable")
+    ranks = np.empty(len(order), dtype=np.int64)
+    ranks[order] = np.arange(1, len(order) + 1)
+    return ranks
+
+
+def best_of_n(config: BonConfig, *, progress: bool | None = None) -> dict:
+    """Rerank ``config.data`` and write ``config.out``; returns a summary."""
+    sets, skipped = read_candidates(config.data, on_bad_record=config.on_bad_record)
+    ensemble = load_reward_ensemble(config.model, precision=config.precision,
+                                    max_length=config.max_length)
+    scored = score_sets(ensemble, sets, batch_size=config.batch_size, progress=progress)
+    rows, best, mean = [], [], []
+    for item in scored:
+        ranks = rank_descending(item.rewards)
+        top = int(np.argmin(ranks))
+        row = item.candidates.to_json(
+            rewards=item.rewards.tolist(), normalized_rewards=item.normalized.tolist(),
+            ranks=ranks.tolist(), best_index=top,
+            best_response=item.candidates.responses[top],
+            kl_bound=kl_bound(len(item.rewards)))
+        if ensemble.k > 1:
+            row["spread"] = item.spread.tolist()
+        rows.append(row)
+        best.append(float(item.rewards[top]))
+        mean.append(float(item.rewards.mean()))
+    write_candidates(config.out, rows)
+    return {"prompts": len(rows), "responses": sum(len(s.responses) for s in sets),
+            "skipped": len(skipped), "mean_best_reward": float(np.mean(best)),
+            "mean_reward": float(np.mean(mean)), "ensemble_members": ensemble.k,
+            "out": config.out}

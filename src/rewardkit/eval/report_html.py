@@ -1,0 +1,72 @@
+"""``report.html``: one self-contained page (inline CSS, plots as base64 data URIs, no
+scripts, no external requests) rendered from ``templates/report.html.j2`` with Jinja2.
+Every model-provided string is escaped (autoescape)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from rewardkit import __version__
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def _pct(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{100 * float(value):.1f}%"
+
+
+def _num(value, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{float(value):.{digits}g}" if abs(float(value)) < 1e4 else f"{float(value):.3e}"
+
+
+def _ci(interval) -> str:
+    if not interval or any(v is None for v in interval):
+        return ""
+    return f"{_pct(interval[0])}–{_pct(interval[1])}"
+
+
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
+                      autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
+                      lstrip_blocks=True)
+    env.filters.update(pct=_pct, num=_num, ci=_ci)
+    return env
+
+
+def accuracy_rows(metrics: dict) -> list[tuple[str, dict]]:
+    rows = [("all pairs", metrics)]
+    fits = metrics.get("fits_max_length")
+    if fits and fits.get("n") != metrics.get("n"):
+        rows.append((f"fit in {metrics.get('max_length')} tokens", fits))
+    for name, block in (metrics.get("per_subset") or {}).items():
+        rows.append((f"subset {name}", block))
+    strength = metrics.get("accuracy_by_strength")
+    if strength:
+        for name, block in strength["buckets"].items():
+            rows.append((f"{strength['by']} {name}" if strength["by"] == "vote agreement"
+                         else name, block))
+    return rows
+
+
+def render_report(metrics: dict, plots: dict, ensemble: str = "") -> str:
+    template = environment().get_template("report.html.j2")
+    return template.render(m=metrics, plots=plots, ensemble=ensemble, version=__version__,
+                           accuracy_rows=accuracy_rows(metrics),
+                           created=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
+
+
+def write_report(path: str | Path, metrics: dict, plots: dict, ensemble: str = "") -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(render_report(metrics, plots, ensemble), encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -1,0 +1,96 @@
+"""Uncertainty: does the model know when it is wrong?
+
+Selective prediction (Geifman & El-Yaniv 2017, "Selective Classification for Deep Neural
+Networks"): sort pairs from most to least certain, and report the accuracy of the most certain
+fraction c of pairs — the **accuracy–coverage curve** — and the area under the risk–coverage
+curve (AURC, lower is better). The **error AUROC** is the probability that a randomly chosen
+wrongly ranked pair is more uncertain than a randomly chosen correctly ranked one (ties count
+½; Mann–Whitney U / (n_wrong · n_right), Hanley & McNeil 1982): 0.5 is chance, 1 is perfect.
+
+Uncertainty measures:
+
+* ``spread``: the std over ensemble members (ddof 0) of Δ_k = r_k(chosen) − r_k(rejected)
+  (deep ensembles, Lakshminarayanan et al. 2017; for reward models Coste et al. 2023,
+  arXiv 2310.02743) — needs an ensemble;
+* ``margin``: 1 − |2p − 1| with p = σ(Δ/T), available for any model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import rankdata
+
+COVERAGE_POINTS = 50
+
+
+def auroc(scores: np.ndarray, positive: np.ndarray) -> float | None:
+    """P(score of a random positive > score of a random negative), ties ½. None if a class
+    is empty."""
+    scores = np.asarray(scores, dtype=np.float64)
+    positive = np.asarray(positive, dtype=bool)
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return None
+    ranks = rankdata(scores)  # average ranks handle ties
+    u = ranks[positive].sum() - n_pos * (n_pos + 1) / 2
+    return float(u / (n_pos * n_neg))
+
+
+def accuracy_coverage(uncertainty: np.ndarray, correct: np.ndarray,
+                      points: int = COVERAGE_POINTS) -> dict:
+    """Accuracy of the most certain ⌈c·n⌉ pairs for c in (0, 1], AURC, and accuracy at 50% /
+    80% coverage. Pairs with equal uncertainty enter together in input order (stable sort)."""
+    uncertainty = np.asarray(uncertainty, dtype=np.float64)
+    correct = np.asarray(correct, dtype=np.float64)
+    n = int(correct.size)
+    if n == 0:
+        return {"n": 0, "coverage": [], "accuracy": [], "aurc": None, "accuracy_at": {}}
+    order = np.argsort(uncertainty, kind="stable")
+    running = np.cumsum(correct[order]) / np.arange(1, n + 1)
+    aurc = float(np.mean(1.0 - running))
+
+    def at(coverage: float) -> float:
+        return float(running[max(int(np.ceil(coverage * n)), 1) - 1])
+
+    grid = np.linspace(1.0 / points, 1.0, points)
+    return {"n": n, "coverage": [float(c) for c in grid], "accuracy": [at(c) for c in grid],
+            "aurc": aurc, "accuracy_at": {"0.5": at(0.5), "0.8": at(0.8), "1.0": at(1.0)}}
+
+
+def uncertainty_section(delta_members: np.ndarray, temperature: float = 1.0) -> dict:
+    """The ``uncertainty`` block from per-member differences ``Δ (K, N)`` of non-tie pairs.
+
+    The ensemble's ranking is the sign of the mean Δ; a pair is wrong when it is ≤ 0."""
+    delta_members = np.atleast_2d(np.asarray(delta_members, dtype=np.float64))
+    k, n = delta_members.shape
+    delta = delta_members.mean(axis=0)
+    wrong = delta <= 0
+    p = 1.0 / (1.0 + np.exp(-delta / temperature))
+    margin_unc = 1.0 - np.abs(2 * p - 1)
+    out = {"n": n, "members": k, "error_rate": float(wrong.mean()) if n else None,
+           "margin": {"description": "1 − |2σ(Δ/T) − 1|",
+                      "error_auroc": auroc(margin_unc, wrong),
+                      "accuracy_coverage": accuracy_coverage(margin_unc, ~wrong)}}
+    if k > 1:
+        spread = delta_members.std(axis=0)
+        member_correct = (delta_members > 0).mean(axis=1)
+        agree = (np.sign(delta_members) == np.sign(delta)[None, :]).all(axis=0)
+        out["spread"] = {
+            "description": "std over members (ddof 0) of Δ_k = r_k(chosen) − r_k(rejected)",
+            "mean": float(spread.mean()) if n else None,
+            "median": float(np.median(spread)) if n else None,
+            "p95": float(np.percentile(spread, 95)) if n else None,
+            "error_auroc": auroc(spread, wrong),
+            "accuracy_coverage": accuracy_coverage(spread, ~wrong),
+            "spearman_with_abs_margin": _spearman(spread, np.abs(delta)),
+        }
+        out["member_accuracy"] = [float(a) for a in member_correct]
+        out["members_agree_fraction"] = float(agree.mean()) if n else None
+    return out
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float | None:
+    if a.size < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return None
+    from scipy.stats import spearmanr
+    return float(spearmanr(a, b).statistic)

@@ -1,0 +1,104 @@
+"""Tokenize once: an on-disk, memory-mapped cache of encoded pairs.
+
+Encoding is keyed by everything that decides the token ids — the tokenizer's own definition,
+the text template, ``max_length``, the over-long policy and the data fingerprint — so the
+same data is tokenized once and reused across epochs, runs, sweeps and ensemble members.
+
+Layout of ``<cache>/tokens/<key>/``: ``tokens.npy`` (all ids, int32, concatenated),
+``pairs.npy`` (one structured row per kept pair: offsets, lengths, margin, tie, weight, index,
+truncated) and ``report.json`` (the over-long counts). Arrays are opened with
+``mmap_mode="r"``: only the pages a batch touches are read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from rewardkit.data.fingerprint import data_fingerprint
+from rewardkit.data.records import PreferencePair
+from rewardkit.model.encode import EncodedPair, EncodeReport, TextEncoder
+
+PAIR_DTYPE = np.dtype([("chosen_start", np.int64), ("chosen_len", np.int32),
+                       ("rejected_start", np.int64), ("rejected_len", np.int32),
+                       ("margin", np.float32), ("tie", np.bool_), ("weight", np.float32),
+                       ("index", np.int64), ("truncated", np.bool_)])
+CACHE_VERSION = 1
+
+
+def default_cache_dir() -> Path:
+    """``$REWARDKIT_CACHE`` or ``~/.cache/rewardkit``."""
+    return Path(os.environ.get("REWARDKIT_CACHE", Path.home() / ".cache" / "rewardkit"))
+
+
+def cache_key(encoder: TextEncoder, pairs: list[PreferencePair], overlong: str) -> str:
+    tokenizer = encoder.tokenizer
+    backend = tokenizer.backend_tokenizer.to_str() if hasattr(tokenizer, "backend_tokenizer") else ""
+    parts = {"version": CACHE_VERSION,
+             "tokenizer": hashlib.sha256(backend.encode("utf-8")).hexdigest(),
+             "special": {k: str(v) for k, v in sorted(tokenizer.special_tokens_map.items())},
+             "template": encoder.template.to_dict(), "max_length": encoder.max_length,
+             "overlong": overlong, "data": data_fingerprint(pairs), "n": len(pairs)}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()[:32]
+
+
+def encode_pairs_cached(encoder: TextEncoder, pairs: list[PreferencePair],
+                        overlong: str = "truncate-prompt", cache_dir: Path | None = None,
+                        ) -> tuple[list[EncodedPair], EncodeReport, bool]:
+    """Like :meth:`TextEncoder.encode_pairs`, through the cache: ``(encoded, report, hit)``."""
+    root = Path(cache_dir or default_cache_dir()) / "tokens"
+    folder = root / cache_key(encoder, pairs, overlong)
+    if (folder / "report.json").is_file():
+        encoded, report = _load(folder)
+        return encoded, report, True
+    encoded, report = encoder.encode_pairs(pairs, overlong)
+    try:
+        _store(folder, encoded, report)
+    except OSError:  # a read-only or full disk only costs the re-tokenization next time
+        pass
+    return encoded, report, False
+
+
+def _store(folder: Path, encoded: list[EncodedPair], report: EncodeReport) -> None:
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
+    rows = np.zeros(len(encoded), dtype=PAIR_DTYPE)
+    chunks, offset = [], 0
+    for row, pair in enumerate(encoded):
+        rows[row] = (offset, len(pair.chosen_ids), offset + len(pair.chosen_ids),
+                     len(pair.rejected_ids), pair.margin, pair.tie, pair.weight, pair.index,
+                     pair.truncated)
+        chunks += [pair.chosen_ids, pair.rejected_ids]
+        offset += len(pair.chosen_ids) + len(pair.rejected_ids)
+    tokens = np.concatenate(chunks).astype(np.int32) if chunks else np.zeros(0, np.int32)
+    np.save(tmp / "tokens.npy", tokens)
+    np.save(tmp / "pairs.npy", rows)
+    payload = report.to_dict() | {"n_pairs": report.n_pairs, "examples": report.examples}
+    (tmp / "report.json").write_text(json.dumps(payload))
+    try:
+        os.replace(tmp, folder)
+    except OSError:  # another process stored it first
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _load(folder: Path) -> tuple[list[EncodedPair], EncodeReport]:
+    tokens = np.load(folder / "tokens.npy", mmap_mode="r")
+    rows = np.load(folder / "pairs.npy")
+    saved = json.loads((folder / "report.json").read_text())
+    report = EncodeReport(n_pairs=saved["n_pairs"], n_kept=saved["kept"],
+                          truncated=saved["prompt_truncated"],
+                          dropped_overlong=saved["dropped_overlong"],
+                          dropped_response_too_long=saved["dropped_response_too_long"],
+                          examples=saved.get("examples", {}))
+    encoded = [EncodedPair(tokens[r["chosen_start"]:r["chosen_start"] + r["chosen_len"]],
+                           tokens[r["rejected_start"]:r["rejected_start"] + r["rejected_len"]],
+                           float(r["margin"]), bool(r["tie"]), float(r["weight"]),
+                           int(r["index"]), bool(r["truncated"]))
+               for r in rows]
+    return encoded, report

@@ -1,0 +1,215 @@
+"""What the server asks of a reward model: turn request texts into token ids, score id
+sequences, and describe itself for ``GET /info``.
+
+Two encodings, both the same code path as ``rewardkit score`` where they overlap:
+
+=========================  ===================================================================
+input                      token ids
+=========================  ===================================================================
+(prompt, response)         ``RewardModel.encoder.encode_single``: the model's own template
+                           (text prompts: ``prompt + " " + response``; chat prompts: its chat
+                           template), EOS appended for decoders, prompt cut from the left when
+                           too long. Used by ``/score`` and by ``/get_reward`` when the query
+                           starts with its prompt.
+one whole text             the text tokenized as it is, with the tokenizer's special tokens
+                           (a doubled BOS dropped), EOS appended for decoders, cut from the
+                           left when too long. ``/get_reward`` without usable prompts.
+=========================  ===================================================================
+
+Ensembles (:mod:`rewardkit.model.ensemble`: K heads on one backbone, or K member models)
+report their spread, the std of the member rewards (ddof 0; Coste et al. 2023), next to every
+reward; see :mod:`rewardkit.serve.ensemble_scoring`. Any model object with
+``score_ids_with_spread(sequences, batch_size=...) -> (rewards, spread)`` is served the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rewardkit.data.records import Prompt
+
+
+@dataclass
+class Scores:
+    """Rewards ``(N,)`` (raw, float64) and, for ensembles, their spread ``(N,)``."""
+
+    rewards: np.ndarray
+    spread: np.ndarray | None = None
+
+
+@dataclass
+class EncodedQuery:
+    ids: list[int]
+    truncated: bool
+    prompt_split: bool  # True: scored as (prompt, response) with the model's template
+
+
+class ScoringModel:
+    """A loaded reward model (or ensemble) as the server uses it. Not thread-safe: the
+    micro-batcher calls :meth:`score_sequences` from its single worker thread only."""
+
+    def __init__(self, model, *, name: str | None = None, spread_fn=None,
+                 members: int | None = None, temperature: float | None = None):
+        self.model = model
+        self.name = name or str(model.info.backbone)
+        self._spread_fn = spread_fn or getattr(model, "score_ids_with_spread", None)
+        if not callable(self._spread_fn):
+            self._spread_fn = None
+        self._members = members
+        self._temperature = temperature
+        self._weights_sha256: str | None = None
+
+    @classmethod
+    def load(cls, path: str, *, precision: str | None = None,
+             max_length: int | None = None) -> "ScoringModel":
+        """A model folder, an ensemble folder, or ``DIR1,DIR2,…`` (members)."""
+        from rewardkit.model.ensemble import RewardEnsemble, is_ensemble_dir
+        from rewardkit.model.reward_model import RewardModel
+
+        if "," in path or is_ensemble_dir(path):
+            from rewardkit.serve.ensemble_scoring import EnsembleIdsScorer
+            ensemble = RewardEnsemble.from_pretrained(path, precision=precision,
+                                                      max_length=max_length)
+            if ensemble.kind != "single":
+                return cls(ensemble.primary, name=path, spread_fn=EnsembleIdsScorer(ensemble),
+                           members=ensemble.k, temperature=ensemble.temperature)
+            return cls(ensemble.primary, name=path)
+        return cls(RewardModel.from_pretrained(path, precision=precision, max_length=max_length),
+                   name=path)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def is_ensemble(self) -> bool:
+        return self._spread_fn is not None
+
+    @property
+    def members(self) -> int | None:
+        size = self._members or getattr(self.model, "k", None)
+        return int(size) if size else None
+
+    @property
+    def max_length(self) -> int:
+        return int(self.model.info.max_length)
+
+    @property
+    def temperature(self) -> float:
+        return float(self._temperature or self.model.temperature)
+
+    @property
+    def temperature_calibrated(self) -> bool:
+        return self._temperature is not None or self.model.info.temperature is not None
+
+    def describe_normalization(self) -> dict:
+        norm = self.model.info.normalization
+        return {"mean": float(norm.mean), "std": float(norm.std), "measured_on": norm.measured_on}
+
+    def normalize(self, rewards: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model.normalize(np.asarray(rewards, dtype=np.float64)))
+
+    # ------------------------------------------------------------------ encoding
+    def encode_pair(self, prompt: Prompt, response: str) -> tuple[list[int], bool]:
+        """Ids of (prompt, response) exactly as ``rewardkit score`` builds them; raises
+        ValueError when the response alone is longer than max_length."""
+        ids, truncated = self.model.encoder.encode_single(prompt, response)
+        return list(ids), truncated
+
+    def encode_query(self, query: str, prompt: str | None) -> EncodedQuery:
+        """OpenRLHF's query: ``prompt + response`` when it starts with ``prompt``, else one text."""
+        response = _strip_trailing(query, self.model.tokenizer.pad_token)
+        if prompt and response.startswith(prompt):
+            response = response[len(prompt):]
+            joiner = self.model.template.text_joiner
+            if not prompt[-1].isspace() and joiner and response.startswith(joiner):
+                response = response[len(joiner):]  # the template puts the joiner back
+            try:
+                ids, truncated = self.encode_pair(prompt, response)
+                return EncodedQuery(ids, truncated, True)
+            except ValueError:
+                pass  # the response alone is too long: score the whole text, cut from the left
+        ids, truncated = self.encode_whole_text(query)
+        return EncodedQuery(ids, truncated, False)
+
+    def encode_whole_text(self, text: str) -> tuple[list[int], bool]:
+        """``text`` tokenized as it is with the model's rules; left-truncated to max_length."""
+        tokenizer = self.model.tokenizer
+        text = _strip_trailing(text, tokenizer.pad_token)
+        enc = tokenizer(text, add_special_tokens=True, return_special_tokens_mask=True,
+                        truncation=False, verbose=False)
+        ids, special = list(enc["input_ids"]), list(enc["special_tokens_mask"])
+        bos = tokenizer.bos_token_id
+        if bos is not None and len(ids) > 1 and ids[0] == bos and ids[1] == bos:
+            ids, special = ids[1:], special[1:]  # the text already had its BOS
+        eos = tokenizer.eos_token_id
+        if self.model.template.append_eos and eos is not None and (not ids or ids[-1] != eos):
+            ids.append(eos)
+            special.append(1)
+        cut = len(ids) - self.max_length
+        if cut <= 0:
+            return ids, False
+        head = 0
+        while head < len(special) and special[head]:
+            head += 1
+        head = min(head, self.max_length - 1)
+        return ids[:head] + ids[head + cut:], True
+
+    # ------------------------------------------------------------------ scoring
+    def score_sequences(self, sequences: list[list[int]], *, batch_size: int) -> Scores:
+        """Raw rewards of id sequences (one ``score_ids`` call: length-sorted, right-padded)."""
+        if self._spread_fn is not None:
+            rewards, spread = self._spread_fn(sequences, batch_size=batch_size)
+            return Scores(np.asarray(rewards, dtype=np.float64), np.asarray(spread, dtype=np.float64))
+        return Scores(self.model.score_ids(sequences, batch_size=batch_size))
+
+    # ------------------------------------------------------------------ description
+    def weights_sha256(self) -> str | None:
+        if self._weights_sha256 is None:
+            self._weights_sha256 = weights_fingerprint(self.name) or ""
+        return self._weights_sha256 or None
+
+    def describe(self) -> dict:
+        info = self.model.info
+        return {
+            "model": self.name,
+            "backbone": info.backbone,
+            "template": info.template,
+            "max_length": int(info.max_length),
+            "scoring": info.scoring,
+            "normalization": self.describe_normalization(),
+            "temperature": self.temperature,
+            "temperature_calibrated": self.temperature_calibrated,
+            "precision": info.precision,
+            "fingerprint": {"training_data": (info.data or {}).get("fingerprint"),
+                            "weights_sha256": self.weights_sha256()},
+            "ensemble": ({"members": self.members} if self.is_ensemble else None),
+            "rewardkit_version": info.rewardkit_version,
+        }
+
+
+def weights_fingerprint(directory: str) -> str | None:
+    """sha256 over the ``*.safetensors`` files under ``directory`` (sorted relative paths and
+    bytes); ``None`` when it is not a folder of safetensors."""
+    root = Path(directory)
+    if not root.is_dir():
+        return None
+    files = sorted(root.rglob("*.safetensors"))
+    if not files:
+        return None
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(str(file.relative_to(root)).encode("utf-8") + b"\0")
+        with open(file, "rb") as handle:
+            while block := handle.read(1 << 22):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _strip_trailing(text: str, token: str | None) -> str:
+    """Remove trailing copies of ``token`` (the policy's right padding, as OpenRLHF did)."""
+    if token:
+        while text.endswith(token):
+            text = text[: -len(token)]
+    return text

@@ -1,0 +1,65 @@
+"""The training forward: rewards of chosen and rejected for a list of encoded pairs.
+
+================  ============================================================================
+strategy          what one forward computes
+================  ============================================================================
+concatenated      one ``(2B, L)`` batch: chosen rows then rejected rows (TRL/OpenRLHF style)
+prefix-sharing    one ``(B, L)`` batch: prompt once, then both responses, masked so they cannot
+                  see each other (decoders; exact — see :mod:`rewardkit.train.prefix_sharing`)
+================  ============================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from rewardkit.model.encode import EncodedPair
+from rewardkit.model.reward_model import autocast_for
+from rewardkit.train.batching import collate_pairs
+from rewardkit.train.prefix_sharing import (collate_shared_prefix, shared_prefix_rewards,
+                                            supports_prefix_sharing)
+
+STRATEGIES = ("auto", "concatenated", "prefix-sharing")
+
+
+def resolve_strategy(requested: str, model, scoring_rule: str) -> str:
+    """``auto`` picks prefix sharing for decoders (last-token scoring), else concatenated."""
+    decoder = scoring_rule == "last-token" and supports_prefix_sharing(model)
+    if requested == "auto":
+        return "prefix-sharing" if decoder else "concatenated"
+    if requested == "prefix-sharing" and not decoder:
+        from rewardkit.errors import UserError
+        raise UserError("--pair-forward prefix-sharing needs a decoder backbone (Llama-style, "
+                        "last-token scoring); use --pair-forward concatenated")
+    return requested
+
+
+@dataclass
+class PairOutputs:
+    r_chosen: torch.Tensor
+    r_rejected: torch.Tensor
+    margin: torch.Tensor
+    tie: torch.Tensor
+    weight: torch.Tensor
+    tokens: int  # real (non-pad) tokens computed
+
+
+def pair_forward(model, pairs: list[EncodedPair], *, strategy: str, pad_id: int,
+                 use_margin: bool, precision: str, device: torch.device) -> PairOutputs:
+    if strategy == "prefix-sharing":
+        batch = collate_shared_prefix(pairs, pad_id, use_margin)
+        with autocast_for(precision, device):
+            r_c, r_r = shared_prefix_rewards(model, batch)
+        tokens = batch.real_tokens
+    else:
+        batch = collate_pairs(pairs, pad_id, use_margin)
+        with autocast_for(precision, device):
+            logits = model(input_ids=batch.input_ids.to(device),
+                           attention_mask=batch.attention_mask.to(device)).logits
+        rewards = logits[:, 0].float()
+        r_c, r_r = rewards[:batch.n_pairs], rewards[batch.n_pairs:]
+        tokens = int(batch.attention_mask.sum())
+    return PairOutputs(r_c.float(), r_r.float(), batch.margin.to(device), batch.tie.to(device),
+                       batch.weight.to(device), tokens)

@@ -1,0 +1,112 @@
+"""Prefix sharing for decoder backbones: prompt, chosen and rejected in ONE sequence.
+
+Wang & Hegde (2024), "Accelerating Direct Preference Optimization with Prefix Sharing"
+(arXiv 2410.20305). Layout of a pair and who may attend to whom (causal within a branch):
+
+    [ shared prefix | chosen suffix | rejected suffix | pad ]
+      positions 0..s-1  s..s+c-1       s..s+r-1
+
+The rejected suffix never sees the chosen suffix, so every token computes exactly what it
+computes in its own unshared sequence (a causal decoder's prefix states do not depend on
+what follows), while the prompt is encoded once instead of twice. The shared prefix is the
+longest common token prefix of the two encoded texts, so the equivalence is exact even when
+tokenization merges across the prompt/response boundary.
+
+The reward of each side is the head applied to its last token (the appended EOS), as in the
+concatenated forward.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from rewardkit.model.encode import EncodedPair
+
+
+def common_prefix_length(a: np.ndarray, b: np.ndarray) -> int:
+    n = min(len(a), len(b))
+    differ = np.nonzero(np.asarray(a[:n]) != np.asarray(b[:n]))[0]
+    return int(differ[0]) if differ.size else n
+
+
+@dataclass
+class SharedPrefixBatch:
+    input_ids: torch.Tensor  # (B, L)
+    attention_mask: torch.Tensor  # (B, 1, L, L) bool: True = may attend
+    position_ids: torch.Tensor  # (B, L)
+    chosen_index: torch.Tensor  # (B,) position of the chosen side's last token
+    rejected_index: torch.Tensor  # (B,)
+    margin: torch.Tensor
+    tie: torch.Tensor
+    weight: torch.Tensor
+    real_tokens: int  # tokens actually computed (no padding)
+
+    @property
+    def n_pairs(self) -> int:
+        return self.margin.shape[0]
+
+
+def collate_shared_prefix(pairs: list[EncodedPair], pad_id: int,
+                          use_margin: bool = True) -> SharedPrefixBatch:
+    rows = []
+    for pair in pairs:
+        shared = common_prefix_length(pair.chosen_ids, pair.rejected_ids)
+        # keep at least one token per side so each has a last token of its own
+        shared = min(shared, len(pair.chosen_ids) - 1, len(pair.rejected_ids) - 1)
+        rows.append((pair, shared))
+    lengths = [s + (len(p.chosen_ids) - s) + (len(p.rejected_ids) - s) for p, s in rows]
+    width = max(lengths)
+    batch = len(rows)
+    ids = np.full((batch, width), pad_id, dtype=np.int64)
+    positions = np.zeros((batch, width), dtype=np.int64)
+    segment = np.full((batch, width), -1, dtype=np.int64)  # 0 prefix, 1 chosen, 2 rejected
+    chosen_index = np.zeros(batch, dtype=np.int64)
+    rejected_index = np.zeros(batch, dtype=np.int64)
+    for row, (pair, s) in enumerate(rows):
+        c_suffix, r_suffix = pair.chosen_ids[s:], pair.rejected_ids[s:]
+        c0, r0 = s, s + len(c_suffix)
+        end = r0 + len(r_suffix)
+        ids[row, :s] = pair.chosen_ids[:s]
+        ids[row, c0:r0] = c_suffix
+        ids[row, r0:end] = r_suffix
+        positions[row, :s] = np.arange(s)
+        positions[row, c0:r0] = np.arange(s, s + len(c_suffix))
+        positions[row, r0:end] = np.arange(s, s + len(r_suffix))
+        segment[row, :s], segment[row, c0:r0], segment[row, r0:end] = 0, 1, 2
+        chosen_index[row], rejected_index[row] = r0 - 1, end - 1
+    seg = torch.from_numpy(segment)
+    order = torch.arange(width)
+    causal = order[None, :, None] >= order[None, None, :]  # query i may see key j <= i
+    valid = (seg[:, :, None] >= 0) & (seg[:, None, :] >= 0)
+    same_branch = (seg[:, None, :] == 0) | (seg[:, :, None] == seg[:, None, :])
+    mask = causal & valid & same_branch
+    # padded query rows see themselves only, so softmax never divides by zero
+    mask |= torch.eye(width, dtype=torch.bool)[None] & (seg[:, :, None] < 0)
+    margin = torch.tensor([p.margin if use_margin else 0.0 for p, _ in rows], dtype=torch.float32)
+    return SharedPrefixBatch(
+        torch.from_numpy(ids), mask[:, None], torch.from_numpy(positions),
+        torch.from_numpy(chosen_index), torch.from_numpy(rejected_index), margin,
+        torch.tensor([p.tie for p, _ in rows], dtype=torch.bool),
+        torch.tensor([p.weight for p, _ in rows], dtype=torch.float32), int(sum(lengths)))
+
+
+def shared_prefix_rewards(model, batch: SharedPrefixBatch) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(r_chosen, r_rejected)`` from one forward of a HF ``*ForSequenceClassification``
+    decoder (``model.score`` head on ``getattr(model, model.base_model_prefix)``)."""
+    device = next(model.parameters()).device
+    backbone = getattr(model, model.base_model_prefix)
+    hidden = backbone(input_ids=batch.input_ids.to(device),
+                      attention_mask=batch.attention_mask.to(device),
+                      position_ids=batch.position_ids.to(device)).last_hidden_state
+    rows = torch.arange(hidden.shape[0], device=device)
+    chosen = model.score(hidden[rows, batch.chosen_index.to(device)])[:, 0]
+    rejected = model.score(hidden[rows, batch.rejected_index.to(device)])[:, 0]
+    return chosen.float(), rejected.float()
+
+
+def supports_prefix_sharing(model) -> bool:
+    """Decoders with a ``score`` head whose backbone accepts 4-D masks (Llama-style)."""
+    return hasattr(model, "score") and hasattr(model, model.base_model_prefix)

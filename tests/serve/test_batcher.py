@@ -1,0 +1,117 @@
+"""MicroBatcher on a fake model: the token budget, the wait, batching off, errors, draining."""
+
+import asyncio
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from rewardkit.serve.batcher import BatcherClosed, MicroBatcher
+from rewardkit.serve.scoring import Scores
+
+
+class RecordingModel:
+    """reward = sum of ids; records every call's sequences and batch size."""
+
+    def __init__(self, delay: float = 0.0, fail: bool = False):
+        self.calls: list[tuple[list[list[int]], int]] = []
+        self.delay, self.fail = delay, fail
+        self.busy = threading.Event()
+
+    def __call__(self, sequences, *, batch_size):
+        self.busy.set()
+        time.sleep(self.delay)
+        self.calls.append((sequences, batch_size))
+        if self.fail:
+            raise RuntimeError("model exploded")
+        return Scores(np.array([float(sum(s)) for s in sequences]))
+
+
+def run_jobs(batcher, jobs, gap_s=0.0):
+    async def main():
+        tasks = []
+        for job in jobs:
+            tasks.append(asyncio.ensure_future(batcher.score(job)))
+            await asyncio.sleep(gap_s)
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    return asyncio.run(main())
+
+
+def test_jobs_share_a_batch_and_get_their_own_slice():
+    """Three jobs sent 1 ms apart inside a 200 ms wait: one forward, each job its rewards."""
+    model = RecordingModel()
+    batcher = MicroBatcher(model, max_batch_tokens=1000, max_wait_ms=200).start()
+    results = run_jobs(batcher, [[[1, 2]], [[3], [4, 5]], [[6]]], gap_s=0.001)
+    batcher.close()
+    assert len(model.calls) == 1
+    assert [r.rewards.tolist() for r in results] == [[3.0], [3.0, 9.0], [6.0]]
+
+
+def test_token_budget_splits_batches():
+    """Budget 8 padded tokens, jobs of one 4-token text: at most 2 per forward (2 × 4 = 8)."""
+    model = RecordingModel()
+    batcher = MicroBatcher(model, max_batch_tokens=8, max_wait_ms=100).start()
+    results = run_jobs(batcher, [[[1, 1, 1, 1]]] * 5)
+    batcher.close()
+    assert [r.rewards.tolist() for r in results] == [[4.0]] * 5
+    sizes = [len(seqs) for seqs, _ in model.calls]
+    assert sum(sizes) == 5 and max(sizes) <= 2
+    assert all(4 * len(seqs) <= 8 for seqs, _ in model.calls)
+
+
+def test_one_job_over_budget_runs_in_chunks():
+    """A single request bigger than the budget still runs, in forwards of budget // longest."""
+    model = RecordingModel()
+    batcher = MicroBatcher(model, max_batch_tokens=10, max_wait_ms=0).start()
+    (result,) = run_jobs(batcher, [[[1] * 5] * 7])
+    batcher.close()
+    assert result.rewards.tolist() == [5.0] * 7
+    assert model.calls[0][1] == 2  # rows per forward = 10 // 5
+
+
+def test_batching_off_scores_each_job_alone():
+    model = RecordingModel()
+    batcher = MicroBatcher(model, max_batch_tokens=1000, max_wait_ms=200, enabled=False).start()
+    run_jobs(batcher, [[[1]], [[2]], [[3]]])
+    batcher.close()
+    assert [len(seqs) for seqs, _ in model.calls] == [1, 1, 1]
+
+
+def test_lone_job_does_not_wait_longer_than_max_wait():
+    """A lone job is scored after about max_wait (50 ms), not held for others."""
+    model = RecordingModel()
+    batcher = MicroBatcher(model, max_batch_tokens=1000, max_wait_ms=50).start()
+    started = time.perf_counter()
+    run_jobs(batcher, [[[1]]])
+    elapsed = time.perf_counter() - started
+    batcher.close()
+    assert 0.04 <= elapsed < 1.0
+
+
+def test_model_error_reaches_every_job_of_the_batch():
+    batcher = MicroBatcher(RecordingModel(fail=True), max_wait_ms=100).start()
+    results = run_jobs(batcher, [[[1]], [[2]]])
+    batcher.close()
+    assert all(isinstance(r, RuntimeError) and "exploded" in str(r) for r in results)
+
+
+def test_close_finishes_queued_jobs_then_refuses_new_ones():
+    """Jobs queued while the model is busy are all scored before close() returns."""
+    model = RecordingModel(delay=0.05)
+    batcher = MicroBatcher(model, max_batch_tokens=1, max_wait_ms=0).start()
+
+    async def main():
+        tasks = [asyncio.ensure_future(batcher.score([[i]])) for i in range(1, 6)]
+        await asyncio.sleep(0.01)
+        closer = asyncio.get_running_loop().run_in_executor(None, batcher.close, 10)
+        results = await asyncio.gather(*tasks)
+        assert await closer is True
+        with pytest.raises(BatcherClosed):
+            await batcher.score([[9]])
+        return results
+
+    results = asyncio.run(main())
+    assert [r.rewards.tolist() for r in results] == [[1.0], [2.0], [3.0], [4.0], [5.0]]
+    assert len(model.calls) == 5  # budget 1: one text per forward

@@ -1,0 +1,151 @@
+"""Contract tests: the exact JSON shapes of every endpoint and of errors.
+
+Clients (OpenRLHF's agent, the TRL adapter, dashboards) depend on these keys; a change here is
+a breaking change and must be deliberate.
+"""
+
+import math
+
+import httpx
+import pytest
+
+EXTRA_LOG_KEYS = {"raw_reward", "normalized_reward", "rewards_normalized", "prompt_split",
+                  "truncated"}
+SCORE_KEYS = {"model", "scores_are", "rewards", "normalized_rewards", "normalization",
+              "truncated", "preference", "spread"}
+INFO_KEYS = {"model", "backbone", "template", "max_length", "scoring", "normalization",
+             "temperature", "temperature_calibrated", "precision", "fingerprint", "ensemble",
+             "rewardkit_version", "get_reward_scores_are", "batching", "limits", "auth",
+             "endpoints"}
+
+PROMPT = "what is a good tea ?"
+
+
+def floats(values, n):
+    return isinstance(values, list) and len(values) == n and all(
+        isinstance(v, float) for v in values)
+
+
+def test_get_reward_shape_is_openrlhf(bert_server):
+    """OpenRLHF HEAD: {"rewards", "scores", "extra_logs"}; rewards == scores (raw by default);
+    every extra_logs value is a list of numbers, one per query (OpenRLHF logs them)."""
+    queries = [PROMPT + " green tea is good .", "hello world"]
+    body = {"query": queries, "prompts": [PROMPT, "something else"], "labels": [None, "x"]}
+    response = httpx.post(bert_server.url + "/get_reward", json=body)
+    assert response.status_code == 200
+    assert response.headers["x-rewardkit-scores"] == "raw"
+    data = response.json()
+    assert set(data) == {"rewards", "scores", "extra_logs"}
+    assert floats(data["rewards"], 2) and data["scores"] == data["rewards"]
+    assert set(data["extra_logs"]) == EXTRA_LOG_KEYS
+    assert all(floats(v, 2) for v in data["extra_logs"].values())
+    assert data["extra_logs"]["raw_reward"] == data["rewards"]
+    assert data["extra_logs"]["prompt_split"] == [1.0, 0.0]  # 2nd query does not start with its prompt
+    assert data["extra_logs"]["rewards_normalized"] == [0.0, 0.0]
+
+
+def test_get_reward_query_only(bert_server):
+    """OpenRLHF's reference server reads only "query"; prompts and labels are optional."""
+    data = httpx.post(bert_server.url + "/get_reward", json={"query": ["hello"]}).json()
+    assert set(data) == {"rewards", "scores", "extra_logs"}
+    assert data["extra_logs"]["prompt_split"] == [0.0]
+
+
+def test_get_reward_normalized_server(start_server, bert_rm):
+    """--normalize: rewards = scores = (raw − 0.25) / 2 (the fixture's normalization)."""
+    server = start_server(bert_rm, normalize=True)
+    response = httpx.post(server.url + "/get_reward", json={"query": ["hello"]})
+    data = response.json()
+    assert response.headers["x-rewardkit-scores"] == "normalized"
+    raw = data["extra_logs"]["raw_reward"][0]
+    assert data["rewards"][0] == pytest.approx((raw - 0.25) / 2.0, abs=1e-12)
+    assert data["extra_logs"]["rewards_normalized"] == [1.0]
+
+
+def test_score_two_responses_shape(bert_server):
+    """{"prompt", "responses": [a, b]}: all SCORE_KEYS, scores_are "raw", and the preference
+    P(a ≻ b) = σ((r_a − r_b) / T) with T = 1 (uncalibrated)."""
+    data = httpx.post(bert_server.url + "/score",
+                      json={"prompt": PROMPT, "responses": ["green tea .", "no"]}).json()
+    assert set(data) == SCORE_KEYS
+    assert data["scores_are"] == "raw"
+    assert floats(data["rewards"], 2) and floats(data["normalized_rewards"], 2)
+    assert set(data["normalization"]) == {"mean", "std", "measured_on"}
+    assert data["truncated"] == [False, False]
+    assert set(data["preference"]) == {"p_a_over_b", "temperature", "temperature_calibrated"}
+    assert data["preference"]["temperature"] == 1.0
+    assert data["preference"]["temperature_calibrated"] is False
+    r_a, r_b = data["rewards"]
+    assert data["preference"]["p_a_over_b"] == pytest.approx(1 / (1 + math.exp(-(r_a - r_b))))
+    assert data["spread"] is None
+
+
+def test_score_items_and_bare_list(bert_server):
+    """The items form and a bare list of items give the same body; no preference for
+    three texts."""
+    items = [{"prompt": PROMPT, "response": r} for r in ("a", "b", "c")]
+    by_key = httpx.post(bert_server.url + "/score", json={"items": items}).json()
+    bare = httpx.post(bert_server.url + "/score", json=items).json()
+    assert set(by_key) == SCORE_KEYS and by_key == bare
+    assert by_key["preference"] is None and floats(by_key["rewards"], 3)
+
+
+def test_score_chat_prompt(bert_server, bert_rm):
+    messages = [{"role": "user", "content": PROMPT}]
+    data = httpx.post(bert_server.url + "/score",
+                      json={"prompt": messages, "responses": ["green tea .", "no"]}).json()
+    assert data["rewards"] == pytest.approx(bert_rm.score(messages, ["green tea .", "no"]).tolist(),
+                                            abs=1e-5)
+
+
+def test_score_reports_ensemble_spread(start_server, fake_ensemble):
+    """A model exposing score_ids_with_spread: spread per text (here |r| / 10), in /score,
+    /get_reward's extra_logs and /info's ensemble block."""
+    server = start_server(fake_ensemble)
+    data = httpx.post(server.url + "/score", json={"prompt": PROMPT, "responses": ["a", "b"]}).json()
+    assert data["spread"] == pytest.approx([abs(r) / 10 for r in data["rewards"]])
+    logs = httpx.post(server.url + "/get_reward", json={"query": ["a"]}).json()["extra_logs"]
+    assert set(logs) == EXTRA_LOG_KEYS | {"ensemble_spread"}
+    assert httpx.get(server.url + "/info").json()["ensemble"] == {"members": 3}
+
+
+def test_health_and_info(bert_server, tiny_bert_rm_dir):
+    assert httpx.get(bert_server.url + "/health").json() == {"status": "ok"}
+    info = httpx.get(bert_server.url + "/info").json()
+    assert set(info) == INFO_KEYS
+    assert info["max_length"] == 64 and info["precision"] == "fp32"
+    assert info["normalization"]["mean"] == 0.25 and info["normalization"]["std"] == 2.0
+    assert set(info["fingerprint"]) == {"training_data", "weights_sha256"}
+    assert len(info["fingerprint"]["weights_sha256"]) == 64
+    assert info["batching"]["enabled"] is True and info["auth"] is False
+    assert info["limits"] == {"max_items": 256, "max_chars": 100_000}
+    assert info["endpoints"] == ["POST /get_reward", "POST /score", "GET /health", "GET /info"]
+
+
+@pytest.mark.parametrize("path, body, status, code, field", [
+    ("/get_reward", {"query": ["a", 3]}, 422, "invalid_field", "query[1]"),
+    ("/get_reward", {"prompts": ["a"]}, 422, "invalid_field", "query"),
+    ("/get_reward", {"query": []}, 422, "invalid_field", "query"),
+    ("/get_reward", {"query": ["a", "b"], "prompts": ["a"]}, 422, "invalid_field", "prompts"),
+    ("/get_reward", ["a"], 422, "invalid_body", None),
+    ("/score", {"prompt": "p", "response": "r"}, 422, "invalid_field", "responses"),
+    ("/score", {"prompt": [{"role": "user"}], "responses": ["r"]}, 422, "invalid_field",
+     "prompt[0].content"),
+    ("/score", {"items": [{"prompt": "p", "response": 1}]}, 422, "invalid_field",
+     "items[0].response"),
+    ("/score", "just a string", 422, "invalid_body", None),
+])
+def test_error_shape_names_the_field(bert_server, path, body, status, code, field):
+    response = httpx.post(bert_server.url + path, json=body)
+    assert response.status_code == status
+    data = response.json()
+    assert set(data) == {"error"} and set(data["error"]) == {"code", "message", "field"}
+    assert data["error"]["code"] == code and data["error"]["field"] == field
+    if field:
+        assert field in data["error"]["message"]
+
+
+def test_unknown_path_uses_the_error_shape(bert_server):
+    response = httpx.get(bert_server.url + "/nope")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"

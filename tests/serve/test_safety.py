@@ -1,0 +1,195 @@
+"""Safety: loopback by default, bearer token, size limits, malformed JSON, graceful shutdown."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import numpy as np
+import pytest
+
+from rewardkit.errors import UserError
+from rewardkit.serve import ServeConfig
+from rewardkit.serve.config import read_token_file
+from rewardkit.serve.scoring import Scores
+
+TOKEN = "s3cret-token"
+
+
+def test_binds_loopback_by_default():
+    config = ServeConfig(model="m")
+    assert config.host == "127.0.0.1" and config.is_loopback
+    assert not ServeConfig(host="0.0.0.0").is_loopback
+    assert ServeConfig(host="::1").is_loopback and ServeConfig(host="localhost").is_loopback
+
+
+@pytest.fixture
+def locked_server(start_server, bert_rm):
+    return start_server(bert_rm, token=TOKEN)
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"},
+                                     {"Authorization": TOKEN}, {"Authorization": "Basic " + TOKEN}])
+@pytest.mark.parametrize("method, path", [("POST", "/get_reward"), ("POST", "/score"),
+                                          ("GET", "/info")])
+def test_without_the_token_401(locked_server, headers, method, path):
+    response = httpx.request(method, locked_server.url + path, headers=headers,
+                             json={"query": ["hello"]})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.json()["error"]["code"] == "unauthorized"
+
+
+def test_with_the_token_200_and_health_open(locked_server):
+    ok = httpx.post(locked_server.url + "/get_reward", json={"query": ["hello"]},
+                    headers={"Authorization": f"Bearer {TOKEN}"})
+    assert ok.status_code == 200 and len(ok.json()["rewards"]) == 1
+    assert httpx.get(locked_server.url + "/health").status_code == 200  # liveness probes
+
+
+def test_token_file(tmp_path):
+    path = tmp_path / "token"
+    path.write_text(TOKEN + "\n")
+    path.chmod(0o600)
+    assert read_token_file(str(path)) == TOKEN
+    path.write_text("  \n")
+    with pytest.raises(UserError, match="one token"):
+        read_token_file(str(path))
+    with pytest.raises(UserError, match="not found"):
+        read_token_file(str(tmp_path / "missing"))
+
+
+@pytest.fixture
+def small_limits_server(start_server, bert_rm):
+    return start_server(bert_rm, max_items=3, max_chars=20)
+
+
+@pytest.mark.parametrize("path, body, code, field", [
+    ("/get_reward", {"query": ["a"] * 4}, "too_many_items", "query"),
+    ("/get_reward", {"query": ["a", "b" * 21]}, "text_too_long", "query[1]"),
+    ("/get_reward", {"query": ["a"], "prompts": ["p" * 21]}, "text_too_long", "prompts[0]"),
+    ("/score", {"prompt": "p", "responses": ["r"] * 4}, "too_many_items", "responses"),
+    ("/score", {"prompt": "p" * 21, "responses": ["r"]}, "text_too_long", "prompt"),
+    ("/score", {"items": [{"prompt": "p", "response": "r" * 21}]}, "text_too_long",
+     "items[0].response"),
+])
+def test_oversized_requests_413(small_limits_server, path, body, code, field):
+    response = httpx.post(small_limits_server.url + path, json=body)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == code
+    assert response.json()["error"]["field"] == field
+
+
+def test_oversized_body_413_before_parsing(small_limits_server):
+    """A body over max_items × (6 × max_chars + 64) + 64 KiB is refused unread."""
+    response = httpx.post(small_limits_server.url + "/get_reward",
+                          content=b'{"query": ["' + b"a" * 200_000 + b'"]}',
+                          headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "body_too_large"
+
+
+def test_response_longer_than_max_length_422(bert_server):
+    """max_length is 64 tokens; a response alone longer than that cannot be scored honestly."""
+    response = httpx.post(bert_server.url + "/score",
+                          json={"prompt": "p", "responses": ["ok", "tea " * 100]})
+    assert response.status_code == 422
+    assert response.json()["error"] == {
+        "code": "response_too_long", "field": "responses[1]",
+        "message": "'responses[1]' alone is longer than the model's max_length 64 tokens"}
+
+
+@pytest.mark.parametrize("content", [b'{"query": ["a",]}', b"not json", b"", b"\xff\xfe"])
+def test_malformed_json_422(bert_server, content):
+    response = httpx.post(bert_server.url + "/get_reward", content=content,
+                          headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_json"
+    assert response.json()["error"]["message"].startswith("the body is not valid JSON")
+
+
+class SlowModel:
+    """A fake model whose forward takes 0.6 s (so a shutdown lands mid-request)."""
+
+    def __init__(self, model):
+        self._model = model
+        self.started = threading.Event()
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+    def score_ids(self, sequences, batch_size=32):
+        self.started.set()
+        time.sleep(0.6)
+        return np.arange(len(sequences), dtype=np.float64)
+
+
+def test_graceful_shutdown_finishes_requests_in_flight(start_server, bert_rm):
+    """Stop the server (what SIGTERM does) while a request is being scored: it still gets its
+    200 and its rewards; afterwards the server is gone."""
+    model = SlowModel(bert_rm)
+    server = start_server(model)
+    result = {}
+
+    def call():
+        result["response"] = httpx.post(server.url + "/get_reward",
+                                        json={"query": ["a", "b"]}, timeout=30)
+
+    client = threading.Thread(target=call)
+    client.start()
+    assert model.started.wait(10)
+    server.stop()
+    client.join(30)
+    assert result["response"].status_code == 200
+    assert result["response"].json()["rewards"] == [0.0, 1.0]
+    with pytest.raises(httpx.TransportError):
+        httpx.get(server.url + "/health", timeout=2)
+
+
+def test_cli_serve_runs_and_stops_on_sigterm(tiny_bert_rm_dir, tmp_path):
+    """`rewardkit serve MODEL --port 0 --token-file F`: prints its URL, enforces the token,
+    answers OpenRLHF's request, exits 0 on SIGTERM."""
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN)
+    token_file.chmod(0o600)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "rewardkit", "serve", str(tiny_bert_rm_dir),
+                             "--port", "0", "--token-file", str(token_file)],
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = ""
+        deadline = time.monotonic() + 120
+        while "serving" not in line and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            if not line and proc.poll() is not None:
+                break
+        assert "http://127.0.0.1:" in line, line
+        url = line.split(" on ")[1].split(" ")[0]
+        for _ in range(100):  # uvicorn starts right after the line is printed
+            try:
+                httpx.get(url + "/health", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert httpx.post(url + "/get_reward", json={"query": ["hi"]}).status_code == 401
+        ok = httpx.post(url + "/get_reward", json={"query": ["hi"]},
+                        headers={"Authorization": f"Bearer {TOKEN}"})
+        assert ok.status_code == 200 and set(ok.json()) == {"rewards", "scores", "extra_logs"}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(30)
+    assert code == 0
+
+
+def test_cli_serve_without_model_is_one_line_error():
+    proc = subprocess.run([sys.executable, "-m", "rewardkit", "serve"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: MODEL_DIR is required: rewardkit serve runs/rm"
+
+
+def test_scores_dataclass_default_spread():
+    assert Scores(np.zeros(2)).spread is None
