@@ -43,6 +43,15 @@ def _quiet_transformers() -> None:
     hf_logging.disable_progress_bar()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_rewardkit_cache(tmp_path_factory):
+    """Token/feature caches go to a session folder, never the user's ~/.cache/rewardkit
+    (subprocesses inherit it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REWARDKIT_CACHE", str(tmp_path_factory.mktemp("rewardkit-cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data`` next to the repository (real preference data; CI has it)."""

@@ -73,6 +73,43 @@ def _label_pairs(config) -> None:
                   highlight=False)
 
 
+def _compare(inputs: list[str], config) -> None:
+    from rewardkit.eval.compare import compare
+    from rewardkit.eval.report_text import print_comparison
+    print_comparison(compare(inputs, config))
+
+
+def _register_compare() -> None:
+    """``rewardkit compare REPORT_OR_MODEL…``: positional inputs plus CompareConfig's options."""
+    from rewardkit.cli_support import user_errors
+    from rewardkit.config import build_config, config_help
+    from rewardkit.eval.compare import CompareConfig
+    helps = config_help(CompareConfig)
+
+    @app.command("compare", help="Put two or more reward models side by side on the same pairs "
+                                 "(table + compare.html), with a paired bootstrap interval for "
+                                 "each accuracy difference.",
+                 epilog="Example:  \n`rewardkit compare runs/a/eval runs/b/eval --out runs/cmp`"
+                        "  \n`rewardkit compare runs/a runs/b --data pairs.jsonl`")
+    @user_errors
+    def compare_command(
+        inputs: list[str] = typer.Argument(..., help="Report folders (rewardkit eval --out) or "
+                                                     "model folders (evaluated on --data)."),
+        data: str | None = typer.Option(None, "--data", help=helps["data"]),
+        split: str | None = typer.Option(None, "--split", help=helps["split"]),
+        eval_fraction: float | None = typer.Option(None, "--eval-fraction",
+                                                      help=helps["eval_fraction"]),
+        format: str | None = typer.Option(None, "--format", help=helps["format"]),
+        batch_size: int | None = typer.Option(None, "--batch-size", help=helps["batch_size"]),
+        out: str | None = typer.Option(None, "--out", help=helps["out"]),
+        n_boot: int | None = typer.Option(None, "--n-boot", help=helps["n_boot"]),
+        seed: int | None = typer.Option(None, "--seed", help=helps["seed"]),
+    ) -> None:
+        options = dict(data=data, split=split, eval_fraction=eval_fraction, format=format,
+                       batch_size=batch_size, out=out, n_boot=n_boot, seed=seed)
+        _compare(inputs, build_config(CompareConfig, None, options))
+
+
 def _register() -> None:
     from rewardkit.demo import DemoConfig
     from rewardkit.eval.run import EvalConfig
@@ -90,9 +127,13 @@ def _register() -> None:
                    epilog="Example:  \n`rewardkit score --model runs/hh --data pairs.jsonl "
                           "--out scores.jsonl`")
     config_command(app, "eval", EvalConfig, _eval, required=("model", "data"),
-                   help="Accuracy (overall, per subset) of a reward model on preference pairs.",
+                   help="Judge a reward model as a proxy: accuracy, calibration, length bias, "
+                        "hackability probes, uncertainty and OOD flags → metrics.json, "
+                        "pairs.jsonl and a self-contained report.html.",
                    epilog="Example:  \n`rewardkit eval --model runs/hh --data ../shared/data/"
-                          "hh-rlhf-harmless-base/test.jsonl.gz --split eval --out runs/hh/eval`")
+                          "hh-rlhf-harmless-base/test.jsonl.gz --split eval --calibrate "
+                          "--out runs/hh/eval`")
+    _register_compare()
     config_command(app, "demo", DemoConfig, _demo,
                    help="Offline demo: build a world with a known gold reward, train MiniLM on "
                         "it, report accuracy vs labels, vs gold, and the noise ceiling.",

@@ -59,7 +59,7 @@ def pairwise_metrics(r_chosen: np.ndarray, r_rejected: np.ndarray, *, tie: Seque
     for name in sorted(set(names[keep])):
         rows = keep & (names == name)
         per_subset[name or "(none)"] = accuracy_block(r_chosen[rows], r_rejected[rows],
-                                                      temperature=temperature, ci=False)
+                                                      temperature=temperature)
     if len(per_subset) > 1 or (per_subset and "(none)" not in per_subset):
         out["per_subset"] = per_subset
     everything = np.concatenate([r_chosen, r_rejected])

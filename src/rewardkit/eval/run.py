@@ -146,6 +146,12 @@ def _store_temperature(target: RewardEnsemble, temperature: float) -> str:
 def run_eval(config: EvalConfig, *, progress: bool | None = None,
              extra_probes: Sequence[Probe] = ()) -> dict:
     """Evaluate; returns ``metrics`` (also written to ``--out`` with the report)."""
+    return evaluate_with_rows(config, progress=progress, extra_probes=extra_probes)[0]
+
+
+def evaluate_with_rows(config: EvalConfig, *, progress: bool | None = None,
+                       extra_probes: Sequence[Probe] = ()) -> tuple[dict, list[dict]]:
+    """``(metrics, one row per scored pair)``; writes ``--out`` when given."""
     target = load_reward_target(config.model, config.ensemble, max_length=config.max_length,
                                 template=parse_template(config.template))
     pairs, report = _read_split(config.data, config, config.split)
@@ -202,4 +208,4 @@ def run_eval(config: EvalConfig, *, progress: bool | None = None,
             for row in result.rows:
                 handle.write(json.dumps(row) + "\n")
         write_report(out / "report.html", metrics, result.plots, target.describe())
-    return metrics
+    return metrics, result.rows

@@ -19,6 +19,7 @@ from transformers import get_scheduler
 
 from rewardkit.errors import TrainingDivergedError, UserError
 from rewardkit.eval.evaluate import evaluate_encoded
+from rewardkit.model.features import FeatureRecorder
 from rewardkit.model.reward_model import RewardModel
 from rewardkit.model.sidecar import Normalization, write_json_atomic
 from rewardkit.progress import console, progress_bar
@@ -27,6 +28,7 @@ from rewardkit.train.forward import pair_forward, resolve_strategy
 from rewardkit.train.checkpoint import (TrainState, latest_checkpoint, load_checkpoint,
                                         save_checkpoint)
 from rewardkit.train.config import TrainConfig
+from rewardkit.train.frozen import finish_with_features
 from rewardkit.train.losses import preference_loss
 from rewardkit.train.prepare import PreparedData, prepare_data
 
@@ -45,6 +47,12 @@ def _log(message: str, accelerator: Accelerator, quiet: bool) -> None:
 
 def train(config: TrainConfig, *, quiet: bool = False, progress: bool | None = None) -> TrainResult:
     """Train a reward model as ``config`` says and save it to ``config.out``."""
+    if config.freeze_backbone:  # frozen features + linear head(s): rewardkit.train.frozen
+        from rewardkit.train.frozen import train_frozen
+        return train_frozen(config, quiet=quiet, progress=progress)
+    if config.ensemble > 1 and config.ensemble_mode == "members":  # K full fine-tunes
+        from rewardkit.train.members import train_members
+        return train_members(config, quiet=quiet, progress=progress)
     if config.threads:
         torch.set_num_threads(config.threads)
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
@@ -97,6 +105,7 @@ def train(config: TrainConfig, *, quiet: bool = False, progress: bool | None = N
     wrapped, optimizer = accelerator.prepare(model.model, optimizer)
     wrapped.train()
     started = time.perf_counter()
+    eval_seconds = 0.0
     window_loss, window_n, correct, judged = 0.0, 0, 0, 0
     strategy = resolve_strategy(config.pair_forward, model.model, model.info.scoring["rule"])
     _log(f"pair forward: {strategy}", accelerator, quiet)
@@ -144,10 +153,12 @@ def train(config: TrainConfig, *, quiet: bool = False, progress: bool | None = N
                            acc=correct / max(judged, 1))
                 last = state.step == total_steps
                 if config.eval_every and (state.step % config.eval_every == 0) and not last:
+                    eval_started = time.perf_counter()
                     _evaluate_and_log(model, data, config, state, out, accelerator,
                                       window_loss / max(window_n, 1), correct / max(judged, 1),
                                       scheduler.get_last_lr()[0], started)
                     window_loss, window_n = 0.0, 0
+                    eval_seconds += time.perf_counter() - eval_started
                 if config.save_every and state.step % config.save_every == 0 and not last:
                     if accelerator.is_main_process:
                         save_checkpoint(ckpt_root, state, accelerator.unwrap_model(wrapped),
@@ -158,13 +169,19 @@ def train(config: TrainConfig, *, quiet: bool = False, progress: bool | None = N
                 state.batch_in_epoch = 0
                 correct, judged = 0, 0
 
+    loop_seconds = time.perf_counter() - started - eval_seconds
     model.model = accelerator.unwrap_model(wrapped)
     model.model.eval()
-    final = _evaluate_and_log(model, data, config, state, out, accelerator,
-                              window_loss / max(window_n, 1), correct / max(judged, 1),
-                              scheduler.get_last_lr()[0], started)
+    with FeatureRecorder(model) as recorder:  # keeps the eval texts' features for OOD stats
+        final = _evaluate_and_log(model, data, config, state, out, accelerator,
+                                  window_loss / max(window_n, 1), correct / max(judged, 1),
+                                  scheduler.get_last_lr()[0], started)
+    # --ensemble K heads, OOD feature statistics and the proxy sections (rewardkit.train.frozen)
+    final = finish_with_features(model, data, config, final, out, recorder=recorder,
+                                 is_main=accelerator.is_main_process, progress=progress,
+                                 quiet=quiet)
     metrics = _finish(model, data, config, state, out, final, time.perf_counter() - started,
-                      accelerator)
+                      accelerator, loop_seconds)
     _log(f"eval accuracy {_pct(metrics['accuracy'])} on {metrics['n']} pairs; "
          f"{_pct(metrics['fits_max_length']['accuracy'])} on the "
          f"{metrics['fits_max_length']['n']} that fit in {config.max_length} tokens; "
@@ -192,7 +209,8 @@ def _evaluate_and_log(model, data: PreparedData, config, state, out, accelerator
     return {"metrics": metrics, "r_c": r_c, "r_r": r_r}
 
 
-def _finish(model: RewardModel, data, config, state, out, final, seconds, accelerator) -> dict:
+def _finish(model: RewardModel, data, config, state, out, final, seconds, accelerator,
+            loop_seconds: float) -> dict:
     """Normalization from eval rewards, metrics.json, rewardkit.json, the saved model."""
     rewards = np.concatenate([final["r_c"], final["r_r"]])
     measured_on = f"eval split ({len(final['r_c'])} pairs, {rewards.size} rewards)"
@@ -210,6 +228,7 @@ def _finish(model: RewardModel, data, config, state, out, final, seconds, accele
                                  "pairs_seen": state.pairs_seen, "seconds": round(seconds, 2),
                                  "pairs_per_second": round(state.pairs_seen / max(seconds, 1e-9), 3),
                                  "tokens_seen": state.tokens_seen,
+                                 "loop_seconds": round(loop_seconds, 3),
                                  **data.summary()}})
     model.info.data = {"fingerprint": data.fingerprint, "source": config.data,
                        "eval_source": config.eval_data or f"--eval-fraction {config.eval_fraction}",

