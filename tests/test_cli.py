@@ -3,6 +3,7 @@ errors with exit code 2, `score` and `eval` outputs. Process-level behaviour (ex
 reaches stderr) runs the real console script; the rest uses typer's CliRunner."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 
 import rewardkit
 from rewardkit.config import build_config
+from rewardkit.data import read_pairs
 from rewardkit.errors import UserError
 from rewardkit.model import RewardModel
 from rewardkit.train import TrainConfig
@@ -28,7 +30,7 @@ def cli():
 def run_process(*args, timeout=300):
     return subprocess.run([sys.executable, "-m", "rewardkit", *args], capture_output=True,
                           text=True, timeout=timeout,
-                          env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
 
 
 @pytest.mark.parametrize("command", ["train", "score", "eval", "demo"])
@@ -160,7 +162,6 @@ def test_eval_writes_metrics_and_prints_accuracy(tiny_bert_rm_dir, write_prefere
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n"] == 3 and metrics["model"] == str(tiny_bert_rm_dir)
     model = RewardModel.from_pretrained(tiny_bert_rm_dir)
-    r_c, r_r, _, _ = model.score_pairs([__import__("rewardkit.data", fromlist=["x"])
-                                        .read_pairs(data)[0][i] for i in range(3)])
+    r_c, r_r, _, _ = model.score_pairs(read_pairs(data)[0])
     assert metrics["accuracy"] == pytest.approx(np.mean(r_c > r_r))
     assert "accuracy" in result.output and f"{100 * metrics['accuracy']:.1f}%" in result.output

@@ -93,8 +93,9 @@ def _register_compare() -> None:
                         "  \n`rewardkit compare runs/a runs/b --data pairs.jsonl`")
     @user_errors
     def compare_command(
-        inputs: list[str] = typer.Argument(..., help="Report folders (rewardkit eval --out) or "
-                                                     "model folders (evaluated on --data)."),
+        inputs: list[str] = typer.Argument(..., metavar="REPORT_OR_MODEL",
+                                           help="Report folders (rewardkit eval --out) or "
+                                                "model folders (evaluated on --data)."),
         data: str | None = typer.Option(None, "--data", help=helps["data"]),
         split: str | None = typer.Option(None, "--split", help=helps["split"]),
         eval_fraction: float | None = typer.Option(None, "--eval-fraction",
@@ -136,7 +137,8 @@ def _register() -> None:
     _register_compare()
     config_command(app, "demo", DemoConfig, _demo,
                    help="Offline demo: build a world with a known gold reward, train MiniLM on "
-                        "it, report accuracy vs labels, vs gold, and the noise ceiling.",
+                        "it, report accuracy vs labels, vs gold, and the noise ceiling, and end "
+                        "with the proxy report (report.html).",
                    epilog="Example:  \n`rewardkit demo --out demo-out`")
 
     # serving and candidates (rewardkit.serve, rewardkit.candidates)

@@ -4,7 +4,9 @@
    labels from simulated annotators who share a flattery bias;
 2. train the default backbone (all-MiniLM-L6-v2) on the world's train pairs;
 3. evaluate on held-out pairs: accuracy against the simulated labels, against gold, and the
-   noise ceiling (gold's own accuracy on those labels).
+   noise ceiling (gold's own accuracy on those labels);
+4. judge the model as a proxy (``rewardkit eval --calibrate``) with an extra probe for the
+   annotators' flattery bias, ending with ``OUT/report/report.html``.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from rewardkit.model.reward_model import RewardModel
 from rewardkit.model.sidecar import write_json_atomic
 from rewardkit.progress import console
 from rewardkit.train import TrainConfig, train
-from rewardkit.world import (WorldConfig, accuracy_against_gold, build_world, load_world_split,
-                             noise_ceiling, write_world)
+from rewardkit.world import (FLATTERY_SENTENCES, WorldConfig, accuracy_against_gold, build_world,
+                             load_world_split, noise_ceiling, write_world)
 
 
 @dataclass
@@ -68,9 +70,43 @@ def run_demo(config: DemoConfig, *, progress: bool | None = None) -> dict:
                "noise_ceiling": ceiling, "gap_to_ceiling_points": 100 * (ceiling - gold_accuracy),
                "eval_pairs": len(held_out), "model": str(out / "model"),
                "training_seconds": result.metrics["training"]["seconds"]}
-    write_json_atomic(out / "demo.json", summary)
     console.print(
         f"held-out accuracy vs simulated labels: {100 * label_accuracy:.1f}%\n"
         f"held-out accuracy vs gold reward:      {100 * gold_accuracy:.1f}%\n"
         f"noise ceiling (gold vs labels):        {100 * ceiling:.1f}%", highlight=False)
+    summary.update(proxy_report(out, paths["eval"], progress=progress))
+    write_json_atomic(out / "demo.json", summary)
     return summary
+
+
+BIAS_PROBE = "world-flattery-bias"
+
+
+def proxy_report(out: Path, eval_path: Path, *, progress: bool | None = None) -> dict:
+    """Step 4: ``rewardkit eval --calibrate`` on the held-out pairs, with one extra probe for
+    the world's annotator bias (an appended :data:`FLATTERY_SENTENCES` sentence), ending in
+    ``OUT/report/report.html``."""
+    from rewardkit.eval.probes import phrase_probe
+    from rewardkit.eval.report_text import print_metrics
+    from rewardkit.eval.run import EvalConfig, run_eval
+
+    bias = phrase_probe(BIAS_PROBE, FLATTERY_SENTENCES, kind="trick",
+                        description="appends one of the demo world's flattering sentences, "
+                                    "which its annotators (not gold) reward")
+    metrics = run_eval(EvalConfig(model=str(out / "model"), data=str(eval_path),
+                                  out=str(out / "report"), calibrate=True),
+                       progress=progress, extra_probes=[bias])
+    print_metrics(metrics)
+    probes = metrics["probes"]["results"]
+    preserving = {name: block["flip_rate"] or 0.0 for name, block in probes.items()
+                  if block["kind"] == "meaning-preserving"}
+    worst = max(preserving, key=preserving.get)
+    bias_rate = probes[BIAS_PROBE]["flip_rate"] or 0.0
+    fit = metrics["calibration"]["temperature_fit"]
+    console.print(f"bias probe ({BIAS_PROBE}): flip rate {100 * bias_rate:.1f}% vs at most "
+                  f"{100 * preserving[worst]:.1f}% for a meaning-preserving edit ({worst})\n"
+                  f"report: {out / 'report' / 'report.html'}", highlight=False)
+    return {"report": str(out / "report" / "report.html"), "bias_probe_flip_rate": bias_rate,
+            "meaning_preserving_flip_rates": preserving,
+            "ece_before": fit["before"]["ece"], "ece_after": fit["after"]["ece"],
+            "temperature": fit["temperature"]}

@@ -22,6 +22,24 @@ def trained_rm_dir(tmp_path_factory, tiny_bert_dir, world_files):
 
 
 @pytest.fixture(scope="session")
+def served_heads_ensemble_dir(tmp_path_factory, tiny_bert_rm_dir):
+    """``tiny_bert_rm_dir`` + ``ensemble_heads.safetensors``: 3 heads whose mean is the saved
+    head (the model's head ± zero-mean noise)."""
+    import shutil
+
+    from rewardkit.model.ensemble import save_ensemble_heads
+    from rewardkit.model.features import head_parameters
+
+    out = tmp_path_factory.mktemp("served-ensemble") / "model"
+    shutil.copytree(tiny_bert_rm_dir, out)
+    weight, bias = head_parameters(RewardModel.from_pretrained(out).model)
+    noise = np.random.default_rng(1).normal(0, 0.5, size=(3, weight.shape[0]))
+    noise -= noise.mean(axis=0)
+    save_ensemble_heads(out, weight[None, :] + noise, np.full(3, bias))
+    return out
+
+
+@pytest.fixture(scope="session")
 def bert_rm(tiny_bert_rm_dir):
     return RewardModel.from_pretrained(tiny_bert_rm_dir)
 

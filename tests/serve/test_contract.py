@@ -109,6 +109,21 @@ def test_score_reports_ensemble_spread(start_server, fake_ensemble):
     assert httpx.get(server.url + "/info").json()["ensemble"] == {"members": 3}
 
 
+def test_serves_a_heads_ensemble(start_server, served_heads_ensemble_dir):
+    """A real heads ensemble (rewardkit.model.ensemble): rewards are the saved model's (its
+    head is the heads' mean), spread the std of the 3 heads' rewards."""
+    from rewardkit.model.ensemble import RewardEnsemble
+    from rewardkit.serve import ScoringModel
+    responses = ["green tea .", "no", "tea and coffee"]
+    ensemble = RewardEnsemble.from_pretrained(served_heads_ensemble_dir)
+    mean, std, _ = ensemble.score_with_spread(PROMPT, responses)
+    server = start_server(ScoringModel.load(str(served_heads_ensemble_dir)))
+    data = httpx.post(server.url + "/score", json={"prompt": PROMPT, "responses": responses}).json()
+    assert data["rewards"] == pytest.approx(mean.tolist(), abs=1e-5)
+    assert data["spread"] == pytest.approx(std.tolist(), abs=1e-5) and min(std) > 0
+    assert httpx.get(server.url + "/info").json()["ensemble"] == {"members": 3}
+
+
 def test_health_and_info(bert_server, tiny_bert_rm_dir):
     assert httpx.get(bert_server.url + "/health").json() == {"status": "ok"}
     info = httpx.get(bert_server.url + "/info").json()

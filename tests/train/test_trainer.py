@@ -15,7 +15,7 @@ import rewardkit.train.trainer as trainer
 from rewardkit.errors import TrainingDivergedError, UserError
 from rewardkit.eval.run import EvalConfig, run_eval
 from rewardkit.model import RewardModel
-from rewardkit.train import train
+from rewardkit.train import TrainConfig, train
 from rewardkit.train.checkpoint import latest_checkpoint, load_checkpoint
 
 STEPS = 6  # 32 train pairs / batch 4 = 8 micro-batches; stop after 6 steps
@@ -43,7 +43,8 @@ def test_run_writes_model_and_metrics(run):
     assert all(line["eval"]["n"] == 12 and 0 <= line["eval"]["accuracy"] <= 1 for line in lines)
     assert all(np.isfinite(line["train_loss"]) for line in lines)
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics == json.loads(json.dumps(result.metrics))
+    for key in ("n", "accuracy", "mean_margin", "bt_loss", "fits_max_length", "training"):
+        assert metrics[key] == json.loads(json.dumps(result.metrics[key])), key
     assert metrics["training"]["steps"] == STEPS and metrics["training"]["pairs_seen"] == 24
     assert metrics["training"]["train_pairs"] == 32 and metrics["n"] == 12
     assert metrics["accuracy"] == lines[-1]["eval"]["accuracy"]
@@ -204,7 +205,9 @@ def test_decoder_trains_and_saves_a_plain_hf_model(tiny_llama_chat_dir, write_pr
              "rejected": "no"} for w in ["tea", "coffee", "water", "cats", "dogs", "fish", "red",
                                          "blue", "green", "birds"]]
     data = write_preferences(rows)
-    result = train(TrainConfigLike(data, tmp_path / "llama", tiny_llama_chat_dir), quiet=True)
+    result = train(TrainConfig(data=data, out=str(tmp_path / "llama"),
+                               backbone=str(tiny_llama_chat_dir), max_length=64, batch_size=2,
+                               max_steps=2, lr=1e-3, threads=1), quiet=True)
     assert result.state.step == 2
     model = RewardModel.from_pretrained(tmp_path / "llama")
     tokenizer = AutoTokenizer.from_pretrained(tmp_path / "llama")
@@ -218,12 +221,6 @@ def test_decoder_trains_and_saves_a_plain_hf_model(tiny_llama_chat_dir, write_pr
     with torch.no_grad():
         plain = hf(**batch).logits[:, 0].double().numpy()
     np.testing.assert_allclose(model.score(prompt, ["tea is good", "no"]), plain, rtol=0, atol=1e-5)
-
-
-def TrainConfigLike(data, out, backbone):  # noqa: N802 - reads like a constructor
-    from rewardkit.train import TrainConfig
-    return TrainConfig(data=data, out=str(out), backbone=str(backbone), max_length=64,
-                       batch_size=2, max_steps=2, eval_fraction=0.2, lr=1e-3, threads=1)
 
 
 def test_skipped_bad_records_are_counted_in_metrics(tiny_config, write_preferences, tmp_path):

@@ -50,6 +50,8 @@ class BonConfig:
         for name in ("model", "data", "out"):
             if not getattr(self, name):
                 raise UserError(f"--{name} is required (see rewardkit bon --help)")
+        if self.precision not in (None, "fp32", "bf16"):
+            raise UserError(f"--precision {self.precision!r} is not fp32 or bf16")
 
 
 def kl_bound(n: int) -> float:

@@ -60,6 +60,8 @@ class LabelPairsConfig:
         for name in ("model", "data", "out"):
             if not getattr(self, name):
                 raise UserError(f"--{name} is required (see rewardkit label-pairs --help)")
+        if self.precision not in (None, "fp32", "bf16"):
+            raise UserError(f"--precision {self.precision!r} is not fp32 or bf16")
         if self.min_gap < 0:
             raise UserError("--min-gap must be 0 or more (it is a reward gap)")
         if self.max_spread is not None and self.max_spread < 0:

@@ -55,8 +55,8 @@ def _sha256(path: Path) -> str:
 
 def smollm2_folder(cache: str | Path | None = None) -> Path:
     """A ``from_pretrained``-able folder with the de-quantized SmolLM2, made on first use."""
-    gguf = smollm2_gguf()
-    digest = _sha256(gguf)
+    gguf_path = smollm2_gguf()
+    digest = _sha256(gguf_path)
     target = Path(cache or cache_root()) / f"smollm2-135m-instruct-{digest[:12]}"
     stamp = target / "rewardkit-source.json"
     if stamp.is_file() and json.loads(stamp.read_text())["gguf_sha256"] == digest:
@@ -68,15 +68,19 @@ def smollm2_folder(cache: str | Path | None = None) -> Path:
             from None
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+    # The weights are plain float32 now; only the GGUF quantizer marker blocks saving them.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         (tmp / "rewardkit-source.json").write_text(json.dumps(
-            {"gguf": str(gguf), "gguf_sha256": digest, "quantization": "Q4_1",
+            {"gguf": str(gguf_path), "gguf_sha256": digest, "quantization": "Q4_1",
              "dequantized_to": str(model.dtype).replace("torch.", "")}, indent=2))
         if target.exists():
             shutil.rmtree(target)

@@ -71,7 +71,7 @@ def uncertainty_section(delta_members: np.ndarray, temperature: float = 1.0) -> 
            "margin": {"description": "1 − |2σ(Δ/T) − 1|",
                       "error_auroc": auroc(margin_unc, wrong),
                       "accuracy_coverage": accuracy_coverage(margin_unc, ~wrong)}}
-    if k > 1:
+    if k > 1 and n:
         spread = delta_members.std(axis=0)
         member_correct = (delta_members > 0).mean(axis=1)
         agree = (np.sign(delta_members) == np.sign(delta)[None, :]).all(axis=0)

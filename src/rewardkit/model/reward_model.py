@@ -158,7 +158,7 @@ class RewardModel:
         if position_ids is not None:
             kwargs["position_ids"] = position_ids.to(self.device)
         with autocast_for(self.info.precision, self.device):
-            logits = self.model(**kwargs).logits
+            logits = self.model(**kwargs, use_cache=False).logits
         return logits[:, 0].float()
 
     @torch.inference_mode()

@@ -51,6 +51,8 @@ class ServeConfig:
             raise UserError("--max-wait-ms must be 0 or more")
         if not 0 <= self.port <= 65535:
             raise UserError(f"--port {self.port} is not a TCP port (0..65535)")
+        if self.precision not in (None, "fp32", "bf16"):
+            raise UserError(f"--precision {self.precision!r} is not fp32 or bf16")
 
     @property
     def is_loopback(self) -> bool:

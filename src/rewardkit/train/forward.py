@@ -57,7 +57,7 @@ def pair_forward(model, pairs: list[EncodedPair], *, strategy: str, pad_id: int,
         batch = collate_pairs(pairs, pad_id, use_margin)
         with autocast_for(precision, device):
             logits = model(input_ids=batch.input_ids.to(device),
-                           attention_mask=batch.attention_mask.to(device)).logits
+                           attention_mask=batch.attention_mask.to(device), use_cache=False).logits
         rewards = logits[:, 0].float()
         r_c, r_r = rewards[:batch.n_pairs], rewards[batch.n_pairs:]
         tokens = int(batch.attention_mask.sum())

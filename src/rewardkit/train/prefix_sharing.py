@@ -100,7 +100,8 @@ def shared_prefix_rewards(model, batch: SharedPrefixBatch) -> tuple[torch.Tensor
     backbone = getattr(model, model.base_model_prefix)
     hidden = backbone(input_ids=batch.input_ids.to(device),
                       attention_mask=batch.attention_mask.to(device),
-                      position_ids=batch.position_ids.to(device)).last_hidden_state
+                      position_ids=batch.position_ids.to(device),
+                      use_cache=False).last_hidden_state
     rows = torch.arange(hidden.shape[0], device=device)
     chosen = model.score(hidden[rows, batch.chosen_index.to(device)])[:, 0]
     rejected = model.score(hidden[rows, batch.rejected_index.to(device)])[:, 0]

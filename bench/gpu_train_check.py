@@ -1,0 +1,142 @@
+"""GPU training check: rewardkit against TRL's RewardTrainer on one CUDA GPU, same run.
+
+A decoder of SmolLM2-135M's shape (30 layers, hidden 576, GQA 9/3 heads; ≥100M parameters,
+randomly initialised — throughput does not depend on the weights' values), bf16, the
+canonical hh-rlhf train split, batch 16, max_length 512, a few hundred steps. Prints tokens/s
+(real, non-pad tokens) and MFU (model FLOPs / the bf16 matmul peak measured in the same run)
+for rewardkit (concatenated and prefix-sharing forward) and TRL.
+
+    python bench/gpu_train_check.py --data hh.jsonl.gz --tokenizer DIR [--steps 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine, today  # noqa: E402
+
+from rewardkit.cli_support import quiet_libraries  # noqa: E402
+from rewardkit.data import read_pairs, split_by_prompt  # noqa: E402
+from rewardkit.train import TrainConfig, train  # noqa: E402
+
+
+def decoder_backbone(folder: Path, tokenizer_dir: str, tiny: bool) -> tuple[str, object]:
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForSequenceClassification
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    if tokenizer.eos_token is None:
+        tokenizer.eos_token = tokenizer.sep_token or "</s>"
+    shape = (dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                  num_attention_heads=4, num_key_value_heads=2) if tiny else
+             dict(hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
+                  num_attention_heads=9, num_key_value_heads=3))
+    config = LlamaConfig(vocab_size=len(tokenizer), max_position_embeddings=2048, num_labels=1,
+                         pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+                         tie_word_embeddings=True, **shape)
+    torch.manual_seed(0)
+    LlamaForSequenceClassification(config).save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    return str(folder), config
+
+
+def flops_per_token(config, mean_len: float) -> float:
+    """6 × linear parameters (Kaplan et al. 2020) + causal attention 6·layers·L·hidden."""
+    h, layers = config.hidden_size, config.num_hidden_layers
+    kv = h * config.num_key_value_heads // config.num_attention_heads
+    linear = layers * (2 * h * h + 2 * h * kv + 3 * h * config.intermediate_size)
+    return 6 * linear + 6 * layers * mean_len * h
+
+
+def bf16_peak(device) -> float:
+    n = 8192 if device.type == "cuda" else 1024
+    a = torch.randn(n, n, device=device, dtype=torch.bfloat16)
+    b = torch.randn(n, n, device=device, dtype=torch.bfloat16)
+    for _ in range(3):
+        a @ b
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(10):
+        a @ b
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return 2 * n ** 3 * 10 / (time.perf_counter() - start)
+
+
+def run_trl(backbone, train_pairs, steps, batch_size) -> dict:
+    from datasets import Dataset
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from trl import RewardConfig, RewardTrainer
+
+    from rewardkit.model.reward_model import RewardModel
+    reference = RewardModel.from_backbone(backbone, max_length=512)
+    rows = [{"chosen": reference.template.render(reference.tokenizer, p.prompt, p.chosen)[0],
+             "rejected": reference.template.render(reference.tokenizer, p.prompt, p.rejected)[0]}
+            for p in train_pairs]
+    tokenizer = AutoTokenizer.from_pretrained(backbone)
+    model = AutoModelForSequenceClassification.from_pretrained(backbone, num_labels=1)
+    args = RewardConfig(output_dir=tempfile.mkdtemp(), per_device_train_batch_size=batch_size,
+                        max_steps=steps, learning_rate=1e-5, max_length=512, bf16=True,
+                        gradient_checkpointing=False, report_to=[], save_strategy="no",
+                        logging_steps=steps, disable_tqdm=True, use_cpu=not torch.cuda.is_available())
+    trainer = RewardTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
+                            processing_class=tokenizer)
+    start = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - start
+    tokens = trainer._total_train_tokens
+    return {"seconds": seconds, "tokens": int(tokens), "steps": trainer.state.global_step}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--tokenizer", required=True)
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--tiny", action="store_true")
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+    quiet_libraries()
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    work = Path(args.out or tempfile.mkdtemp(prefix="rk-gpu-"))
+    work.mkdir(parents=True, exist_ok=True)
+    backbone, config = decoder_backbone(work / "backbone", args.tokenizer, args.tiny)
+    n_params = sum(p.numel() for p in
+                   __import__("transformers").AutoModelForSequenceClassification.from_pretrained(backbone).parameters())
+    peak = bf16_peak(device)
+    pairs, _ = read_pairs(args.data)
+    train_pairs, _ = split_by_prompt(pairs, 0.2)
+    print(f"machine: {machine()}\ndate: {today()}\ndecoder: {n_params / 1e6:.0f}M parameters; "
+          f"measured bf16 matmul peak {peak / 1e12:.0f} TFLOP/s", flush=True)
+    results = {"machine": machine(), "date": today(), "params": n_params, "peak_flops": peak}
+    for strategy in ("concatenated", "prefix-sharing"):
+        result = train(TrainConfig(data=args.data, out=str(work / strategy), backbone=backbone,
+                                   epochs=100, max_steps=args.steps, batch_size=args.batch_size, lr=1e-5,
+                                   max_length=512, precision="bf16", pair_forward=strategy,
+                                   token_cache=str(work / "cache")), quiet=True, progress=False)
+        t = result.metrics["training"]
+        results[f"rewardkit-{strategy}"] = {"seconds": t["loop_seconds"], "tokens": t["tokens_seen"],
+                                            "steps": t["steps"]}
+    results["trl"] = run_trl(backbone, train_pairs, args.steps, args.batch_size)
+    base = results["trl"]["tokens"] / results["trl"]["seconds"]
+    for name in ("trl", "rewardkit-concatenated", "rewardkit-prefix-sharing"):
+        row = results[name]
+        rate = row["tokens"] / row["seconds"]
+        mean_len = row["tokens"] / max(2 * row["steps"] * args.batch_size, 1)
+        mfu = rate * flops_per_token(config, mean_len) / peak
+        row.update(tokens_per_s=rate, mfu=mfu)
+        print(f"{name:26s} {row['steps']} steps in {row['seconds']:.1f} s: {rate:,.0f} tokens/s, "
+              f"MFU {100 * mfu:.1f}%, {rate / base:.2f}× TRL's tokens/s", flush=True)
+    (work / "gpu_results.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

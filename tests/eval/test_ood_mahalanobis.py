@@ -1,0 +1,81 @@
+"""Mahalanobis distance, Ledoit–Wolf, the out-of-fold threshold and the OOD block."""
+
+import numpy as np
+import pytest
+
+from rewardkit.eval.ood import (FeatureStatistics, fit_feature_statistics, ledoit_wolf,
+                                mahalanobis, ood_flags, ood_section)
+
+
+def test_mahalanobis_on_a_2d_toy():
+    """Σ = diag(4, 1): (2, 1) → √(4/4 + 1/1) = √2; (0, 3) → 3.
+    Σ = [[2, 1], [1, 2]], Σ⁻¹ = ⅓[[2, −1], [−1, 2]]: (1, 1) → √(2/3)."""
+    mean = np.zeros(2)
+    d = mahalanobis(np.array([[2.0, 1.0], [0.0, 3.0]]), mean, np.linalg.inv(np.diag([4.0, 1.0])))
+    assert d == pytest.approx([np.sqrt(2), 3.0])
+    p = np.linalg.inv(np.array([[2.0, 1.0], [1.0, 2.0]]))
+    assert mahalanobis(np.array([[1.0, 1.0]]), mean, p)[0] == pytest.approx(np.sqrt(2 / 3))
+
+
+def test_ledoit_wolf_matches_scikit_learn():
+    sklearn = pytest.importorskip("sklearn.covariance")
+    x = np.random.default_rng(0).normal(size=(50, 8)) @ np.diag(np.arange(1, 9))
+    mean, cov, shrinkage = ledoit_wolf(x)
+    ref = sklearn.LedoitWolf().fit(x)
+    assert np.allclose(cov, ref.covariance_, atol=1e-10)
+    assert shrinkage == pytest.approx(ref.shrinkage_)
+    assert np.allclose(mean, x.mean(axis=0))
+
+
+def test_shrinkage_makes_few_samples_invertible():
+    x = np.random.default_rng(1).normal(size=(5, 20))
+    _, cov, shrinkage = ledoit_wolf(x)
+    assert 0 < shrinkage <= 1
+    assert np.all(np.linalg.eigvalsh(cov) > 0)
+
+
+def test_out_of_fold_threshold_flags_about_five_percent_in_distribution():
+    rng = np.random.default_rng(2)
+    scale = np.diag(np.linspace(0.5, 2.0, 16))
+    train = [rng.normal(size=(1500, 16)) @ scale for _ in range(2)]
+    stats = fit_feature_statistics(*train)
+    fresh = [rng.normal(size=(2000, 16)) @ scale for _ in range(2)]
+    in_rate = np.mean(stats.pair_distance(*fresh) > stats.distance_threshold)
+    assert 0.02 < in_rate < 0.09
+    shifted = [f + 3.0 for f in fresh]
+    assert np.mean(stats.pair_distance(*shifted) > stats.distance_threshold) > 0.95
+
+
+def test_statistics_round_trip(tmp_path):
+    rng = np.random.default_rng(3)
+    stats = fit_feature_statistics(rng.normal(size=(40, 3)), rng.normal(size=(40, 3)),
+                                   spread=rng.random(40))
+    stats.heldout = {"fraction_flagged": 0.07, "source": "eval"}
+    stats.save(tmp_path)
+    loaded = FeatureStatistics.load(tmp_path)
+    assert np.allclose(loaded.covariance, stats.covariance)
+    assert loaded.distance_threshold == pytest.approx(stats.distance_threshold)
+    assert loaded.spread_threshold == pytest.approx(stats.spread_threshold)
+    assert loaded.heldout == stats.heldout
+    assert FeatureStatistics.load(tmp_path / "missing") is None
+
+
+def test_ood_section_by_hand():
+    """Thresholds: distance 2, spread 0.5. Pairs (distance, spread, correct):
+    (1, 0.1, ✓) (3, 0.1, ✗) (1, 0.9, ✗) (1, 0.2, ✓) → flagged: pairs 1 and 2 (½);
+    accuracy flagged 0/2, unflagged 2/2; the in-distribution reference 0.1 → ratio 5."""
+    stats = FeatureStatistics(np.zeros(1), np.eye(1), 0.0, 2.0, 0.5,
+                              heldout={"fraction_flagged": 0.1, "source": "eval split"})
+    distance, spread = np.array([1.0, 3.0, 1.0, 1.0]), np.array([0.1, 0.1, 0.9, 0.2])
+    correct = np.array([1, 0, 0, 1], bool)
+    block = ood_section(correct, distance, spread, stats, 0.5)
+    assert block["fraction_flagged"] == 0.5
+    assert block["fraction_flagged_distance"] == 0.25
+    assert block["fraction_flagged_spread"] == 0.25
+    assert block["accuracy_flagged"] == 0.0 and block["accuracy_unflagged"] == 1.0
+    assert block["ratio_to_in_distribution"] == pytest.approx(5.0)
+    # ties count in the flagged fraction but not in accuracy
+    tied = ood_section(correct, distance, spread, stats, 0.5, tie=np.array([0, 1, 0, 0], bool))
+    assert tied["fraction_flagged"] == 0.5 and tied["accuracy_flagged"] == 0.0
+    none = ood_flags(3, None, None, None, None)
+    assert not none["any"].any() and none["any"].shape == (3,)

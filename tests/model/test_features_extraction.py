@@ -1,0 +1,88 @@
+"""Head-input features reproduce the model's own reward; the cache and the recorder."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tiny_reward_models import tiny_bert_dir, tiny_llama_dir, toy_pairs  # noqa: E402
+
+from rewardkit.model.features import (FeatureCache, FeatureRecorder,  # noqa: E402
+                                      backbone_fingerprint, cached_features, classification_head,
+                                      extract_features, head_parameters, rewards_from_features,
+                                      set_head_parameters)
+from rewardkit.model.reward_model import RewardModel  # noqa: E402
+
+
+@pytest.fixture(scope="module", params=["bert", "llama"])
+def model(request, tmp_path_factory):
+    build = tiny_bert_dir if request.param == "bert" else tiny_llama_dir
+    folder = build(tmp_path_factory.mktemp(request.param) / "backbone")
+    return RewardModel.from_backbone(str(folder), max_length=128)
+
+
+def _sequences(model, n=10):
+    encoded, _ = model.encoder.encode_pairs(toy_pairs(n))
+    return [e.chosen_ids for e in encoded] + [e.rejected_ids for e in encoded]
+
+
+def test_the_mean_head_on_features_reproduces_the_reward(model):
+    """w·f + b equals the model's reward to 1e-5 in fp32, whatever the batch size."""
+    sequences = _sequences(model)
+    features, rewards = extract_features(model, sequences, batch_size=3)
+    w, b = head_parameters(model.model)
+    assert np.allclose(rewards_from_features(features, w, b), model.score_ids(sequences),
+                       atol=1e-5)
+    assert np.allclose(rewards, model.score_ids(sequences, batch_size=7), atol=1e-5)
+    expected_head = "score" if model.info.scoring["rule"] == "last-token" else "classifier"
+    assert classification_head(model.model)[0] == expected_head
+
+
+def test_setting_a_head_changes_rewards_as_the_features_predict(model):
+    sequences = _sequences(model, 4)
+    features, _ = extract_features(model, sequences)
+    w_old, b_old = head_parameters(model.model)
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=features.shape[1])
+    b = 0.0 if model.info.scoring["rule"] == "last-token" else 0.3  # decoders: bias-free head
+    try:
+        set_head_parameters(model.model, w, b)
+        assert np.allclose(model.score_ids(sequences), features @ w + b, atol=1e-4)
+        many = rewards_from_features(features, np.stack([w, 2 * w]), np.array([b, 2 * b]))
+        assert many.shape == (2, len(sequences)) and np.allclose(many[1], 2 * many[0], atol=1e-4)
+    finally:
+        set_head_parameters(model.model, w_old, b_old)
+
+
+def test_cache_hits_and_keys(model, tmp_path):
+    sequences = _sequences(model, 6)
+    cache = FeatureCache(tmp_path / "cache")
+    first, hit = cached_features(model, sequences, cache=cache)
+    assert not hit
+    repeated, hit = cached_features(model, sequences + sequences[:2], cache=cache)
+    assert hit  # the same distinct texts: each is embedded once, duplicates are copies
+    assert np.array_equal(repeated[-2:], first[:2])
+    fewer, hit = cached_features(model, sequences[:-1], cache=cache)
+    assert not hit  # other texts: another key
+    again, hit = cached_features(model, sequences, cache=cache)
+    assert hit and np.array_equal(again, first)
+    key = backbone_fingerprint(model)
+    w, b = head_parameters(model.model)
+    try:
+        set_head_parameters(model.model, w * 2, 0.0)
+        assert backbone_fingerprint(model) == key  # the head does not change features
+    finally:
+        set_head_parameters(model.model, w, b)
+
+
+def test_recorder_keeps_what_the_model_scored(model):
+    sequences = _sequences(model, 5)
+    with FeatureRecorder(model) as recorder:
+        model.score_ids(sequences[:6], batch_size=4)
+    found = recorder.lookup(sequences)
+    expected, _ = extract_features(model, sequences[:6])
+    assert all(f is not None for f in found[:6])
+    assert np.allclose(np.stack(found[:6]), expected, atol=1e-5)
+    assert all(f is None for f in found[6:])  # never scored (toy texts are all distinct)
