@@ -20,6 +20,7 @@ from transformers import get_scheduler
 from rewardkit.errors import TrainingDivergedError, UserError
 from rewardkit.eval.evaluate import evaluate_encoded
 from rewardkit.model.features import FeatureRecorder
+from rewardkit.model.attention import use_fast_attention
 from rewardkit.model.reward_model import RewardModel
 from rewardkit.model.sidecar import Normalization, write_json_atomic
 from rewardkit.progress import console, progress_bar
@@ -66,6 +67,8 @@ def train(config: TrainConfig, *, quiet: bool = False, progress: bool | None = N
     model = RewardModel.from_backbone(config.backbone, max_length=config.max_length,
                                       precision=config.precision,
                                       disable_dropout=config.disable_dropout)
+    if config.precision == "bf16" and not torch.cuda.is_available():
+        use_fast_attention(model.model)  # fp32 attention core: CPU bf16 SDPA backward is slow
     data = prepare_data(config, model)
     for note in data.notes:
         _log(note, accelerator, quiet)
