@@ -77,6 +77,8 @@ class ServerProcess:
                "--batching" if batching else "--no-batching"]
         if args.threads:
             cmd += ["--threads", str(args.threads)]
+        if args.precision:
+            cmd += ["--precision", args.precision]
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
         self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
         deadline = time.monotonic() + args.start_timeout_s
@@ -152,8 +154,8 @@ def measure(model: str, batching: bool, texts: list[str], args) -> dict:
         result = asyncio.run(run_load(server.url, texts, args.clients, args.requests,
                                       args.max_seconds))
         info = httpx.get(server.url + "/info", timeout=10).json()["batching"]
-        result["forward_batches"] = info["batches"]
-        result["texts_per_batch"] = round(info["texts"] / max(info["batches"], 1), 2)
+        result["forward_passes"] = info["forward_passes"]
+        result["texts_per_forward"] = round(info["texts"] / max(info["forward_passes"], 1), 2)
     finally:
         server.stop()
     return result
@@ -173,6 +175,8 @@ def main(argv=None) -> int:
     parser.add_argument("--max-batch-tokens", type=int, default=16384)
     parser.add_argument("--max-chars", type=int, default=2000, help="characters per text")
     parser.add_argument("--threads", type=int, default=None, help="server torch threads")
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default=None,
+                        help="override the model's precision (bf16: AMX on Xeon CPUs)")
     parser.add_argument("--start-timeout-s", type=float, default=180.0)
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
@@ -192,6 +196,8 @@ def main(argv=None) -> int:
     report = {"model": "tiny random BERT" if args.tiny else args.model, "texts": text_source,
               "clients": args.clients, "requests_per_mode": args.requests,
               "max_wait_ms": args.max_wait_ms, "max_batch_tokens": args.max_batch_tokens,
+              "max_chars": args.max_chars, "threads": args.threads,
+              "precision": args.precision or "model's own",
               "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
               "date": time.strftime("%Y-%m-%d %H:%M"), **results,
               "ratio_on_over_off": round(ratio, 2) if ratio else None,
@@ -200,7 +206,7 @@ def main(argv=None) -> int:
     for mode in ("batching_off", "batching_on"):
         r = results[mode]
         print(f"{mode:<14}{r['throughput_rps']:>9}{r['p50_ms']!s:>9}{r['p99_ms']!s:>9}"
-              f"{r['errors']:>8}{r['texts_per_batch']:>11}")
+              f"{r['errors']:>8}{r['texts_per_forward']:>11}")
     print(f"ratio (on / off, anchor = batching off in this run): {report['ratio_on_over_off']}x;"
           f" errors: {report['errors']}")
     print(json.dumps(report))

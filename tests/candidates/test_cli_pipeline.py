@@ -56,7 +56,7 @@ def test_pipeline_smollm2_on_hh_rlhf(shared_data, tiny_bert_rm_dir, tmp_path):
     samples each through its own chat template; bon and label-pairs consume the file."""
     prompts = shared_data / "hh-rlhf-harmless-base" / "test.jsonl.gz"
     cands, bon, pairs, _ = pipeline("smollm2", prompts, tiny_bert_rm_dir, tmp_path,
-                                    limit=3, n=3, max_new_tokens=24)
+                                    limit=3, n=3, max_new_tokens=16)
     assert len(cands) == 3 and all(c["prompt"].startswith("\n\nHuman:") for c in cands)
     words = [len(r.split()) for c in cands for r in c["responses"]]
     assert sum(w >= 3 for w in words) >= 6  # real text, not empty strings

@@ -113,8 +113,10 @@ def test_foreign_model_with_template_and_reference_data(world, tmp_path):
     assert metrics["ood"]["distance_available"]
     assert str(world["data"]) in metrics["ood"]["reference"]
     no_stats = run_eval(EvalConfig(model=str(world["backbone"]), data=str(world["data"]),
-                                   probes=False))
+                                   probes=False, out=str(tmp_path / "plain")))
     assert not no_stats["ood"]["distance_available"] and "note" in no_stats["ood"]
+    html = (tmp_path / "plain" / "report.html").read_text()  # renders without statistics
+    assert "--reference-data" in html and "Probes skipped" in html
 
 
 def test_unlike_text_is_flagged_more_often(world, tmp_path):

@@ -1,6 +1,5 @@
 """Probes: the flip rate by hand, the registry, YAML probes, and run_probes' plumbing."""
 
-from dataclasses import replace
 
 import numpy as np
 import pytest

@@ -43,5 +43,8 @@ def test_uncertainty_section_for_an_ensemble():
     assert block["spread"]["error_auroc"] == 1.0
     assert block["member_accuracy"] == pytest.approx([1.0, 0.5, 0.5])
     assert block["members_agree_fraction"] == pytest.approx(0.5)
+    p_spread = (1 / (1 + np.exp(-delta))).std(axis=0)
+    assert block["probability_spread"]["mean"] == pytest.approx(p_spread.mean())
+    assert block["probability_spread"]["error_auroc"] == 1.0
     single = uncertainty_section(delta[:1])
     assert "spread" not in single and single["members"] == 1

@@ -43,10 +43,30 @@ def test_jobs_share_a_batch_and_get_their_own_slice():
     """Three jobs sent 1 ms apart inside a 200 ms wait: one forward, each job its rewards."""
     model = RecordingModel()
     batcher = MicroBatcher(model, max_batch_tokens=1000, max_wait_ms=200).start()
-    results = run_jobs(batcher, [[[1, 2]], [[3], [4, 5]], [[6]]], gap_s=0.001)
+    results = run_jobs(batcher, [[[1, 2]], [[3, 3], [4, 5]], [[6, 0]]], gap_s=0.001)
     batcher.close()
-    assert len(model.calls) == 1
-    assert [r.rewards.tolist() for r in results] == [[3.0], [3.0, 9.0], [6.0]]
+    assert len(model.calls) == 1 and batcher.stats.batches == 1 and batcher.stats.jobs == 3
+    assert [r.rewards.tolist() for r in results] == [[3.0], [6.0, 9.0], [6.0]]
+
+
+def test_forward_groups_bound_padding_and_tokens():
+    """Lengths sorted: 2, 3, 4, 8, 9. min_fill 0.75: [2, 3, 4] fills 9 of 3 × 4 = 12 (75%);
+    adding 8 would fill 17 of 32; [8, 9] fills 17 of 18. A 20-token budget splits [8, 9]
+    (2 × 9 = 18 fits) but not more."""
+    from rewardkit.serve.batcher import forward_groups
+    lengths = [8, 2, 9, 4, 3]
+    assert forward_groups(lengths, 1000, 0.75) == [[1, 4, 3], [0, 2]]
+    assert forward_groups(lengths, 8, 0.75) == [[1, 4], [3], [0], [2]]
+    assert forward_groups(lengths, 1000, 0.0) == [[1, 4, 3, 0, 2]]
+
+
+def test_mixed_lengths_are_scored_in_input_order():
+    model = RecordingModel()
+    batcher = MicroBatcher(model, max_batch_tokens=1000, max_wait_ms=100).start()
+    results = run_jobs(batcher, [[[1] * 9, [2]], [[3] * 2], [[1] * 40]])
+    batcher.close()
+    assert [r.rewards.tolist() for r in results] == [[9.0, 2.0], [6.0], [40.0]]
+    assert len(model.calls) > 1  # the 40-token text is not padded onto the short ones
 
 
 def test_token_budget_splits_batches():

@@ -19,5 +19,5 @@ def test_serve_load_tiny(tmp_path):
     for mode in ("batching_off", "batching_on"):
         assert report[mode]["completed"] == report["requests_per_mode"] == 48
         assert report[mode]["p50_ms"] <= report[mode]["p99_ms"]
-    assert report["batching_off"]["texts_per_batch"] == 1.0  # the anchor: one text per forward
+    assert report["batching_off"]["texts_per_forward"] == 1.0  # the anchor: one text per forward
     assert "ratio (on / off" in proc.stdout

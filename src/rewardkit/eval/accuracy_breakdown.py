@@ -61,7 +61,7 @@ def strength_labels(pairs: Sequence[PreferencePair]) -> tuple[str, list[str]] | 
 
 
 def accuracy_by_strength(pairs: Sequence[PreferencePair], r_chosen: np.ndarray,
-                         r_rejected: np.ndarray) -> dict | None:
+                         r_rejected: np.ndarray, temperature: float = 1.0) -> dict | None:
     """Accuracy (with a 95% bootstrap interval) per strength bucket, non-tie pairs only."""
     found = strength_labels(pairs)
     if found is None:
@@ -72,7 +72,8 @@ def accuracy_by_strength(pairs: Sequence[PreferencePair], r_chosen: np.ndarray,
     buckets = {}
     for name in sorted(set(labels_arr[keep])):
         rows = keep & (labels_arr == name)
-        buckets[name] = accuracy_block(r_chosen[rows], r_rejected[rows])
+        buckets[name] = accuracy_block(r_chosen[rows], r_rejected[rows],
+                                       temperature=temperature)
     return {"by": kind, "buckets": buckets}
 
 

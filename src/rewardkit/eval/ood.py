@@ -181,6 +181,8 @@ def ood_section(correct: np.ndarray, distance: np.ndarray | None, spread: np.nda
     out["accuracy_flagged"] = accuracy(flags["any"])
     out["accuracy_unflagged"] = accuracy(~flags["any"])
     out["n_flagged"] = int(flags["any"].sum())
+    out["in_distribution_fraction_flagged"] = None
+    out["in_distribution_source"] = None
     if stats is not None:
         out["distance_threshold"] = stats.distance_threshold
         out["reference"] = stats.reference

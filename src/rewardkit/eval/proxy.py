@@ -80,7 +80,7 @@ def proxy_sections(target, scored, metrics: dict, options: ProxyOptions = ProxyO
     sections: dict = {}
     result = ProxyResult(sections)
 
-    strength = accuracy_by_strength(scored.pairs, r_c, r_r)
+    strength = accuracy_by_strength(scored.pairs, r_c, r_r, temperature)
     if strength:
         sections["accuracy_by_strength"] = strength
     sections_score = section_scores(metrics.get("per_subset") or {})
@@ -163,7 +163,9 @@ def _plots(sections, r_c, r_r, len_c, len_r, judged, probe_results, distance, st
     unc = sections["uncertainty"]
     coverage = {"margin 1−|2p−1|": unc["margin"]["accuracy_coverage"]}
     if "spread" in unc:
-        coverage = {"ensemble spread": unc["spread"]["accuracy_coverage"], **coverage}
+        coverage = {"ensemble spread": unc["spread"]["accuracy_coverage"],
+                    "probability spread": unc["probability_spread"]["accuracy_coverage"],
+                    **coverage}
     out["coverage"] = plots.accuracy_coverage(coverage)
     if distance is not None and distance.size:
         out["ood"] = plots.distance_histogram(distance, stats.distance_threshold)

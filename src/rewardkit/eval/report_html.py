@@ -8,7 +8,7 @@ import datetime as _dt
 import math
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, Undefined, select_autoescape
 
 from rewardkit import __version__
 
@@ -16,13 +16,15 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def _pct(value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or isinstance(value, Undefined) or (isinstance(value, float)
+                                                         and math.isnan(value)):
         return "–"
     return f"{100 * float(value):.1f}%"
 
 
 def _num(value, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or isinstance(value, Undefined) or (isinstance(value, float)
+                                                         and math.isnan(value)):
         return "–"
     return f"{float(value):.{digits}g}" if abs(float(value)) < 1e4 else f"{float(value):.3e}"
 

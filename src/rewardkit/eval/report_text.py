@@ -29,6 +29,11 @@ def print_metrics(metrics: dict) -> None:
         row(f"fits {metrics.get('max_length')} tokens", fits)
     for name, block in (metrics.get("per_subset") or {}).items():
         row(f"subset {name}", block)
+    strength = metrics.get("accuracy_by_strength")
+    for name, block in (strength or {}).get("buckets", {}).items():
+        row(f"{strength['by']} {name}" if strength["by"] == "vote agreement" else name, block)
+    for name, block in ((metrics.get("section_scores") or {}).get("sections") or {}).items():
+        table.add_row(f"section {name}", str(block["n"]), _pct(block["score"]), "", "", "")
     console.print(table)
     overlong = metrics.get("overlong") or {}
     if metrics.get("ties"):
@@ -69,8 +74,11 @@ def _print_proxy_sections(metrics: dict) -> None:
     unc = metrics.get("uncertainty")
     if unc and unc.get("spread"):
         spread = unc["spread"]
+        prob = unc.get("probability_spread") or {}
         lines.append(f"uncertainty: {unc['members']} members, mean spread {_num(spread['mean'])}, "
-                     f"error AUROC {_num(spread['error_auroc'])}, accuracy at 50%/80% coverage "
+                     f"error AUROC {_num(spread['error_auroc'])} (probability spread "
+                     f"{_num(prob.get('error_auroc'))}, margin "
+                     f"{_num(unc['margin']['error_auroc'])}); accuracy at 50%/80% coverage "
                      f"{_pct(spread['accuracy_coverage']['accuracy_at']['0.5'])}/"
                      f"{_pct(spread['accuracy_coverage']['accuracy_at']['0.8'])}")
     ood = metrics.get("ood")

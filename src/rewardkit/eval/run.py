@@ -152,6 +152,11 @@ def run_eval(config: EvalConfig, *, progress: bool | None = None,
 def evaluate_with_rows(config: EvalConfig, *, progress: bool | None = None,
                        extra_probes: Sequence[Probe] = ()) -> tuple[dict, list[dict]]:
     """``(metrics, one row per scored pair)``; writes ``--out`` when given."""
+    probes: list[Probe] = []
+    if config.probes:  # read first: a bad probe file should fail before any scoring
+        probes = default_probes() + list(extra_probes)
+        if config.probes_file:
+            probes += load_probe_file(config.probes_file)
     target = load_reward_target(config.model, config.ensemble, max_length=config.max_length,
                                 template=parse_template(config.template))
     pairs, report = _read_split(config.data, config, config.split)
@@ -182,11 +187,6 @@ def evaluate_with_rows(config: EvalConfig, *, progress: bool | None = None,
             cal_delta, delta[test], fitted_on=fitted_on, tested_on=tested_on,
             current_temperature=target.temperature, n_bins=config.n_bins, binning=config.binning)
 
-    probes: list[Probe] = []
-    if config.probes:
-        probes = default_probes() + list(extra_probes)
-        if config.probes_file:
-            probes += load_probe_file(config.probes_file)
     stats = feature_statistics_for(target, config, progress)
     result = proxy_sections(target, scored, metrics, ProxyOptions(
         probes=probes, n_bins=config.n_bins, binning=config.binning, stats=stats,

@@ -11,7 +11,10 @@ Uncertainty measures:
 
 * ``spread``: the std over ensemble members (ddof 0) of Δ_k = r_k(chosen) − r_k(rejected)
   (deep ensembles, Lakshminarayanan et al. 2017; for reward models Coste et al. 2023,
-  arXiv 2310.02743) — needs an ensemble;
+  arXiv 2310.02743) — needs an ensemble; it is the per-pair spread reported and used by the
+  OOD flag;
+* ``probability_spread``: the std over members of σ(Δ_k/T) — the same disagreement where
+  it changes the predicted preference (large |Δ| saturates σ);
 * ``margin``: 1 − |2p − 1| with p = σ(Δ/T), available for any model.
 """
 
@@ -83,6 +86,16 @@ def uncertainty_section(delta_members: np.ndarray, temperature: float = 1.0) -> 
             "error_auroc": auroc(spread, wrong),
             "accuracy_coverage": accuracy_coverage(spread, ~wrong),
             "spearman_with_abs_margin": _spearman(spread, np.abs(delta)),
+        }
+        # the same disagreement in probability space: large gaps saturate σ, so confident
+        # pairs stop looking uncertain merely because their rewards are large
+        p_members = 1.0 / (1.0 + np.exp(-delta_members / temperature))
+        p_spread = p_members.std(axis=0)
+        out["probability_spread"] = {
+            "description": "std over members (ddof 0) of p_k = σ(Δ_k / T)",
+            "mean": float(p_spread.mean()),
+            "error_auroc": auroc(p_spread, wrong),
+            "accuracy_coverage": accuracy_coverage(p_spread, ~wrong),
         }
         out["member_accuracy"] = [float(a) for a in member_correct]
         out["members_agree_fraction"] = float(agree.mean()) if n else None

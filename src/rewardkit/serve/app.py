@@ -211,7 +211,8 @@ def create_app(model, settings: ServeConfig | None = None, *, token: str | None 
                 "batching": {"enabled": settings.batching,
                              "max_batch_tokens": settings.max_batch_tokens,
                              "max_wait_ms": settings.max_wait_ms,
-                             "batches": stats.batches, "requests": stats.jobs,
+                             "batches": stats.batches, "forward_passes": stats.forwards,
+                             "requests": stats.jobs,
                              "texts": stats.texts, "pending": batcher.pending},
                 "limits": {"max_items": settings.max_items, "max_chars": settings.max_chars},
                 "auth": token is not None, "endpoints": ENDPOINTS}

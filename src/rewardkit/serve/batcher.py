@@ -9,8 +9,10 @@ over 32 texts costs far less than 32 passes over one. Here:
 * one worker thread owns the model (torch forwards are not run concurrently) and gathers jobs
   until the padded batch would exceed ``max_batch_tokens`` (rows × longest text) or the first
   job has waited ``max_wait_ms``; jobs already queued join without waiting;
-* it scores them with one ``score_ids`` call (length-sorted, right-padded: a text's reward does
-  not depend on its batch, to 1e-5 in fp32) and resolves each job's future with its slice.
+* it sorts their texts by length, cuts them into forward passes within the token budget and
+  with little padding (:func:`forward_groups`), scores each with ``score_ids`` (right-padded:
+  a text's reward does not depend on its batch, to 1e-5 in fp32) and resolves each job's
+  future with its slice.
 
 With batching off, each job is scored alone (the anchor of ``bench/serve_load.py``).
 :meth:`MicroBatcher.close` stops taking jobs and finishes every queued one before returning,
@@ -51,13 +53,14 @@ class _Job:
 
 @dataclass
 class BatcherStats:
-    """Counters for ``/health`` and the tests: forward batches run, jobs and texts scored."""
+    """Counters for ``/info`` and the tests: gathered batches, forward passes, requests (jobs)
+    and texts scored."""
 
     batches: int = 0
+    forwards: int = 0
     jobs: int = 0
     texts: int = 0
     largest_batch_jobs: int = 0
-    largest_batch_tokens: int = 0
 
 
 _STOP = object()
@@ -71,11 +74,13 @@ class MicroBatcher:
         max_batch_tokens: bound on rows × longest text of one forward pass.
         max_wait_ms: how long the first job of a batch waits for others.
         enabled: False scores every job alone.
+        min_fill: least share of real (not padding) tokens in one forward pass.
     """
 
     def __init__(self, score_fn: ScoreFn, *, max_batch_tokens: int = 8192,
-                 max_wait_ms: float = 5.0, enabled: bool = True):
+                 max_wait_ms: float = 5.0, enabled: bool = True, min_fill: float = 0.75):
         self.score_fn = score_fn
+        self.min_fill = float(min_fill)
         self.max_batch_tokens = int(max_batch_tokens)
         self.max_wait = max(float(max_wait_ms), 0.0) / 1000.0
         self.enabled = enabled
@@ -160,10 +165,17 @@ class MicroBatcher:
 
     def _execute(self, batch: list[_Job]) -> None:
         sequences = [seq for job in batch for seq in job.sequences]
-        longest = max(job.longest for job in batch)
-        rows_per_forward = max(1, self.max_batch_tokens // max(longest, 1))
+        rewards = np.zeros(len(sequences))
+        spread = None
         try:
-            scores = self.score_fn(sequences, batch_size=rows_per_forward)
+            for group in forward_groups([len(s) for s in sequences], self.max_batch_tokens,
+                                        self.min_fill):
+                scores = self.score_fn([sequences[i] for i in group], batch_size=len(group))
+                rewards[group] = scores.rewards
+                if scores.spread is not None:
+                    spread = np.zeros(len(sequences)) if spread is None else spread
+                    spread[group] = scores.spread
+                self.stats.forwards += 1
         except BaseException as exc:  # handed to every waiting request
             for job in batch:
                 job.loop.call_soon_threadsafe(_set_exception, job.future, exc)
@@ -172,15 +184,34 @@ class MicroBatcher:
         self.stats.jobs += len(batch)
         self.stats.texts += len(sequences)
         self.stats.largest_batch_jobs = max(self.stats.largest_batch_jobs, len(batch))
-        self.stats.largest_batch_tokens = max(self.stats.largest_batch_tokens,
-                                              longest * min(len(sequences), rows_per_forward))
         start = 0
         for job in batch:
             end = start + len(job.sequences)
-            part = Scores(scores.rewards[start:end],
-                          None if scores.spread is None else scores.spread[start:end])
+            part = Scores(rewards[start:end], None if spread is None else spread[start:end])
             job.loop.call_soon_threadsafe(_set_result, job.future, part)
             start = end
+
+
+def forward_groups(lengths: list[int], max_tokens: int, min_fill: float) -> list[list[int]]:
+    """Indices of texts grouped into forward passes.
+
+    Texts are sorted by length and cut into consecutive runs whose padded size (rows × longest)
+    stays within ``max_tokens`` and whose real tokens fill at least ``min_fill`` of it: a long
+    text is not padded onto many short ones (on a CPU that costs more than it saves)."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    groups: list[list[int]] = []
+    group: list[int] = []
+    real = 0
+    for i in order:
+        rows, longest = len(group) + 1, max(lengths[i], 1)  # sorted: i is the longest
+        if group and (rows * longest > max_tokens or real + lengths[i] < min_fill * rows * longest):
+            groups.append(group)
+            group, real = [], 0
+        group.append(i)
+        real += lengths[i]
+    if group:
+        groups.append(group)
+    return groups
 
 
 def _set_result(future: asyncio.Future, value) -> None:

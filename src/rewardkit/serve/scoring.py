@@ -75,8 +75,11 @@ class ScoringModel:
             ensemble = RewardEnsemble.from_pretrained(path, precision=precision,
                                                       max_length=max_length)
             if ensemble.kind != "single":
+                # a members manifest may carry its own calibrated temperature
+                own = ensemble.temperature if ensemble.temperature != \
+                    ensemble.primary.temperature else None
                 return cls(ensemble.primary, name=path, spread_fn=EnsembleIdsScorer(ensemble),
-                           members=ensemble.k, temperature=ensemble.temperature)
+                           members=ensemble.k, temperature=own)
             return cls(ensemble.primary, name=path)
         return cls(RewardModel.from_pretrained(path, precision=precision, max_length=max_length),
                    name=path)

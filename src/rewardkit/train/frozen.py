@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rewardkit.data import data_fingerprint
 from rewardkit.data.records import prompt_hash
 from rewardkit.eval.ood import fit_feature_statistics, ood_flags
 from rewardkit.eval.proxy import ProxyOptions, core_metrics, proxy_sections
@@ -120,7 +121,14 @@ def evaluate_on_features(model: RewardModel, data, config: TrainConfig, heads, t
                          eval_features, out: Path, is_main: bool, base: dict | None = None) -> dict:
     """``final`` (metrics, r_c, r_r) of the eval split from its features; with
     ``--proxy-eval`` also fits and saves the OOD statistics and adds the proxy sections."""
-    if not data.eval_encoded:
+    if not data.eval_encoded:  # nothing held out: statistics without a reference fraction
+        if config.proxy_eval and train_features is not None and is_main:
+            spread = pair_spread(heads, *train_features) if heads is not None and heads.k > 1 \
+                else None
+            out.mkdir(parents=True, exist_ok=True)
+            fit_feature_statistics(*train_features, spread=spread, seed=config.seed,
+                                   reference=f"training pairs ({len(train_features[0])})"
+                                   ).save(out)
         return {"metrics": {}, "r_c": np.zeros(0), "r_r": np.zeros(0)}
     scored = scored_from_features(model, data.eval_pairs, data.eval_encoded, data.eval_report,
                                   *eval_features, heads)
@@ -143,6 +151,9 @@ def evaluate_on_features(model: RewardModel, data, config: TrainConfig, heads, t
             probes=[], stats=stats, plots=False,
             skip_probes_reason="not run at training time (rewardkit eval --model OUT runs them)"))
         metrics.update(result.sections)
+        # the keys `rewardkit eval` adds, so that both metrics.json share one schema
+        metrics.update({"data_fingerprint": data_fingerprint(data.eval_pairs),
+                        "ensemble": ensemble.describe()})
         if is_main:
             out.mkdir(parents=True, exist_ok=True)
             stats.save(out)
