@@ -62,7 +62,9 @@ def length_scatter(len_chosen: np.ndarray, len_rejected: np.ndarray, r_chosen: n
     plt, fig, (ax, bars) = _figure(9.6, 3.6, ncols=2, gridspec_kw={"width_ratios": [3, 2]})
     ax.scatter(len_chosen, r_chosen, s=8, alpha=0.5, color=CHOSEN, label="chosen")
     ax.scatter(len_rejected, r_rejected, s=8, alpha=0.5, color=REJECTED, label="rejected")
-    ax.set_xscale("symlog")
+    longest = max(np.max(len_chosen, initial=0), np.max(len_rejected, initial=0))
+    if longest > 200:  # long-tailed lengths (hh-rlhf): a log axis, linear near zero
+        ax.set_xscale("symlog", linthresh=10)
     ax.set_xlabel("response length (words)")
     ax.set_ylabel("raw reward")
     rho = rates.get("spearman_reward_length")
