@@ -3,12 +3,14 @@
     python bench/serve_load.py --model runs/minilm-rm            # the figures in BENCHMARKS.md
     python bench/serve_load.py --tiny                            # CI smoke: tiny random model
 
-For each mode it starts `rewardkit serve MODEL --port 0` on 127.0.0.1 in a subprocess (loopback
-only), waits for /health, warms up, then lets ``--clients`` concurrent clients send
-``--requests`` OpenRLHF-shaped requests (``POST /get_reward``, one query per request, as
-OpenRLHF's agent sends them), bounded by ``--max-seconds``. It reports throughput (requests/s),
-p50/p99 latency and errors per mode, and the ratio on/off. The anchor is batching off, measured
-in the same run on the same requests. Texts: hh-rlhf transcripts from ../shared/data when
+It starts two `rewardkit serve MODEL --port 0` subprocesses on 127.0.0.1 (loopback only), one
+with batching on and one with it off, waits for /health and warms both up. Then, in
+``--rounds`` alternating rounds (off, on, on, off, ...), ``--clients`` concurrent clients send
+OpenRLHF-shaped requests (``POST /get_reward``, one query per request, as OpenRLHF's agent
+sends them) to one server at a time, ``--requests`` per mode in all, bounded by
+``--max-seconds``. Alternating keeps drift in the machine's speed from favouring either mode.
+It reports throughput (requests/s), p50/p99 latency and errors per mode, the ratio on/off and
+each round's ratio. The anchor is batching off, measured in the same run on the same requests. Texts: hh-rlhf transcripts from ../shared/data when
 present, else generated sentences.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
+import importlib.util
 import json
 import os
 import platform
@@ -73,7 +76,7 @@ class ServerProcess:
     def __init__(self, model: str, batching: bool, args):
         cmd = [sys.executable, "-m", "rewardkit", "serve", model, "--host", "127.0.0.1",
                "--port", "0", "--max-wait-ms", str(args.max_wait_ms),
-               "--max-batch-tokens", str(args.max_batch_tokens),
+               "--max-batch-tokens", str(args.max_batch_tokens), "--min-fill", str(args.min_fill),
                "--batching" if batching else "--no-batching"]
         if args.threads:
             cmd += ["--threads", str(args.threads)]
@@ -111,54 +114,120 @@ class ServerProcess:
 
 async def run_load(url: str, texts: list[str], clients: int, requests: int,
                    max_seconds: float) -> dict:
-    """``clients`` coroutines share a counter of ``requests``; stop early at ``max_seconds``."""
+    """``clients`` coroutines share a counter of ``requests``; stop early at ``max_seconds``.
+
+    The load generator shares the CPU with the server, so it uses aiohttp (several times less
+    CPU per request than httpx) when installed (the ``[bench]`` extra), else httpx."""
     latencies: list[float] = []
     errors: list[str] = []
     next_index = 0
     deadline = time.perf_counter() + max_seconds
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    post = await _poster(url, clients, max_seconds)
 
-    async def client_loop(http: httpx.AsyncClient):
+    async def client_loop():
         nonlocal next_index
         while next_index < requests and time.perf_counter() < deadline:
             i = next_index
             next_index += 1
             started = time.perf_counter()
             try:
-                response = await http.post("/get_reward", json={"query": [texts[i % len(texts)]]})
-                ok = response.status_code == 200 and len(response.json()["rewards"]) == 1
-                if not ok:
-                    errors.append(f"HTTP {response.status_code}")
-            except (httpx.HTTPError, ValueError, KeyError) as exc:
+                status, body = await post("/get_reward", {"query": [texts[i % len(texts)]]})
+                if status != 200 or len(body["rewards"]) != 1:
+                    errors.append(f"HTTP {status}")
+                    continue
+            except Exception as exc:  # noqa: BLE001 — every failure is counted, none hidden
                 errors.append(type(exc).__name__)
                 continue
             latencies.append(time.perf_counter() - started)
 
-    async with httpx.AsyncClient(base_url=url, timeout=max_seconds, limits=limits) as http:
+    try:
         began = time.perf_counter()
-        await asyncio.gather(*(client_loop(http) for _ in range(clients)))
+        await asyncio.gather(*(client_loop() for _ in range(clients)))
         wall = time.perf_counter() - began
+    finally:
+        await post.close()
     done = len(latencies)
     return {"requests": done + len(errors), "completed": done, "errors": len(errors),
             "error_kinds": sorted(set(errors)), "seconds": round(wall, 3),
             "throughput_rps": round(done / wall, 2) if wall > 0 else 0.0,
             "p50_ms": round(1000 * float(np.percentile(latencies, 50)), 1) if done else None,
             "p99_ms": round(1000 * float(np.percentile(latencies, 99)), 1) if done else None,
-            "finished_in_time": done + len(errors) >= requests}
+            "finished_in_time": done + len(errors) >= requests, "latencies": latencies}
 
 
-def measure(model: str, batching: bool, texts: list[str], args) -> dict:
-    server = ServerProcess(model, batching, args)
+async def _poster(url: str, clients: int, max_seconds: float):
+    """``post(path, json) -> (status, parsed body)`` over ``clients`` keep-alive connections;
+    ``post.close()`` releases them."""
     try:
-        asyncio.run(run_load(server.url, texts, min(args.clients, 4), args.warmup, 60))
-        result = asyncio.run(run_load(server.url, texts, args.clients, args.requests,
-                                      args.max_seconds))
-        info = httpx.get(server.url + "/info", timeout=10).json()["batching"]
-        result["forward_passes"] = info["forward_passes"]
-        result["texts_per_forward"] = round(info["texts"] / max(info["forward_passes"], 1), 2)
+        import aiohttp
+    except ImportError:
+        aiohttp = None
+    if aiohttp is not None:
+        session = aiohttp.ClientSession(
+            base_url=url, connector=aiohttp.TCPConnector(limit=clients),
+            timeout=aiohttp.ClientTimeout(total=max_seconds))
+
+        async def post(path, payload):
+            async with session.post(path, json=payload) as response:
+                return response.status, await response.json(content_type=None)
+        post.close = session.close
+        post.client = f"aiohttp {aiohttp.__version__}"
+        return post
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    http = httpx.AsyncClient(base_url=url, timeout=max_seconds, limits=limits)
+
+    async def post(path, payload):
+        response = await http.post(path, json=payload)
+        return response.status_code, response.json()
+    post.close = http.aclose
+    post.client = f"httpx {httpx.__version__}"
+    return post
+
+
+MODES = (("batching_off", False), ("batching_on", True))
+
+
+def measure(model: str, texts: list[str], args) -> dict:
+    """Both servers run side by side (an idle server costs no CPU); the load alternates
+    between them in ``--rounds`` rounds, so drift in the machine's speed (other tenants, clock
+    changes) hits both modes alike. Per mode: totals over the rounds and each round's ratio."""
+    servers = {}
+    try:
+        for mode, batching in MODES:
+            servers[mode] = ServerProcess(model, batching, args)
+        for mode, _ in MODES:
+            asyncio.run(run_load(servers[mode].url, texts, min(args.clients, 4), args.warmup, 60))
+        per_round = max(args.requests // args.rounds, 1)
+        rounds = {mode: [] for mode, _ in MODES}
+        for r in range(args.rounds):
+            order = MODES if r % 2 == 0 else MODES[::-1]
+            for mode, _ in order:
+                rounds[mode].append(asyncio.run(run_load(
+                    servers[mode].url, texts, args.clients, per_round,
+                    args.max_seconds / args.rounds)))
+        results = {}
+        for mode, _ in MODES:
+            runs = rounds[mode]
+            latencies = [x for run in runs for x in run["latencies"]]
+            done = len(latencies)
+            seconds = sum(run["seconds"] for run in runs)
+            info = httpx.get(servers[mode].url + "/info", timeout=10).json()["batching"]
+            results[mode] = {
+                "requests": sum(run["requests"] for run in runs), "completed": done,
+                "errors": sum(run["errors"] for run in runs),
+                "error_kinds": sorted({k for run in runs for k in run["error_kinds"]}),
+                "seconds": round(seconds, 3),
+                "throughput_rps": round(done / seconds, 2) if seconds > 0 else 0.0,
+                "round_rps": [run["throughput_rps"] for run in runs],
+                "p50_ms": round(1000 * float(np.percentile(latencies, 50)), 1) if done else None,
+                "p99_ms": round(1000 * float(np.percentile(latencies, 99)), 1) if done else None,
+                "finished_in_time": all(run["finished_in_time"] for run in runs),
+                "forward_passes": info["forward_passes"],
+                "texts_per_forward": round(info["texts"] / max(info["forward_passes"], 1), 2)}
     finally:
-        server.stop()
-    return result
+        for server in servers.values():
+            server.stop()
+    return results
 
 
 def main(argv=None) -> int:
@@ -169,10 +238,14 @@ def main(argv=None) -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--requests", type=int, default=640, help="requests per mode")
     parser.add_argument("--warmup", type=int, default=16, help="requests before measuring")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="alternating rounds (off, on, on, off, ...) sharing --requests")
     parser.add_argument("--max-seconds", type=float, default=300.0,
                         help="bound on one mode's load phase")
     parser.add_argument("--max-wait-ms", type=float, default=5.0)
     parser.add_argument("--max-batch-tokens", type=int, default=16384)
+    parser.add_argument("--min-fill", type=float, default=0.75,
+                        help="the server's --min-fill (least share of real tokens per pass)")
     parser.add_argument("--max-chars", type=int, default=2000, help="characters per text")
     parser.add_argument("--threads", type=int, default=None, help="server torch threads")
     parser.add_argument("--precision", choices=("fp32", "bf16"), default=None,
@@ -180,6 +253,8 @@ def main(argv=None) -> int:
     parser.add_argument("--start-timeout-s", type=float, default=180.0)
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if args.tiny:
         args.clients, args.requests, args.warmup = min(args.clients, 8), 48, 4
         args.max_seconds = min(args.max_seconds, 60.0)
@@ -188,19 +263,22 @@ def main(argv=None) -> int:
     texts, text_source = load_texts(max(args.requests, 64), args.max_chars)
     with tempfile.TemporaryDirectory() as tmp:
         model = str(build_tiny_model(Path(tmp))) if args.tiny else args.model
-        results = {}
-        for mode, batching in (("batching_off", False), ("batching_on", True)):
-            results[mode] = measure(model, batching, texts, args)
+        results = measure(model, texts, args)
     off, on = results["batching_off"], results["batching_on"]
     ratio = on["throughput_rps"] / off["throughput_rps"] if off["throughput_rps"] else None
     report = {"model": "tiny random BERT" if args.tiny else args.model, "texts": text_source,
-              "clients": args.clients, "requests_per_mode": args.requests,
+              "clients": args.clients, "rounds": args.rounds,
+              "requests_per_mode": max(args.requests // args.rounds, 1) * args.rounds,
+              "load_client": "aiohttp" if importlib.util.find_spec("aiohttp") else "httpx",
               "max_wait_ms": args.max_wait_ms, "max_batch_tokens": args.max_batch_tokens,
+              "min_fill": args.min_fill,
               "max_chars": args.max_chars, "threads": args.threads,
               "precision": args.precision or "model's own",
               "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
               "date": time.strftime("%Y-%m-%d %H:%M"), **results,
               "ratio_on_over_off": round(ratio, 2) if ratio else None,
+              "round_ratios": [round(b / a, 2) if a else None for a, b in
+                               zip(off["round_rps"], on["round_rps"])],
               "errors": off["errors"] + on["errors"]}
     print(f"{'mode':<14}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'texts/fwd':>11}")
     for mode in ("batching_off", "batching_on"):
@@ -208,7 +286,7 @@ def main(argv=None) -> int:
         print(f"{mode:<14}{r['throughput_rps']:>9}{r['p50_ms']!s:>9}{r['p99_ms']!s:>9}"
               f"{r['errors']:>8}{r['texts_per_forward']:>11}")
     print(f"ratio (on / off, anchor = batching off in this run): {report['ratio_on_over_off']}x;"
-          f" errors: {report['errors']}")
+          f" per round: {report['round_ratios']}; errors: {report['errors']}")
     print(json.dumps(report))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")

@@ -78,7 +78,13 @@ def run_trl(backbone: str, train_pairs, args, precision: str, seed: int, out: Pa
     tokenizer.save_pretrained(out)
     steps = trainer.state.global_step
     pairs = min(kept, steps * args.batch_size)
+    columns = trainer.train_dataset.column_names
+    tokens = None
+    if steps * args.batch_size >= kept:  # one whole epoch: every kept pair's real tokens
+        tokens = sum(sum(len(ids) for ids in trainer.train_dataset[name])
+                     for name in ("chosen_ids", "rejected_ids") if name in columns) or None
     return {"pairs_trained": pairs, "seconds": seconds, "pairs_per_s": pairs / seconds,
+            "tokens": tokens, "tokens_per_s": tokens / seconds if tokens else None,
             "dropped_overlong": len(dataset) - kept,
             "eos_suffix": "" if reference.template.append_eos else tokenizer.eos_token}
 
@@ -159,13 +165,17 @@ def main() -> None:
                       f"{pct(timing['accuracy_all'])} on {timing['n_all']}, "
                       f"{pct(timing['accuracy_both_keep'])} on {timing['n_both_keep']}", flush=True)
             rk = row["rewardkit"]
-            if "tokens_per_s" in rk:
-                mean_len = rk["tokens"] / max(2 * rk["pairs_trained"], 1)
-                flops = encoder_train_flops_per_token(backbone_config, mean_len) * rk["tokens_per_s"]
-                rk["achieved_gflops"] = flops / 1e9
-                rk["fraction_of_peak"] = flops / 1e9 / peaks[precision]
-                print(f"    rewardkit {rk['tokens_per_s']:.0f} tokens/s ≈ {flops / 1e9:.0f} GFLOP/s "
-                      f"= {100 * rk['fraction_of_peak']:.0f}% of the measured {precision} peak")
+            for tool in ("trl", "rewardkit"):  # model FLOPs of the real tokens, as MFU counts
+                run = row[tool]
+                if not run.get("tokens_per_s"):
+                    continue
+                mean_len = run["tokens"] / max(2 * run["pairs_trained"], 1)
+                flops = encoder_train_flops_per_token(backbone_config, mean_len) * run["tokens_per_s"]
+                run["achieved_gflops"] = flops / 1e9
+                run["fraction_of_peak"] = flops / 1e9 / peaks[precision]
+                print(f"    {tool:9s} {run['tokens_per_s']:.0f} real tokens/s ≈ {flops / 1e9:.0f} "
+                      f"model GFLOP/s = {100 * run['fraction_of_peak']:.0f}% of the measured "
+                      f"{precision} peak")
             row["ratio"] = rk["pairs_per_s"] / row["trl"]["pairs_per_s"]
             results["runs"].append(row)
     print("\nsummary (mean over seeds)")

@@ -113,7 +113,7 @@ def _register_compare() -> None:
 
 def _register() -> None:
     from rewardkit.demo import DemoConfig
-    from rewardkit.eval.run import EvalConfig
+    from rewardkit.eval.config import EvalConfig
     from rewardkit.model.score_file import ScoreConfig
     from rewardkit.train.config import TrainConfig
 

@@ -18,10 +18,9 @@ import numpy as np
 
 from rewardkit.config import option
 from rewardkit.errors import UserError
-from rewardkit.model.reward_model import RewardModel
 from rewardkit.model.sidecar import write_json_atomic
 from rewardkit.progress import console
-from rewardkit.train import TrainConfig, train
+from rewardkit.train.config import TrainConfig
 from rewardkit.world import (FLATTERY_SENTENCES, WorldConfig, accuracy_against_gold, build_world,
                              load_world_split, noise_ceiling, write_world)
 
@@ -47,6 +46,9 @@ class DemoConfig:
 
 
 def run_demo(config: DemoConfig, *, progress: bool | None = None) -> dict:
+    from rewardkit.model.reward_model import RewardModel
+    from rewardkit.train import train
+
     out = Path(config.out)
     world = build_world(WorldConfig(n_train_pairs=config.n_train_pairs,
                                     n_eval_pairs=config.n_eval_pairs, seed=config.seed))

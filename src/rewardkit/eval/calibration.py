@@ -20,9 +20,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+from rewardkit.eval.config import BINNINGS
 from rewardkit.eval.pairwise import log_sigmoid
-
-BINNINGS = ("equal-mass", "equal-width")
 
 
 def preference_probability(delta: np.ndarray, temperature: float = 1.0) -> np.ndarray:

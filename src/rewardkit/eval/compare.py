@@ -18,7 +18,7 @@ import numpy as np
 
 from rewardkit.config import option
 from rewardkit.errors import UserError
-from rewardkit.eval.run import EvalConfig, evaluate_with_rows
+from rewardkit.eval.config import EvalConfig
 from rewardkit.model.sidecar import write_json_atomic
 
 
@@ -85,6 +85,8 @@ def load_entry(item: str, config: CompareConfig) -> Entry:
     eval_config = EvalConfig(model=item, data=config.data, split=config.split,
                              eval_fraction=config.eval_fraction, format=config.format,
                              batch_size=config.batch_size, probes=False)
+    from rewardkit.eval.run import evaluate_with_rows
+
     metrics, rows = evaluate_with_rows(eval_config)
     return Entry(item, "model", metrics, _rows_to_correct(rows))
 

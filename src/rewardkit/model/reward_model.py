@@ -26,6 +26,8 @@ from rewardkit.errors import UserError
 from rewardkit.model.backbone import ensure_distinct_pad, resolve_backbone, scoring_rule
 from rewardkit.model.collate import pad_left, pad_right
 from rewardkit.model.encode import EncodedPair, TextEncoder
+from rewardkit.model.first_token import enable_first_token_last_layer
+from rewardkit.model.fp32_head import keep_head_in_fp32
 from rewardkit.model.sidecar import RewardKitInfo, read_info, write_info
 from rewardkit.model.template import TextTemplate
 from rewardkit.progress import progress_bar
@@ -47,6 +49,9 @@ class RewardModel:
         self.model = model
         self.tokenizer = tokenizer
         self.info = info
+        if info.scoring.get("rule") == "first-token":  # exact; ~14% fewer FLOPs on MiniLM
+            enable_first_token_last_layer(model)
+        keep_head_in_fp32(model)  # under bf16 autocast the reward is not rounded to bf16
         self.template = TextTemplate.from_dict(info.template)
         self.encoder = TextEncoder(tokenizer, self.template, info.max_length)
 

@@ -12,7 +12,6 @@ from rewardkit.config import option
 from rewardkit.data import read_items
 from rewardkit.data.records import PreferencePair
 from rewardkit.errors import UserError
-from rewardkit.model.reward_model import RewardModel
 
 
 @dataclass
@@ -40,6 +39,8 @@ class ScoreConfig:
 
 def score_file(config: ScoreConfig, *, progress: bool | None = None) -> dict:
     """Score ``config.data`` and write ``config.out``; returns a summary dict."""
+    from rewardkit.model.reward_model import RewardModel
+
     model = RewardModel.from_pretrained(config.model, precision=config.precision,
                                         max_length=config.max_length)
     items, report = read_items(config.data, format=config.format,

@@ -49,7 +49,8 @@ def create_app(model, settings: ServeConfig | None = None, *, token: str | None 
     scorer = model if isinstance(model, ScoringModel) else ScoringModel(
         model, name=settings.model or None)
     batcher = MicroBatcher(scorer.score_sequences, max_batch_tokens=settings.max_batch_tokens,
-                           max_wait_ms=settings.max_wait_ms, enabled=settings.batching)
+                           max_wait_ms=settings.max_wait_ms, enabled=settings.batching,
+                           min_fill=settings.min_fill)
     body_limit = settings.max_items * (6 * settings.max_chars + 64) + (1 << 16)
 
     @asynccontextmanager

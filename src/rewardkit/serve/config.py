@@ -30,6 +30,9 @@ class ServeConfig:
     max_batch_tokens: int = option(8192, "Most padded tokens (rows × longest text) in one "
                                    "forward pass.")
     max_wait_ms: float = option(5.0, "Longest a request waits for others to join its batch.")
+    min_fill: float = option(0.75, "Least share of real (not padding) tokens in one forward pass: "
+                             "a gathered batch is cut, length-sorted, into passes that keep it. "
+                             "Lower it for short texts (bigger passes), keep it high for long ones.")
     max_items: int = option(256, "Most texts in one request (more: 413).")
     max_chars: int = option(100_000, "Most characters in one text (more: 413).")
     normalize: bool = option(False, "Return normalized rewards, (r − mean) / std, in /get_reward's "
@@ -47,6 +50,8 @@ class ServeConfig:
         for name in ("max_batch_tokens", "max_items", "max_chars"):
             if getattr(self, name) < 1:
                 raise UserError(f"--{name.replace('_', '-')} must be at least 1")
+        if not 0 <= self.min_fill <= 1:
+            raise UserError(f"--min-fill {self.min_fill} must be between 0 and 1")
         if self.max_wait_ms < 0:
             raise UserError("--max-wait-ms must be 0 or more")
         if not 0 <= self.port <= 65535:
