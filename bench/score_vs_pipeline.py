@@ -2,7 +2,8 @@
 
 Same model, same texts (both sides of every canonical hh-rlhf eval pair, rendered exactly as
 rewardkit scores them). The anchor is the pipeline with ``function_to_apply="none"`` at its
-best batch size among 1, 8 and 32, measured in the same run. Scores must agree: fp32 to
+best batch size among 1, 8 and 32, measured in the same run; then ``--rounds`` timed rounds
+alternate the anchor and rewardkit (fp32, bf16), so the machine's drift hits both. Scores must agree: fp32 to
 1e-5; bf16 within 2e-2 of fp32 with the same ranking inside every pair.
 
     python bench/score_vs_pipeline.py [--model DIR] [--limit N] [--tiny]
@@ -55,9 +56,13 @@ def main() -> None:
     parser.add_argument("--data", default=str(HH))
     parser.add_argument("--limit", type=int, default=None, help="score only the first N pairs")
     parser.add_argument("--batch-size", type=int, default=32, help="rewardkit's batch size")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="timed rounds, each: pipeline, rewardkit fp32, rewardkit bf16")
     parser.add_argument("--tiny", action="store_true", help="smoke test on a tiny random BERT")
     args = parser.parse_args()
     quiet_libraries()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     work = Path(tempfile.mkdtemp(prefix="rk-bench-score-"))
     if args.tiny:
         from tiny import tiny_bert_backbone, tiny_world_file
@@ -89,18 +94,31 @@ def main() -> None:
         print(f"pipeline batch {batch_size:2d}: {rate:7.1f} texts/s", flush=True)
         if best is None or rate > best[0]:
             best = (rate, batch_size, scores)
-    anchor_rate, anchor_batch, anchor_scores = best
+    _, anchor_batch, anchor_scores = best
 
-    results = {}
-    for precision in ("fp32", "bf16"):
-        model = fp32 if precision == "fp32" else RewardModel.from_pretrained(model_dir, precision="bf16")
+    # Timed rounds alternate anchor and rewardkit, so drift in the machine's speed between
+    # the first and the last measurement hits every scorer alike.
+    models = {"fp32": fp32, "bf16": RewardModel.from_pretrained(model_dir, precision="bf16")}
+    for model in models.values():
         model.score(prompts[:2], responses[:2])  # warm-up
-        start = time.perf_counter()
-        scores = model.score(prompts, responses, batch_size=args.batch_size)
-        seconds = time.perf_counter() - start
-        results[precision] = (len(texts) / seconds, scores)
-        print(f"rewardkit {precision}: {len(texts) / seconds:7.1f} texts/s "
-              f"→ {len(texts) / seconds / anchor_rate:.2f}× the pipeline's best (batch {anchor_batch})",
+    seconds = {"pipeline": 0.0, "fp32": 0.0, "bf16": 0.0}
+    results = {}
+    for round_ in range(args.rounds):
+        _, took = pipeline_scores(model_dir, texts, anchor_batch)
+        seconds["pipeline"] += took
+        for precision, model in models.items():
+            start = time.perf_counter()
+            scores = model.score(prompts, responses, batch_size=args.batch_size)
+            seconds[precision] += time.perf_counter() - start
+            results[precision] = (None, scores)
+        print(f"round {round_ + 1}: pipeline {len(texts) / took:.1f} texts/s", flush=True)
+    anchor_rate = args.rounds * len(texts) / seconds["pipeline"]
+    print(f"anchor: pipeline batch {anchor_batch}, {anchor_rate:7.1f} texts/s over "
+          f"{args.rounds} rounds", flush=True)
+    for precision in ("fp32", "bf16"):
+        rate = args.rounds * len(texts) / seconds[precision]
+        print(f"rewardkit {precision}: {rate:7.1f} texts/s "
+              f"→ {rate / anchor_rate:.2f}× the pipeline's best (batch {anchor_batch})",
               flush=True)
     fp32_scores, bf16_scores = results["fp32"][1], results["bf16"][1]
     fp32_gap = float(np.max(np.abs(fp32_scores - anchor_scores)))
