@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import platform
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 
@@ -64,3 +66,18 @@ def encoder_train_flops_per_token(config, seq_len: float) -> float:
 
 def pct(value) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def training_workspace(args, prefix: str) -> Path:
+    """The run's folder (``--out`` or a temporary one) and a fresh token cache; with
+    ``--tiny``, points ``args.backbone``/``args.data`` at a tiny random BERT and demo-world
+    pairs inside it."""
+    os.environ.setdefault("REWARDKIT_CACHE", tempfile.mkdtemp(prefix=f"{prefix}-cache-"))
+    work = Path(args.out or tempfile.mkdtemp(prefix=f"{prefix}-"))
+    work.mkdir(parents=True, exist_ok=True)
+    if args.tiny:
+        from tiny import tiny_bert_backbone, tiny_world_file
+        args.backbone = args.backbone or tiny_bert_backbone(work / "tiny-bert")
+        args.data = tiny_world_file(work / "world")
+        args.max_length = min(args.max_length, 128)
+    return work

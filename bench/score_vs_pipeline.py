@@ -110,7 +110,7 @@ def main() -> None:
             start = time.perf_counter()
             scores = model.score(prompts, responses, batch_size=args.batch_size)
             seconds[precision] += time.perf_counter() - start
-            results[precision] = (None, scores)
+            results[precision] = scores
         print(f"round {round_ + 1}: pipeline {len(texts) / took:.1f} texts/s", flush=True)
     anchor_rate = args.rounds * len(texts) / seconds["pipeline"]
     print(f"anchor: pipeline batch {anchor_batch}, {anchor_rate:7.1f} texts/s over "
@@ -120,7 +120,7 @@ def main() -> None:
         print(f"rewardkit {precision}: {rate:7.1f} texts/s "
               f"→ {rate / anchor_rate:.2f}× the pipeline's best (batch {anchor_batch})",
               flush=True)
-    fp32_scores, bf16_scores = results["fp32"][1], results["bf16"][1]
+    fp32_scores, bf16_scores = results["fp32"], results["bf16"]
     fp32_gap = float(np.max(np.abs(fp32_scores - anchor_scores)))
     bf16_gap = float(np.max(np.abs(bf16_scores - fp32_scores)))
     both = np.array([i // 2 for i in keep])

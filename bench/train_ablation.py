@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,7 +27,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, today  # noqa: E402
+from common import machine, today, training_workspace  # noqa: E402
 
 import rewardkit.model.reward_model as reward_model_module  # noqa: E402
 import rewardkit.train.trainer as trainer_module  # noqa: E402
@@ -136,15 +134,9 @@ def main() -> None:
     args = parser.parse_args()
     quiet_libraries()
     args.threads = torch.get_num_threads()
-    os.environ.setdefault("REWARDKIT_CACHE", tempfile.mkdtemp(prefix="rk-ablation-cache-"))
-    work = Path(args.out or tempfile.mkdtemp(prefix="rk-ablation-"))
-    work.mkdir(parents=True, exist_ok=True)
+    work = training_workspace(args, "rk-ablation")
     if args.tiny:
-        from tiny import tiny_bert_backbone, tiny_world_file
-        args.backbone = args.backbone or tiny_bert_backbone(work / "tiny-bert")
-        args.data = tiny_world_file(work / "world")
         args.pairs = min(args.pairs, 48)
-        args.max_length = min(args.max_length, 128)
     pairs, _ = read_pairs(args.data)
     train_pairs, eval_pairs = split_by_prompt(pairs, 0.2)
     train_file, eval_file = work / "train.jsonl", work / "eval.jsonl"

@@ -18,17 +18,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import encoder_train_flops_per_token, machine, matmul_peak, pct, today  # noqa: E402
+from common import (encoder_train_flops_per_token, machine, matmul_peak, pct, today,  # noqa: E402
+                    training_workspace)
 
 from rewardkit.cli_support import quiet_libraries  # noqa: E402
 from rewardkit.data import read_pairs, split_by_prompt  # noqa: E402
@@ -129,15 +128,9 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="folder for models and results.json")
     args = parser.parse_args()
     quiet_libraries()
-    os.environ.setdefault("REWARDKIT_CACHE", tempfile.mkdtemp(prefix="rk-bench-cache-"))
-    work = Path(args.out or tempfile.mkdtemp(prefix="rk-bench-trl-"))
-    work.mkdir(parents=True, exist_ok=True)
+    work = training_workspace(args, "rk-bench-trl")
     if args.tiny:
-        from tiny import tiny_bert_backbone, tiny_world_file
-        args.backbone = args.backbone or tiny_bert_backbone(work / "tiny-bert")
-        args.data = tiny_world_file(work / "world")
         args.max_steps = args.max_steps or 3
-        args.max_length = min(args.max_length, 128)
     backbone = resolve_backbone(args.backbone)
     pairs, _ = read_pairs(args.data)
     train_pairs, eval_pairs = split_by_prompt(pairs, 0.2)

@@ -72,6 +72,8 @@ def check_choices(config) -> None:
     for f in dataclasses.fields(config):
         choices = f.metadata.get("choices")
         value = getattr(config, f.name)
+        if value is None and f.default is None:  # an optional override left unset
+            continue
         if choices and value not in choices:
             raise UserError(f"{flag_name(f.name)} {value!r} is not one of {', '.join(choices)}")
 

@@ -41,7 +41,8 @@ class BonConfig:
                        "(e.g. from `rewardkit sample`).")
     out: str = option("", "Output JSONL: each record with rewards, ranks and the best response.")
     batch_size: int = option(32, "Texts per forward pass (does not change any score).")
-    precision: str | None = option(None, "Override the model's precision (fp32 or bf16).")
+    precision: str | None = option(None, "Override the model's precision.",
+                                   choices=("fp32", "bf16"))
     max_length: int | None = option(None, "Override the model's max length.")
     on_bad_record: str = option("error", "Stop at a bad record, or skip and count it.",
                                 choices=("error", "skip"))
@@ -50,8 +51,6 @@ class BonConfig:
         for name in ("model", "data", "out"):
             if not getattr(self, name):
                 raise UserError(f"--{name} is required (see rewardkit bon --help)")
-        if self.precision not in (None, "fp32", "bf16"):
-            raise UserError(f"--precision {self.precision!r} is not fp32 or bf16")
 
 
 def kl_bound(n: int) -> float:

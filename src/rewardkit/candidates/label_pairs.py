@@ -51,7 +51,8 @@ class LabelPairsConfig:
     max_spread: float | None = option(None, "Ensembles only: skip pairs whose per-member reward "
                                       "gap has a std above this (members disagree).")
     batch_size: int = option(32, "Texts per forward pass (does not change any score).")
-    precision: str | None = option(None, "Override the model's precision (fp32 or bf16).")
+    precision: str | None = option(None, "Override the model's precision.",
+                                   choices=("fp32", "bf16"))
     max_length: int | None = option(None, "Override the model's max length.")
     on_bad_record: str = option("error", "Stop at a bad record, or skip and count it.",
                                 choices=("error", "skip"))
@@ -60,8 +61,6 @@ class LabelPairsConfig:
         for name in ("model", "data", "out"):
             if not getattr(self, name):
                 raise UserError(f"--{name} is required (see rewardkit label-pairs --help)")
-        if self.precision not in (None, "fp32", "bf16"):
-            raise UserError(f"--precision {self.precision!r} is not fp32 or bf16")
         if self.min_gap < 0:
             raise UserError("--min-gap must be 0 or more (it is a reward gap)")
         if self.max_spread is not None and self.max_spread < 0:

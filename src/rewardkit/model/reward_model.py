@@ -35,6 +35,11 @@ from rewardkit.progress import progress_bar
 PRECISIONS = ("fp32", "bf16")
 
 
+def _check_precision(precision: str) -> None:
+    if precision not in PRECISIONS:
+        raise UserError(f"--precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+
+
 def autocast_for(precision: str, device: torch.device):
     """bf16 autocast (AMX on Xeon CPUs) or nothing for fp32."""
     if precision == "bf16":
@@ -61,8 +66,7 @@ class RewardModel:
                       precision: str = "fp32", disable_dropout: bool = True,
                       trust_remote_code: bool = False) -> "RewardModel":
         """A fresh reward model: the backbone with a new ``num_labels=1`` head."""
-        if precision not in PRECISIONS:
-            raise UserError(f"--precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+        _check_precision(precision)
         source = resolve_backbone(backbone)
         tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
         overrides = _no_dropout_overrides(source, trust_remote_code) if disable_dropout else {}
@@ -124,6 +128,7 @@ class RewardModel:
             if template is not None:
                 info.template = template.to_dict()
         if precision:
+            _check_precision(precision)
             info.precision = precision
         tokenizer.padding_side = "right"
         return cls(model, tokenizer, info)

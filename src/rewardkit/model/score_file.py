@@ -26,7 +26,8 @@ class ScoreConfig:
                          choices=("auto", "explicit", "implicit", "hh-rlhf", "rankings",
                                   "votes", "single"))
     batch_size: int = option(32, "Texts per forward pass (does not change any score).")
-    precision: str | None = option(None, "Override the model's precision (fp32 or bf16).")
+    precision: str | None = option(None, "Override the model's precision.",
+                                   choices=("fp32", "bf16"))
     max_length: int | None = option(None, "Override the model's max length.")
     on_bad_record: str = option("error", "Stop at a bad record, or skip and count it.",
                                 choices=("error", "skip"))

@@ -38,7 +38,8 @@ class ServeConfig:
     normalize: bool = option(False, "Return normalized rewards, (r − mean) / std, in /get_reward's "
                              "`rewards` and `scores` (OpenRLHF's --reward.normalize_enable); "
                              "/score always returns both.")
-    precision: str | None = option(None, "Override the model's precision (fp32 or bf16).")
+    precision: str | None = option(None, "Override the model's precision.",
+                                   choices=("fp32", "bf16"))
     max_length: int | None = option(None, "Override the model's max length.")
     threads: int | None = option(None, "torch CPU threads (default: torch's choice).")
     drain_timeout_s: float = option(30.0, "On shutdown, how long requests in flight may take to "

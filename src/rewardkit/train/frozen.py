@@ -20,7 +20,6 @@ every training run (``--proxy-eval``, on by default)
 
 from __future__ import annotations
 
-import inspect
 import json
 import time
 from dataclasses import asdict
@@ -285,12 +284,9 @@ def train_frozen(config: TrainConfig, *, quiet: bool = False, progress: bool | N
                              for k in ("n", "accuracy", "mean_margin", "bt_loss")}
         (out / "metrics.jsonl").write_text(json.dumps(entry) + "\n")
     # trainer._finish writes metrics.json, rewardkit.json and the model exactly as full
-    # training does (same schema); pass only the arguments its signature asks for
-    finish_args = {"model": model, "data": data, "config": config, "state": state, "out": out,
-                   "final": final, "seconds": time.perf_counter() - started,
-                   "accelerator": accelerator, "loop_seconds": embed_seconds + fit_seconds}
-    accepted = inspect.signature(_finish).parameters
-    metrics = _finish(**{k: v for k, v in finish_args.items() if k in accepted})
+    # training does (same schema)
+    metrics = _finish(model, data, config, state, out, final, time.perf_counter() - started,
+                      accelerator, loop_seconds=embed_seconds + fit_seconds)
     say(f"frozen backbone: {len(data.train_encoded)} train pairs embedded in "
         f"{embed_seconds:.1f}s ({'cache hit' if hit_train else 'computed'}), {heads.k} head(s) "
         f"fitted in {fit_seconds:.1f}s; eval accuracy {_pct(metrics.get('accuracy'))}; saved "
