@@ -1,17 +1,45 @@
 #!/usr/bin/env bash
-# One prepared GPU check (see bench/gpu_train_check.py): run from the repo root on a CUDA
-# machine. Needs the canonical hh-rlhf file and a tokenizer folder; with no network there,
-# the device tool carries them in .gpu/ and trl/datasets wheels in .whl/.
-set -euo pipefail
+# The prepared GPU check, run from the repo root on a CUDA machine, in three parts:
+#   1. training: rewardkit against TRL's RewardTrainer (bench/gpu_train_check.py);
+#   2. serving: `rewardkit serve` batching on vs off (bench/serve_load.py), fp32 and bf16;
+#   3. scoring: `rewardkit score` against a transformers pipeline (bench/score_vs_pipeline.py).
+# Parts 2–3 use a randomly initialised reward model of all-MiniLM-L6-v2's shape (speed does not
+# depend on the weights' values). Needs the canonical hh-rlhf file and a tokenizer folder; with
+# no network there, the device tool carries them in .gpu/ and the missing wheels (trl,
+# datasets, fastapi, uvicorn, pydantic, ...) in .whl/. TINY=1: a few seconds' smoke run on CPU.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/hh-rlhf-harmless-base/test.jsonl.gz}
 TOKENIZER=${TOKENIZER:-.gpu/tokenizer}
+WORK=${WORK:-/tmp/rk-gpu}
+LOGS=${OUT:-$WORK}
+mkdir -p "$WORK" "$LOGS"
 if [ -d .whl ] && [ -n "${INSTALL_WHEELS:-}" ]; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
   export PYTHONPATH=/tmp/site:${PYTHONPATH:-}
 fi
 export PYTHONPATH=$PWD/src:${PYTHONPATH:-} PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
+PY=${PYTHON:-python3}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
-${PYTHON:-python3} bench/gpu_train_check.py --data "$DATA" --tokenizer "$TOKENIZER" --steps "${STEPS:-300}" \
-  --out "${WORK:-/tmp/rk-gpu}" "$@"
-if [ -n "${OUT:-}" ] && [ -d "$OUT" ]; then cp "${WORK:-/tmp/rk-gpu}/gpu_results.json" "$OUT/"; fi
+$PY -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)"
+if [ -n "${TINY:-}" ]; then
+  train_args=(--tiny --steps 4) serve_args=(--requests 32 --rounds 2 --clients 4) score_args=(--limit 8)
+else
+  train_args=(--steps "${STEPS:-200}") serve_args=(--requests 1920 --rounds 4) score_args=(--rounds 2)
+fi
+status=0
+if [ -z "${SKIP_TRAIN:-}" ]; then
+  $PY bench/gpu_train_check.py --data "$DATA" --tokenizer "$TOKENIZER" --out "$WORK/train" \
+    "${train_args[@]}" 2>&1 | tee "$LOGS/train.log" || status=1
+  cp "$WORK/train/gpu_results.json" "$LOGS/" 2>/dev/null || true
+fi
+model=$($PY bench/tiny.py minilm-shaped "$WORK/minilm" "$TOKENIZER") || exit 1
+for run in "fp32 2000" "bf16 2000" "bf16 256"; do
+  set -- $run
+  $PY bench/serve_load.py --model "$model" --texts "$DATA" --precision "$1" --max-chars "$2" \
+    --min-fill 0.5 --max-batch-tokens 32768 "${serve_args[@]}" --json "$LOGS/serve_$1_$2.json" \
+    2>&1 | tail -6 | tee -a "$LOGS/serve.log" || status=1
+done
+$PY bench/score_vs_pipeline.py --model "$model" --data "$DATA" "${score_args[@]}" 2>&1 \
+  | tee "$LOGS/score.log" || status=1
+exit $status

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -95,46 +96,71 @@ def run_trl(backbone, train_pairs, steps, batch_size) -> dict:
     return {"seconds": seconds, "tokens": int(tokens), "steps": trainer.state.global_step}
 
 
+RUNS = ("trl", "rewardkit-concatenated", "rewardkit-prefix-sharing")
+
+
+def run_one(name: str, args, backbone: str, train_pairs) -> dict:
+    """One tool's run, in this (fresh) process."""
+    if name == "trl":
+        return run_trl(backbone, train_pairs, args.steps, args.batch_size)
+    strategy = name.removeprefix("rewardkit-")
+    work = Path(args.out)
+    result = train(TrainConfig(data=args.data, out=str(work / strategy), backbone=backbone,
+                               epochs=100, max_steps=args.steps, batch_size=args.batch_size,
+                               lr=1e-5, max_length=512, precision="bf16", pair_forward=strategy,
+                               token_cache=str(work / "cache")), quiet=True, progress=False)
+    t = result.metrics["training"]
+    return {"seconds": t["loop_seconds"], "tokens": t["tokens_seen"], "steps": t["steps"]}
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True)
     parser.add_argument("--tokenizer", required=True)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--tiny", action="store_true")
     parser.add_argument("--out", default=None)
+    parser.add_argument("--only", choices=RUNS, help=argparse.SUPPRESS)  # one run (a child)
     args = parser.parse_args()
     quiet_libraries()
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    work = Path(args.out or tempfile.mkdtemp(prefix="rk-gpu-"))
+    args.out = args.out or tempfile.mkdtemp(prefix="rk-gpu-")
+    work = Path(args.out)
     work.mkdir(parents=True, exist_ok=True)
+    pairs, _ = read_pairs(args.data)
+    train_pairs, _ = split_by_prompt(pairs, 0.2)
     backbone, config = decoder_backbone(work / "backbone", args.tokenizer, args.tiny)
+    if args.only:
+        (work / f"{args.only}.json").write_text(json.dumps(run_one(args.only, args, backbone,
+                                                                   train_pairs)))
+        return
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     n_params = sum(p.numel() for p in
                    __import__("transformers").AutoModelForSequenceClassification.from_pretrained(backbone).parameters())
     peak = bf16_peak(device)
-    pairs, _ = read_pairs(args.data)
-    train_pairs, _ = split_by_prompt(pairs, 0.2)
     print(f"machine: {machine()}\ndate: {today()}\ndecoder: {n_params / 1e6:.0f}M parameters; "
           f"measured bf16 matmul peak {peak / 1e12:.0f} TFLOP/s", flush=True)
     results = {"machine": machine(), "date": today(), "params": n_params, "peak_flops": peak}
-    for strategy in ("concatenated", "prefix-sharing"):
-        result = train(TrainConfig(data=args.data, out=str(work / strategy), backbone=backbone,
-                                   epochs=100, max_steps=args.steps, batch_size=args.batch_size, lr=1e-5,
-                                   max_length=512, precision="bf16", pair_forward=strategy,
-                                   token_cache=str(work / "cache")), quiet=True, progress=False)
-        t = result.metrics["training"]
-        results[f"rewardkit-{strategy}"] = {"seconds": t["loop_seconds"], "tokens": t["tokens_seen"],
-                                            "steps": t["steps"]}
-    results["trl"] = run_trl(backbone, train_pairs, args.steps, args.batch_size)
+    # Each tool in a fresh process: kernel caches (cuDNN attention plans, lazily loaded
+    # kernels) warmed by one run must not speed up the next.
+    for name in RUNS:
+        child = [sys.executable, __file__, "--only", name, "--data", args.data, "--tokenizer",
+                 args.tokenizer, "--steps", str(args.steps), "--batch-size", str(args.batch_size),
+                 "--out", str(work)] + (["--tiny"] if args.tiny else [])
+        subprocess.run(child, check=True)
+        results[name] = json.loads((work / f"{name}.json").read_text())
     base = results["trl"]["tokens"] / results["trl"]["seconds"]
-    for name in ("trl", "rewardkit-concatenated", "rewardkit-prefix-sharing"):
+    base_pairs = results["trl"]["steps"] / results["trl"]["seconds"]
+    for name in RUNS:
         row = results[name]
         rate = row["tokens"] / row["seconds"]
         mean_len = row["tokens"] / max(2 * row["steps"] * args.batch_size, 1)
         mfu = rate * flops_per_token(config, mean_len) / peak
         row.update(tokens_per_s=rate, mfu=mfu)
         print(f"{name:26s} {row['steps']} steps in {row['seconds']:.1f} s: {rate:,.0f} tokens/s, "
-              f"MFU {100 * mfu:.1f}%, {rate / base:.2f}× TRL's tokens/s", flush=True)
+              f"MFU {100 * mfu:.1f}%, {rate / base:.2f}× TRL's tokens/s, "
+              f"{row['steps'] / row['seconds'] / base_pairs:.2f}× TRL's pairs/s", flush=True)
     (work / "gpu_results.json").write_text(json.dumps(results, indent=2))
 
 

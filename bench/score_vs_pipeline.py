@@ -25,7 +25,7 @@ from common import machine, today  # noqa: E402
 
 from rewardkit.cli_support import quiet_libraries  # noqa: E402
 from rewardkit.data import read_pairs, split_by_prompt  # noqa: E402
-from rewardkit.model.reward_model import RewardModel  # noqa: E402
+from rewardkit.model.reward_model import RewardModel, resolve_device  # noqa: E402
 
 HH = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "hh-rlhf-harmless-base" / "test.jsonl.gz"
 
@@ -38,13 +38,17 @@ def untrained_model(folder: Path, backbone: str | None) -> str:
     return str(folder)
 
 
-def pipeline_scores(model_dir: str, texts: list[str], batch_size: int) -> tuple[np.ndarray, float]:
+def pipeline_scores(model_dir: str, texts: list[str], batch_size: int,
+                    device: torch.device) -> tuple[np.ndarray, float]:
     from transformers import pipeline
-    pipe = pipeline("text-classification", model=model_dir, tokenizer=model_dir, device=-1,
+    pipe = pipeline("text-classification", model=model_dir, tokenizer=model_dir,
+                    device=device if device.type == "cuda" else -1,
                     function_to_apply="none", top_k=None)
     pipe(texts[:2], batch_size=batch_size, truncation=True, max_length=512)  # warm-up
+    _synchronize(device)
     start = time.perf_counter()
     out = pipe(texts, batch_size=batch_size, truncation=True, max_length=512)
+    _synchronize(device)
     seconds = time.perf_counter() - start
     return np.array([row[0]["score"] for row in out]), seconds
 
@@ -58,6 +62,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32, help="rewardkit's batch size")
     parser.add_argument("--rounds", type=int, default=2,
                         help="timed rounds, each: pipeline, rewardkit fp32, rewardkit bf16")
+    parser.add_argument("--device", default="auto",
+                        help="auto (CUDA when visible), cpu or cuda: both scorers run there")
     parser.add_argument("--tiny", action="store_true", help="smoke test on a tiny random BERT")
     args = parser.parse_args()
     quiet_libraries()
@@ -73,7 +79,8 @@ def main() -> None:
     pairs, _ = read_pairs(args.data)
     _, eval_pairs = split_by_prompt(pairs, 0.2)
     eval_pairs = eval_pairs[:args.limit] if args.limit else eval_pairs
-    fp32 = RewardModel.from_pretrained(model_dir, precision="fp32")
+    device = resolve_device(args.device)
+    fp32 = RewardModel.from_pretrained(model_dir, precision="fp32", device=str(device))
     # only texts that fit: the pipeline truncates on the right, rewardkit cuts the prompt
     encoded = [(p.prompt, r) for p in eval_pairs for r in (p.chosen, p.rejected)]
     texts, keep = [], []
@@ -84,12 +91,13 @@ def main() -> None:
             keep.append(i)
     prompts = [encoded[i][0] for i in keep]
     responses = [encoded[i][1] for i in keep]
-    print(f"machine: {machine()}\ndate: {today()}\nmodel: {model_dir}\n{len(texts)} texts "
+    print(f"machine: {machine()}\ndate: {today()}\ndevice: {_device_name(device)}\n"
+          f"model: {model_dir}\n{len(texts)} texts "
           f"(both sides of {len(eval_pairs)} eval pairs that fit in 512 tokens)", flush=True)
 
     best = None
     for batch_size in (1, 8, 32):
-        scores, seconds = pipeline_scores(model_dir, texts, batch_size)
+        scores, seconds = pipeline_scores(model_dir, texts, batch_size, device)
         rate = len(texts) / seconds
         print(f"pipeline batch {batch_size:2d}: {rate:7.1f} texts/s", flush=True)
         if best is None or rate > best[0]:
@@ -98,17 +106,20 @@ def main() -> None:
 
     # Timed rounds alternate anchor and rewardkit, so drift in the machine's speed between
     # the first and the last measurement hits every scorer alike.
-    models = {"fp32": fp32, "bf16": RewardModel.from_pretrained(model_dir, precision="bf16")}
+    models = {"fp32": fp32, "bf16": RewardModel.from_pretrained(model_dir, precision="bf16",
+                                                                device=str(device))}
     for model in models.values():
         model.score(prompts[:2], responses[:2])  # warm-up
     seconds = {"pipeline": 0.0, "fp32": 0.0, "bf16": 0.0}
     results = {}
     for round_ in range(args.rounds):
-        _, took = pipeline_scores(model_dir, texts, anchor_batch)
+        _, took = pipeline_scores(model_dir, texts, anchor_batch, device)
         seconds["pipeline"] += took
         for precision, model in models.items():
+            _synchronize(device)
             start = time.perf_counter()
             scores = model.score(prompts, responses, batch_size=args.batch_size)
+            _synchronize(device)
             seconds[precision] += time.perf_counter() - start
             results[precision] = scores
         print(f"round {round_ + 1}: pipeline {len(texts) / took:.1f} texts/s", flush=True)
@@ -128,6 +139,15 @@ def main() -> None:
     print(f"fp32 vs pipeline: max |Δ| = {fp32_gap:.2e} ({'OK' if fp32_gap <= 1e-5 else 'FAIL'} at 1e-5)")
     print(f"bf16 vs fp32: max |Δ| = {bf16_gap:.2e} ({'OK' if bf16_gap <= 2e-2 else 'FAIL'} at 2e-2); "
           f"same ranking in {same_rank[0]}/{same_rank[1]} pairs")
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _device_name(device: torch.device) -> str:
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
 
 
 def _same_pair_ranking(pair_of_text, a, b) -> tuple[int, int]:

@@ -37,10 +37,10 @@ REPO = Path(__file__).resolve().parents[1]
 HH = REPO.parent / "shared" / "data" / "hh-rlhf-harmless-base" / "test.jsonl.gz"
 
 
-def load_texts(n: int, max_chars: int) -> tuple[list[str], str]:
-    if HH.is_file():
+def load_texts(n: int, max_chars: int, source: Path = HH) -> tuple[list[str], str]:
+    if source.is_file():
         texts = []
-        with gzip.open(HH, "rt", encoding="utf-8") as handle:
+        with gzip.open(source, "rt", encoding="utf-8") as handle:
             for line in handle:
                 texts.append(json.loads(line)["chosen"][:max_chars])
                 if len(texts) == n:
@@ -211,8 +211,10 @@ def measure(model: str, texts: list[str], args) -> dict:
             latencies = [x for run in runs for x in run["latencies"]]
             done = len(latencies)
             seconds = sum(run["seconds"] for run in runs)
-            info = httpx.get(servers[mode].url + "/info", timeout=10).json()["batching"]
+            described = httpx.get(servers[mode].url + "/info", timeout=10).json()
+            info = described["batching"]
             results[mode] = {
+                "device": described["device"],
                 "requests": sum(run["requests"] for run in runs), "completed": done,
                 "errors": sum(run["errors"] for run in runs),
                 "error_kinds": sorted({k for run in runs for k in run["error_kinds"]}),
@@ -248,6 +250,8 @@ def main(argv=None) -> int:
                         help="the server's --min-fill (least share of real tokens per pass)")
     parser.add_argument("--max-chars", type=int, default=2000, help="characters per text")
     parser.add_argument("--threads", type=int, default=None, help="server torch threads")
+    parser.add_argument("--texts", default=str(HH),
+                        help="hh-rlhf-style .jsonl.gz whose 'chosen' transcripts are sent")
     parser.add_argument("--precision", choices=("fp32", "bf16"), default=None,
                         help="override the model's precision (bf16: AMX on Xeon CPUs)")
     parser.add_argument("--start-timeout-s", type=float, default=180.0)
@@ -260,7 +264,7 @@ def main(argv=None) -> int:
         args.max_seconds = min(args.max_seconds, 60.0)
     elif not args.model:
         parser.error("--model is required (or --tiny)")
-    texts, text_source = load_texts(max(args.requests, 64), args.max_chars)
+    texts, text_source = load_texts(max(args.requests, 64), args.max_chars, Path(args.texts))
     with tempfile.TemporaryDirectory() as tmp:
         model = str(build_tiny_model(Path(tmp))) if args.tiny else args.model
         results = measure(model, texts, args)

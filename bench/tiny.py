@@ -34,3 +34,33 @@ def tiny_world_file(folder: Path, n_train: int = 96, n_eval: int = 32) -> str:
     path = folder / "pairs.jsonl"
     pairs_to_jsonl(path, world.train + world.eval)
     return str(path)
+
+
+def minilm_shaped_reward_model(folder: Path, tokenizer_dir: str) -> str:
+    """A randomly initialised reward model of all-MiniLM-L6-v2's shape (6 layers, hidden 384,
+    12 heads), for machines where the real weights cannot travel (the GPU check): speed does
+    not depend on the weights' values."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from rewardkit.model.reward_model import RewardModel
+
+    folder = Path(folder)
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=384, num_hidden_layers=6,
+                        num_attention_heads=12, intermediate_size=1536,
+                        max_position_embeddings=512, num_labels=1)
+    torch.manual_seed(0)
+    BertForSequenceClassification(config).save_pretrained(folder / "backbone",
+                                                          safe_serialization=True)
+    tokenizer.save_pretrained(folder / "backbone")
+    RewardModel.from_backbone(str(folder / "backbone"), max_length=512).save_pretrained(folder / "rm")
+    return str(folder / "rm")
+
+
+if __name__ == "__main__":  # python bench/tiny.py minilm-shaped OUT TOKENIZER_DIR
+    import sys
+    if len(sys.argv) == 4 and sys.argv[1] == "minilm-shaped":
+        print(minilm_shaped_reward_model(Path(sys.argv[2]), sys.argv[3]))
+    else:
+        sys.exit("usage: python bench/tiny.py minilm-shaped OUT TOKENIZER_DIR")

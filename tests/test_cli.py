@@ -165,3 +165,17 @@ def test_eval_writes_metrics_and_prints_accuracy(tiny_bert_rm_dir, write_prefere
     r_c, r_r, _, _ = model.score_pairs(read_pairs(data)[0])
     assert metrics["accuracy"] == pytest.approx(np.mean(r_c > r_r))
     assert "accuracy" in result.output and f"{100 * metrics['accuracy']:.1f}%" in result.output
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without CUDA")
+def test_device_without_a_gpu_is_one_line(tiny_bert_rm_dir, write_preferences, tmp_path):
+    """--device cuda where no GPU is visible, or a device that is not one: exit 2, one line;
+    --device auto runs on the CPU."""
+    data = write_preferences(PAIRS)
+    out = tmp_path / "scores.jsonl"
+    base = ["score", "--model", str(tiny_bert_rm_dir), "--data", data, "--out", str(out)]
+    for device, says in (("cuda", "no such CUDA GPU is visible"), ("tpu", "is not a device")):
+        result = runner.invoke(cli(), base + ["--device", device])
+        assert result.exit_code == 2, result.output
+        assert result.stderr.count("\n") == 1 and says in result.stderr
+    assert runner.invoke(cli(), base + ["--device", "auto"]).exit_code == 0

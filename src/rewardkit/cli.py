@@ -6,7 +6,6 @@ YAML) and a few lines calling the library. User errors print one line and exit 2
 
 from __future__ import annotations
 
-import json
 
 import typer
 

@@ -85,9 +85,10 @@ def _mixed_sequences(model, n=24):
 
 
 @pytest.mark.parametrize("backbone", ["tiny_bert_rm_dir", "tiny_llama_rm_dir"])
-def test_batch_size_does_not_change_scores(request, backbone):
+def test_batch_size_does_not_change_scores(request, backbone, monkeypatch):
     """Scores of 24 texts of mixed lengths with batch size 1 (no padding) equal those with
-    batch size 3 and 32 (padded to different lengths) to 1e-5."""
+    batch size 3 and 32 (padded to different lengths), and those with every batch padded to a
+    multiple of 64 (as on CUDA), to 1e-5."""
     model = RewardModel.from_pretrained(request.getfixturevalue(backbone))
     sequences = _mixed_sequences(model)
     assert len({len(s) for s in sequences}) > 5
@@ -95,6 +96,9 @@ def test_batch_size_does_not_change_scores(request, backbone):
     for batch_size in (3, 32):
         np.testing.assert_allclose(model.score_ids(sequences, batch_size=batch_size), alone,
                                    rtol=0, atol=1e-5)
+    assert model.pad_multiple == 1  # on the CPU
+    monkeypatch.setattr(RewardModel, "pad_multiple", property(lambda self: 64))
+    np.testing.assert_allclose(model.score_ids(sequences, batch_size=3), alone, rtol=0, atol=1e-5)
 
 
 def test_left_padding_gives_the_same_scores_for_decoder(tiny_llama_rm_dir):

@@ -8,13 +8,15 @@ import math
 
 import httpx
 import pytest
+import torch
 
 EXTRA_LOG_KEYS = {"raw_reward", "normalized_reward", "rewards_normalized", "prompt_split",
                   "truncated"}
 SCORE_KEYS = {"model", "scores_are", "rewards", "normalized_rewards", "normalization",
               "truncated", "preference", "spread"}
 INFO_KEYS = {"model", "backbone", "template", "max_length", "scoring", "normalization",
-             "temperature", "temperature_calibrated", "precision", "fingerprint", "ensemble",
+             "temperature", "temperature_calibrated", "precision", "device", "fingerprint",
+             "ensemble",
              "rewardkit_version", "get_reward_scores_are", "batching", "limits", "auth",
              "endpoints"}
 
@@ -129,6 +131,7 @@ def test_health_and_info(bert_server, tiny_bert_rm_dir):
     info = httpx.get(bert_server.url + "/info").json()
     assert set(info) == INFO_KEYS
     assert info["max_length"] == 64 and info["precision"] == "fp32"
+    assert info["device"].startswith("cuda" if torch.cuda.is_available() else "cpu")
     assert info["normalization"]["mean"] == 0.25 and info["normalization"]["std"] == 2.0
     assert set(info["fingerprint"]) == {"training_data", "weights_sha256"}
     assert len(info["fingerprint"]["weights_sha256"]) == 64

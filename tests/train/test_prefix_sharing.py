@@ -116,3 +116,18 @@ def test_pair_forward_strategies_agree_on_a_real_encoding(tiny_llama_dir):
     torch.testing.assert_close(shared.r_chosen, concat.r_chosen, atol=1e-4, rtol=0)
     torch.testing.assert_close(shared.r_rejected, concat.r_rejected, atol=1e-4, rtol=0)
     assert shared.tokens < concat.tokens
+
+
+@pytest.mark.parametrize("strategy", ["concatenated", "prefix-sharing"])
+def test_padding_to_a_multiple_changes_no_reward(tiny_llama, strategy):
+    """--pad-to-multiple 64 (the CUDA default) pads every batch to a width divisible by 64,
+    counts the same real tokens, and gives the same rewards (fp32, 1e-5)."""
+    pairs = _pairs()
+    kwargs = dict(strategy=strategy, pad_id=0, use_margin=False, precision="fp32",
+                  device=torch.device("cpu"))
+    plain = pair_forward(tiny_llama, pairs, **kwargs)
+    padded = pair_forward(tiny_llama, pairs, multiple_of=64, **kwargs)
+    assert padded.tokens == plain.tokens
+    torch.testing.assert_close(padded.r_chosen, plain.r_chosen, atol=1e-5, rtol=0)
+    torch.testing.assert_close(padded.r_rejected, plain.r_rejected, atol=1e-5, rtol=0)
+    assert collate_shared_prefix(pairs, 0, multiple_of=64).input_ids.shape[1] % 64 == 0

@@ -139,9 +139,13 @@ def test_ties_are_dropped_and_counted_or_trained_on(ties, tiny_config, write_pre
     assert training["train_pairs"] + training["ties_dropped"] == 16  # pairs trained on + dropped
 
 
-def test_nan_loss_stops_with_the_kept_checkpoint(tiny_config, tmp_path, monkeypatch):
+@pytest.mark.parametrize("sync_every", [1, 3], ids=["cpu-reads-every-step", "cuda-deferred"])
+def test_nan_loss_stops_with_the_kept_checkpoint(tiny_config, tmp_path, monkeypatch, sync_every):
     """Checkpoints every 2 steps; the loss turns NaN at step 5 → TrainingDivergedError (exit
-    code 3) naming step-4, the latest checkpoint, which still loads."""
+    code 3) naming step-4, the latest checkpoint, which still loads. Also when the loss is
+    read only every 3 steps (as on CUDA): the flush before each checkpoint catches it."""
+    monkeypatch.setattr(trainer.RunningStats, "for_device",
+                        classmethod(lambda cls, device: cls(sync_every=sync_every)))
     calls = []
     real_loss = trainer.preference_loss
 

@@ -29,11 +29,12 @@ import numpy as np
 from rewardkit.candidates.format import read_candidates, write_candidates
 from rewardkit.candidates.scoring import load_reward_ensemble, score_sets
 from rewardkit.config import option
+from rewardkit.model.options import ModelLoadOptions
 from rewardkit.errors import UserError
 
 
 @dataclass
-class BonConfig:
+class BonConfig(ModelLoadOptions):
     """Options of ``rewardkit bon``."""
 
     model: str = option("", "Reward model folder, ensemble folder, or DIR1,DIR2,… members.")
@@ -41,9 +42,6 @@ class BonConfig:
                        "(e.g. from `rewardkit sample`).")
     out: str = option("", "Output JSONL: each record with rewards, ranks and the best response.")
     batch_size: int = option(32, "Texts per forward pass (does not change any score).")
-    precision: str | None = option(None, "Override the model's precision.",
-                                   choices=("fp32", "bf16"))
-    max_length: int | None = option(None, "Override the model's max length.")
     on_bad_record: str = option("error", "Stop at a bad record, or skip and count it.",
                                 choices=("error", "skip"))
 
@@ -69,8 +67,7 @@ def rank_descending(rewards: np.ndarray) -> np.ndarray:
 def best_of_n(config: BonConfig, *, progress: bool | None = None) -> dict:
     """Rerank ``config.data`` and write ``config.out``; returns a summary."""
     sets, skipped = read_candidates(config.data, on_bad_record=config.on_bad_record)
-    ensemble = load_reward_ensemble(config.model, precision=config.precision,
-                                    max_length=config.max_length)
+    ensemble = load_reward_ensemble(config.model, **config.load_kwargs())
     scored = score_sets(ensemble, sets, batch_size=config.batch_size, progress=progress)
     rows, best, mean = [], [], []
     for item in scored:

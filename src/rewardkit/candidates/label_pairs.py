@@ -33,6 +33,7 @@ import numpy as np
 from rewardkit.candidates.format import read_candidates
 from rewardkit.candidates.scoring import ScoredSet, load_reward_ensemble, score_sets
 from rewardkit.config import option
+from rewardkit.model.options import ModelLoadOptions
 from rewardkit.data.writers import write_jsonl
 from rewardkit.errors import UserError
 
@@ -40,7 +41,7 @@ PAIRINGS = ("best-vs-worst", "all-pairs")
 
 
 @dataclass
-class LabelPairsConfig:
+class LabelPairsConfig(ModelLoadOptions):
     """Options of ``rewardkit label-pairs``."""
 
     model: str = option("", "Reward model folder, ensemble folder, or DIR1,DIR2,… members.")
@@ -51,9 +52,6 @@ class LabelPairsConfig:
     max_spread: float | None = option(None, "Ensembles only: skip pairs whose per-member reward "
                                       "gap has a std above this (members disagree).")
     batch_size: int = option(32, "Texts per forward pass (does not change any score).")
-    precision: str | None = option(None, "Override the model's precision.",
-                                   choices=("fp32", "bf16"))
-    max_length: int | None = option(None, "Override the model's max length.")
     on_bad_record: str = option("error", "Stop at a bad record, or skip and count it.",
                                 choices=("error", "skip"))
 
@@ -105,8 +103,7 @@ def label_set(item: ScoredSet, config: LabelPairsConfig, counts: Counter) -> lis
 def label_pairs(config: LabelPairsConfig, *, progress: bool | None = None) -> dict:
     """Score ``config.data``, write the kept pairs to ``config.out``; returns a summary."""
     sets, skipped = read_candidates(config.data, on_bad_record=config.on_bad_record)
-    ensemble = load_reward_ensemble(config.model, precision=config.precision,
-                                    max_length=config.max_length)
+    ensemble = load_reward_ensemble(config.model, **config.load_kwargs())
     if config.max_spread is not None and ensemble.k < 2:
         raise UserError(f"--max-spread needs an ensemble, and {config.model} is one model; "
                         "pass an ensemble folder or DIR1,DIR2,…, or drop --max-spread")

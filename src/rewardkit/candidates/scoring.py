@@ -35,11 +35,11 @@ class ScoredSet:
         return self.members.std(axis=0)
 
 
-def load_reward_ensemble(model: str, *, precision: str | None = None,
-                         max_length: int | None = None):
-    """A model folder, an ensemble folder, or ``DIR1,DIR2,…``, as a ``RewardEnsemble``."""
+def load_reward_ensemble(model: str, **load_kwargs):
+    """A model folder, an ensemble folder, or ``DIR1,DIR2,…``, as a ``RewardEnsemble``
+    (``load_kwargs``: :meth:`RewardModel.from_pretrained`'s precision, max_length, device)."""
     from rewardkit.model.ensemble import RewardEnsemble
-    return RewardEnsemble.from_pretrained(model, precision=precision, max_length=max_length)
+    return RewardEnsemble.from_pretrained(model, **load_kwargs)
 
 
 def score_sets(ensemble, sets: list[CandidateSet], *, batch_size: int = 32,

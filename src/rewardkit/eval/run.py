@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from rewardkit.config import option
 from rewardkit.data import data_fingerprint, read_pairs, split_by_prompt
 from rewardkit.data.records import prompt_hash
 from rewardkit.errors import UserError

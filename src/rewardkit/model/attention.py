@@ -43,3 +43,22 @@ def use_fast_attention(model) -> bool:
         if sub is not None and getattr(sub, "_attn_implementation", None) == "sdpa":
             sub._attn_implementation = NAME
     return True
+
+
+def shape_stable_attention(device: torch.device):
+    """For scoring on CUDA: SDPA without the cuDNN backend.
+
+    PyTorch on Hopper picks cuDNN attention for bf16, and cuDNN builds an execution plan for
+    every new (batch, length) shape: a profile of bf16 scoring on an H100 spent 91% of its host
+    time in ``_cudnn_attention_forward`` (16 ms a call) on texts of new lengths, 59 texts/s
+    against 1,233 once every shape had been seen (BENCHMARKS.md). Scoring and serving meet
+    shapes they have never seen all the time, so they use the flash / memory-efficient kernels,
+    which need no plan. Elsewhere this changes nothing.
+    """
+    from contextlib import nullcontext
+
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    if device.type != "cuda":
+        return nullcontext()
+    return sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION,
+                        SDPBackend.MATH])

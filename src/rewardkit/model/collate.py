@@ -41,3 +41,11 @@ def pad_left(sequences: Sequence[np.ndarray | list[int]], pad_id: int,
     mask_t = torch.from_numpy(mask)
     positions = (mask_t.cumsum(-1) - 1).clamp(min=0)
     return torch.from_numpy(ids), mask_t, positions
+
+
+def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Copy a host batch tensor to ``device``. On CUDA through pinned memory and without
+    blocking: a copy from pageable memory would make the host wait for the GPU's queue."""
+    if device.type != "cuda":
+        return tensor.to(device)
+    return tensor.pin_memory().to(device, non_blocking=True)

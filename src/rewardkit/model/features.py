@@ -36,7 +36,8 @@ import numpy as np
 import torch
 
 from rewardkit.errors import UserError
-from rewardkit.model.collate import pad_right
+from rewardkit.model.attention import shape_stable_attention
+from rewardkit.model.collate import pad_right, to_device
 from rewardkit.model.reward_model import RewardModel, autocast_for
 from rewardkit.progress import progress_bar
 
@@ -109,12 +110,14 @@ def extract_features(model: RewardModel, sequences: Sequence[Sequence[int]], *,
     rewards = np.zeros(n, dtype=np.float64)
     started = time.perf_counter()
     try:
-        with progress_bar(description, n, show=progress) as bar:
+        with progress_bar(description, n, show=progress) as bar, \
+                shape_stable_attention(model.device):
             for start in range(0, n, batch_size):
                 rows = order[start:start + batch_size]
-                ids, mask = pad_right([sequences[i] for i in rows], model.pad_id)
+                ids, mask = pad_right([sequences[i] for i in rows], model.pad_id,
+                                      multiple_of=model.pad_multiple)
                 captured.clear()
-                ids, mask = ids.to(model.device), mask.to(model.device)
+                ids, mask = to_device(ids, model.device), to_device(mask, model.device)
                 with autocast_for(model.info.precision, model.device):
                     logits = model.model(input_ids=ids, attention_mask=mask).logits
                 rewards[rows] = logits[:, 0].double().cpu().numpy()

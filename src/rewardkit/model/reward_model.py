@@ -23,8 +23,9 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from rewardkit import __version__
 from rewardkit.data.records import PreferencePair, Prompt
 from rewardkit.errors import UserError
+from rewardkit.model.attention import shape_stable_attention
 from rewardkit.model.backbone import ensure_distinct_pad, resolve_backbone, scoring_rule
-from rewardkit.model.collate import pad_left, pad_right
+from rewardkit.model.collate import pad_left, pad_right, to_device
 from rewardkit.model.encode import EncodedPair, TextEncoder
 from rewardkit.model.first_token import enable_first_token_last_layer
 from rewardkit.model.fp32_head import keep_head_in_fp32
@@ -45,6 +46,24 @@ def autocast_for(precision: str, device: torch.device):
     if precision == "bf16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return nullcontext()
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` → the first CUDA GPU when one is visible, else the CPU; ``cpu``, ``cuda[:N]``."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UserError(f"--device {name!r} is not a device; use auto, cpu, cuda or cuda:N") from None
+    if device.type not in ("cpu", "cuda"):
+        raise UserError(f"--device {name!r}: rewardkit runs on cpu or cuda; use auto, cpu or cuda")
+    if device.type == "cuda":
+        count = torch.cuda.device_count()
+        if count == 0 or (device.index or 0) >= count:
+            raise UserError(f"--device {name}: no such CUDA GPU is visible ({count} found); use "
+                            "--device cpu or auto")
+    return device
 
 
 class RewardModel:
@@ -94,11 +113,13 @@ class RewardModel:
     @classmethod
     def from_pretrained(cls, directory: str | Path, *, max_length: int | None = None,
                         template: TextTemplate | None = None, precision: str | None = None,
+                        device: str | None = None,
                         trust_remote_code: bool = False) -> "RewardModel":
         """Load a saved reward model (safetensors only; nothing is unpickled).
 
         Directories without ``rewardkit.json`` (e.g. trained by TRL) work too: the template
-        comes from the tokenizer's chat template, or ``template``."""
+        comes from the tokenizer's chat template, or ``template``. ``device``: ``auto`` (CUDA
+        when visible), ``cpu``, ``cuda[:N]``; None keeps the CPU, as ``transformers`` does."""
         directory = Path(directory)
         if not (directory / "config.json").is_file():
             raise UserError(f"{directory}: not a model directory (no config.json); "
@@ -130,6 +151,8 @@ class RewardModel:
         if precision:
             _check_precision(precision)
             info.precision = precision
+        if device:
+            model.to(resolve_device(device))
         tokenizer.padding_side = "right"
         return cls(model, tokenizer, info)
 
@@ -157,16 +180,23 @@ class RewardModel:
         return next(self.model.parameters()).device
 
     @property
+    def pad_multiple(self) -> int:
+        """Padded lengths are rounded up to this: 64 on CUDA (few distinct shapes), else 1.
+        Right padding never changes a score."""
+        return 64 if self.device.type == "cuda" else 1
+
+    @property
     def pad_id(self) -> int:
         return int(self.info.scoring["pad_token_id"])
 
     def forward_ids(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                     position_ids: torch.Tensor | None = None) -> torch.Tensor:
         """Rewards ``(B,)`` in fp32 for a padded batch (with grad if enabled)."""
-        kwargs = {"input_ids": input_ids.to(self.device),
-                  "attention_mask": attention_mask.to(self.device)}
+        device = self.device
+        kwargs = {"input_ids": to_device(input_ids, device),
+                  "attention_mask": to_device(attention_mask, device)}
         if position_ids is not None:
-            kwargs["position_ids"] = position_ids.to(self.device)
+            kwargs["position_ids"] = to_device(position_ids, device)
         with autocast_for(self.info.precision, self.device):
             logits = self.model(**kwargs, use_cache=False).logits
         return logits[:, 0].float()
@@ -182,8 +212,10 @@ class RewardModel:
         self.model.eval()
         order = np.argsort([len(s) for s in sequences], kind="stable")
         out = np.zeros(len(sequences), dtype=np.float64)
+        computed = []  # rewards stay on the device until the end: no host sync per batch
         started = time.perf_counter()
-        with progress_bar(description, len(sequences), show=progress) as bar:
+        with progress_bar(description, len(sequences), show=progress) as bar, \
+                shape_stable_attention(self.device):
             for start in range(0, len(order), batch_size):
                 rows = order[start:start + batch_size]
                 batch = [sequences[i] for i in rows]
@@ -191,11 +223,13 @@ class RewardModel:
                     ids, mask, positions = pad_left(batch, self.pad_id)
                     rewards = self.forward_ids(ids, mask, positions)
                 else:
-                    ids, mask = pad_right(batch, self.pad_id)
+                    ids, mask = pad_right(batch, self.pad_id, multiple_of=self.pad_multiple)
                     rewards = self.forward_ids(ids, mask)
-                out[rows] = rewards.double().cpu().numpy()
+                computed.append(rewards.double())
                 done = start + len(rows)
                 bar.update(len(rows), rate=done / max(time.perf_counter() - started, 1e-9))
+        if computed:
+            out[order] = torch.cat(computed).cpu().numpy()
         self.model.train(was_training)
         return out
 

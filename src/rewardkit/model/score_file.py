@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rewardkit.config import option
+from rewardkit.model.options import ModelLoadOptions
 from rewardkit.data import read_items
 from rewardkit.data.records import PreferencePair
 from rewardkit.errors import UserError
 
 
 @dataclass
-class ScoreConfig:
+class ScoreConfig(ModelLoadOptions):
     """Options of ``rewardkit score``."""
 
     model: str = option("", "Reward model folder (from `rewardkit train`, or any HF "
@@ -26,9 +27,6 @@ class ScoreConfig:
                          choices=("auto", "explicit", "implicit", "hh-rlhf", "rankings",
                                   "votes", "single"))
     batch_size: int = option(32, "Texts per forward pass (does not change any score).")
-    precision: str | None = option(None, "Override the model's precision.",
-                                   choices=("fp32", "bf16"))
-    max_length: int | None = option(None, "Override the model's max length.")
     on_bad_record: str = option("error", "Stop at a bad record, or skip and count it.",
                                 choices=("error", "skip"))
 
@@ -42,8 +40,7 @@ def score_file(config: ScoreConfig, *, progress: bool | None = None) -> dict:
     """Score ``config.data`` and write ``config.out``; returns a summary dict."""
     from rewardkit.model.reward_model import RewardModel
 
-    model = RewardModel.from_pretrained(config.model, precision=config.precision,
-                                        max_length=config.max_length)
+    model = RewardModel.from_pretrained(config.model, **config.load_kwargs())
     items, report = read_items(config.data, format=config.format,
                                on_bad_record=config.on_bad_record)
     texts: list[tuple] = []  # (prompt, response) for every text to score

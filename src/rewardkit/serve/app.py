@@ -15,7 +15,7 @@ POST /score         ``{"model", "scores_are": "raw", "rewards", "normalized_rewa
                     ``{"p_a_over_b", "temperature", "temperature_calibrated"}`` when exactly
                     two responses to one prompt were sent (Bradley–Terry: σ((r_a − r_b)/T)).
 GET /health         ``{"status": "ok"}`` (no token needed: liveness probes).
-GET /info           model, template, max_length, normalization, precision, fingerprint, ...
+GET /info           model, template, max_length, normalization, precision, device, fingerprint, …
 ==================  =========================================================================
 
 Errors: ``{"error": {"code", "message", "field"}}`` with 401 (token), 413 (too many texts, too

@@ -11,12 +11,13 @@ from pathlib import Path
 
 from rewardkit.config import option
 from rewardkit.errors import UserError
+from rewardkit.model.options import ModelLoadOptions
 
 LOOPBACK_NAMES = ("localhost",)
 
 
 @dataclass
-class ServeConfig:
+class ServeConfig(ModelLoadOptions):
     """Options of ``rewardkit serve`` (also ``create_app(model, settings)``'s settings)."""
 
     model: str = option("", "Reward model folder (from `rewardkit train`, an ensemble folder, or "
@@ -38,9 +39,6 @@ class ServeConfig:
     normalize: bool = option(False, "Return normalized rewards, (r − mean) / std, in /get_reward's "
                              "`rewards` and `scores` (OpenRLHF's --reward.normalize_enable); "
                              "/score always returns both.")
-    precision: str | None = option(None, "Override the model's precision.",
-                                   choices=("fp32", "bf16"))
-    max_length: int | None = option(None, "Override the model's max length.")
     threads: int | None = option(None, "torch CPU threads (default: torch's choice).")
     drain_timeout_s: float = option(30.0, "On shutdown, how long requests in flight may take to "
                                     "finish.")

@@ -47,8 +47,7 @@ def serve(config: ServeConfig) -> None:
     if not config.is_loopback and token is None:
         print(f"warning: binding {config.host} without --token-file: anyone who can reach "
               "this machine can query the model", file=sys.stderr)
-    model = ScoringModel.load(config.model, precision=config.precision,
-                              max_length=config.max_length)
+    model = ScoringModel.load(config.model, **config.load_kwargs())
     app = create_app(model, config, token=token)
     sock = bind_socket(config.host, config.port)
     host, port = sock.getsockname()[:2]

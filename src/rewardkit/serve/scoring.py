@@ -64,8 +64,8 @@ class ScoringModel:
         self._weights_sha256: str | None = None
 
     @classmethod
-    def load(cls, path: str, *, precision: str | None = None,
-             max_length: int | None = None) -> "ScoringModel":
+    def load(cls, path: str, *, precision: str | None = None, max_length: int | None = None,
+             device: str | None = None) -> "ScoringModel":
         """A model folder, an ensemble folder, or ``DIR1,DIR2,…`` (members)."""
         from rewardkit.model.ensemble import RewardEnsemble, is_ensemble_dir
         from rewardkit.model.reward_model import RewardModel
@@ -73,7 +73,7 @@ class ScoringModel:
         if "," in path or is_ensemble_dir(path):
             from rewardkit.serve.ensemble_scoring import EnsembleIdsScorer
             ensemble = RewardEnsemble.from_pretrained(path, precision=precision,
-                                                      max_length=max_length)
+                                                      max_length=max_length, device=device)
             if ensemble.kind != "single":
                 # a members manifest may carry its own calibrated temperature
                 own = ensemble.temperature if ensemble.temperature != \
@@ -81,8 +81,8 @@ class ScoringModel:
                 return cls(ensemble.primary, name=path, spread_fn=EnsembleIdsScorer(ensemble),
                            members=ensemble.k, temperature=own)
             return cls(ensemble.primary, name=path)
-        return cls(RewardModel.from_pretrained(path, precision=precision, max_length=max_length),
-                   name=path)
+        return cls(RewardModel.from_pretrained(path, precision=precision, max_length=max_length,
+                                               device=device), name=path)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -173,6 +173,14 @@ class ScoringModel:
             self._weights_sha256 = weights_fingerprint(self.name) or ""
         return self._weights_sha256 or None
 
+    def device_name(self) -> str:
+        """``cpu``, or ``cuda:N (GPU name)``."""
+        device = getattr(self.model, "device", None)
+        if device is None or device.type != "cuda":
+            return "cpu"
+        import torch
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+
     def describe(self) -> dict:
         info = self.model.info
         return {
@@ -185,6 +193,7 @@ class ScoringModel:
             "temperature": self.temperature,
             "temperature_calibrated": self.temperature_calibrated,
             "precision": info.precision,
+            "device": self.device_name(),
             "fingerprint": {"training_data": (info.data or {}).get("fingerprint"),
                             "weights_sha256": self.weights_sha256()},
             "ensemble": ({"members": self.members} if self.is_ensemble else None),

@@ -53,9 +53,15 @@ class PairBatch:
     def n_pairs(self) -> int:
         return self.margin.shape[0]
 
+    @property
+    def real_tokens(self) -> int:
+        return int(self.attention_mask.sum())
 
-def collate_pairs(pairs: list[EncodedPair], pad_id: int, use_margin: bool = True) -> PairBatch:
-    ids, mask = pad_right([p.chosen_ids for p in pairs] + [p.rejected_ids for p in pairs], pad_id)
+
+def collate_pairs(pairs: list[EncodedPair], pad_id: int, use_margin: bool = True,
+                  multiple_of: int = 1) -> PairBatch:
+    ids, mask = pad_right([p.chosen_ids for p in pairs] + [p.rejected_ids for p in pairs], pad_id,
+                          multiple_of=multiple_of)
     margin = torch.tensor([p.margin if use_margin else 0.0 for p in pairs], dtype=torch.float32)
     return PairBatch(ids, mask, margin, torch.tensor([p.tie for p in pairs], dtype=torch.bool),
                      torch.tensor([p.weight for p in pairs], dtype=torch.float32))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
+from rewardkit.model.collate import to_device
 from rewardkit.model.encode import EncodedPair
 from rewardkit.model.reward_model import autocast_for
 from rewardkit.train.batching import collate_pairs
@@ -46,20 +47,27 @@ class PairOutputs:
     tokens: int  # real (non-pad) tokens computed
 
 
+def pad_multiple_for(requested: int, device: torch.device) -> int:
+    """``--pad-to-multiple``: 0 means 64 on CUDA (few distinct shapes), 1 elsewhere."""
+    return requested or (64 if device.type == "cuda" else 1)
+
+
 def pair_forward(model, pairs: list[EncodedPair], *, strategy: str, pad_id: int,
-                 use_margin: bool, precision: str, device: torch.device) -> PairOutputs:
+                 use_margin: bool, precision: str, device: torch.device,
+                 multiple_of: int = 1) -> PairOutputs:
     if strategy == "prefix-sharing":
-        batch = collate_shared_prefix(pairs, pad_id, use_margin)
+        batch = collate_shared_prefix(pairs, pad_id, use_margin, multiple_of)
         with autocast_for(precision, device):
             r_c, r_r = shared_prefix_rewards(model, batch)
         tokens = batch.real_tokens
     else:
-        batch = collate_pairs(pairs, pad_id, use_margin)
+        batch = collate_pairs(pairs, pad_id, use_margin, multiple_of)
         with autocast_for(precision, device):
-            logits = model(input_ids=batch.input_ids.to(device),
-                           attention_mask=batch.attention_mask.to(device), use_cache=False).logits
+            logits = model(input_ids=to_device(batch.input_ids, device),
+                           attention_mask=to_device(batch.attention_mask, device),
+                           use_cache=False).logits
         rewards = logits[:, 0].float()
         r_c, r_r = rewards[:batch.n_pairs], rewards[batch.n_pairs:]
-        tokens = int(batch.attention_mask.sum())
-    return PairOutputs(r_c.float(), r_r.float(), batch.margin.to(device), batch.tie.to(device),
-                       batch.weight.to(device), tokens)
+        tokens = batch.real_tokens
+    return PairOutputs(r_c.float(), r_r.float(), to_device(batch.margin, device),
+                       to_device(batch.tie, device), to_device(batch.weight, device), tokens)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from rewardkit.model.collate import to_device
 from rewardkit.model.encode import EncodedPair
 
 
@@ -35,7 +36,7 @@ def common_prefix_length(a: np.ndarray, b: np.ndarray) -> int:
 @dataclass
 class SharedPrefixBatch:
     input_ids: torch.Tensor  # (B, L)
-    attention_mask: torch.Tensor  # (B, 1, L, L) bool: True = may attend
+    segment: torch.Tensor  # (B, L): 0 shared prefix, 1 chosen, 2 rejected, -1 padding
     position_ids: torch.Tensor  # (B, L)
     chosen_index: torch.Tensor  # (B,) position of the chosen side's last token
     rejected_index: torch.Tensor  # (B,)
@@ -48,9 +49,29 @@ class SharedPrefixBatch:
     def n_pairs(self) -> int:
         return self.margin.shape[0]
 
+    @property
+    def attention_mask(self) -> torch.Tensor:
+        """``(B, 1, L, L)`` bool, True = may attend, built where ``segment`` lives (so only
+        the ``(B, L)`` segment ids travel to the GPU, not the ``L²`` mask)."""
+        return shared_prefix_mask(self.segment)
 
-def collate_shared_prefix(pairs: list[EncodedPair], pad_id: int,
-                          use_margin: bool = True) -> SharedPrefixBatch:
+
+def shared_prefix_mask(segment: torch.Tensor) -> torch.Tensor:
+    """Causal within a branch; the prefix is seen by both branches, neither branch by the
+    other. Padded query rows see themselves only, so softmax never divides by zero."""
+    width = segment.shape[1]
+    order = torch.arange(width, device=segment.device)
+    causal = order[None, :, None] >= order[None, None, :]  # query i may see key j <= i
+    valid = (segment[:, :, None] >= 0) & (segment[:, None, :] >= 0)
+    same_branch = (segment[:, None, :] == 0) | (segment[:, :, None] == segment[:, None, :])
+    mask = causal & valid & same_branch
+    alone = torch.eye(width, dtype=torch.bool, device=segment.device)[None]
+    mask |= alone & (segment[:, :, None] < 0)
+    return mask[:, None]
+
+
+def collate_shared_prefix(pairs: list[EncodedPair], pad_id: int, use_margin: bool = True,
+                          multiple_of: int = 1) -> SharedPrefixBatch:
     rows = []
     for pair in pairs:
         shared = common_prefix_length(pair.chosen_ids, pair.rejected_ids)
@@ -58,7 +79,7 @@ def collate_shared_prefix(pairs: list[EncodedPair], pad_id: int,
         shared = min(shared, len(pair.chosen_ids) - 1, len(pair.rejected_ids) - 1)
         rows.append((pair, shared))
     lengths = [s + (len(p.chosen_ids) - s) + (len(p.rejected_ids) - s) for p, s in rows]
-    width = max(lengths)
+    width = -(-max(lengths) // multiple_of) * multiple_of
     batch = len(rows)
     ids = np.full((batch, width), pad_id, dtype=np.int64)
     positions = np.zeros((batch, width), dtype=np.int64)
@@ -77,17 +98,9 @@ def collate_shared_prefix(pairs: list[EncodedPair], pad_id: int,
         positions[row, r0:end] = np.arange(s, s + len(r_suffix))
         segment[row, :s], segment[row, c0:r0], segment[row, r0:end] = 0, 1, 2
         chosen_index[row], rejected_index[row] = r0 - 1, end - 1
-    seg = torch.from_numpy(segment)
-    order = torch.arange(width)
-    causal = order[None, :, None] >= order[None, None, :]  # query i may see key j <= i
-    valid = (seg[:, :, None] >= 0) & (seg[:, None, :] >= 0)
-    same_branch = (seg[:, None, :] == 0) | (seg[:, :, None] == seg[:, None, :])
-    mask = causal & valid & same_branch
-    # padded query rows see themselves only, so softmax never divides by zero
-    mask |= torch.eye(width, dtype=torch.bool)[None] & (seg[:, :, None] < 0)
     margin = torch.tensor([p.margin if use_margin else 0.0 for p, _ in rows], dtype=torch.float32)
     return SharedPrefixBatch(
-        torch.from_numpy(ids), mask[:, None], torch.from_numpy(positions),
+        torch.from_numpy(ids), torch.from_numpy(segment), torch.from_numpy(positions),
         torch.from_numpy(chosen_index), torch.from_numpy(rejected_index), margin,
         torch.tensor([p.tie for p, _ in rows], dtype=torch.bool),
         torch.tensor([p.weight for p, _ in rows], dtype=torch.float32), int(sum(lengths)))
@@ -98,13 +111,13 @@ def shared_prefix_rewards(model, batch: SharedPrefixBatch) -> tuple[torch.Tensor
     decoder (``model.score`` head on ``getattr(model, model.base_model_prefix)``)."""
     device = next(model.parameters()).device
     backbone = getattr(model, model.base_model_prefix)
-    hidden = backbone(input_ids=batch.input_ids.to(device),
-                      attention_mask=batch.attention_mask.to(device),
-                      position_ids=batch.position_ids.to(device),
+    hidden = backbone(input_ids=to_device(batch.input_ids, device),
+                      attention_mask=shared_prefix_mask(to_device(batch.segment, device)),
+                      position_ids=to_device(batch.position_ids, device),
                       use_cache=False).last_hidden_state
     rows = torch.arange(hidden.shape[0], device=device)
-    chosen = model.score(hidden[rows, batch.chosen_index.to(device)])[:, 0]
-    rejected = model.score(hidden[rows, batch.rejected_index.to(device)])[:, 0]
+    chosen = model.score(hidden[rows, to_device(batch.chosen_index, device)])[:, 0]
+    rejected = model.score(hidden[rows, to_device(batch.rejected_index, device)])[:, 0]
     return chosen.float(), rejected.float()
 
 

@@ -25,13 +25,14 @@ from rewardkit.model.reward_model import RewardModel
 from rewardkit.model.sidecar import Normalization, write_json_atomic
 from rewardkit.progress import console, progress_bar
 from rewardkit.train.batching import length_grouped_batches, pair_length
-from rewardkit.train.forward import pair_forward, resolve_strategy
+from rewardkit.train.forward import pad_multiple_for, pair_forward, resolve_strategy
 from rewardkit.train.checkpoint import (TrainState, latest_checkpoint, load_checkpoint,
                                         save_checkpoint)
 from rewardkit.train.config import TrainConfig
 from rewardkit.train.frozen import finish_with_features
 from rewardkit.train.losses import preference_loss
 from rewardkit.train.prepare import PreparedData, prepare_data
+from rewardkit.train.running import RunningStats
 
 
 @dataclass
@@ -84,8 +85,10 @@ def train(config: TrainConfig, *, quiet: bool = False, progress: bool | None = N
     if config.max_steps:
         total_steps = min(total_steps, config.max_steps)
 
+    # one fused kernel per step on CUDA (as HF Trainer's default adamw_torch_fused)
     optimizer = torch.optim.AdamW(model.model.parameters(), lr=config.lr,
-                                  weight_decay=config.weight_decay)
+                                  weight_decay=config.weight_decay,
+                                  fused=True if accelerator.device.type == "cuda" else None)
     schedule = {"linear": "linear", "cosine": "cosine", "constant": "constant_with_warmup"}
     scheduler = get_scheduler(schedule[config.schedule], optimizer,
                               num_warmup_steps=int(config.warmup_ratio * total_steps),
@@ -109,9 +112,13 @@ def train(config: TrainConfig, *, quiet: bool = False, progress: bool | None = N
     wrapped.train()
     started = time.perf_counter()
     eval_seconds = 0.0
-    window_loss, window_n, correct, judged = 0.0, 0, 0, 0
+    stats = RunningStats.for_device(accelerator.device)
     strategy = resolve_strategy(config.pair_forward, model.model, model.info.scoring["rule"])
+    pad_multiple = pad_multiple_for(config.pad_to_multiple, accelerator.device)
     _log(f"pair forward: {strategy}", accelerator, quiet)
+
+    def flush() -> None:
+        stats.flush(lambda loss, step: _diverged(loss, step, ckpt_root))
 
     with progress_bar("training", total_steps, show=progress if not quiet else False) as bar:
         bar.update(state.step)
@@ -127,23 +134,22 @@ def train(config: TrainConfig, *, quiet: bool = False, progress: bool | None = N
                 for k, rows in enumerate(group):
                     with accelerator.no_sync(wrapped) if k < len(group) - 1 else nullcontext():
                         outputs = pair_forward(wrapped, [data.train_encoded[i] for i in rows],
-                                           strategy=strategy, pad_id=model.pad_id,
-                                           use_margin=config.use_margin,
-                                           precision=config.precision, device=accelerator.device)
-                        r_c, r_r = outputs.r_chosen, outputs.r_rejected
+                                               strategy=strategy, pad_id=model.pad_id,
+                                               use_margin=config.use_margin,
+                                               precision=config.precision,
+                                               device=accelerator.device,
+                                               multiple_of=pad_multiple)
                         loss = preference_loss(
-                            r_c, r_r, margin=outputs.margin, tie=outputs.tie, weight=outputs.weight,
-                            ties=config.ties, tie_nu=config.tie_nu,
-                            center_coef=config.center_coef, label_smoothing=config.label_smoothing)
-                        if not torch.isfinite(loss):
-                            _diverged(loss, state, ckpt_root)
+                            outputs.r_chosen, outputs.r_rejected, margin=outputs.margin,
+                            tie=outputs.tie, weight=outputs.weight, ties=config.ties,
+                            tie_nu=config.tie_nu, center_coef=config.center_coef,
+                            label_smoothing=config.label_smoothing)
+                        stats.add(state.step + 1, loss, len(rows), outputs.r_chosen,
+                                  outputs.r_rejected, outputs.tie)
+                        if stats.eager:  # CPU: reading is free, so stop before the backward
+                            flush()
                         accelerator.backward(loss * (len(rows) / group_pairs))
-                    window_loss += float(loss.detach()) * len(rows)
-                    window_n += len(rows)
                     state.tokens_seen += outputs.tokens * world
-                    untied = ~outputs.tie.cpu()
-                    correct += int(((r_c > r_r).cpu() & untied).sum())
-                    judged += int(untied.sum())
                 if config.max_grad_norm:
                     accelerator.clip_grad_norm_(wrapped.parameters(), config.max_grad_norm)
                 optimizer.step()
@@ -152,33 +158,38 @@ def train(config: TrainConfig, *, quiet: bool = False, progress: bool | None = N
                 state.step += 1
                 state.batch_in_epoch += len(group)
                 state.pairs_seen += group_pairs * world
-                bar.update(1, loss=window_loss / max(window_n, 1),
-                           acc=correct / max(judged, 1))
                 last = state.step == total_steps
-                if config.eval_every and (state.step % config.eval_every == 0) and not last:
+                evaluate = config.eval_every and state.step % config.eval_every == 0 and not last
+                save = config.save_every and state.step % config.save_every == 0 and not last
+                if stats.due(state.step) or evaluate or save:
+                    flush()
+                bar.update(1, loss=stats.loss, acc=stats.accuracy)
+                if evaluate:
                     eval_started = time.perf_counter()
-                    _evaluate_and_log(model, data, config, state, out, accelerator,
-                                      window_loss / max(window_n, 1), correct / max(judged, 1),
-                                      scheduler.get_last_lr()[0], started)
-                    window_loss, window_n = 0.0, 0
+                    _evaluate_and_log(model, data, config, state, out, accelerator, stats.loss,
+                                      stats.accuracy, scheduler.get_last_lr()[0], started)
+                    stats.reset_loss()
                     eval_seconds += time.perf_counter() - eval_started
-                if config.save_every and state.step % config.save_every == 0 and not last:
+                if save:
                     if accelerator.is_main_process:
                         save_checkpoint(ckpt_root, state, accelerator.unwrap_model(wrapped),
                                         optimizer, scheduler, config.keep_checkpoints)
                     accelerator.wait_for_everyone()
             if state.batch_in_epoch >= len(mine):
+                flush()
                 state.epoch += 1
                 state.batch_in_epoch = 0
-                correct, judged = 0, 0
+                if state.step < total_steps:
+                    stats.reset_accuracy()
+        flush()
 
     loop_seconds = time.perf_counter() - started - eval_seconds
     model.model = accelerator.unwrap_model(wrapped)
     model.model.eval()
     with FeatureRecorder(model) as recorder:  # keeps the eval texts' features for OOD stats
         final = _evaluate_and_log(model, data, config, state, out, accelerator,
-                                  window_loss / max(window_n, 1), correct / max(judged, 1),
-                                  scheduler.get_last_lr()[0], started)
+                                  stats.loss, stats.accuracy, scheduler.get_last_lr()[0],
+                                  started)
     # --ensemble K heads, OOD feature statistics and the proxy sections (rewardkit.train.frozen)
     final = finish_with_features(model, data, config, final, out, recorder=recorder,
                                  is_main=accelerator.is_main_process, progress=progress,
@@ -269,10 +280,10 @@ def _truncate_metrics_log(path: Path, step: int) -> None:
     path.write_text("".join(line + "\n" for line in kept))
 
 
-def _diverged(loss, state: TrainState, ckpt_root: Path):
+def _diverged(loss: float, step: int, ckpt_root: Path):
     last = latest_checkpoint(ckpt_root)
     kept = f"the last good checkpoint {last} is kept" if last else "no checkpoint was written"
-    raise TrainingDivergedError(f"loss became {float(loss.detach())} at step {state.step + 1}; {kept}; "
+    raise TrainingDivergedError(f"loss became {loss} at step {step}; {kept}; "
                                 "lower --lr or use --precision fp32, then --resume")
 
 
