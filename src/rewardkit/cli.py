@@ -6,7 +6,6 @@ YAML) and a few lines calling the library. User errors print one line and exit 2
 
 from __future__ import annotations
 
-
 import typer
 
 from rewardkit.cli_support import config_command, quiet_libraries

@@ -46,6 +46,16 @@ def user_errors(fn: Callable) -> Callable:
     return wrapper
 
 
+def _own_fields_first(cls) -> list[dataclasses.Field]:
+    """The config's own options first (``--model``, ``--data``, …), then those it inherits
+    (shared blocks such as :class:`rewardkit.model.options.ModelLoadOptions`)."""
+    inherited = {f.name for base in cls.__mro__[1:] if dataclasses.is_dataclass(base)
+                 for f in dataclasses.fields(base)}
+    fields = dataclasses.fields(cls)
+    return ([f for f in fields if f.name not in inherited]
+            + [f for f in fields if f.name in inherited])
+
+
 def config_command(app: typer.Typer, name: str, cls: type, run: Callable[[Any], None], *,
                    help: str, epilog: str, required: tuple[str, ...] = (),
                    positional: tuple[str, ...] = ()) -> None:
@@ -59,7 +69,7 @@ def config_command(app: typer.Typer, name: str, cls: type, run: Callable[[Any], 
         "config", inspect.Parameter.KEYWORD_ONLY,
         default=typer.Option(None, "--config", help="YAML file of options; flags override it."),
         annotation=Optional[str])]
-    for field in dataclasses.fields(cls):
+    for field in _own_fields_first(cls):
         base = _strip_optional(hints[field.name])
         annotation = Optional[base] if base in (int, float, str, bool) else Optional[str]
         help_text = field.metadata.get("help", "")
