@@ -76,12 +76,17 @@ def test_train_metrics_have_the_eval_schema(world):
 def test_calibrate_stores_the_temperature_used_by_compare(world, tmp_path):
     model_dir = tmp_path / "model"
     shutil.copytree(world["model"], model_dir)
+    before = json.loads((model_dir / "rewardkit.json").read_text())
     metrics = run_eval(EvalConfig(model=str(model_dir), data=str(world["data"]), calibrate=True,
-                                  probes=False))
+                                  probes=False, max_length=before["max_length"] - 1,
+                                  precision="bf16"))
     fit = metrics["calibration"]["temperature_fit"]
     assert fit["n_fit"] > 0 and fit["n_test"] > 0 and fit["n_fit"] + fit["n_test"] == metrics["n"]
-    stored = json.loads((model_dir / "rewardkit.json").read_text())["temperature"]
+    after = json.loads((model_dir / "rewardkit.json").read_text())
+    stored = after["temperature"]
     assert stored == pytest.approx(fit["temperature"])
+    # the run's --max-length/--precision overrides are not written into the saved model
+    assert (after["max_length"], after["precision"]) == (before["max_length"], before["precision"])
     model = RewardModel.from_pretrained(model_dir)
     r_a, r_b = model.score("q", ["Happy to help with tea.", "No."])
     assert model.compare("q", "Happy to help with tea.", "No.") == \

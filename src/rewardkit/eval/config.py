@@ -6,12 +6,13 @@ from dataclasses import dataclass
 
 from rewardkit.config import option
 from rewardkit.errors import UserError
+from rewardkit.model.options import ModelLoadOptions
 
 BINNINGS = ("equal-mass", "equal-width")  # how rewardkit.eval.calibration bins confidences
 
 
 @dataclass
-class EvalConfig:
+class EvalConfig(ModelLoadOptions):
     """Options of ``rewardkit eval``."""
 
     model: str = option("", "Reward model folder (any HF sequence-classification reward model, "
@@ -25,7 +26,6 @@ class EvalConfig:
                         "--data (the split `rewardkit train` makes).", choices=("all", "eval", "train"))
     eval_fraction: float = option(0.2, "Eval fraction used by --split.")
     batch_size: int = option(64, "Texts per forward pass.")
-    max_length: int | None = option(None, "Override the model's max length.")
     overlong: str = option("truncate-prompt", "Over-long pairs: cut the prompt from the left, "
                            "drop them, or stop.", choices=("truncate-prompt", "drop", "error"))
     on_bad_record: str = option("error", "Stop at a bad record, or skip and count it.",

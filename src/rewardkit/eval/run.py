@@ -24,7 +24,7 @@ from rewardkit.eval.probes import Probe, default_probes, load_probe_file
 from rewardkit.eval.proxy import ProxyOptions, core_metrics, proxy_sections
 from rewardkit.eval.report_html import write_report
 from rewardkit.model.ensemble import MEMBERS_FILE, RewardEnsemble, load_reward_target
-from rewardkit.model.sidecar import write_info, write_json_atomic
+from rewardkit.model.sidecar import read_info, write_info, write_json_atomic
 from rewardkit.model.template import DEFAULT_CHAT_TEMPLATE, TextTemplate
 
 
@@ -88,7 +88,10 @@ def _store_temperature(target: RewardEnsemble, temperature: float) -> str:
     if target.kind == "members":
         return "not stored (a combined --ensemble has no single folder)"
     target.primary.info.temperature = temperature
-    write_info(target.primary_dir, target.primary.info)
+    # the saved sidecar, not the loaded one: --max-length/--precision overrides stay unsaved
+    saved = read_info(target.primary_dir) or target.primary.info
+    saved.temperature = temperature
+    write_info(target.primary_dir, saved)
     return str(target.primary_dir / "rewardkit.json")
 
 
@@ -106,7 +109,7 @@ def evaluate_with_rows(config: EvalConfig, *, progress: bool | None = None,
         probes = default_probes() + list(extra_probes)
         if config.probes_file:
             probes += load_probe_file(config.probes_file)
-    target = load_reward_target(config.model, config.ensemble, max_length=config.max_length,
+    target = load_reward_target(config.model, config.ensemble, **config.load_kwargs(),
                                 template=parse_template(config.template))
     pairs, report = _read_split(config.data, config, config.split)
     if not pairs:
