@@ -29,26 +29,20 @@ import numpy as np
 from rewardkit.candidates.format import read_candidates, write_candidates
 from rewardkit.candidates.scoring import load_reward_ensemble, score_sets
 from rewardkit.config import option
-from rewardkit.model.options import ModelLoadOptions
-from rewardkit.errors import UserError
+from rewardkit.model.options import FileScoringOptions
 
 
 @dataclass
-class BonConfig(ModelLoadOptions):
+class BonConfig(FileScoringOptions):
     """Options of ``rewardkit bon``."""
 
     model: str = option("", "Reward model folder, ensemble folder, or DIR1,DIR2,… members.")
     data: str = option("", "Candidates JSONL: {\"prompt\", \"responses\": [...]} per line "
                        "(e.g. from `rewardkit sample`).")
     out: str = option("", "Output JSONL: each record with rewards, ranks and the best response.")
-    batch_size: int = option(32, "Texts per forward pass (does not change any score).")
-    on_bad_record: str = option("error", "Stop at a bad record, or skip and count it.",
-                                choices=("error", "skip"))
 
     def __post_init__(self):
-        for name in ("model", "data", "out"):
-            if not getattr(self, name):
-                raise UserError(f"--{name} is required (see rewardkit bon --help)")
+        self.require("bon", "model", "data", "out")
 
 
 def kl_bound(n: int) -> float:

@@ -33,7 +33,7 @@ import numpy as np
 from rewardkit.candidates.format import read_candidates
 from rewardkit.candidates.scoring import ScoredSet, load_reward_ensemble, score_sets
 from rewardkit.config import option
-from rewardkit.model.options import ModelLoadOptions
+from rewardkit.model.options import FileScoringOptions
 from rewardkit.data.writers import write_jsonl
 from rewardkit.errors import UserError
 
@@ -41,7 +41,7 @@ PAIRINGS = ("best-vs-worst", "all-pairs")
 
 
 @dataclass
-class LabelPairsConfig(ModelLoadOptions):
+class LabelPairsConfig(FileScoringOptions):
     """Options of ``rewardkit label-pairs``."""
 
     model: str = option("", "Reward model folder, ensemble folder, or DIR1,DIR2,… members.")
@@ -51,14 +51,9 @@ class LabelPairsConfig(ModelLoadOptions):
     min_gap: float = option(0.0, "Skip pairs whose raw reward gap is below this (near-ties).")
     max_spread: float | None = option(None, "Ensembles only: skip pairs whose per-member reward "
                                       "gap has a std above this (members disagree).")
-    batch_size: int = option(32, "Texts per forward pass (does not change any score).")
-    on_bad_record: str = option("error", "Stop at a bad record, or skip and count it.",
-                                choices=("error", "skip"))
 
     def __post_init__(self):
-        for name in ("model", "data", "out"):
-            if not getattr(self, name):
-                raise UserError(f"--{name} is required (see rewardkit label-pairs --help)")
+        self.require("label-pairs", "model", "data", "out")
         if self.min_gap < 0:
             raise UserError("--min-gap must be 0 or more (it is a reward gap)")
         if self.max_spread is not None and self.max_spread < 0:

@@ -1,11 +1,13 @@
-"""How a saved reward model is loaded for scoring: the options that ``rewardkit score``,
-``bon``, ``label-pairs`` and ``serve`` share (one declaration, one help text)."""
+"""Options shared by the commands that load a saved reward model (one declaration, one help
+text): how it is loaded (``score``, ``bon``, ``label-pairs``, ``serve``, ``eval``), and how the
+file-to-file scorers (``score``, ``bon``, ``label-pairs``) read and batch."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from rewardkit.config import option
+from rewardkit.errors import UserError
 
 DEVICE_HELP = ("Where the model runs: auto (a CUDA GPU when one is visible, else the CPU), cpu, "
                "cuda or cuda:N.")
@@ -22,3 +24,16 @@ class ModelLoadOptions:
         """Keyword arguments of ``RewardModel.from_pretrained`` / ``RewardEnsemble``."""
         return {"precision": self.precision, "max_length": self.max_length,
                 "device": self.device}
+
+
+@dataclass
+class FileScoringOptions(ModelLoadOptions):
+    batch_size: int = option(32, "Texts per forward pass (does not change any score).")
+    on_bad_record: str = option("error", "Stop at a bad record, or skip and count it.",
+                                choices=("error", "skip"))
+
+    def require(self, command: str, *names: str) -> None:
+        """One line naming the first of ``names`` left empty."""
+        for name in names:
+            if not getattr(self, name):
+                raise UserError(f"--{name} is required (see rewardkit {command} --help)")

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rewardkit.config import option
-from rewardkit.model.options import ModelLoadOptions
+from rewardkit.model.options import FileScoringOptions
 from rewardkit.data import read_items
 from rewardkit.data.records import PreferencePair
 from rewardkit.errors import UserError
 
 
 @dataclass
-class ScoreConfig(ModelLoadOptions):
+class ScoreConfig(FileScoringOptions):
     """Options of ``rewardkit score``."""
 
     model: str = option("", "Reward model folder (from `rewardkit train`, or any HF "
@@ -26,14 +26,9 @@ class ScoreConfig(ModelLoadOptions):
     format: str = option("auto", "Input format, sniffed by default.",
                          choices=("auto", "explicit", "implicit", "hh-rlhf", "rankings",
                                   "votes", "single"))
-    batch_size: int = option(32, "Texts per forward pass (does not change any score).")
-    on_bad_record: str = option("error", "Stop at a bad record, or skip and count it.",
-                                choices=("error", "skip"))
 
     def __post_init__(self):
-        for name in ("model", "data", "out"):
-            if not getattr(self, name):
-                raise UserError(f"--{name} is required (see rewardkit score --help)")
+        self.require("score", "model", "data", "out")
 
 
 def score_file(config: ScoreConfig, *, progress: bool | None = None) -> dict:
