@@ -176,3 +176,41 @@ def test_slow_tokenizers_are_refused():
 def test_encoded_ids_are_int_arrays(bert_tokenizer):
     (encoded,), _ = bert_encoder(bert_tokenizer, 64).encode_pairs([PreferencePair("a", "x", "y")])
     assert encoded.chosen_ids.dtype == np.int32 and encoded.rejected_ids.dtype == np.int32
+
+
+@pytest.mark.parametrize("which", ["bert", "llama-chat"])
+def test_batched_encoding_equals_one_text_at_a_time(which, bert_tokenizer, llama_chat_tokenizer,
+                                                    monkeypatch):
+    """encode_texts/encode_singles/encode_pairs tokenize in batched chunks (here of 3, so items
+    straddle chunks): every result equals encoding that text alone, text and chat prompts
+    mixed (two add_special_tokens settings in one chunk for the chat template), over-long
+    ones cut or refused the same way."""
+    import rewardkit.model.encode as encode_module
+    if which == "bert":
+        tok, template = bert_tokenizer, TextTemplate()
+    else:
+        tok = llama_chat_tokenizer
+        template = TextTemplate.for_tokenizer(tok, is_decoder=True)
+    encoder = TextEncoder(tok, template, 9)
+    chat = [{"role": "user", "content": "one two three"}]
+    items = [(PROMPT, "x y"), (chat, "good yes"), ("a", "b"), (chat, "a b c d e f g h i j k"),
+             (PROMPT + " " + PROMPT, "x"), ("", "y"), (chat, "no")]
+    alone = [encoder.encode_text(p, r) for p, r in items]
+    monkeypatch.setattr(encode_module, "TOKENIZE_CHUNK", 3)
+    batched = encoder.encode_texts(items)
+    assert [(e.ids, e.prompt_start, e.prompt_end) for e in batched] == \
+        [(e.ids, e.prompt_start, e.prompt_end) for e in alone]
+    singles = encoder.encode_singles(items)
+    for (prompt, response), fitted in zip(items, singles):
+        try:
+            assert fitted == encoder.encode_single(prompt, response)
+        except ValueError:
+            assert fitted is None
+    assert None in singles  # the 11-word response alone does not fit in 9
+    pairs = [PreferencePair(p, r, "x") for p, r in items]
+    got, report = encoder.encode_pairs(pairs)
+    monkeypatch.setattr(encode_module, "TOKENIZE_CHUNK", 1024)
+    want, want_report = encoder.encode_pairs(pairs)
+    assert [(g.index, g.chosen_ids.tolist(), g.rejected_ids.tolist()) for g in got] == \
+        [(w.index, w.chosen_ids.tolist(), w.rejected_ids.tolist()) for w in want]
+    assert report.to_dict() == want_report.to_dict()

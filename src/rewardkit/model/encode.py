@@ -13,6 +13,7 @@ error              stop at the first pair that does not fit (one line naming fil
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,6 +23,7 @@ from rewardkit.errors import UserError
 from rewardkit.model.template import TextTemplate
 
 OVERLONG_POLICIES = ("truncate-prompt", "drop", "error")
+TOKENIZE_CHUNK = 1024  # texts per batched tokenizer call (bounded memory on large files)
 
 
 @dataclass
@@ -81,12 +83,34 @@ class TextEncoder:
         self._uncuttable = set(tokenizer.all_special_ids) - {tokenizer.unk_token_id}
 
     def encode_text(self, prompt: Prompt, response: str) -> EncodedText:
-        text, response_start, add_special = self.template.render(self.tokenizer, prompt, response)
-        enc = self.tokenizer(text, add_special_tokens=add_special, return_offsets_mapping=True,
-                             return_special_tokens_mask=True, truncation=False, verbose=False)
-        ids = list(enc["input_ids"])
-        special = enc["special_tokens_mask"]
-        offsets = enc["offset_mapping"]
+        return self.encode_texts([(prompt, response)])[0]
+
+    def encode_texts(self, items: Sequence[tuple[Prompt, str]]) -> list[EncodedText]:
+        """:meth:`encode_text` of many texts: one batched tokenizer call per chunk, which the
+        Rust tokenizer spreads over the cores (a GPU host's scoring is otherwise bound by
+        tokenizing one text at a time)."""
+        out: list[EncodedText] = []
+        for start in range(0, len(items), TOKENIZE_CHUNK):
+            rendered = [self.template.render(self.tokenizer, prompt, response)
+                        for prompt, response in items[start:start + TOKENIZE_CHUNK]]
+            chunk: list[EncodedText | None] = [None] * len(rendered)
+            for add_special in {r[2] for r in rendered}:
+                rows = [i for i, r in enumerate(rendered) if r[2] == add_special]
+                enc = self.tokenizer([rendered[i][0] for i in rows],
+                                     add_special_tokens=add_special,
+                                     return_offsets_mapping=True,
+                                     return_special_tokens_mask=True, truncation=False,
+                                     verbose=False)
+                for j, i in enumerate(rows):
+                    chunk[i] = self._locate_prompt(enc["input_ids"][j],
+                                                   enc["special_tokens_mask"][j],
+                                                   enc["offset_mapping"][j], rendered[i][1])
+            out.extend(chunk)
+        return out
+
+    def _locate_prompt(self, ids, special, offsets, response_start: int) -> EncodedText:
+        """Where the cuttable prompt tokens are; the EOS is appended when the template says."""
+        ids = list(ids)
         prompt_start = 0
         while prompt_start < len(ids) and (special[prompt_start]
                                            or ids[prompt_start] in self._uncuttable):
@@ -103,13 +127,25 @@ class TextEncoder:
     def encode_single(self, prompt: Prompt, response: str) -> tuple[list[int], bool]:
         """Ids for scoring one response: ``(ids, truncated)``; the prompt is cut from the left.
         Raises ValueError when the response alone does not fit."""
-        enc = self.encode_text(prompt, response)
-        cut = len(enc.ids) - self.max_length
-        if cut <= 0:
-            return enc.ids, False
-        if enc.prompt_end - enc.prompt_start < cut:
+        fitted = self.encode_singles([(prompt, response)])[0]
+        if fitted is None:
             raise ValueError("response alone is longer than max_length")
-        return _cut(enc, cut), True
+        return fitted
+
+    def encode_singles(self, items: Sequence[tuple[Prompt, str]],
+                       ) -> list[tuple[list[int], bool] | None]:
+        """:meth:`encode_single` of many texts (batched); None where the response alone does
+        not fit, so the caller can name the item."""
+        out: list[tuple[list[int], bool] | None] = []
+        for enc in self.encode_texts(items):
+            cut = len(enc.ids) - self.max_length
+            if cut <= 0:
+                out.append((enc.ids, False))
+            elif enc.prompt_end - enc.prompt_start < cut:
+                out.append(None)
+            else:
+                out.append((_cut(enc, cut), True))
+        return out
 
     def encode_pairs(self, pairs: list[PreferencePair], overlong: str = "truncate-prompt",
                      ) -> tuple[list[EncodedPair], EncodeReport]:
@@ -117,16 +153,20 @@ class TextEncoder:
             raise UserError(f"--overlong {overlong!r} is not one of {', '.join(OVERLONG_POLICIES)}")
         report = EncodeReport(n_pairs=len(pairs))
         encoded: list[EncodedPair] = []
-        for index, pair in enumerate(pairs):
-            item = self._encode_pair(index, pair, overlong, report)
-            if item is not None:
-                encoded.append(item)
+        for start in range(0, len(pairs), TOKENIZE_CHUNK):
+            chunk = pairs[start:start + TOKENIZE_CHUNK]
+            texts = self.encode_texts([(p.prompt, side) for p in chunk
+                                       for side in (p.chosen, p.rejected)])
+            for k, pair in enumerate(chunk):
+                item = self._encode_pair(start + k, pair, texts[2 * k], texts[2 * k + 1],
+                                         overlong, report)
+                if item is not None:
+                    encoded.append(item)
         report.n_kept = len(encoded)
         return encoded, report
 
-    def _encode_pair(self, index, pair, overlong, report) -> EncodedPair | None:
-        chosen = self.encode_text(pair.prompt, pair.chosen)
-        rejected = self.encode_text(pair.prompt, pair.rejected)
+    def _encode_pair(self, index, pair, chosen: EncodedText, rejected: EncodedText, overlong,
+                     report) -> EncodedPair | None:
         cut = max(len(chosen.ids), len(rejected.ids)) - self.max_length
         truncated = cut > 0
         if truncated:

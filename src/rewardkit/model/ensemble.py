@@ -194,12 +194,7 @@ class RewardEnsemble:
         else:
             if isinstance(prompts, str) or (prompts and isinstance(prompts[0], dict)):
                 prompts = [prompts] * len(responses)
-            sequences = []
-            for i, (prompt, response) in enumerate(zip(prompts, responses)):
-                try:
-                    sequences.append(self.primary.encoder.encode_single(prompt, response)[0])
-                except ValueError as exc:
-                    raise UserError(f"response {i}: {exc}; raise max_length") from None
+            sequences = self.primary.encode_responses(prompts, responses)
             rewards, features = self._primary_scores(sequences, batch_size=batch_size,
                                                      memo=False)
             per_member = self._members_from_features(rewards, features)

@@ -244,15 +244,21 @@ class RewardModel:
             prompts = [prompts] * len(responses)
         if len(prompts) != len(responses):
             raise UserError(f"{len(prompts)} prompts for {len(responses)} responses")
-        sequences = []
-        for i, (prompt, response) in enumerate(zip(prompts, responses)):
-            try:
-                sequences.append(self.encoder.encode_single(prompt, response)[0])
-            except ValueError as exc:
-                raise UserError(f"response {i}: {exc}; raise max_length "
-                                f"(now {self.info.max_length})") from None
+        sequences = self.encode_responses(prompts, responses)
         rewards = self.score_ids(sequences, batch_size=batch_size, progress=progress)
         return self.normalize(rewards) if normalize else rewards
+
+    def encode_responses(self, prompts: Sequence[Prompt], responses: Sequence[str],
+                         ) -> list[list[int]]:
+        """Token ids of each (prompt, response), batched; a response that alone exceeds
+        ``max_length`` is a UserError naming it."""
+        sequences = []
+        for i, fitted in enumerate(self.encoder.encode_singles(list(zip(prompts, responses)))):
+            if fitted is None:
+                raise UserError(f"response {i}: response alone is longer than max_length; raise "
+                                f"max_length (now {self.info.max_length})")
+            sequences.append(fitted[0])
+        return sequences
 
     def score_encoded_pairs(self, pairs: Sequence[EncodedPair], *, batch_size: int = 32,
                             progress: bool | None = False) -> tuple[np.ndarray, np.ndarray]:

@@ -45,14 +45,12 @@ def score_file(config: ScoreConfig, *, progress: bool | None = None) -> dict:
         else:
             texts.append((item.prompt, item.response))
     sequences, truncated = [], 0
-    for prompt, response in texts:
-        try:
-            ids, cut = model.encoder.encode_single(prompt, response)
-        except ValueError:
+    for fitted in model.encoder.encode_singles(texts):
+        if fitted is None:
             raise UserError(f"a response alone is longer than max_length {model.info.max_length};"
-                            " pass a larger --max-length", where=config.data) from None
-        sequences.append(ids)
-        truncated += cut
+                            " pass a larger --max-length", where=config.data)
+        sequences.append(fitted[0])
+        truncated += fitted[1]
     rewards = model.score_ids(sequences, batch_size=config.batch_size, progress=progress)
     normalized = model.normalize(rewards)
     rows, k = [], 0
