@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from rewardkit.config import option
+from rewardkit.config import check_choices, option
 from rewardkit.errors import UserError
 from rewardkit.model.options import ModelLoadOptions
 
@@ -55,8 +55,7 @@ class ServeConfig(ModelLoadOptions):
             raise UserError("--max-wait-ms must be 0 or more")
         if not 0 <= self.port <= 65535:
             raise UserError(f"--port {self.port} is not a TCP port (0..65535)")
-        if self.precision not in (None, "fp32", "bf16"):
-            raise UserError(f"--precision {self.precision!r} is not fp32 or bf16")
+        check_choices(self)  # also when built in code (create_app), not only from the CLI
 
     @property
     def is_loopback(self) -> bool:
