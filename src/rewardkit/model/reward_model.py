@@ -25,7 +25,7 @@ from rewardkit.data.records import PreferencePair, Prompt
 from rewardkit.errors import UserError
 from rewardkit.model.attention import shape_stable_attention
 from rewardkit.model.backbone import ensure_distinct_pad, resolve_backbone, scoring_rule
-from rewardkit.model.collate import pad_left, pad_right, to_device
+from rewardkit.model.collate import pad_left, pad_multiple_for, pad_right, to_device
 from rewardkit.model.encode import EncodedPair, TextEncoder
 from rewardkit.model.first_token import enable_first_token_last_layer
 from rewardkit.model.fp32_head import keep_head_in_fp32
@@ -181,9 +181,8 @@ class RewardModel:
 
     @property
     def pad_multiple(self) -> int:
-        """Padded lengths are rounded up to this: 64 on CUDA (few distinct shapes), else 1.
-        Right padding never changes a score."""
-        return 64 if self.device.type == "cuda" else 1
+        """Padded lengths are rounded up to this (:func:`pad_multiple_for` the device)."""
+        return pad_multiple_for(self.device)
 
     @property
     def pad_id(self) -> int:

@@ -47,11 +47,6 @@ class PairOutputs:
     tokens: int  # real (non-pad) tokens computed
 
 
-def pad_multiple_for(requested: int, device: torch.device) -> int:
-    """``--pad-to-multiple``: 0 means 64 on CUDA (few distinct shapes), 1 elsewhere."""
-    return requested or (64 if device.type == "cuda" else 1)
-
-
 def pair_forward(model, pairs: list[EncodedPair], *, strategy: str, pad_id: int,
                  use_margin: bool, precision: str, device: torch.device,
                  multiple_of: int = 1) -> PairOutputs:

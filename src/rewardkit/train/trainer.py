@@ -19,13 +19,14 @@ from transformers import get_scheduler
 
 from rewardkit.errors import TrainingDivergedError, UserError
 from rewardkit.eval.evaluate import evaluate_encoded
+from rewardkit.model.collate import pad_multiple_for
 from rewardkit.model.features import FeatureRecorder
 from rewardkit.model.attention import use_fast_attention
 from rewardkit.model.reward_model import RewardModel
 from rewardkit.model.sidecar import Normalization, write_json_atomic
 from rewardkit.progress import console, progress_bar
 from rewardkit.train.batching import length_grouped_batches, pair_length
-from rewardkit.train.forward import pad_multiple_for, pair_forward, resolve_strategy
+from rewardkit.train.forward import pair_forward, resolve_strategy
 from rewardkit.train.checkpoint import (TrainState, latest_checkpoint, load_checkpoint,
                                         save_checkpoint)
 from rewardkit.train.config import TrainConfig
@@ -114,7 +115,7 @@ def train(config: TrainConfig, *, quiet: bool = False, progress: bool | None = N
     eval_seconds = 0.0
     stats = RunningStats.for_device(accelerator.device)
     strategy = resolve_strategy(config.pair_forward, model.model, model.info.scoring["rule"])
-    pad_multiple = pad_multiple_for(config.pad_to_multiple, accelerator.device)
+    pad_multiple = pad_multiple_for(accelerator.device, config.pad_to_multiple)
     _log(f"pair forward: {strategy}", accelerator, quiet)
 
     def flush() -> None:
