@@ -6,12 +6,19 @@ best batch size among 1, 8 and 32, measured in the same run; then ``--rounds`` t
 alternate the anchor and rewardkit (fp32, bf16), so the machine's drift hits both. Scores must agree: fp32 to
 1e-5; bf16 within 2e-2 of fp32 with the same ranking inside every pair.
 
-    python bench/score_vs_pipeline.py [--model DIR] [--limit N] [--tiny]
+rewardkit runs at ``--batch-sizes`` (default 0: the device's default, as ``rewardkit score``
+uses it). Tokenizer parallelism is set on for the whole process (the tokenizers library's
+default), because a pipeline switches it off process-wide the first time it runs, which would
+otherwise leave rewardkit, measured after it, tokenizing on one core. Last, it splits one
+rewardkit fp32 pass into tokenizing and the model's forwards.
+
+    python bench/score_vs_pipeline.py [--model DIR] [--limit N] [--pairs eval|all] [--tiny]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -59,7 +66,10 @@ def main() -> None:
     parser.add_argument("--backbone", default=None)
     parser.add_argument("--data", default=str(HH))
     parser.add_argument("--limit", type=int, default=None, help="score only the first N pairs")
-    parser.add_argument("--batch-size", type=int, default=32, help="rewardkit's batch size")
+    parser.add_argument("--batch-sizes", default="0",
+                        help="rewardkit's batch sizes, comma-separated (0: the device's default)")
+    parser.add_argument("--pairs", choices=("eval", "all"), default="eval",
+                        help="score the canonical eval split's pairs, or every pair in --data")
     parser.add_argument("--rounds", type=int, default=2,
                         help="timed rounds, each: pipeline, rewardkit fp32, rewardkit bf16")
     parser.add_argument("--device", default="auto",
@@ -67,6 +77,7 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="smoke test on a tiny random BERT")
     args = parser.parse_args()
     quiet_libraries()
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     work = Path(tempfile.mkdtemp(prefix="rk-bench-score-"))
@@ -77,7 +88,8 @@ def main() -> None:
         args.limit = args.limit or 16
     model_dir = args.model or untrained_model(work / "model", args.backbone)
     pairs, _ = read_pairs(args.data)
-    _, eval_pairs = split_by_prompt(pairs, 0.2)
+    batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+    eval_pairs = split_by_prompt(pairs, 0.2)[1] if args.pairs == "eval" else pairs
     eval_pairs = eval_pairs[:args.limit] if args.limit else eval_pairs
     device = resolve_device(args.device)
     fp32 = RewardModel.from_pretrained(model_dir, precision="fp32", device=str(device))
@@ -93,7 +105,8 @@ def main() -> None:
     responses = [encoded[i][1] for i in keep]
     print(f"machine: {machine()}\ndate: {today()}\ndevice: {_device_name(device)}\n"
           f"model: {model_dir}\n{len(texts)} texts "
-          f"(both sides of {len(eval_pairs)} eval pairs that fit in 512 tokens)", flush=True)
+          f"(both sides of {len(eval_pairs)} {args.pairs} pairs that fit in 512 tokens)",
+          flush=True)
 
     best = None
     for batch_size in (1, 8, 32):
@@ -110,35 +123,53 @@ def main() -> None:
                                                                 device=str(device))}
     for model in models.values():
         model.score(prompts[:2], responses[:2])  # warm-up
-    seconds = {"pipeline": 0.0, "fp32": 0.0, "bf16": 0.0}
+    runs = [(precision, size) for precision in models for size in batch_sizes]
+    seconds = {"pipeline": 0.0, **{run: 0.0 for run in runs}}
     results = {}
     for round_ in range(args.rounds):
         _, took = pipeline_scores(model_dir, texts, anchor_batch, device)
         seconds["pipeline"] += took
-        for precision, model in models.items():
+        for precision, size in runs:
             _synchronize(device)
             start = time.perf_counter()
-            scores = model.score(prompts, responses, batch_size=args.batch_size)
+            scores = models[precision].score(prompts, responses, batch_size=size)
             _synchronize(device)
-            seconds[precision] += time.perf_counter() - start
-            results[precision] = scores
+            seconds[(precision, size)] += time.perf_counter() - start
+            results[(precision, size)] = scores
         print(f"round {round_ + 1}: pipeline {len(texts) / took:.1f} texts/s", flush=True)
     anchor_rate = args.rounds * len(texts) / seconds["pipeline"]
     print(f"anchor: pipeline batch {anchor_batch}, {anchor_rate:7.1f} texts/s over "
           f"{args.rounds} rounds", flush=True)
-    for precision in ("fp32", "bf16"):
-        rate = args.rounds * len(texts) / seconds[precision]
-        print(f"rewardkit {precision}: {rate:7.1f} texts/s "
+    both = np.array([i // 2 for i in keep])
+    for precision, size in runs:
+        rate = args.rounds * len(texts) / seconds[(precision, size)]
+        print(f"rewardkit {precision} batch {size or 'auto'}: {rate:7.1f} texts/s "
               f"→ {rate / anchor_rate:.2f}× the pipeline's best (batch {anchor_batch})",
               flush=True)
-    fp32_scores, bf16_scores = results["fp32"], results["bf16"]
-    fp32_gap = float(np.max(np.abs(fp32_scores - anchor_scores)))
-    bf16_gap = float(np.max(np.abs(bf16_scores - fp32_scores)))
-    both = np.array([i // 2 for i in keep])
-    same_rank = _same_pair_ranking(both, fp32_scores, bf16_scores)
-    print(f"fp32 vs pipeline: max |Δ| = {fp32_gap:.2e} ({'OK' if fp32_gap <= 1e-5 else 'FAIL'} at 1e-5)")
-    print(f"bf16 vs fp32: max |Δ| = {bf16_gap:.2e} ({'OK' if bf16_gap <= 2e-2 else 'FAIL'} at 2e-2); "
-          f"same ranking in {same_rank[0]}/{same_rank[1]} pairs")
+    for size in batch_sizes:
+        fp32_scores, bf16_scores = results[("fp32", size)], results[("bf16", size)]
+        fp32_gap = float(np.max(np.abs(fp32_scores - anchor_scores)))
+        bf16_gap = float(np.max(np.abs(bf16_scores - fp32_scores)))
+        same_rank = _same_pair_ranking(both, fp32_scores, bf16_scores)
+        print(f"batch {size or 'auto'}: fp32 vs pipeline: max |Δ| = {fp32_gap:.2e} "
+              f"({'OK' if fp32_gap <= 1e-5 else 'FAIL'} at 1e-5); bf16 vs fp32: max |Δ| = "
+              f"{bf16_gap:.2e} ({'OK' if bf16_gap <= 2e-2 else 'FAIL'} at 2e-2), "
+              f"same ranking in {same_rank[0]}/{same_rank[1]} pairs")
+    _print_split(fp32, prompts, responses, batch_sizes[-1], device)
+
+
+def _print_split(model: RewardModel, prompts, responses, batch_size: int, device) -> None:
+    """Where one fp32 pass's time goes: tokenizing (host) against the forwards."""
+    start = time.perf_counter()
+    sequences = model.encode_responses(prompts, responses)
+    tokenizing = time.perf_counter() - start
+    _synchronize(device)
+    start = time.perf_counter()
+    model.score_ids(sequences, batch_size=batch_size)
+    _synchronize(device)
+    forwards = time.perf_counter() - start
+    print(f"one fp32 pass (batch {batch_size or 'auto'}): tokenizing {tokenizing:.2f} s, "
+          f"forwards {forwards:.2f} s", flush=True)
 
 
 def _synchronize(device: torch.device) -> None:

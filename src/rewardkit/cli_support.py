@@ -17,10 +17,12 @@ from rewardkit.errors import UserError
 
 
 def quiet_libraries() -> None:
-    """Keep transformers' load reports and download bars out of the user's terminal."""
+    """Keep transformers' load reports and download bars out of the user's terminal.
+
+    Tokenizer parallelism is left on (the tokenizers library's default): batched tokenization
+    then uses every core, and rewardkit never forks after tokenizing."""
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         from transformers.utils import logging as hf_logging
         hf_logging.set_verbosity_error()

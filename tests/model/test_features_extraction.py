@@ -40,6 +40,18 @@ def test_the_mean_head_on_features_reproduces_the_reward(model):
     assert classification_head(model.model)[0] == expected_head
 
 
+def test_features_copied_to_the_host_in_several_flushes_land_in_input_order(model, monkeypatch):
+    """With a copy to the host every 2 batches of 3 (20 texts: 7 batches, 4 flushes), features
+    and rewards equal those of one flush at the end."""
+    import rewardkit.model.features as features_module
+    sequences = _sequences(model)
+    once_features, once_rewards = extract_features(model, sequences, batch_size=3)
+    monkeypatch.setattr(features_module, "FLUSH_EVERY", 2)
+    features, rewards = extract_features(model, sequences, batch_size=3)
+    assert np.array_equal(features, once_features) and np.array_equal(rewards, once_rewards)
+    assert np.allclose(rewards, model.score_ids(sequences), atol=1e-5)
+
+
 def test_setting_a_head_changes_rewards_as_the_features_predict(model):
     sequences = _sequences(model, 4)
     features, _ = extract_features(model, sequences)

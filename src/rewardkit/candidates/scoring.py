@@ -42,7 +42,7 @@ def load_reward_ensemble(model: str, **load_kwargs):
     return RewardEnsemble.from_pretrained(model, **load_kwargs)
 
 
-def score_sets(ensemble, sets: list[CandidateSet], *, batch_size: int = 32,
+def score_sets(ensemble, sets: list[CandidateSet], *, batch_size: int = 0,
                progress: bool | None = None) -> list[ScoredSet]:
     """Score every response of every set; results follow ``sets``."""
     prompts = [s.prompt for s in sets for _ in s.responses]

@@ -19,6 +19,7 @@ import numpy as np
 from rewardkit.config import option
 from rewardkit.errors import UserError
 from rewardkit.eval.config import EvalConfig
+from rewardkit.model.options import BATCH_SIZE_HELP
 from rewardkit.model.sidecar import write_json_atomic
 
 
@@ -32,7 +33,7 @@ class CompareConfig:
     eval_fraction: float = option(0.2, "Eval fraction used by --split.")
     format: str = option("auto", "Input format, sniffed by default.",
                          choices=("auto", "explicit", "implicit", "hh-rlhf", "rankings", "votes"))
-    batch_size: int = option(64, "Texts per forward pass.")
+    batch_size: int = option(0, BATCH_SIZE_HELP)
     out: str | None = option(None, "Folder for compare.json and compare.html.")
     n_boot: int = option(2000, "Bootstrap resamples for the paired intervals.")
     seed: int = option(0, "Bootstrap seed.")

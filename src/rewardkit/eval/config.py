@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from rewardkit.config import option
 from rewardkit.errors import UserError
-from rewardkit.model.options import ModelLoadOptions
+from rewardkit.model.options import BATCH_SIZE_HELP, ModelLoadOptions
 
 BINNINGS = ("equal-mass", "equal-width")  # how rewardkit.eval.calibration bins confidences
 
@@ -25,7 +25,7 @@ class EvalConfig(ModelLoadOptions):
     split: str = option("all", "Evaluate on all pairs, or on the prompt-hash eval/train split of "
                         "--data (the split `rewardkit train` makes).", choices=("all", "eval", "train"))
     eval_fraction: float = option(0.2, "Eval fraction used by --split.")
-    batch_size: int = option(64, "Texts per forward pass.")
+    batch_size: int = option(0, BATCH_SIZE_HELP)
     overlong: str = option("truncate-prompt", "Over-long pairs: cut the prompt from the left, "
                            "drop them, or stop.", choices=("truncate-prompt", "drop", "error"))
     on_bad_record: str = option("error", "Stop at a bad record, or skip and count it.",

@@ -11,7 +11,7 @@ from rewardkit.model.reward_model import RewardModel
 
 
 def evaluate_encoded(model: RewardModel, pairs: list[PreferencePair], encoded: list[EncodedPair],
-                     report: EncodeReport, *, batch_size: int = 64,
+                     report: EncodeReport, *, batch_size: int = 0,
                      progress: bool | None = False) -> tuple[dict, np.ndarray, np.ndarray]:
     """Metrics for already-encoded pairs; returns ``(metrics, r_chosen, r_rejected)``."""
     r_c, r_r = model.score_encoded_pairs(encoded, batch_size=batch_size, progress=progress)
@@ -26,7 +26,7 @@ def evaluate_encoded(model: RewardModel, pairs: list[PreferencePair], encoded: l
     return metrics, r_c, r_r
 
 
-def evaluate_pairs(model: RewardModel, pairs: list[PreferencePair], *, batch_size: int = 64,
+def evaluate_pairs(model: RewardModel, pairs: list[PreferencePair], *, batch_size: int = 0,
                    overlong: str = "truncate-prompt", progress: bool | None = False) -> dict:
     """Score pairs with ``model`` and compute :func:`pairwise_metrics` (schema of metrics.json)."""
     encoded, report = model.encoder.encode_pairs(pairs, overlong)

@@ -212,7 +212,7 @@ def edited_pairs(pairs: Sequence[PreferencePair], probe: Probe) -> list[Preferen
     return [replace(p, rejected=probe.edit(p.rejected, i)) for i, p in enumerate(pairs)]
 
 
-def run_probes(target, scored, probes: Sequence[Probe], *, batch_size: int = 64,
+def run_probes(target, scored, probes: Sequence[Probe], *, batch_size: int = 0,
                progress: bool | None = False) -> dict:
     """Every probe on the non-tie pairs of ``scored`` (a :class:`ScoredPairs` from
     ``target.score_pairs``); returns ``{name: block}`` with flip statistics, kind and text."""

@@ -37,7 +37,7 @@ class ProxyOptions:
     stats: FeatureStatistics | None = None
     spread_threshold: float | None = None
     plots: bool = True
-    batch_size: int = 64
+    batch_size: int = 0
     progress: bool | None = False
     skip_probes_reason: str = "skipped"
     temperature_fit: dict | None = None  # from calibration.temperature_fit_report

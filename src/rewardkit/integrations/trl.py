@@ -35,7 +35,7 @@ RewardFunc = Callable[..., list[float]]
 
 def reward_function(model_dir_or_url: str, *, token: str | None = None,
                     token_file: str | None = None, normalized: bool = False,
-                    batch_size: int = 32, timeout: float = 60.0, retries: int = 3,
+                    batch_size: int = 0, timeout: float = 60.0, retries: int = 3,
                     name: str = "rewardkit") -> RewardFunc:
     """A TRL reward function: ``f(prompts, completions, **kwargs) -> list[float]``.
 

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from rewardkit.errors import UserError
+
 
 def pad_right(sequences: Sequence[np.ndarray | list[int]], pad_id: int,
               multiple_of: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
@@ -49,6 +51,40 @@ def pad_multiple_for(device: torch.device, requested: int = 0) -> int:
     and 1 elsewhere (on a CPU every padded token costs compute). Right padding changes no
     score."""
     return requested or (64 if device.type == "cuda" else 1)
+
+
+AUTO_BATCH_CPU = 32
+AUTO_BATCH_TOKENS_CUDA = 65_536
+AUTO_BATCH_TEXTS_CUDA = 1_024
+
+
+def scoring_batches(lengths: Sequence[int], batch_size: int, device: torch.device,
+                    pad_multiple: int = 1) -> list[np.ndarray]:
+    """Row indices of each forward pass when scoring, shortest sequences first (a batch of
+    similar lengths needs little padding).
+
+    ``batch_size`` > 0 puts that many texts in each pass. 0 is the device's default: 32 on a
+    CPU, where a pass is compute-bound and larger batches gain nothing; on CUDA as many texts
+    as fit in 65,536 padded tokens (at most 1,024), because a small model leaves the GPU idle
+    between small launches. No score depends on the batching (right padding)."""
+    order = np.argsort(np.asarray(lengths, dtype=np.int64), kind="stable")
+    if batch_size < 0:
+        raise UserError(f"--batch-size must be 0 (the device's default) or positive, "
+                        f"not {batch_size}")
+    if batch_size or device.type != "cuda":
+        size = batch_size or AUTO_BATCH_CPU
+        return [order[start:start + size] for start in range(0, len(order), size)]
+    batches, start = [], 0
+    while start < len(order):
+        end = start + 1
+        while end < len(order) and end - start < AUTO_BATCH_TEXTS_CUDA:
+            padded = -(-max(int(lengths[order[end]]), 1) // pad_multiple) * pad_multiple
+            if (end - start + 1) * padded > AUTO_BATCH_TOKENS_CUDA:
+                break
+            end += 1
+        batches.append(order[start:end])
+        start = end
+    return batches
 
 
 def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:

@@ -26,13 +26,39 @@ OVERLONG_POLICIES = ("truncate-prompt", "drop", "error")
 TOKENIZE_CHUNK = 1024  # texts per batched tokenizer call (bounded memory on large files)
 
 
-@dataclass
 class EncodedText:
-    """Token ids of one rendered text and where its prompt tokens are (cuttable region)."""
+    """Token ids of one rendered text, and where its prompt tokens are (the cuttable region:
+    ``prompt_start`` is the first prompt token after BOS/[CLS], ``prompt_end`` the response's
+    first token). The region is found from the tokenizer's offsets on first use: only texts
+    that must be cut need it."""
 
-    ids: list[int]
-    prompt_start: int  # first cuttable prompt token (after BOS/[CLS])
-    prompt_end: int  # first token of the response
+    def __init__(self, ids: list[int], encoding, response_start: int, uncuttable: set[int]):
+        self.ids = ids
+        self._encoding = encoding
+        self._response_start = response_start
+        self._uncuttable = uncuttable
+        self._region: tuple[int, int] | None = None
+
+    @property
+    def prompt_start(self) -> int:
+        return self._prompt_region()[0]
+
+    @property
+    def prompt_end(self) -> int:
+        return self._prompt_region()[1]
+
+    def _prompt_region(self) -> tuple[int, int]:
+        if self._region is None:
+            special, offsets = self._encoding.special_tokens_mask, self._encoding.offsets
+            n = len(offsets)  # without an EOS the template appends
+            start = 0
+            while start < n and (special[start] or self.ids[start] in self._uncuttable):
+                start += 1
+            end = start
+            while end < n and not special[end] and offsets[end][1] <= self._response_start:
+                end += 1
+            self._region = (start, end)
+        return self._region
 
 
 @dataclass
@@ -90,39 +116,35 @@ class TextEncoder:
         Rust tokenizer spreads over the cores (a GPU host's scoring is otherwise bound by
         tokenizing one text at a time)."""
         out: list[EncodedText] = []
+        eos = self.tokenizer.eos_token_id if self.template.append_eos else None
         for start in range(0, len(items), TOKENIZE_CHUNK):
             rendered = [self.template.render(self.tokenizer, prompt, response)
                         for prompt, response in items[start:start + TOKENIZE_CHUNK]]
             chunk: list[EncodedText | None] = [None] * len(rendered)
             for add_special in {r[2] for r in rendered}:
                 rows = [i for i, r in enumerate(rendered) if r[2] == add_special]
-                enc = self.tokenizer([rendered[i][0] for i in rows],
-                                     add_special_tokens=add_special,
-                                     return_offsets_mapping=True,
-                                     return_special_tokens_mask=True, truncation=False,
-                                     verbose=False)
-                for j, i in enumerate(rows):
-                    chunk[i] = self._locate_prompt(enc["input_ids"][j],
-                                                   enc["special_tokens_mask"][j],
-                                                   enc["offset_mapping"][j], rendered[i][1])
+                encodings = self._rust_encode([rendered[i][0] for i in rows], add_special)
+                for i, encoding in zip(rows, encodings):
+                    ids = encoding.ids
+                    if eos is not None and (not ids or ids[-1] != eos):
+                        ids.append(eos)
+                    chunk[i] = EncodedText(ids, encoding, rendered[i][1], self._uncuttable)
             out.extend(chunk)
         return out
 
-    def _locate_prompt(self, ids, special, offsets, response_start: int) -> EncodedText:
-        """Where the cuttable prompt tokens are; the EOS is appended when the template says."""
-        ids = list(ids)
-        prompt_start = 0
-        while prompt_start < len(ids) and (special[prompt_start]
-                                           or ids[prompt_start] in self._uncuttable):
-            prompt_start += 1
-        prompt_end = prompt_start
-        while (prompt_end < len(ids) and not special[prompt_end]
-               and offsets[prompt_end][1] <= response_start):
-            prompt_end += 1
-        eos = self.tokenizer.eos_token_id
-        if self.template.append_eos and eos is not None and (not ids or ids[-1] != eos):
-            ids.append(eos)
-        return EncodedText(ids, prompt_start, prompt_end)
+    def _rust_encode(self, texts: list[str], add_special_tokens: bool) -> list:
+        """The Rust tokenizer's ``encode_batch``, as ``tokenizer(texts, truncation=False)``
+        calls it (no truncation, no padding, the tokenizer's own ``split_special_tokens``),
+        without building Python lists of the outputs rewardkit does not read."""
+        backend = self.tokenizer.backend_tokenizer
+        if backend.truncation is not None:
+            backend.no_truncation()
+        if backend.padding is not None:
+            backend.no_padding()
+        split = bool(getattr(self.tokenizer, "split_special_tokens", False))
+        if backend.encode_special_tokens != split:
+            backend.encode_special_tokens = split
+        return backend.encode_batch(texts, add_special_tokens=add_special_tokens)
 
     def encode_single(self, prompt: Prompt, response: str) -> tuple[list[int], bool]:
         """Ids for scoring one response: ``(ids, truncated)``; the prompt is cut from the left.

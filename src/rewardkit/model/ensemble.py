@@ -183,7 +183,7 @@ class RewardEnsemble:
 
     # ------------------------------------------------------------------ texts
     def score_with_spread(self, prompts: Sequence[Prompt] | Prompt, responses: Sequence[str], *,
-                          batch_size: int = 32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                          batch_size: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(mean (N,), std across members (N,), per_member (K, N))`` raw rewards.
 
         ``mean`` is the ensemble's reward (for heads: the saved model's own reward); ``std``
@@ -202,7 +202,7 @@ class RewardEnsemble:
 
     # ------------------------------------------------------------------ pairs
     def score_pairs(self, pairs: Sequence[PreferencePair], *, overlong: str = "truncate-prompt",
-                    batch_size: int = 64, progress: bool | None = False) -> ScoredPairs:
+                    batch_size: int = 0, progress: bool | None = False) -> ScoredPairs:
         """Encode with the primary model's policy and score every kept pair."""
         pairs = list(pairs)
         encoded, report = self.primary.encoder.encode_pairs(pairs, overlong)
@@ -239,7 +239,7 @@ class RewardEnsemble:
         weight, bias = self.heads
         return weight @ np.asarray(features, dtype=np.float64).T + bias[:, None]
 
-    def _primary_scores(self, sequences: Sequence[Sequence[int]], *, batch_size: int = 32,
+    def _primary_scores(self, sequences: Sequence[Sequence[int]], *, batch_size: int = 0,
                         progress: bool | None = False, memo: bool = True,
                         ) -> tuple[np.ndarray, np.ndarray | None]:
         """Rewards and features of the primary model. With ``memo`` (evaluation: probes

@@ -37,7 +37,7 @@ import torch
 
 from rewardkit.errors import UserError
 from rewardkit.model.attention import shape_stable_attention
-from rewardkit.model.collate import pad_right, to_device
+from rewardkit.model.collate import pad_right, scoring_batches, to_device
 from rewardkit.model.reward_model import RewardModel, autocast_for
 from rewardkit.progress import progress_bar
 
@@ -91,9 +91,12 @@ def head_input_description(model: RewardModel) -> str:
     return "the pooler output of the first ([CLS]) token (input of `classifier`)"
 
 
+FLUSH_EVERY = 32  # batches whose outputs stay on the device before one copy to the host
+
+
 @torch.inference_mode()
 def extract_features(model: RewardModel, sequences: Sequence[Sequence[int]], *,
-                     batch_size: int = 32, progress: bool | None = False,
+                     batch_size: int = 0, progress: bool | None = False,
                      description: str = "embedding") -> tuple[np.ndarray, np.ndarray]:
     """Features ``(N, H)`` float32 and the model's own rewards ``(N,)`` float64, in input order.
 
@@ -105,33 +108,47 @@ def extract_features(model: RewardModel, sequences: Sequence[Sequence[int]], *,
     was_training = model.model.training
     model.model.eval()
     n = len(sequences)
-    order = np.argsort([len(s) for s in sequences], kind="stable")
+    batches = scoring_batches([len(s) for s in sequences], batch_size, model.device,
+                              model.pad_multiple)
     features: np.ndarray | None = None
     rewards = np.zeros(n, dtype=np.float64)
+    pending: list[tuple[np.ndarray, torch.Tensor, torch.Tensor]] = []
+
+    def to_host() -> None:
+        """Copy the pending batches' outputs to the host: on CUDA each copy makes the host
+        wait for the GPU, so it happens every FLUSH_EVERY batches, not after each."""
+        nonlocal features
+        for rows, batch_rewards, hidden in pending:
+            block = hidden.float().cpu().numpy()
+            if features is None:
+                features = np.zeros((n, block.shape[1]), dtype=np.float32)
+            features[rows] = block
+            rewards[rows] = batch_rewards.double().cpu().numpy()
+        pending.clear()
+
     started = time.perf_counter()
     try:
         with progress_bar(description, n, show=progress) as bar, \
                 shape_stable_attention(model.device):
-            for start in range(0, n, batch_size):
-                rows = order[start:start + batch_size]
+            done = 0
+            for rows in batches:
                 ids, mask = pad_right([sequences[i] for i in rows], model.pad_id,
                                       multiple_of=model.pad_multiple)
                 captured.clear()
                 ids, mask = to_device(ids, model.device), to_device(mask, model.device)
                 with autocast_for(model.info.precision, model.device):
                     logits = model.model(input_ids=ids, attention_mask=mask).logits
-                rewards[rows] = logits[:, 0].double().cpu().numpy()
                 hidden = captured[-1]
                 if hidden.dim() == 3:  # decoders: HF pools the last non-pad token
                     positions = torch.arange(ids.shape[1], device=ids.device)
                     last = (positions * (ids != model.pad_id).int()).argmax(-1)
                     hidden = hidden[torch.arange(ids.shape[0], device=ids.device), last]
-                block = hidden.float().cpu().numpy()
-                if features is None:
-                    features = np.zeros((n, block.shape[1]), dtype=np.float32)
-                features[rows] = block
-                done = start + len(rows)
+                pending.append((rows, logits[:, 0], hidden))
+                if len(pending) >= FLUSH_EVERY:
+                    to_host()
+                done += len(rows)
                 bar.update(len(rows), rate=done / max(time.perf_counter() - started, 1e-9))
+            to_host()
     finally:
         hook.remove()
         model.model.train(was_training)
@@ -214,7 +231,7 @@ class FeatureCache:
 
 
 def cached_features(model: RewardModel, sequences: Sequence[Sequence[int]], *,
-                    cache: FeatureCache | None, batch_size: int = 32,
+                    cache: FeatureCache | None, batch_size: int = 0,
                     progress: bool | None = False, description: str = "embedding",
                     backbone_key: str | None = None, meta: dict | None = None,
                     ) -> tuple[np.ndarray, bool]:

@@ -11,6 +11,8 @@ from rewardkit.errors import UserError
 
 DEVICE_HELP = ("Where the model runs: auto (a CUDA GPU when one is visible, else the CPU), cpu, "
                "cuda or cuda:N.")
+BATCH_SIZE_HELP = ("Texts per forward pass; 0 = the device's default (32 on a CPU; on a GPU as "
+                   "many as fit in 65,536 padded tokens). Does not change any score.")
 
 
 @dataclass
@@ -28,7 +30,7 @@ class ModelLoadOptions:
 
 @dataclass
 class FileScoringOptions(ModelLoadOptions):
-    batch_size: int = option(32, "Texts per forward pass (does not change any score).")
+    batch_size: int = option(0, BATCH_SIZE_HELP)
     on_bad_record: str = option("error", "Stop at a bad record, or skip and count it.",
                                 choices=("error", "skip"))
 

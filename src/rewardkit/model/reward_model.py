@@ -25,7 +25,8 @@ from rewardkit.data.records import PreferencePair, Prompt
 from rewardkit.errors import UserError
 from rewardkit.model.attention import shape_stable_attention
 from rewardkit.model.backbone import ensure_distinct_pad, resolve_backbone, scoring_rule
-from rewardkit.model.collate import pad_left, pad_multiple_for, pad_right, to_device
+from rewardkit.model.collate import (pad_left, pad_multiple_for, pad_right, scoring_batches,
+                                     to_device)
 from rewardkit.model.encode import EncodedPair, TextEncoder
 from rewardkit.model.first_token import enable_first_token_last_layer
 from rewardkit.model.fp32_head import keep_head_in_fp32
@@ -201,7 +202,7 @@ class RewardModel:
         return logits[:, 0].float()
 
     @torch.inference_mode()
-    def score_ids(self, sequences: Sequence[Sequence[int]], *, batch_size: int = 32,
+    def score_ids(self, sequences: Sequence[Sequence[int]], *, batch_size: int = 0,
                   padding_side: str = "right", progress: bool | None = False,
                   description: str = "scoring") -> np.ndarray:
         """Rewards for token id sequences, in input order (batches are length-sorted)."""
@@ -209,14 +210,14 @@ class RewardModel:
             raise UserError("left padding only applies to decoders (last-token scoring)")
         was_training = self.model.training
         self.model.eval()
-        order = np.argsort([len(s) for s in sequences], kind="stable")
         out = np.zeros(len(sequences), dtype=np.float64)
+        batches = scoring_batches([len(s) for s in sequences], batch_size, self.device,
+                                  self.pad_multiple)
         computed = []  # rewards stay on the device until the end: no host sync per batch
-        started = time.perf_counter()
+        started, done = time.perf_counter(), 0
         with progress_bar(description, len(sequences), show=progress) as bar, \
                 shape_stable_attention(self.device):
-            for start in range(0, len(order), batch_size):
-                rows = order[start:start + batch_size]
+            for rows in batches:
                 batch = [sequences[i] for i in rows]
                 if padding_side == "left":
                     ids, mask, positions = pad_left(batch, self.pad_id)
@@ -225,15 +226,15 @@ class RewardModel:
                     ids, mask = pad_right(batch, self.pad_id, multiple_of=self.pad_multiple)
                     rewards = self.forward_ids(ids, mask)
                 computed.append(rewards.double())
-                done = start + len(rows)
+                done += len(rows)
                 bar.update(len(rows), rate=done / max(time.perf_counter() - started, 1e-9))
         if computed:
-            out[order] = torch.cat(computed).cpu().numpy()
+            out[np.concatenate(batches)] = torch.cat(computed).cpu().numpy()
         self.model.train(was_training)
         return out
 
     def score(self, prompts: Sequence[Prompt] | Prompt, responses: Sequence[str], *,
-              batch_size: int = 32, normalize: bool = False, progress: bool | None = False,
+              batch_size: int = 0, normalize: bool = False, progress: bool | None = False,
               ) -> np.ndarray:
         """Reward of each (prompt, response); one prompt may be shared by all responses.
 
@@ -259,14 +260,14 @@ class RewardModel:
             sequences.append(fitted[0])
         return sequences
 
-    def score_encoded_pairs(self, pairs: Sequence[EncodedPair], *, batch_size: int = 32,
+    def score_encoded_pairs(self, pairs: Sequence[EncodedPair], *, batch_size: int = 0,
                             progress: bool | None = False) -> tuple[np.ndarray, np.ndarray]:
         sequences = [p.chosen_ids for p in pairs] + [p.rejected_ids for p in pairs]
         rewards = self.score_ids(sequences, batch_size=batch_size, progress=progress,
                                  description="scoring pairs")
         return rewards[:len(pairs)], rewards[len(pairs):]
 
-    def score_pairs(self, pairs: Sequence[PreferencePair], *, batch_size: int = 32,
+    def score_pairs(self, pairs: Sequence[PreferencePair], *, batch_size: int = 0,
                     overlong: str = "truncate-prompt", progress: bool | None = False):
         """``(r_chosen, r_rejected, kept_indices, report)`` for preference pairs."""
         encoded, report = self.encoder.encode_pairs(list(pairs), overlong)

@@ -28,7 +28,7 @@ class EnsembleIdsScorer:
             _check_same_encoding(ensemble.members)
 
     @torch.inference_mode()
-    def __call__(self, sequences, *, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, sequences, *, batch_size: int = 0) -> tuple[np.ndarray, np.ndarray]:
         ensemble = self.ensemble
         if ensemble.heads is not None:
             features, rewards = extract_features(ensemble.primary, sequences,
