@@ -45,7 +45,7 @@ def reward_function(model_dir_or_url: str, *, token: str | None = None,
         token / token_file: the server's bearer token (URL only).
         normalized: return ``(r − mean) / std`` with the model's stored normalization instead
             of raw rewards.
-        batch_size: texts per forward pass (in-process only).
+        batch_size: texts per forward pass (in-process only); 0, the default, is the device's own.
         timeout / retries: per-request timeout and retries (URL only).
         name: the function's ``__name__``, which TRL uses as the reward's name in its logs.
     """
