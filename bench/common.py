@@ -33,7 +33,8 @@ def machine() -> str:
     except (ValueError, OSError):
         pass
     gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""
-    return f"{cpu}, {os.cpu_count()} cores{mem}{gpu}, torch {torch.__version__}, {torch.get_num_threads()} threads"
+    threads = torch.get_num_threads()
+    return f"{cpu}, {os.cpu_count()} cores{mem}{gpu}, torch {torch.__version__}, {threads} threads"
 
 
 def today() -> str:
@@ -52,7 +53,7 @@ def matmul_peak(dtype: torch.dtype, n: int = 2048, repeats: int = 10) -> float:
         start = time.perf_counter()
         a @ b
         best = min(best, time.perf_counter() - start)
-    return 2 * n ** 3 / best / 1e9
+    return 2 * n**3 / best / 1e9
 
 
 def encoder_train_flops_per_token(config, seq_len: float) -> float:
@@ -77,6 +78,7 @@ def training_workspace(args, prefix: str) -> Path:
     work.mkdir(parents=True, exist_ok=True)
     if args.tiny:
         from tiny import tiny_bert_backbone, tiny_world_file
+
         args.backbone = args.backbone or tiny_bert_backbone(work / "tiny-bert")
         args.data = tiny_world_file(work / "world")
         args.max_length = min(args.max_length, 128)

@@ -24,16 +24,16 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gpu_train_check import decoder_backbone, run_trl  # noqa: E402
-from tiny import minilm_shaped_reward_model  # noqa: E402
-
 from rewardkit.cli_support import quiet_libraries  # noqa: E402
 from rewardkit.data import read_pairs, split_by_prompt  # noqa: E402
 from rewardkit.model.reward_model import RewardModel  # noqa: E402
 from rewardkit.train import TrainConfig, train  # noqa: E402
+from tiny import minilm_shaped_reward_model  # noqa: E402
 
 
 def profiled(label: str, fn, rows: int = 15) -> None:
     from torch.profiler import ProfilerActivity, profile
+
     activities = [ProfilerActivity.CPU]
     if torch.cuda.is_available():
         activities.append(ProfilerActivity.CUDA)
@@ -44,15 +44,23 @@ def profiled(label: str, fn, rows: int = 15) -> None:
     print(table.table(sort_by="self_cpu_time_total", row_limit=rows, max_name_column_width=48))
     if torch.cuda.is_available():
         print(f"=== profile: {label} (top by self CUDA) ===")
-        print(table.table(sort_by="self_device_time_total", row_limit=8,
-                          max_name_column_width=48))
+        print(table.table(sort_by="self_device_time_total", row_limit=8, max_name_column_width=48))
 
 
 def train_seconds(args, backbone, work: Path, name: str, **overrides) -> float:
-    options = dict(data=args.data, out=str(work / name), backbone=backbone, epochs=100,
-                   max_steps=args.steps, batch_size=16, lr=1e-5, max_length=512,
-                   precision="bf16", pair_forward="concatenated",
-                   token_cache=str(work / "cache"))
+    options = dict(
+        data=args.data,
+        out=str(work / name),
+        backbone=backbone,
+        epochs=100,
+        max_steps=args.steps,
+        batch_size=16,
+        lr=1e-5,
+        max_length=512,
+        precision="bf16",
+        pair_forward="concatenated",
+        token_cache=str(work / "cache"),
+    )
     options.update(overrides)
     result = train(TrainConfig(**options), quiet=True, progress=False)
     return result.metrics["training"]["loop_seconds"]
@@ -81,13 +89,17 @@ def scoring_part(args, work: Path, summary: list) -> None:
             RewardModel.pad_multiple = property(lambda self, m=multiple: m)
             model = RewardModel.from_pretrained(model_dir, precision=precision, device=device)
             first, second = timed(model), timed(model)
-            summary.append(f"scoring {precision} pad×{multiple}: {len(responses) / first:7.0f} "
-                           f"texts/s first pass, {len(responses) / second:7.0f} second")
+            summary.append(
+                f"scoring {precision} pad×{multiple}: {len(responses) / first:7.0f} "
+                f"texts/s first pass, {len(responses) / second:7.0f} second"
+            )
             print(summary[-1], flush=True)
     RewardModel.pad_multiple = property(lambda self: 1)
     model = RewardModel.from_pretrained(model_dir, precision="bf16", device=device)
-    profiled("bf16 scoring, new shapes (batch 24, no padding multiple)",
-             lambda: timed(model, batch_size=24))
+    profiled(
+        "bf16 scoring, new shapes (batch 24, no padding multiple)",
+        lambda: timed(model, batch_size=24),
+    )
     RewardModel.pad_multiple = real
 
 
@@ -98,24 +110,33 @@ def training_part(args, work: Path, summary: list) -> None:
     trl = run_trl(backbone, train_pairs, args.steps, 16)
     summary.append(f"TRL {args.steps} steps: {trl['seconds']:.1f} s")
     print(summary[-1], flush=True)
-    variants = {"grouped, pad×auto": {}, "grouped, pad×1": {"pad_to_multiple": 1},
-                "random batches, pad×1": {"group_by_length": False, "pad_to_multiple": 1},
-                "random batches, pad×auto": {"group_by_length": False}}
+    variants = {
+        "grouped, pad×auto": {},
+        "grouped, pad×1": {"pad_to_multiple": 1},
+        "random batches, pad×1": {"group_by_length": False, "pad_to_multiple": 1},
+        "random batches, pad×auto": {"group_by_length": False},
+    }
     for i, (label, overrides) in enumerate(variants.items()):
         seconds = train_seconds(args, backbone, work, f"v{i}", **overrides)
         summary.append(f"rewardkit {label}: {seconds:.1f} s ({trl['seconds'] / seconds:.2f}× TRL)")
         print(summary[-1], flush=True)
     steps = min(args.steps, 20)
-    profiled(f"rewardkit training, {steps} steps (grouped, pad×auto; includes setup)",
-             lambda: train_seconds(args, backbone, work, "profiled", max_steps=steps,
-                                   eval_fraction=0.01))
-    profiled(f"TRL training, {steps} steps (includes setup)",
-             lambda: run_trl(backbone, train_pairs, steps, 16))
+    profiled(
+        f"rewardkit training, {steps} steps (grouped, pad×auto; includes setup)",
+        lambda: train_seconds(
+            args, backbone, work, "profiled", max_steps=steps, eval_fraction=0.01
+        ),
+    )
+    profiled(
+        f"TRL training, {steps} steps (includes setup)",
+        lambda: run_trl(backbone, train_pairs, steps, 16),
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", required=True)
     parser.add_argument("--tokenizer", required=True)
     parser.add_argument("--steps", type=int, default=80)

@@ -23,7 +23,6 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, today  # noqa: E402
-
 from rewardkit.cli_support import quiet_libraries  # noqa: E402
 from rewardkit.data import read_pairs, split_by_prompt  # noqa: E402
 from rewardkit.train import TrainConfig, train  # noqa: E402
@@ -31,16 +30,36 @@ from rewardkit.train import TrainConfig, train  # noqa: E402
 
 def decoder_backbone(folder: Path, tokenizer_dir: str, tiny: bool) -> tuple[str, object]:
     from transformers import AutoTokenizer, LlamaConfig, LlamaForSequenceClassification
+
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     if tokenizer.eos_token is None:
         tokenizer.eos_token = tokenizer.sep_token or "</s>"
-    shape = (dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                  num_attention_heads=4, num_key_value_heads=2) if tiny else
-             dict(hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
-                  num_attention_heads=9, num_key_value_heads=3))
-    config = LlamaConfig(vocab_size=len(tokenizer), max_position_embeddings=2048, num_labels=1,
-                         pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
-                         tie_word_embeddings=True, **shape)
+    shape = (
+        dict(
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+        )
+        if tiny
+        else dict(
+            hidden_size=576,
+            intermediate_size=1536,
+            num_hidden_layers=30,
+            num_attention_heads=9,
+            num_key_value_heads=3,
+        )
+    )
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        max_position_embeddings=2048,
+        num_labels=1,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        tie_word_embeddings=True,
+        **shape,
+    )
     torch.manual_seed(0)
     LlamaForSequenceClassification(config).save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
@@ -68,7 +87,7 @@ def bf16_peak(device) -> float:
         a @ b
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return 2 * n ** 3 * 10 / (time.perf_counter() - start)
+    return 2 * n**3 * 10 / (time.perf_counter() - start)
 
 
 def run_trl(backbone, train_pairs, steps, batch_size) -> dict:
@@ -77,18 +96,34 @@ def run_trl(backbone, train_pairs, steps, batch_size) -> dict:
     from trl import RewardConfig, RewardTrainer
 
     from rewardkit.model.reward_model import RewardModel
+
     reference = RewardModel.from_backbone(backbone, max_length=512)
-    rows = [{"chosen": reference.template.render(reference.tokenizer, p.prompt, p.chosen)[0],
-             "rejected": reference.template.render(reference.tokenizer, p.prompt, p.rejected)[0]}
-            for p in train_pairs]
+    rows = [
+        {
+            "chosen": reference.template.render(reference.tokenizer, p.prompt, p.chosen)[0],
+            "rejected": reference.template.render(reference.tokenizer, p.prompt, p.rejected)[0],
+        }
+        for p in train_pairs
+    ]
     tokenizer = AutoTokenizer.from_pretrained(backbone)
     model = AutoModelForSequenceClassification.from_pretrained(backbone, num_labels=1)
-    args = RewardConfig(output_dir=tempfile.mkdtemp(), per_device_train_batch_size=batch_size,
-                        max_steps=steps, learning_rate=1e-5, max_length=512, bf16=True,
-                        gradient_checkpointing=False, report_to=[], save_strategy="no",
-                        logging_steps=steps, disable_tqdm=True, use_cpu=not torch.cuda.is_available())
-    trainer = RewardTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
-                            processing_class=tokenizer)
+    args = RewardConfig(
+        output_dir=tempfile.mkdtemp(),
+        per_device_train_batch_size=batch_size,
+        max_steps=steps,
+        learning_rate=1e-5,
+        max_length=512,
+        bf16=True,
+        gradient_checkpointing=False,
+        report_to=[],
+        save_strategy="no",
+        logging_steps=steps,
+        disable_tqdm=True,
+        use_cpu=not torch.cuda.is_available(),
+    )
+    trainer = RewardTrainer(
+        model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer
+    )
     start = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - start
@@ -105,17 +140,31 @@ def run_one(name: str, args, backbone: str, train_pairs) -> dict:
         return run_trl(backbone, train_pairs, args.steps, args.batch_size)
     strategy = name.removeprefix("rewardkit-")
     work = Path(args.out)
-    result = train(TrainConfig(data=args.data, out=str(work / strategy), backbone=backbone,
-                               epochs=100, max_steps=args.steps, batch_size=args.batch_size,
-                               lr=1e-5, max_length=512, precision="bf16", pair_forward=strategy,
-                               token_cache=str(work / "cache")), quiet=True, progress=False)
+    result = train(
+        TrainConfig(
+            data=args.data,
+            out=str(work / strategy),
+            backbone=backbone,
+            epochs=100,
+            max_steps=args.steps,
+            batch_size=args.batch_size,
+            lr=1e-5,
+            max_length=512,
+            precision="bf16",
+            pair_forward=strategy,
+            token_cache=str(work / "cache"),
+        ),
+        quiet=True,
+        progress=False,
+    )
     t = result.metrics["training"]
     return {"seconds": t["loop_seconds"], "tokens": t["tokens_seen"], "steps": t["steps"]}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", required=True)
     parser.add_argument("--tokenizer", required=True)
     parser.add_argument("--steps", type=int, default=300)
@@ -132,22 +181,43 @@ def main() -> None:
     train_pairs, _ = split_by_prompt(pairs, 0.2)
     backbone, config = decoder_backbone(work / "backbone", args.tokenizer, args.tiny)
     if args.only:
-        (work / f"{args.only}.json").write_text(json.dumps(run_one(args.only, args, backbone,
-                                                                   train_pairs)))
+        (work / f"{args.only}.json").write_text(
+            json.dumps(run_one(args.only, args, backbone, train_pairs))
+        )
         return
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    n_params = sum(p.numel() for p in
-                   __import__("transformers").AutoModelForSequenceClassification.from_pretrained(backbone).parameters())
+    n_params = sum(
+        p.numel()
+        for p in __import__("transformers")
+        .AutoModelForSequenceClassification.from_pretrained(backbone)
+        .parameters()
+    )
     peak = bf16_peak(device)
-    print(f"machine: {machine()}\ndate: {today()}\ndecoder: {n_params / 1e6:.0f}M parameters; "
-          f"measured bf16 matmul peak {peak / 1e12:.0f} TFLOP/s", flush=True)
+    print(
+        f"machine: {machine()}\ndate: {today()}\ndecoder: {n_params / 1e6:.0f}M parameters; "
+        f"measured bf16 matmul peak {peak / 1e12:.0f} TFLOP/s",
+        flush=True,
+    )
     results = {"machine": machine(), "date": today(), "params": n_params, "peak_flops": peak}
     # Each tool in a fresh process: kernel caches (cuDNN attention plans, lazily loaded
     # kernels) warmed by one run must not speed up the next.
     for name in RUNS:
-        child = [sys.executable, __file__, "--only", name, "--data", args.data, "--tokenizer",
-                 args.tokenizer, "--steps", str(args.steps), "--batch-size", str(args.batch_size),
-                 "--out", str(work)] + (["--tiny"] if args.tiny else [])
+        child = [
+            sys.executable,
+            __file__,
+            "--only",
+            name,
+            "--data",
+            args.data,
+            "--tokenizer",
+            args.tokenizer,
+            "--steps",
+            str(args.steps),
+            "--batch-size",
+            str(args.batch_size),
+            "--out",
+            str(work),
+        ] + (["--tiny"] if args.tiny else [])
         subprocess.run(child, check=True)
         results[name] = json.loads((work / f"{name}.json").read_text())
     base = results["trl"]["tokens"] / results["trl"]["seconds"]
@@ -158,9 +228,12 @@ def main() -> None:
         mean_len = row["tokens"] / max(2 * row["steps"] * args.batch_size, 1)
         mfu = rate * flops_per_token(config, mean_len) / peak
         row.update(tokens_per_s=rate, mfu=mfu)
-        print(f"{name:26s} {row['steps']} steps in {row['seconds']:.1f} s: {rate:,.0f} tokens/s, "
-              f"MFU {100 * mfu:.1f}%, {rate / base:.2f}× TRL's tokens/s, "
-              f"{row['steps'] / row['seconds'] / base_pairs:.2f}× TRL's pairs/s", flush=True)
+        print(
+            f"{name:26s} {row['steps']} steps in {row['seconds']:.1f} s: {rate:,.0f} tokens/s, "
+            f"MFU {100 * mfu:.1f}%, {rate / base:.2f}× TRL's tokens/s, "
+            f"{row['steps'] / row['seconds'] / base_pairs:.2f}× TRL's pairs/s",
+            flush=True,
+        )
     (work / "gpu_results.json").write_text(json.dumps(results, indent=2))
 
 

@@ -25,7 +25,6 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, today  # noqa: E402
-
 from rewardkit.cli_support import quiet_libraries  # noqa: E402
 from rewardkit.data import read_pairs, split_by_prompt  # noqa: E402
 from rewardkit.model.reward_model import RewardModel  # noqa: E402
@@ -33,26 +32,48 @@ from rewardkit.train.forward import pair_forward  # noqa: E402
 from rewardkit.train.losses import preference_loss  # noqa: E402
 from rewardkit.train.prefix_sharing import common_prefix_length  # noqa: E402
 
-HH = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "hh-rlhf-harmless-base" / "test.jsonl.gz"
+HH = (
+    Path(__file__).resolve().parents[1]
+    / ".."
+    / "shared"
+    / "data"
+    / "hh-rlhf-harmless-base"
+    / "test.jsonl.gz"
+)
 
 
 def tiny_llama(folder: Path) -> str:
     from transformers import AutoTokenizer, LlamaConfig, LlamaForSequenceClassification
 
     from rewardkit.model.backbone import resolve_backbone
+
     tokenizer = AutoTokenizer.from_pretrained(resolve_backbone(None))
     tokenizer.eos_token = tokenizer.sep_token
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
-                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                         num_labels=1, pad_token_id=tokenizer.pad_token_id)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        num_labels=1,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     LlamaForSequenceClassification(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return str(folder)
 
 
-def run(strategy: str, backbone: str, encoded, steps: int, batch_size: int, precision: str,
-        seed: int = 0) -> dict:
+def run(
+    strategy: str,
+    backbone: str,
+    encoded,
+    steps: int,
+    batch_size: int,
+    precision: str,
+    seed: int = 0,
+) -> dict:
     torch.manual_seed(seed)
     model = RewardModel.from_backbone(backbone, max_length=512, precision=precision)
     model.model.train()
@@ -60,23 +81,37 @@ def run(strategy: str, backbone: str, encoded, steps: int, batch_size: int, prec
     losses, tokens = [], 0
     start = time.perf_counter()
     for step in range(steps):
-        batch = encoded[step * batch_size:(step + 1) * batch_size]
-        out = pair_forward(model.model, batch, strategy=strategy, pad_id=model.pad_id,
-                           use_margin=True, precision=precision, device=torch.device("cpu"))
-        loss = preference_loss(out.r_chosen, out.r_rejected, margin=out.margin, tie=out.tie,
-                               weight=out.weight)
+        batch = encoded[step * batch_size : (step + 1) * batch_size]
+        out = pair_forward(
+            model.model,
+            batch,
+            strategy=strategy,
+            pad_id=model.pad_id,
+            use_margin=True,
+            precision=precision,
+            device=torch.device("cpu"),
+        )
+        loss = preference_loss(
+            out.r_chosen, out.r_rejected, margin=out.margin, tie=out.tie, weight=out.weight
+        )
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
         losses.append(float(loss.detach()))
         tokens += out.tokens
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "pairs_per_s": steps * batch_size / seconds, "tokens": tokens,
-            "losses": losses}
+    return {
+        "seconds": seconds,
+        "pairs_per_s": steps * batch_size / seconds,
+        "tokens": tokens,
+        "losses": losses,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
@@ -89,27 +124,37 @@ def main() -> None:
         args.steps = min(args.steps, 2)
     else:
         from rewardkit.candidates.smollm2 import smollm2_folder
+
         backbone = str(smollm2_folder())
     pairs, _ = read_pairs(args.data)
     train_pairs, _ = split_by_prompt(pairs, 0.2)
     model = RewardModel.from_backbone(backbone, max_length=512)
-    encoded, _ = model.encoder.encode_pairs(train_pairs[:args.steps * args.batch_size])
+    encoded, _ = model.encoder.encode_pairs(train_pairs[: args.steps * args.batch_size])
     shared = [common_prefix_length(p.chosen_ids, p.rejected_ids) for p in encoded]
     total = sum(len(p.chosen_ids) + len(p.rejected_ids) for p in encoded)
-    print(f"machine: {machine()}\ndate: {today()}\nbackbone: {backbone}\n{len(encoded)} hh-rlhf "
-          f"train pairs, {total} tokens concatenated, {sum(shared)} of them a shared prompt "
-          f"prefix counted twice; {args.steps} steps of {args.batch_size} pairs, {args.precision}",
-          flush=True)
+    print(
+        f"machine: {machine()}\ndate: {today()}\nbackbone: {backbone}\n{len(encoded)} hh-rlhf "
+        f"train pairs, {total} tokens concatenated, {sum(shared)} of them a shared prompt "
+        f"prefix counted twice; {args.steps} steps of {args.batch_size} pairs, {args.precision}",
+        flush=True,
+    )
     results = {}
     for strategy in ("concatenated", "prefix-sharing"):
-        results[strategy] = run(strategy, backbone, encoded, args.steps, args.batch_size, args.precision)
+        results[strategy] = run(
+            strategy, backbone, encoded, args.steps, args.batch_size, args.precision
+        )
         r = results[strategy]
-        print(f"{strategy:15s}: {r['pairs_per_s']:.3f} pairs/s, {r['tokens']} tokens computed, "
-              f"{r['seconds']:.1f} s; first loss {r['losses'][0]:.6f}", flush=True)
+        print(
+            f"{strategy:15s}: {r['pairs_per_s']:.3f} pairs/s, {r['tokens']} tokens computed, "
+            f"{r['seconds']:.1f} s; first loss {r['losses'][0]:.6f}",
+            flush=True,
+        )
     ratio = results["prefix-sharing"]["pairs_per_s"] / results["concatenated"]["pairs_per_s"]
     gap = abs(results["prefix-sharing"]["losses"][0] - results["concatenated"]["losses"][0])
-    print(f"prefix sharing: {ratio:.2f}× the concatenated forward's pairs/s; first-step loss "
-          f"difference {gap:.1e}")
+    print(
+        f"prefix sharing: {ratio:.2f}× the concatenated forward's pairs/s; first-step loss "
+        f"difference {gap:.1e}"
+    )
 
 
 if __name__ == "__main__":

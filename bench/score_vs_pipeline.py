@@ -3,8 +3,8 @@
 Same model, same texts (both sides of every canonical hh-rlhf eval pair, rendered exactly as
 rewardkit scores them). The anchor is the pipeline with ``function_to_apply="none"`` at its
 best batch size among 1, 8 and 32, measured in the same run; then ``--rounds`` timed rounds
-alternate the anchor and rewardkit (fp32, bf16), so the machine's drift hits both. Scores must agree: fp32 to
-1e-5; bf16 within 2e-2 of fp32 with the same ranking inside every pair.
+alternate the anchor and rewardkit (fp32, bf16), so the machine's drift hits both. Scores
+must agree: fp32 to 1e-5; bf16 within 2e-2 of fp32 with the same ranking inside every pair.
 
 rewardkit runs at ``--batch-sizes`` (default 0: the device's default, as ``rewardkit score``
 uses it). Tokenizer parallelism is set on for the whole process (the tokenizers library's
@@ -29,12 +29,18 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, today  # noqa: E402
-
 from rewardkit.cli_support import quiet_libraries  # noqa: E402
 from rewardkit.data import read_pairs, split_by_prompt  # noqa: E402
 from rewardkit.model.reward_model import RewardModel, resolve_device  # noqa: E402
 
-HH = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "hh-rlhf-harmless-base" / "test.jsonl.gz"
+HH = (
+    Path(__file__).resolve().parents[1]
+    / ".."
+    / "shared"
+    / "data"
+    / "hh-rlhf-harmless-base"
+    / "test.jsonl.gz"
+)
 
 
 def untrained_model(folder: Path, backbone: str | None) -> str:
@@ -45,12 +51,19 @@ def untrained_model(folder: Path, backbone: str | None) -> str:
     return str(folder)
 
 
-def pipeline_scores(model_dir: str, texts: list[str], batch_size: int,
-                    device: torch.device) -> tuple[np.ndarray, float]:
+def pipeline_scores(
+    model_dir: str, texts: list[str], batch_size: int, device: torch.device
+) -> tuple[np.ndarray, float]:
     from transformers import pipeline
-    pipe = pipeline("text-classification", model=model_dir, tokenizer=model_dir,
-                    device=device if device.type == "cuda" else -1,
-                    function_to_apply="none", top_k=None)
+
+    pipe = pipeline(
+        "text-classification",
+        model=model_dir,
+        tokenizer=model_dir,
+        device=device if device.type == "cuda" else -1,
+        function_to_apply="none",
+        top_k=None,
+    )
     pipe(texts[:2], batch_size=batch_size, truncation=True, max_length=512)  # warm-up
     _synchronize(device)
     start = time.perf_counter()
@@ -61,19 +74,37 @@ def pipeline_scores(model_dir: str, texts: list[str], batch_size: int,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=None, help="reward model folder (default: MiniLM + fresh head)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--model", default=None, help="reward model folder (default: MiniLM + fresh head)"
+    )
     parser.add_argument("--backbone", default=None)
     parser.add_argument("--data", default=str(HH))
     parser.add_argument("--limit", type=int, default=None, help="score only the first N pairs")
-    parser.add_argument("--batch-sizes", default="0",
-                        help="rewardkit's batch sizes, comma-separated (0: the device's default)")
-    parser.add_argument("--pairs", choices=("eval", "all"), default="eval",
-                        help="score the canonical eval split's pairs, or every pair in --data")
-    parser.add_argument("--rounds", type=int, default=2,
-                        help="timed rounds, each: pipeline, rewardkit fp32, rewardkit bf16")
-    parser.add_argument("--device", default="auto",
-                        help="auto (CUDA when visible), cpu or cuda: both scorers run there")
+    parser.add_argument(
+        "--batch-sizes",
+        default="0",
+        help="rewardkit's batch sizes, comma-separated (0: the device's default)",
+    )
+    parser.add_argument(
+        "--pairs",
+        choices=("eval", "all"),
+        default="eval",
+        help="score the canonical eval split's pairs, or every pair in --data",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="timed rounds, each: pipeline, rewardkit fp32, rewardkit bf16",
+    )
+    parser.add_argument(
+        "--device",
+        default="auto",
+        help="auto (CUDA when visible), cpu or cuda: both scorers run there",
+    )
     parser.add_argument("--tiny", action="store_true", help="smoke test on a tiny random BERT")
     args = parser.parse_args()
     quiet_libraries()
@@ -83,6 +114,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="rk-bench-score-"))
     if args.tiny:
         from tiny import tiny_bert_backbone, tiny_world_file
+
         args.backbone = tiny_bert_backbone(work / "tiny-bert")
         args.data = tiny_world_file(work / "world")
         args.limit = args.limit or 16
@@ -90,7 +122,7 @@ def main() -> None:
     pairs, _ = read_pairs(args.data)
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     eval_pairs = split_by_prompt(pairs, 0.2)[1] if args.pairs == "eval" else pairs
-    eval_pairs = eval_pairs[:args.limit] if args.limit else eval_pairs
+    eval_pairs = eval_pairs[: args.limit] if args.limit else eval_pairs
     device = resolve_device(args.device)
     fp32 = RewardModel.from_pretrained(model_dir, precision="fp32", device=str(device))
     # only texts that fit: the pipeline truncates on the right, rewardkit cuts the prompt
@@ -103,10 +135,12 @@ def main() -> None:
             keep.append(i)
     prompts = [encoded[i][0] for i in keep]
     responses = [encoded[i][1] for i in keep]
-    print(f"machine: {machine()}\ndate: {today()}\ndevice: {_device_name(device)}\n"
-          f"model: {model_dir}\n{len(texts)} texts "
-          f"(both sides of {len(eval_pairs)} {args.pairs} pairs that fit in 512 tokens)",
-          flush=True)
+    print(
+        f"machine: {machine()}\ndate: {today()}\ndevice: {_device_name(device)}\n"
+        f"model: {model_dir}\n{len(texts)} texts "
+        f"(both sides of {len(eval_pairs)} {args.pairs} pairs that fit in 512 tokens)",
+        flush=True,
+    )
 
     best = None
     for batch_size in (1, 8, 32):
@@ -119,8 +153,10 @@ def main() -> None:
 
     # Timed rounds alternate anchor and rewardkit, so drift in the machine's speed between
     # the first and the last measurement hits every scorer alike.
-    models = {"fp32": fp32, "bf16": RewardModel.from_pretrained(model_dir, precision="bf16",
-                                                                device=str(device))}
+    models = {
+        "fp32": fp32,
+        "bf16": RewardModel.from_pretrained(model_dir, precision="bf16", device=str(device)),
+    }
     for model in models.values():
         model.score(prompts[:2], responses[:2])  # warm-up
     runs = [(precision, size) for precision in models for size in batch_sizes]
@@ -138,23 +174,30 @@ def main() -> None:
             results[(precision, size)] = scores
         print(f"round {round_ + 1}: pipeline {len(texts) / took:.1f} texts/s", flush=True)
     anchor_rate = args.rounds * len(texts) / seconds["pipeline"]
-    print(f"anchor: pipeline batch {anchor_batch}, {anchor_rate:7.1f} texts/s over "
-          f"{args.rounds} rounds", flush=True)
+    print(
+        f"anchor: pipeline batch {anchor_batch}, {anchor_rate:7.1f} texts/s over "
+        f"{args.rounds} rounds",
+        flush=True,
+    )
     both = np.array([i // 2 for i in keep])
     for precision, size in runs:
         rate = args.rounds * len(texts) / seconds[(precision, size)]
-        print(f"rewardkit {precision} batch {size or 'auto'}: {rate:7.1f} texts/s "
-              f"→ {rate / anchor_rate:.2f}× the pipeline's best (batch {anchor_batch})",
-              flush=True)
+        print(
+            f"rewardkit {precision} batch {size or 'auto'}: {rate:7.1f} texts/s "
+            f"→ {rate / anchor_rate:.2f}× the pipeline's best (batch {anchor_batch})",
+            flush=True,
+        )
     for size in batch_sizes:
         fp32_scores, bf16_scores = results[("fp32", size)], results[("bf16", size)]
         fp32_gap = float(np.max(np.abs(fp32_scores - anchor_scores)))
         bf16_gap = float(np.max(np.abs(bf16_scores - fp32_scores)))
         same_rank = _same_pair_ranking(both, fp32_scores, bf16_scores)
-        print(f"batch {size or 'auto'}: fp32 vs pipeline: max |Δ| = {fp32_gap:.2e} "
-              f"({'OK' if fp32_gap <= 1e-5 else 'FAIL'} at 1e-5); bf16 vs fp32: max |Δ| = "
-              f"{bf16_gap:.2e} ({'OK' if bf16_gap <= 2e-2 else 'FAIL'} at 2e-2), "
-              f"same ranking in {same_rank[0]}/{same_rank[1]} pairs")
+        print(
+            f"batch {size or 'auto'}: fp32 vs pipeline: max |Δ| = {fp32_gap:.2e} "
+            f"({'OK' if fp32_gap <= 1e-5 else 'FAIL'} at 1e-5); bf16 vs fp32: max |Δ| = "
+            f"{bf16_gap:.2e} ({'OK' if bf16_gap <= 2e-2 else 'FAIL'} at 2e-2), "
+            f"same ranking in {same_rank[0]}/{same_rank[1]} pairs"
+        )
     _print_split(fp32, prompts, responses, batch_sizes[-1], device)
 
 
@@ -168,8 +211,11 @@ def _print_split(model: RewardModel, prompts, responses, batch_size: int, device
     model.score_ids(sequences, batch_size=batch_size)
     _synchronize(device)
     forwards = time.perf_counter() - start
-    print(f"one fp32 pass (batch {batch_size or 'auto'}): tokenizing {tokenizing:.2f} s, "
-          f"forwards {forwards:.2f} s", flush=True)
+    print(
+        f"one fp32 pass (batch {batch_size or 'auto'}): tokenizing {tokenizing:.2f} s, "
+        f"forwards {forwards:.2f} s",
+        flush=True,
+    )
 
 
 def _synchronize(device: torch.device) -> None:

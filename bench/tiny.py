@@ -16,8 +16,14 @@ def tiny_bert_backbone(folder: Path) -> str:
     if (folder / "config.json").is_file():
         return str(folder)
     torch.manual_seed(0)
-    config = BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=512, num_labels=1)
+    config = BertConfig(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+        num_labels=1,
+    )
     BertForSequenceClassification(config).save_pretrained(folder, safe_serialization=True)
     AutoTokenizer.from_pretrained(resolve_backbone(None)).save_pretrained(folder)
     return str(folder)
@@ -47,19 +53,29 @@ def minilm_shaped_reward_model(folder: Path, tokenizer_dir: str) -> str:
 
     folder = Path(folder)
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=384, num_hidden_layers=6,
-                        num_attention_heads=12, intermediate_size=1536,
-                        max_position_embeddings=512, num_labels=1)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=384,
+        num_hidden_layers=6,
+        num_attention_heads=12,
+        intermediate_size=1536,
+        max_position_embeddings=512,
+        num_labels=1,
+    )
     torch.manual_seed(0)
-    BertForSequenceClassification(config).save_pretrained(folder / "backbone",
-                                                          safe_serialization=True)
+    BertForSequenceClassification(config).save_pretrained(
+        folder / "backbone", safe_serialization=True
+    )
     tokenizer.save_pretrained(folder / "backbone")
-    RewardModel.from_backbone(str(folder / "backbone"), max_length=512).save_pretrained(folder / "rm")
+    RewardModel.from_backbone(str(folder / "backbone"), max_length=512).save_pretrained(
+        folder / "rm"
+    )
     return str(folder / "rm")
 
 
 if __name__ == "__main__":  # python bench/tiny.py minilm-shaped OUT TOKENIZER_DIR
     import sys
+
     if len(sys.argv) == 4 and sys.argv[1] == "minilm-shaped":
         print(minilm_shaped_reward_model(Path(sys.argv[2]), sys.argv[3]))
     else:

@@ -27,10 +27,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, today, training_workspace  # noqa: E402
-
 import rewardkit.model.reward_model as reward_model_module  # noqa: E402
 import rewardkit.train.trainer as trainer_module  # noqa: E402
+from common import machine, today, training_workspace  # noqa: E402
 from rewardkit.cli_support import quiet_libraries  # noqa: E402
 from rewardkit.data import pairs_to_jsonl, read_pairs, split_by_prompt  # noqa: E402
 from rewardkit.model.reward_model import RewardModel  # noqa: E402
@@ -38,7 +37,14 @@ from rewardkit.train import TrainConfig, train  # noqa: E402
 from rewardkit.train.batching import length_grouped_batches, pair_length  # noqa: E402
 from rewardkit.train.prepare import prepare_data  # noqa: E402
 
-HH = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "hh-rlhf-harmless-base" / "test.jsonl.gz"
+HH = (
+    Path(__file__).resolve().parents[1]
+    / ".."
+    / "shared"
+    / "data"
+    / "hh-rlhf-harmless-base"
+    / "test.jsonl.gz"
+)
 
 # name, precision, TrainConfig overrides, parts switched off (see switched_off)
 VARIANTS = [
@@ -68,19 +74,38 @@ def switched_off(parts: tuple[str, ...]):
         trainer_module.use_fast_attention, reward_model_module.enable_first_token_last_layer = saved
 
 
-def run_variant(train_file: Path, eval_file: Path, args, precision: str, overrides: dict,
-                off: tuple[str, ...], out: Path) -> dict:
-    config = TrainConfig(data=str(train_file), eval_data=str(eval_file), out=str(out),
-                         backbone=args.backbone, epochs=1, batch_size=16, lr=1e-4,
-                         max_length=args.max_length, precision=precision, proxy_eval=False,
-                         **overrides)
+def run_variant(
+    train_file: Path,
+    eval_file: Path,
+    args,
+    precision: str,
+    overrides: dict,
+    off: tuple[str, ...],
+    out: Path,
+) -> dict:
+    config = TrainConfig(
+        data=str(train_file),
+        eval_data=str(eval_file),
+        out=str(out),
+        backbone=args.backbone,
+        epochs=1,
+        batch_size=16,
+        lr=1e-4,
+        max_length=args.max_length,
+        precision=precision,
+        proxy_eval=False,
+        **overrides,
+    )
     with switched_off(off):
         result = train(config, quiet=True, progress=False)
     training = result.metrics["training"]
     torch.set_num_threads(args.threads)  # undo a variant's thread setting
-    return {"pairs": training["pairs_seen"], "seconds": training["loop_seconds"],
-            "pairs_per_s": training["pairs_seen"] / training["loop_seconds"],
-            "tokens_per_s": training["tokens_seen"] / training["loop_seconds"]}
+    return {
+        "pairs": training["pairs_seen"],
+        "seconds": training["loop_seconds"],
+        "pairs_per_s": training["pairs_seen"] / training["loop_seconds"],
+        "tokens_per_s": training["tokens_seen"] / training["loop_seconds"],
+    }
 
 
 def padding_overhead(lengths: np.ndarray, group: bool) -> float:
@@ -96,9 +121,14 @@ def cache_timing(train_file: Path, eval_file: Path, args, work: Path) -> dict:
     cache = work / "token-cache"
     timings = {}
     for label, folder in (("off", "off"), ("cold", str(cache)), ("warm", str(cache))):
-        config = TrainConfig(data=str(train_file), eval_data=str(eval_file), out=str(work / "x"),
-                             backbone=args.backbone, max_length=args.max_length,
-                             token_cache=folder)
+        config = TrainConfig(
+            data=str(train_file),
+            eval_data=str(eval_file),
+            out=str(work / "x"),
+            backbone=args.backbone,
+            max_length=args.max_length,
+            token_cache=folder,
+        )
         start = time.perf_counter()
         data = prepare_data(config, model)
         timings[label] = time.perf_counter() - start
@@ -111,8 +141,10 @@ def inference_timing(args, texts: list[tuple[str, str]]) -> dict:
     model = RewardModel.from_backbone(args.backbone, max_length=args.max_length)
     ids = [model.encoder.encode_single(prompt, response)[0] for prompt, response in texts]
     plain = type(model).score_ids.__wrapped__  # score_ids() without its inference_mode
-    runs = {"inference_mode": lambda: model.score_ids(ids),
-            "no_grad": lambda: torch.no_grad()(plain)(model, ids)}
+    runs = {
+        "inference_mode": lambda: model.score_ids(ids),
+        "no_grad": lambda: torch.no_grad()(plain)(model, ids),
+    }
     model.score_ids(ids[:8])  # warm-up
     timings = {}
     for label, call in runs.items():
@@ -123,7 +155,9 @@ def inference_timing(args, texts: list[tuple[str, str]]) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--pairs", type=int, default=320, help="training pairs per variant")
     parser.add_argument("--max-length", type=int, default=512)
     parser.add_argument("--data", default=str(HH))
@@ -140,25 +174,34 @@ def main() -> None:
     pairs, _ = read_pairs(args.data)
     train_pairs, eval_pairs = split_by_prompt(pairs, 0.2)
     train_file, eval_file = work / "train.jsonl", work / "eval.jsonl"
-    pairs_to_jsonl(train_file, train_pairs[:args.pairs])
+    pairs_to_jsonl(train_file, train_pairs[: args.pairs])
     pairs_to_jsonl(eval_file, eval_pairs[:16])
-    print(f"machine: {machine()}\ndate: {today()}\ndata: first {args.pairs} pairs of the "
-          f"canonical train split of {args.data}", flush=True)
+    print(
+        f"machine: {machine()}\ndate: {today()}\ndata: first {args.pairs} pairs of the "
+        f"canonical train split of {args.data}",
+        flush=True,
+    )
 
     results = {"machine": machine(), "date": today(), "pairs": args.pairs, "variants": []}
     pairs_to_jsonl(work / "all-train.jsonl", train_pairs)
     cache, lengths = cache_timing(work / "all-train.jsonl", eval_file, args, work)
     results["token_cache"] = cache
-    print(f"token cache, whole train split ({cache['pairs']} pairs): tokenize without cache "
-          f"{cache['off']:.1f} s, cold {cache['cold']:.1f} s, warm {cache['warm']:.2f} s "
-          f"({cache['off'] / max(cache['warm'], 1e-9):.0f}× faster than tokenizing)")
+    print(
+        f"token cache, whole train split ({cache['pairs']} pairs): tokenize without cache "
+        f"{cache['off']:.1f} s, cold {cache['cold']:.1f} s, warm {cache['warm']:.2f} s "
+        f"({cache['off'] / max(cache['warm'], 1e-9):.0f}× faster than tokenizing)"
+    )
     grouped, random = padding_overhead(lengths, True), padding_overhead(lengths, False)
     results["padding"] = {"grouped": grouped, "random": random}
-    print(f"padding, whole train split: length-grouped batches compute {grouped:.2f}× the real "
-          f"tokens, random batches {random:.2f}×", flush=True)
+    print(
+        f"padding, whole train split: length-grouped batches compute {grouped:.2f}× the real "
+        f"tokens, random batches {random:.2f}×",
+        flush=True,
+    )
 
-    chosen = [v for i, v in enumerate(VARIANTS, 1)
-              if not args.only or str(i) in args.only.split(",")]
+    chosen = [
+        v for i, v in enumerate(VARIANTS, 1) if not args.only or str(i) in args.only.split(",")
+    ]
     anchors = {}
     for name, precision, overrides, off in chosen:
         out = work / f"run-{len(results['variants'])}"
@@ -170,14 +213,19 @@ def main() -> None:
         row["vs_default"] = row["pairs_per_s"] / anchor if anchor else None
         results["variants"].append(row)
         ratio = f"{row['vs_default']:.2f}× the default" if anchor else "(no default in this run)"
-        print(f"{name:55s} {row['pairs_per_s']:6.2f} pairs/s {row['tokens_per_s']:7.0f} "
-              f"tokens/s  {ratio}", flush=True)
+        print(
+            f"{name:55s} {row['pairs_per_s']:6.2f} pairs/s {row['tokens_per_s']:7.0f} "
+            f"tokens/s  {ratio}",
+            flush=True,
+        )
 
     texts = [(p.prompt, p.chosen) for p in eval_pairs[:64]]
     speed = inference_timing(args, texts)
     results["scoring_texts_per_s"] = speed
-    print("evaluation forward (texts/s): " + ", ".join(
-        f"{k} {v:.1f} ({v / speed['inference_mode']:.2f}×)" for k, v in speed.items()))
+    print(
+        "evaluation forward (texts/s): "
+        + ", ".join(f"{k} {v:.1f} ({v / speed['inference_mode']:.2f}×)" for k, v in speed.items())
+    )
     (work / "results.json").write_text(json.dumps(results, indent=2))
     print(f"results: {work / 'results.json'}")
 

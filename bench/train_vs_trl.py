@@ -26,9 +26,14 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (encoder_train_flops_per_token, machine, matmul_peak, pct, today,  # noqa: E402
-                    training_workspace)
-
+from common import (  # noqa: E402
+    encoder_train_flops_per_token,
+    machine,
+    matmul_peak,
+    pct,
+    today,
+    training_workspace,
+)
 from rewardkit.cli_support import quiet_libraries  # noqa: E402
 from rewardkit.data import read_pairs, split_by_prompt  # noqa: E402
 from rewardkit.eval.evaluate import evaluate_pairs  # noqa: E402
@@ -36,15 +41,26 @@ from rewardkit.model.backbone import resolve_backbone  # noqa: E402
 from rewardkit.model.reward_model import RewardModel  # noqa: E402
 from rewardkit.train import TrainConfig, train  # noqa: E402
 
-HH = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "hh-rlhf-harmless-base" / "test.jsonl.gz"
+HH = (
+    Path(__file__).resolve().parents[1]
+    / ".."
+    / "shared"
+    / "data"
+    / "hh-rlhf-harmless-base"
+    / "test.jsonl.gz"
+)
 
 
 def transcripts(pairs, tokenizer, template):
     """The exact texts rewardkit scores, as TRL's implicit {chosen, rejected} records."""
     rows = []
     for p in pairs:
-        rows.append({"chosen": template.render(tokenizer, p.prompt, p.chosen)[0],
-                     "rejected": template.render(tokenizer, p.prompt, p.rejected)[0]})
+        rows.append(
+            {
+                "chosen": template.render(tokenizer, p.prompt, p.chosen)[0],
+                "rejected": template.render(tokenizer, p.prompt, p.rejected)[0],
+            }
+        )
     return rows
 
 
@@ -61,14 +77,26 @@ def run_trl(backbone: str, train_pairs, args, precision: str, seed: int, out: Pa
     torch.manual_seed(seed)
     model = AutoModelForSequenceClassification.from_pretrained(backbone, num_labels=1)
     config = RewardConfig(
-        output_dir=str(out), per_device_train_batch_size=args.batch_size,
-        learning_rate=args.lr, num_train_epochs=1, max_steps=args.max_steps or -1,
-        max_length=args.max_length, gradient_checkpointing=False, bf16=precision == "bf16",
-        use_cpu=not torch.cuda.is_available(), report_to=[], save_strategy="no",
-        eval_strategy="no", logging_steps=10_000, disable_tqdm=True, seed=seed,
-        dataloader_num_workers=0)
-    trainer = RewardTrainer(model=model, args=config, train_dataset=dataset,
-                            processing_class=tokenizer)
+        output_dir=str(out),
+        per_device_train_batch_size=args.batch_size,
+        learning_rate=args.lr,
+        num_train_epochs=1,
+        max_steps=args.max_steps or -1,
+        max_length=args.max_length,
+        gradient_checkpointing=False,
+        bf16=precision == "bf16",
+        use_cpu=not torch.cuda.is_available(),
+        report_to=[],
+        save_strategy="no",
+        eval_strategy="no",
+        logging_steps=10_000,
+        disable_tqdm=True,
+        seed=seed,
+        dataloader_num_workers=0,
+    )
+    trainer = RewardTrainer(
+        model=model, args=config, train_dataset=dataset, processing_class=tokenizer
+    )
     kept = len(trainer.train_dataset)
     start = time.perf_counter()
     trainer.train()
@@ -80,41 +108,75 @@ def run_trl(backbone: str, train_pairs, args, precision: str, seed: int, out: Pa
     columns = trainer.train_dataset.column_names
     tokens = None
     if steps * args.batch_size >= kept:  # one whole epoch: every kept pair's real tokens
-        tokens = sum(sum(len(ids) for ids in trainer.train_dataset[name])
-                     for name in ("chosen_ids", "rejected_ids") if name in columns) or None
-    return {"pairs_trained": pairs, "seconds": seconds, "pairs_per_s": pairs / seconds,
-            "tokens": tokens, "tokens_per_s": tokens / seconds if tokens else None,
-            "dropped_overlong": len(dataset) - kept,
-            "eos_suffix": "" if reference.template.append_eos else tokenizer.eos_token}
+        tokens = (
+            sum(
+                sum(len(ids) for ids in trainer.train_dataset[name])
+                for name in ("chosen_ids", "rejected_ids")
+                if name in columns
+            )
+            or None
+        )
+    return {
+        "pairs_trained": pairs,
+        "seconds": seconds,
+        "pairs_per_s": pairs / seconds,
+        "tokens": tokens,
+        "tokens_per_s": tokens / seconds if tokens else None,
+        "dropped_overlong": len(dataset) - kept,
+        "eos_suffix": "" if reference.template.append_eos else tokenizer.eos_token,
+    }
 
 
 def run_rewardkit(data_path: str, args, precision: str, seed: int, out: Path) -> dict:
-    result = train(TrainConfig(
-        data=data_path, out=str(out), backbone=args.backbone, epochs=1,
-        max_steps=args.max_steps, batch_size=args.batch_size, lr=args.lr,
-        max_length=args.max_length, precision=precision, seed=seed,
-        pair_forward=args.pair_forward), quiet=True, progress=False)
+    result = train(
+        TrainConfig(
+            data=data_path,
+            out=str(out),
+            backbone=args.backbone,
+            epochs=1,
+            max_steps=args.max_steps,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            max_length=args.max_length,
+            precision=precision,
+            seed=seed,
+            pair_forward=args.pair_forward,
+        ),
+        quiet=True,
+        progress=False,
+    )
     training = result.metrics["training"]
     seconds = training["loop_seconds"]
-    return {"pairs_trained": training["pairs_seen"], "seconds": seconds,
-            "pairs_per_s": training["pairs_seen"] / seconds, "tokens": training["tokens_seen"],
-            "tokens_per_s": training["tokens_seen"] / seconds}
+    return {
+        "pairs_trained": training["pairs_seen"],
+        "seconds": seconds,
+        "pairs_per_s": training["pairs_seen"] / seconds,
+        "tokens": training["tokens_seen"],
+        "tokens_per_s": training["tokens_seen"] / seconds,
+    }
 
 
 def evaluate(model_dir: Path, eval_pairs, max_length: int, suffix: str = "") -> dict:
     """Score with the same scorer; ``suffix`` reproduces TRL's appended EOS text."""
     model = RewardModel.from_pretrained(model_dir, max_length=max_length, precision="fp32")
     if suffix:
-        eval_pairs = [dataclasses.replace(p, chosen=p.chosen + suffix, rejected=p.rejected + suffix)
-                      for p in eval_pairs]
+        eval_pairs = [
+            dataclasses.replace(p, chosen=p.chosen + suffix, rejected=p.rejected + suffix)
+            for p in eval_pairs
+        ]
     metrics = evaluate_pairs(model, eval_pairs)
-    return {"accuracy_all": metrics["accuracy"], "n_all": metrics["n"],
-            "accuracy_both_keep": metrics["fits_max_length"]["accuracy"],
-            "n_both_keep": metrics["fits_max_length"]["n"]}
+    return {
+        "accuracy_all": metrics["accuracy"],
+        "n_all": metrics["n"],
+        "accuracy_both_keep": metrics["fits_max_length"]["accuracy"],
+        "n_both_keep": metrics["fits_max_length"]["n"],
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--precisions", default="fp32,bf16")
     parser.add_argument("--batch-size", type=int, default=16)
@@ -135,10 +197,14 @@ def main() -> None:
     pairs, _ = read_pairs(args.data)
     train_pairs, eval_pairs = split_by_prompt(pairs, 0.2)
     peaks = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
-    print(f"machine: {machine()}\ndate: {today()}\nmatmul peak: fp32 {peaks['fp32']:.0f} "
-          f"GFLOP/s, bf16 {peaks['bf16']:.0f} GFLOP/s\ndata: {args.data} "
-          f"({len(train_pairs)} train / {len(eval_pairs)} eval pairs)", flush=True)
+    print(
+        f"machine: {machine()}\ndate: {today()}\nmatmul peak: fp32 {peaks['fp32']:.0f} "
+        f"GFLOP/s, bf16 {peaks['bf16']:.0f} GFLOP/s\ndata: {args.data} "
+        f"({len(train_pairs)} train / {len(eval_pairs)} eval pairs)",
+        flush=True,
+    )
     from transformers import AutoConfig
+
     backbone_config = AutoConfig.from_pretrained(backbone)
     results = {"machine": machine(), "date": today(), "peaks_gflops": peaks, "runs": []}
     for precision in args.precisions.split(","):
@@ -153,22 +219,29 @@ def main() -> None:
                 suffix = timing.pop("eos_suffix", "")
                 timing.update(evaluate(out, eval_pairs, args.max_length, suffix))
                 row[tool] = timing
-                print(f"{precision} seed {seed} {tool:9s}: {timing['pairs_per_s']:.2f} pairs/s "
-                      f"({timing['pairs_trained']} pairs in {timing['seconds']:.0f} s); eval "
-                      f"{pct(timing['accuracy_all'])} on {timing['n_all']}, "
-                      f"{pct(timing['accuracy_both_keep'])} on {timing['n_both_keep']}", flush=True)
+                print(
+                    f"{precision} seed {seed} {tool:9s}: {timing['pairs_per_s']:.2f} pairs/s "
+                    f"({timing['pairs_trained']} pairs in {timing['seconds']:.0f} s); eval "
+                    f"{pct(timing['accuracy_all'])} on {timing['n_all']}, "
+                    f"{pct(timing['accuracy_both_keep'])} on {timing['n_both_keep']}",
+                    flush=True,
+                )
             rk = row["rewardkit"]
             for tool in ("trl", "rewardkit"):  # model FLOPs of the real tokens, as MFU counts
                 run = row[tool]
                 if not run.get("tokens_per_s"):
                     continue
                 mean_len = run["tokens"] / max(2 * run["pairs_trained"], 1)
-                flops = encoder_train_flops_per_token(backbone_config, mean_len) * run["tokens_per_s"]
+                flops = (
+                    encoder_train_flops_per_token(backbone_config, mean_len) * run["tokens_per_s"]
+                )
                 run["achieved_gflops"] = flops / 1e9
                 run["fraction_of_peak"] = flops / 1e9 / peaks[precision]
-                print(f"    {tool:9s} {run['tokens_per_s']:.0f} real tokens/s ≈ {flops / 1e9:.0f} "
-                      f"model GFLOP/s = {100 * run['fraction_of_peak']:.0f}% of the measured "
-                      f"{precision} peak")
+                print(
+                    f"    {tool:9s} {run['tokens_per_s']:.0f} real tokens/s ≈ {flops / 1e9:.0f} "
+                    f"model GFLOP/s = {100 * run['fraction_of_peak']:.0f}% of the measured "
+                    f"{precision} peak"
+                )
             row["ratio"] = rk["pairs_per_s"] / row["trl"]["pairs_per_s"]
             results["runs"].append(row)
     print("\nsummary (mean over seeds)")
@@ -188,12 +261,14 @@ def main() -> None:
         s = summary[precision]
         n = rows[0]["trl"]["n_both_keep"]
         noise = (0.25 / max(n, 1)) ** 0.5  # one standard error of an accuracy near 50%
-        print(f"{precision}: rewardkit {s['rewardkit_pairs_per_s']:.2f} pairs/s vs TRL "
-              f"{s['trl_pairs_per_s']:.2f} → ratio {s['ratio']:.2f}×; accuracy on the {n} pairs "
-              f"both keep: rewardkit {pct(s['rewardkit_accuracy_both_keep'])}, TRL "
-              f"{pct(s['trl_accuracy_both_keep'])} (one standard error ≈ {100 * noise:.1f} "
-              f"points); on all: rewardkit {pct(s['rewardkit_accuracy_all'])}, TRL "
-              f"{pct(s['trl_accuracy_all'])}")
+        print(
+            f"{precision}: rewardkit {s['rewardkit_pairs_per_s']:.2f} pairs/s vs TRL "
+            f"{s['trl_pairs_per_s']:.2f} → ratio {s['ratio']:.2f}×; accuracy on the {n} pairs "
+            f"both keep: rewardkit {pct(s['rewardkit_accuracy_both_keep'])}, TRL "
+            f"{pct(s['trl_accuracy_both_keep'])} (one standard error ≈ {100 * noise:.1f} "
+            f"points); on all: rewardkit {pct(s['rewardkit_accuracy_all'])}, TRL "
+            f"{pct(s['trl_accuracy_all'])}"
+        )
     results["summary"] = summary
     (work / "results.json").write_text(json.dumps(results, indent=2))
     print(f"results: {work / 'results.json'}")

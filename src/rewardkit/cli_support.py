@@ -25,6 +25,7 @@ def quiet_libraries() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
         from transformers.utils import logging as hf_logging
+
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
     except ImportError:  # pragma: no cover
@@ -51,26 +52,43 @@ def user_errors(fn: Callable) -> Callable:
 def _own_fields_first(cls) -> list[dataclasses.Field]:
     """The config's own options first (``--model``, ``--data``, …), then those it inherits
     (shared blocks such as :class:`rewardkit.model.options.ModelLoadOptions`)."""
-    inherited = {f.name for base in cls.__mro__[1:] if dataclasses.is_dataclass(base)
-                 for f in dataclasses.fields(base)}
+    inherited = {
+        f.name
+        for base in cls.__mro__[1:]
+        if dataclasses.is_dataclass(base)
+        for f in dataclasses.fields(base)
+    }
     fields = dataclasses.fields(cls)
-    return ([f for f in fields if f.name not in inherited]
-            + [f for f in fields if f.name in inherited])
+    return [f for f in fields if f.name not in inherited] + [
+        f for f in fields if f.name in inherited
+    ]
 
 
-def config_command(app: typer.Typer, name: str, cls: type, run: Callable[[Any], None], *,
-                   help: str, epilog: str, required: tuple[str, ...] = (),
-                   positional: tuple[str, ...] = ()) -> None:
+def config_command(
+    app: typer.Typer,
+    name: str,
+    cls: type,
+    run: Callable[[Any], None],
+    *,
+    help: str,
+    epilog: str,
+    required: tuple[str, ...] = (),
+    positional: tuple[str, ...] = (),
+) -> None:
     """Register ``name`` with one ``--flag`` per dataclass field (its help = the field help),
     plus ``--config FILE``; flags override the YAML file, which overrides defaults. Fields named
     in ``positional`` are optional positional arguments instead of flags
     (``rewardkit serve MODEL_DIR``)."""
     hints = typing.get_type_hints(cls)
     arguments = []
-    params = [inspect.Parameter(
-        "config", inspect.Parameter.KEYWORD_ONLY,
-        default=typer.Option(None, "--config", help="YAML file of options; flags override it."),
-        annotation=Optional[str])]
+    params = [
+        inspect.Parameter(
+            "config",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=typer.Option(None, "--config", help="YAML file of options; flags override it."),
+            annotation=Optional[str],
+        )
+    ]
     for field in _own_fields_first(cls):
         base = _strip_optional(hints[field.name])
         annotation = Optional[base] if base in (int, float, str, bool) else Optional[str]
@@ -81,20 +99,29 @@ def config_command(app: typer.Typer, name: str, cls: type, run: Callable[[Any], 
         if field.name not in required and default not in (None, ""):
             help_text += f" (default: {default})"
         if field.name in positional:
-            arguments.append(inspect.Parameter(
-                field.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                default=typer.Argument(None, help=help_text, show_default=False,
-                                       metavar=field.name.upper()),
-                annotation=annotation))
+            arguments.append(
+                inspect.Parameter(
+                    field.name,
+                    inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                    default=typer.Argument(
+                        None, help=help_text, show_default=False, metavar=field.name.upper()
+                    ),
+                    annotation=annotation,
+                )
+            )
             continue
         if base is bool:
             decls = [f"{flag_name(field.name)}/--no-{field.name.replace('_', '-')}"]
         else:
             decls = [flag_name(field.name)]
-        params.append(inspect.Parameter(
-            field.name, inspect.Parameter.KEYWORD_ONLY,
-            default=typer.Option(None, *decls, help=help_text, show_default=False),
-            annotation=annotation))
+        params.append(
+            inspect.Parameter(
+                field.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=typer.Option(None, *decls, help=help_text, show_default=False),
+                annotation=annotation,
+            )
+        )
 
     @user_errors
     def command(**kwargs):

@@ -24,8 +24,9 @@ def option(default: Any, help: str, *, choices: tuple[str, ...] | None = None, *
     if choices:
         metadata["choices"] = choices
     if isinstance(default, (list, dict)):
-        return dataclasses.field(default_factory=lambda: type(default)(default),
-                                 metadata=metadata, **kwargs)
+        return dataclasses.field(
+            default_factory=lambda: type(default)(default), metadata=metadata, **kwargs
+        )
     return dataclasses.field(default=default, metadata=metadata, **kwargs)
 
 
@@ -42,22 +43,26 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise UserError(f"broken YAML ({getattr(exc, 'problem', exc)}); fix the file",
-                        where=where) from None
+        raise UserError(
+            f"broken YAML ({getattr(exc, 'problem', exc)}); fix the file", where=where
+        ) from None
     if not isinstance(data, dict):
         raise UserError("a config file must be a mapping of option: value", where=str(path))
     return {str(k).replace("-", "_"): v for k, v in data.items()}
 
 
-def build_config(cls: type[T], config_file: str | Path | None = None,
-                 overrides: dict[str, Any] | None = None) -> T:
+def build_config(
+    cls: type[T], config_file: str | Path | None = None, overrides: dict[str, Any] | None = None
+) -> T:
     """``cls`` from defaults ← YAML file ← overrides (``None`` values are ignored)."""
     values: dict[str, Any] = read_yaml(config_file) if config_file else {}
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - names)
     if unknown:
-        raise UserError(f"unknown option(s) {', '.join(unknown)}; see --help for the options",
-                        where=str(config_file))
+        raise UserError(
+            f"unknown option(s) {', '.join(unknown)}; see --help for the options",
+            where=str(config_file),
+        )
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
@@ -101,15 +106,18 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
                 return False
             raise ValueError(value)
     except (TypeError, ValueError):
-        raise UserError(f"{flag_name(name)} expects {getattr(base, '__name__', base)}, "
-                        f"got {value!r}") from None
+        raise UserError(
+            f"{flag_name(name)} expects {getattr(base, '__name__', base)}, got {value!r}"
+        ) from None
     return value
 
 
 def _strip_optional(hint: Any) -> Any:
     args = [a for a in typing.get_args(hint) if a is not type(None)]
-    if typing.get_origin(hint) in (typing.Union, getattr(__import__("types"), "UnionType", None)) \
-            and len(args) == 1:
+    if (
+        typing.get_origin(hint) in (typing.Union, getattr(__import__("types"), "UnionType", None))
+        and len(args) == 1
+    ):
         return args[0]
     return hint
 

@@ -21,8 +21,15 @@ from rewardkit.errors import UserError
 from rewardkit.model.sidecar import write_json_atomic
 from rewardkit.progress import console
 from rewardkit.train.config import TrainConfig
-from rewardkit.world import (FLATTERY_SENTENCES, WorldConfig, accuracy_against_gold, build_world,
-                             load_world_split, noise_ceiling, write_world)
+from rewardkit.world import (
+    FLATTERY_SENTENCES,
+    WorldConfig,
+    accuracy_against_gold,
+    build_world,
+    load_world_split,
+    noise_ceiling,
+    write_world,
+)
 
 
 @dataclass
@@ -50,16 +57,31 @@ def run_demo(config: DemoConfig, *, progress: bool | None = None) -> dict:
     from rewardkit.train import train
 
     out = Path(config.out)
-    world = build_world(WorldConfig(n_train_pairs=config.n_train_pairs,
-                                    n_eval_pairs=config.n_eval_pairs, seed=config.seed))
+    world = build_world(
+        WorldConfig(
+            n_train_pairs=config.n_train_pairs, n_eval_pairs=config.n_eval_pairs, seed=config.seed
+        )
+    )
     paths = write_world(world, out / "world")
-    console.print(f"world: {len(world.train)} train / {len(world.eval)} eval pairs in "
-                  f"{out / 'world'}", highlight=False)
-    result = train(TrainConfig(
-        data=str(paths["train"]), eval_data=str(paths["eval"]), out=str(out / "model"),
-        backbone=config.backbone, epochs=config.epochs, lr=config.lr,
-        batch_size=config.batch_size, max_length=config.max_length, seed=config.seed,
-        precision=config.precision), progress=progress)
+    console.print(
+        f"world: {len(world.train)} train / {len(world.eval)} eval pairs in {out / 'world'}",
+        highlight=False,
+    )
+    result = train(
+        TrainConfig(
+            data=str(paths["train"]),
+            eval_data=str(paths["eval"]),
+            out=str(out / "model"),
+            backbone=config.backbone,
+            epochs=config.epochs,
+            lr=config.lr,
+            batch_size=config.batch_size,
+            max_length=config.max_length,
+            seed=config.seed,
+            precision=config.precision,
+        ),
+        progress=progress,
+    )
     model = RewardModel.from_pretrained(out / "model")
     held_out = load_world_split(out / "world", "eval")
     r_c, r_r, kept, _ = model.score_pairs(held_out)
@@ -68,14 +90,21 @@ def run_demo(config: DemoConfig, *, progress: bool | None = None) -> dict:
     label_accuracy = float(np.mean(r_c > r_r))
     gold_accuracy = accuracy_against_gold(held_out, r_c, r_r)
     ceiling = noise_ceiling(held_out)
-    summary = {"accuracy_vs_labels": label_accuracy, "accuracy_vs_gold": gold_accuracy,
-               "noise_ceiling": ceiling, "gap_to_ceiling_points": 100 * (ceiling - gold_accuracy),
-               "eval_pairs": len(held_out), "model": str(out / "model"),
-               "training_seconds": result.metrics["training"]["seconds"]}
+    summary = {
+        "accuracy_vs_labels": label_accuracy,
+        "accuracy_vs_gold": gold_accuracy,
+        "noise_ceiling": ceiling,
+        "gap_to_ceiling_points": 100 * (ceiling - gold_accuracy),
+        "eval_pairs": len(held_out),
+        "model": str(out / "model"),
+        "training_seconds": result.metrics["training"]["seconds"],
+    }
     console.print(
         f"held-out accuracy vs simulated labels: {100 * label_accuracy:.1f}%\n"
         f"held-out accuracy vs gold reward:      {100 * gold_accuracy:.1f}%\n"
-        f"noise ceiling (gold vs labels):        {100 * ceiling:.1f}%", highlight=False)
+        f"noise ceiling (gold vs labels):        {100 * ceiling:.1f}%",
+        highlight=False,
+    )
     summary.update(proxy_report(out, paths["eval"], progress=progress))
     write_json_atomic(out / "demo.json", summary)
     return summary
@@ -92,23 +121,41 @@ def proxy_report(out: Path, eval_path: Path, *, progress: bool | None = None) ->
     from rewardkit.eval.report_text import print_metrics
     from rewardkit.eval.run import EvalConfig, run_eval
 
-    bias = phrase_probe(BIAS_PROBE, FLATTERY_SENTENCES, kind="trick",
-                        description="appends one of the demo world's flattering sentences, "
-                                    "which its annotators (not gold) reward")
-    metrics = run_eval(EvalConfig(model=str(out / "model"), data=str(eval_path),
-                                  out=str(out / "report"), calibrate=True),
-                       progress=progress, extra_probes=[bias])
+    bias = phrase_probe(
+        BIAS_PROBE,
+        FLATTERY_SENTENCES,
+        kind="trick",
+        description="appends one of the demo world's flattering sentences, "
+        "which its annotators (not gold) reward",
+    )
+    metrics = run_eval(
+        EvalConfig(
+            model=str(out / "model"), data=str(eval_path), out=str(out / "report"), calibrate=True
+        ),
+        progress=progress,
+        extra_probes=[bias],
+    )
     print_metrics(metrics)
     probes = metrics["probes"]["results"]
-    preserving = {name: block["flip_rate"] or 0.0 for name, block in probes.items()
-                  if block["kind"] == "meaning-preserving"}
+    preserving = {
+        name: block["flip_rate"] or 0.0
+        for name, block in probes.items()
+        if block["kind"] == "meaning-preserving"
+    }
     worst = max(preserving, key=preserving.get)
     bias_rate = probes[BIAS_PROBE]["flip_rate"] or 0.0
     fit = metrics["calibration"]["temperature_fit"]
-    console.print(f"bias probe ({BIAS_PROBE}): flip rate {100 * bias_rate:.1f}% vs at most "
-                  f"{100 * preserving[worst]:.1f}% for a meaning-preserving edit ({worst})\n"
-                  f"report: {out / 'report' / 'report.html'}", highlight=False)
-    return {"report": str(out / "report" / "report.html"), "bias_probe_flip_rate": bias_rate,
-            "meaning_preserving_flip_rates": preserving,
-            "ece_before": fit["before"]["ece"], "ece_after": fit["after"]["ece"],
-            "temperature": fit["temperature"]}
+    console.print(
+        f"bias probe ({BIAS_PROBE}): flip rate {100 * bias_rate:.1f}% vs at most "
+        f"{100 * preserving[worst]:.1f}% for a meaning-preserving edit ({worst})\n"
+        f"report: {out / 'report' / 'report.html'}",
+        highlight=False,
+    )
+    return {
+        "report": str(out / "report" / "report.html"),
+        "bias_probe_flip_rate": bias_rate,
+        "meaning_preserving_flip_rates": preserving,
+        "ece_before": fit["before"]["ece"],
+        "ece_after": fit["after"]["ece"],
+        "temperature": fit["temperature"],
+    }

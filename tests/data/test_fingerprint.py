@@ -11,8 +11,14 @@ from rewardkit.data import PreferencePair, data_fingerprint, pairs_to_jsonl, rea
 
 PAIRS = [
     PreferencePair(prompt="p1", chosen="yes", rejected="no"),
-    PreferencePair(prompt=[{"role": "user", "content": "héllo"}], chosen="a", rejected="", margin=0.5,
-                   tie=True, weight=0.25),
+    PreferencePair(
+        prompt=[{"role": "user", "content": "héllo"}],
+        chosen="a",
+        rejected="",
+        margin=0.5,
+        tie=True,
+        weight=0.25,
+    ),
 ]
 
 
@@ -33,14 +39,26 @@ def test_fingerprint_is_the_same_in_another_process():
         " PreferencePair(prompt=[{'role': 'user', 'content': 'héllo'}], chosen='a', rejected='',"
         " margin=0.5, tie=True, weight=0.25)]))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONHASHSEED": "123", "PATH": ""})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONHASHSEED": "123", "PATH": ""},
+    )
     assert out.stdout.strip() == data_fingerprint(PAIRS)
 
 
 @pytest.mark.parametrize(
     "change",
-    [{"prompt": "p2"}, {"chosen": "yes!"}, {"rejected": "No"}, {"margin": 0.1}, {"tie": True}, {"weight": 0.5}],
+    [
+        {"prompt": "p2"},
+        {"chosen": "yes!"},
+        {"rejected": "No"},
+        {"margin": 0.1},
+        {"tie": True},
+        {"weight": 0.5},
+    ],
 )
 def test_fingerprint_changes_with_every_training_field(change):
     changed = [dataclasses.replace(PAIRS[0], **change), PAIRS[1]]

@@ -14,21 +14,43 @@ def _assistant(text):
     return {"role": "assistant", "content": text}
 
 
-# --- explicit --------------------------------------------------------------------------------
+# --- explicit ------------------------------------------------------------------------------------
 
 
 def test_explicit_text_with_optional_fields(write_jsonl):
-    row = {"prompt": "p", "chosen": "good", "rejected": "bad", "margin": 2, "tie": False,
-           "subset": "math", "annotator": "ann7", "id": 41, "weight": 0.5}
+    row = {
+        "prompt": "p",
+        "chosen": "good",
+        "rejected": "bad",
+        "margin": 2,
+        "tie": False,
+        "subset": "math",
+        "annotator": "ann7",
+        "id": 41,
+        "weight": 0.5,
+    }
     (pair,), report = read_pairs(write_jsonl([row]))
-    assert pair == PreferencePair(prompt="p", chosen="good", rejected="bad", margin=2.0, weight=0.5,
-                                  subset="math", annotator="ann7", id="41", source=pair.source)
+    assert pair == PreferencePair(
+        prompt="p",
+        chosen="good",
+        rejected="bad",
+        margin=2.0,
+        weight=0.5,
+        subset="math",
+        annotator="ann7",
+        id="41",
+        source=pair.source,
+    )
     assert report.format == "explicit"
 
 
 def test_explicit_chat_prompt_with_trl_conversational_responses(write_jsonl):
     rows = [
-        {"prompt": [USER], "chosen": [_assistant("A helper.")], "rejected": [_assistant("Nobody.")]},
+        {
+            "prompt": [USER],
+            "chosen": [_assistant("A helper.")],
+            "rejected": [_assistant("Nobody.")],
+        },
         # the whole conversation repeated in each response is accepted too
         {"prompt": [USER], "chosen": [USER, _assistant("Me.")], "rejected": "You."},
     ]
@@ -43,7 +65,10 @@ def test_explicit_chat_prompt_with_trl_conversational_responses(write_jsonl):
     "chosen, expected",
     [
         ([USER], "field 'chosen': does not end with an assistant message"),
-        ([{"role": "user", "content": "other"}, _assistant("x")], "field 'chosen': holds more than one message"),
+        (
+            [{"role": "user", "content": "other"}, _assistant("x")],
+            "field 'chosen': holds more than one message",
+        ),
         ([{"role": "assistant"}], "field 'chosen': message 0 has no string 'content'"),
     ],
 )
@@ -53,7 +78,7 @@ def test_explicit_bad_message_responses(write_jsonl, chosen, expected):
         read_pairs(path)
 
 
-# --- implicit ----------------------------------------------------------------------------------
+# --- implicit ------------------------------------------------------------------------------------
 
 
 def test_implicit_messages_take_the_common_prefix_as_prompt(write_jsonl):
@@ -67,12 +92,29 @@ def test_implicit_messages_take_the_common_prefix_as_prompt(write_jsonl):
 @pytest.mark.parametrize(
     "row, expected",
     [
-        ({"chosen": [USER, _assistant("a")], "rejected": [USER]}, "field 'rejected': does not end with an assistant"),
-        ({"chosen": [USER, _assistant("a")], "rejected": [{"role": "user", "content": "?"}, _assistant("b")]},
-         "chosen and rejected differ before their last message"),
-        ({"chosen": [_assistant("a")], "rejected": [_assistant("b")]}, "chosen and rejected share no prompt"),
-        ({"chosen": [USER, _assistant("a")], "rejected": "text"}, "chosen and rejected must both be text"),
-        ({"chosen": [USER, "oops"], "rejected": [USER, _assistant("b")]}, "field 'chosen': message 1 is not a dict"),
+        (
+            {"chosen": [USER, _assistant("a")], "rejected": [USER]},
+            "field 'rejected': does not end with an assistant",
+        ),
+        (
+            {
+                "chosen": [USER, _assistant("a")],
+                "rejected": [{"role": "user", "content": "?"}, _assistant("b")],
+            },
+            "chosen and rejected differ before their last message",
+        ),
+        (
+            {"chosen": [_assistant("a")], "rejected": [_assistant("b")]},
+            "chosen and rejected share no prompt",
+        ),
+        (
+            {"chosen": [USER, _assistant("a")], "rejected": "text"},
+            "chosen and rejected must both be text",
+        ),
+        (
+            {"chosen": [USER, "oops"], "rejected": [USER, _assistant("b")]},
+            "field 'chosen': message 1 is not a dict",
+        ),
     ],
 )
 def test_implicit_bad_conversations(write_jsonl, row, expected):
@@ -112,12 +154,17 @@ def test_hh_rlhf_prompt_is_the_shared_dialogue_up_to_the_last_shared_assistant_t
     assert report.format == "hh-rlhf"
     assert all(p.prompt == shared for p in pairs)
     assert [(p.chosen, p.rejected) for p in pairs] == [
-        ("Why did the chicken...", "No."), ("Sure, here", "Sure, there"), ("", "Go away.")]
+        ("Why did the chicken...", "No."),
+        ("Sure, here", "Sure, there"),
+        ("", "Go away."),
+    ]
 
 
 def test_hh_rlhf_without_a_shared_assistant_turn_is_bad(write_jsonl):
     path = write_jsonl([{"chosen": f"{H} a{A} b", "rejected": f"{H} c{A} d"}])
-    with pytest.raises(BadRecordError, match=rf"^{path}:1: chosen and rejected share no '\\n\\nAssistant:' turn"):
+    with pytest.raises(
+        BadRecordError, match=rf"^{path}:1: chosen and rejected share no '\\n\\nAssistant:' turn"
+    ):
         read_pairs(path)
 
 
@@ -131,17 +178,27 @@ def test_forcing_implicit_on_a_transcript_changes_the_split(write_jsonl):
 
 def test_real_hh_rlhf_file(shared_data):
     pairs, report = read_pairs(shared_data / "hh-rlhf-harmless-base" / "test.jsonl.gz")
-    assert (report.format, report.n_records, len(pairs), report.skipped) == ("hh-rlhf", 2312, 2312, [])
+    assert (report.format, report.n_records, len(pairs), report.skipped) == (
+        "hh-rlhf",
+        2312,
+        2312,
+        [],
+    )
     assert all(isinstance(p.prompt, str) and p.prompt.endswith(A) for p in pairs)
     one_empty = [p for p in pairs if (p.chosen == "") != (p.rejected == "")]
     assert len(one_empty) == 4
 
 
-# --- rankings --------------------------------------------------------------------------------------
+# --- rankings ------------------------------------------------------------------------------------
 
 
 def test_rankings_expand_to_all_pairs_best_first(write_jsonl):
-    row = {"id": "g1", "prompt": [USER], "responses": ["r0", "r1", "r2", "r3"], "ranking": [2, 0, 3, 1]}
+    row = {
+        "id": "g1",
+        "prompt": [USER],
+        "responses": ["r0", "r1", "r2", "r3"],
+        "ranking": [2, 0, 3, 1],
+    }
     pairs, report = read_pairs(write_jsonl([row]))
     assert report.format == "rankings" and report.n_records == 1 and report.n_pairs == 6
     assert [p.id for p in pairs] == ["g1:2-0", "g1:2-3", "g1:2-1", "g1:0-3", "g1:0-1", "g1:3-1"]
@@ -154,7 +211,11 @@ def test_rankings_from_scores_keep_ties(write_jsonl):
     row = {"prompt": "p", "responses": ["a", "b", "c"], "scores": [1.0, 3, 1.0]}
     path = write_jsonl([row])
     pairs, _ = read_pairs(path)
-    assert [(p.chosen, p.rejected, p.tie) for p in pairs] == [("b", "a", False), ("a", "c", True), ("b", "c", False)]
+    assert [(p.chosen, p.rejected, p.tie) for p in pairs] == [
+        ("b", "a", False),
+        ("a", "c", True),
+        ("b", "c", False),
+    ]
     assert [p.id for p in pairs] == [f"{path}:1:1-0", f"{path}:1:0-2", f"{path}:1:1-2"]
     assert math.fsum(p.weight for p in pairs) == pytest.approx(1.0)
 
@@ -165,10 +226,16 @@ def test_rankings_from_scores_keep_ties(write_jsonl):
         ({"responses": ["a", "b"], "ranking": [0, 0]}, "field 'ranking': is not a permutation"),
         ({"responses": ["a", "b"], "ranking": [0, 1, 2]}, "field 'ranking': is not a permutation"),
         ({"responses": ["a", "b"], "scores": [1]}, "field 'scores': is not a list of 2 numbers"),
-        ({"responses": ["a", "b"], "scores": [1, float("nan")]}, "field 'scores': item 1 is not a finite number"),
+        (
+            {"responses": ["a", "b"], "scores": [1, float("nan")]},
+            "field 'scores': item 1 is not a finite number",
+        ),
         ({"responses": ["a"], "ranking": [0]}, "field 'responses': is not a list of at least 2"),
         ({"responses": ["a", 7], "ranking": [0, 1]}, "field 'responses': item 1 is not a string"),
-        ({"responses": ["a", "b", "a"], "ranking": [0, 1, 2]}, "'responses\\[0\\]' is identical to 'responses\\[2\\]'"),
+        (
+            {"responses": ["a", "b", "a"], "ranking": [0, 1, 2]},
+            "'responses\\[0\\]' is identical to 'responses\\[2\\]'",
+        ),
         ({"responses": ["a", "b"], "scores": None, "ranking": None}, "field 'ranking': is missing"),
     ],
 )
@@ -195,17 +262,24 @@ def test_real_oasst_rankings(shared_data):
     # the best reply of each group is chosen in all its K-1 pairs
     first = groups[0]
     best = first["responses"][first["ranking"][0]]
-    assert sum(p.chosen == best for p in pairs if p.id.startswith(first["id"] + ":")) == len(first["responses"]) - 1
+    assert (
+        sum(p.chosen == best for p in pairs if p.id.startswith(first["id"] + ":"))
+        == len(first["responses"]) - 1
+    )
 
 
-# --- single, sniffing, forcing ---------------------------------------------------------------------
+# --- single, sniffing, forcing -------------------------------------------------------------------
 
 
 def test_single_records_are_items_for_scoring_not_pairs(write_jsonl):
-    path = write_jsonl([{"prompt": "p", "response": "r", "id": "x"}, {"prompt": [USER], "response": ""}])
+    path = write_jsonl(
+        [{"prompt": "p", "response": "r", "id": "x"}, {"prompt": [USER], "response": ""}]
+    )
     items, report = read_items(path)
-    assert items == [ScoredItem("p", "r", id="x", source=f"{path}:1"),
-                     ScoredItem([USER], "", id=f"{path}:2", source=f"{path}:2")]
+    assert items == [
+        ScoredItem("p", "r", id="x", source=f"{path}:1"),
+        ScoredItem([USER], "", id=f"{path}:2", source=f"{path}:2"),
+    ]
     assert (report.format, report.n_items, report.n_pairs) == ("single", 2, 0)
     with pytest.raises(UserError, match="can be scored but not trained on"):
         read_pairs(path)
@@ -219,20 +293,26 @@ def test_read_items_reads_pairs_too(write_jsonl):
 
 
 def test_sniffing_uses_the_first_good_record_then_holds_the_format(write_jsonl):
-    path = write_jsonl([
-        "{broken",
-        {"prompt": "p", "chosen": "a", "rejected": "b"},
-        {"prompt": "p", "responses": ["a", "b"], "ranking": [0, 1]},  # not explicit → bad
-    ])
+    path = write_jsonl(
+        [
+            "{broken",
+            {"prompt": "p", "chosen": "a", "rejected": "b"},
+            {"prompt": "p", "responses": ["a", "b"], "ranking": [0, 1]},  # not explicit → bad
+        ]
+    )
     pairs, report = read_pairs(path, on_bad_record="skip")
     assert report.format == "explicit" and len(pairs) == 1
     assert [(s.where, s.reason) for s in report.skipped] == [
-        (f"{path}:1", "broken JSON"), (f"{path}:3", "field 'chosen': is missing")]
+        (f"{path}:1", "broken JSON"),
+        (f"{path}:3", "field 'chosen': is missing"),
+    ]
 
 
 def test_unknown_shape_and_unknown_flags(write_jsonl):
     path = write_jsonl([{"question": "q", "answer": "a"}])
-    with pytest.raises(BadRecordError, match=f"^{path}:1: has an unknown record shape .*question.*--format"):
+    with pytest.raises(
+        BadRecordError, match=f"^{path}:1: has an unknown record shape .*question.*--format"
+    ):
         read_pairs(path)
     with pytest.raises(UserError, match="unknown --format 'dpo'"):
         read_pairs(path, format="dpo")
@@ -243,5 +323,7 @@ def test_unknown_shape_and_unknown_flags(write_jsonl):
 
 def test_forced_format_reports_the_missing_field(write_jsonl):
     path = write_jsonl([{"chosen": "Q: a", "rejected": "Q: b"}])
-    with pytest.raises(BadRecordError, match=f"^{path}:1: field 'prompt': is missing \\[format explicit\\]"):
+    with pytest.raises(
+        BadRecordError, match=f"^{path}:1: field 'prompt': is missing \\[format explicit\\]"
+    ):
         read_pairs(path, format="explicit")

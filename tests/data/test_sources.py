@@ -156,6 +156,8 @@ def test_hf_dataset_offline_is_one_clear_line(monkeypatch):
     with pytest.raises(UserError) as err:
         read_pairs("hf:rewardkit-tests/no-such-dataset:test")
     message = str(err.value)
-    assert message.startswith("hf:rewardkit-tests/no-such-dataset:test: cannot load the dataset: offline")
+    assert message.startswith(
+        "hf:rewardkit-tests/no-such-dataset:test: cannot load the dataset: offline"
+    )
     assert "local file" in message and "\n" not in message
     assert time.monotonic() - start < 15  # fails at once, without network retries

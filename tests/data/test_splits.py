@@ -10,8 +10,10 @@ from rewardkit.errors import UserError
 
 
 def _pairs(n, per_prompt=1):
-    return [PreferencePair(prompt=f"prompt {i // per_prompt}", chosen=f"c{i}", rejected=f"r{i}")
-            for i in range(n)]
+    return [
+        PreferencePair(prompt=f"prompt {i // per_prompt}", chosen=f"c{i}", rejected=f"r{i}")
+        for i in range(n)
+    ]
 
 
 def test_canonical_hh_rlhf_split(shared_data):
@@ -19,7 +21,9 @@ def test_canonical_hh_rlhf_split(shared_data):
     pairs, _ = read_pairs(shared_data / "hh-rlhf-harmless-base" / "test.jsonl.gz")
     train, eval_ = split_by_prompt(pairs)
     assert (len(train), len(eval_)) == (1874, 438)
-    by_readme = [p for p in pairs if int(hashlib.sha256(p.prompt.encode("utf-8")).hexdigest(), 16) % 5 == 0]
+    by_readme = [
+        p for p in pairs if int(hashlib.sha256(p.prompt.encode("utf-8")).hexdigest(), 16) % 5 == 0
+    ]
     assert eval_ == by_readme
     assert not {p.prompt for p in train} & {p.prompt for p in eval_}
 
@@ -27,7 +31,9 @@ def test_canonical_hh_rlhf_split(shared_data):
 def test_one_over_k_fractions_use_modulo_k():
     prompts = [f"q{i}" for i in range(300)]
     for fraction, k in ((0.5, 2), (0.2, 5), (1 / 3, 3), (0.1, 10)):
-        assert [is_eval_prompt(p, fraction) for p in prompts] == [prompt_hash(p) % k == 0 for p in prompts]
+        assert [is_eval_prompt(p, fraction) for p in prompts] == [
+            prompt_hash(p) % k == 0 for p in prompts
+        ]
 
 
 def test_other_fractions_use_ten_thousand_buckets():
@@ -47,7 +53,10 @@ def test_all_pairs_of_a_prompt_land_on_one_side_in_input_order():
 
 def test_chat_prompts_split_by_their_canonical_text():
     chat = [{"role": "user", "content": "hi"}]
-    pairs = [PreferencePair(prompt=[dict(m) for m in chat], chosen=f"c{i}", rejected="r") for i in range(3)]
+    pairs = [
+        PreferencePair(prompt=[dict(m) for m in chat], chosen=f"c{i}", rejected="r")
+        for i in range(3)
+    ]
     train, eval_ = split_by_prompt(pairs, eval_fraction=0.5)
     assert sorted([len(train), len(eval_)]) == [0, 3]
 
@@ -66,6 +75,8 @@ def test_overlap_between_train_and_separate_eval_data():
     with pytest.raises(UserError) as err:
         check_disjoint(train, eval_, eval_name="--eval-data eval.jsonl")
     message = str(err.value)
-    assert message.startswith("3 of 10 training pairs share their prompt with --eval-data eval.jsonl")
+    assert message.startswith(
+        "3 of 10 training pairs share their prompt with --eval-data eval.jsonl"
+    )
     assert "--eval-fraction" in message and "\n" not in message
     check_disjoint(train[3:], eval_)  # disjoint: no error

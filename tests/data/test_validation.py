@@ -23,17 +23,41 @@ FIX = "pass --on-bad-record skip to skip such records"
         ('["p", "a", "b"]', "is not a JSON object \\(got list\\)"),
         ({"prompt": "p", "chosen": "a"}, "field 'rejected': is missing"),
         ({"prompt": "p", "chosen": "a", "rejected": None}, "field 'rejected': is missing"),
-        ({"prompt": 3, "chosen": "a", "rejected": "b"}, "field 'prompt': is not a string or a list of messages \\(got int\\)"),
-        ({"prompt": "p", "chosen": "a", "rejected": {"text": "b"}}, "field 'rejected': is not a string"),
-        ({"prompt": "p", "chosen": "", "rejected": "  "}, "both responses \\('chosen' and 'rejected'\\) are empty"),
-        ({"prompt": "p", "chosen": "same", "rejected": "same"}, "'chosen' is identical to 'rejected'"),
-        ({"prompt": [{"role": "user"}], "chosen": "a", "rejected": "b"}, "field 'prompt': message 0 has no string 'content'"),
-        ({"prompt": [{"role": 1, "content": "x"}], "chosen": "a", "rejected": "b"}, "field 'prompt': message 0 has no string 'role'"),
-        ({"prompt": ["hi"], "chosen": "a", "rejected": "b"}, "field 'prompt': message 0 is not a dict"),
+        (
+            {"prompt": 3, "chosen": "a", "rejected": "b"},
+            "field 'prompt': is not a string or a list of messages \\(got int\\)",
+        ),
+        (
+            {"prompt": "p", "chosen": "a", "rejected": {"text": "b"}},
+            "field 'rejected': is not a string",
+        ),
+        (
+            {"prompt": "p", "chosen": "", "rejected": "  "},
+            "both responses \\('chosen' and 'rejected'\\) are empty",
+        ),
+        (
+            {"prompt": "p", "chosen": "same", "rejected": "same"},
+            "'chosen' is identical to 'rejected'",
+        ),
+        (
+            {"prompt": [{"role": "user"}], "chosen": "a", "rejected": "b"},
+            "field 'prompt': message 0 has no string 'content'",
+        ),
+        (
+            {"prompt": [{"role": 1, "content": "x"}], "chosen": "a", "rejected": "b"},
+            "field 'prompt': message 0 has no string 'role'",
+        ),
+        (
+            {"prompt": ["hi"], "chosen": "a", "rejected": "b"},
+            "field 'prompt': message 0 is not a dict",
+        ),
         ({"prompt": [], "chosen": "a", "rejected": "b"}, "field 'prompt': is not a non-empty list"),
         ({**GOOD, "margin": "big"}, "field 'margin': is not a finite number \\(got str\\)"),
         ({**GOOD, "margin": True}, "field 'margin': is not a finite number \\(got bool\\)"),
-        ('{"prompt": "p", "chosen": "a", "rejected": "b", "margin": NaN}', "field 'margin': is not a finite number"),
+        (
+            '{"prompt": "p", "chosen": "a", "rejected": "b", "margin": NaN}',
+            "field 'margin': is not a finite number",
+        ),
         ({**GOOD, "tie": "yes"}, "field 'tie': is not true/false"),
         ({**GOOD, "weight": -1}, "field 'weight': is negative"),
         ({**GOOD, "subset": 3}, "field 'subset': is not a string"),
@@ -56,15 +80,29 @@ def test_line_numbers_count_blank_lines_and_are_1_based(write_jsonl):
 
 
 def test_one_empty_response_is_valid(write_jsonl):
-    pairs, report = read_pairs(write_jsonl([{"prompt": "p", "chosen": "", "rejected": "I won't."},
-                                            {"prompt": "p", "chosen": "Sure.", "rejected": ""}]))
+    pairs, report = read_pairs(
+        write_jsonl(
+            [
+                {"prompt": "p", "chosen": "", "rejected": "I won't."},
+                {"prompt": "p", "chosen": "Sure.", "rejected": ""},
+            ]
+        )
+    )
     assert [(p.chosen, p.rejected) for p in pairs] == [("", "I won't."), ("Sure.", "")]
     assert report.skipped == []
 
 
 def test_skip_mode_counts_every_skipped_record_with_its_reason(write_jsonl):
-    rows = [GOOD, "{oops", {"prompt": "p", "chosen": "a"}, GOOD, {"prompt": "p", "chosen": "a"},
-            {"prompt": "p", "chosen": "s", "rejected": "s"}, '{"also": broken}', GOOD]
+    rows = [
+        GOOD,
+        "{oops",
+        {"prompt": "p", "chosen": "a"},
+        GOOD,
+        {"prompt": "p", "chosen": "a"},
+        {"prompt": "p", "chosen": "s", "rejected": "s"},
+        '{"also": broken}',
+        GOOD,
+    ]
     path = write_jsonl(rows)
     pairs, report = read_pairs(path, on_bad_record="skip")
     assert [p.source for p in pairs] == [f"{path}:1", f"{path}:4", f"{path}:8"]
@@ -77,7 +115,9 @@ def test_skip_mode_counts_every_skipped_record_with_its_reason(write_jsonl):
     }
     assert report.n_records == report.n_pairs + len(report.skipped)  # nothing silently dropped
     summary = report.summary()
-    assert summary.startswith(f"{path}: 3 pairs from 8 records (explicit), 5 skipped (2× broken JSON")
+    assert summary.startswith(
+        f"{path}: 3 pairs from 8 records (explicit), 5 skipped (2× broken JSON"
+    )
     assert "\n" not in summary
 
 

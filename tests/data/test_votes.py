@@ -11,8 +11,14 @@ from rewardkit.errors import BadRecordError
 
 def _votes(item_id, choices, a="answer A", b="answer B", prompt="Q?"):
     return [
-        {"item_id": item_id, "prompt": prompt, "response_a": a, "response_b": b,
-         "annotator": f"ann{n}", "choice": choice}
+        {
+            "item_id": item_id,
+            "prompt": prompt,
+            "response_a": a,
+            "response_b": b,
+            "annotator": f"ann{n}",
+            "choice": choice,
+        }
         for n, choice in enumerate(choices, start=1)
     ]
 
@@ -30,7 +36,11 @@ def test_majority_vote_on_a_hand_made_file(write_jsonl):
     by_id = {p.id: p for p in pairs}
     assert list(by_id) == ["a-wins", "b-wins", "tie-wins", "no-majority"]
     assert (by_id["a-wins"].chosen, by_id["a-wins"].tie) == ("answer A", False)
-    assert (by_id["b-wins"].chosen, by_id["b-wins"].rejected, by_id["b-wins"].tie) == ("answer B", "answer A", False)
+    assert (by_id["b-wins"].chosen, by_id["b-wins"].rejected, by_id["b-wins"].tie) == (
+        "answer B",
+        "answer A",
+        False,
+    )
     assert by_id["tie-wins"].tie and by_id["no-majority"].tie
     assert by_id["a-wins"].extra["votes"] == {"a": 2, "b": 1, "tie": 0}
     assert by_id["b-wins"].extra["votes"] == {"a": 0, "b": 2, "tie": 1}
@@ -42,7 +52,10 @@ def test_majority_vote_on_a_hand_made_file(write_jsonl):
 def test_votes_may_come_in_any_order(write_jsonl):
     first, second = _votes("x", ["b", "b"]), _votes("y", ["a"])
     pairs, _ = read_pairs(write_jsonl([first[0], second[0], first[1]]))
-    assert [(p.id, p.chosen, p.extra["votes"]["b"]) for p in pairs] == [("x", "answer B", 2), ("y", "answer A", 0)]
+    assert [(p.id, p.chosen, p.extra["votes"]["b"]) for p in pairs] == [
+        ("x", "answer B", 2),
+        ("y", "answer A", 0),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -51,8 +64,14 @@ def test_votes_may_come_in_any_order(write_jsonl):
         ({"choice": "maybe"}, "field 'choice': is not 'a', 'b' or 'tie'"),
         ({"choice": None}, "field 'choice': is missing"),
         ({"response_b": "answer A"}, "'response_a' is identical to 'response_b'"),
-        ({"response_a": "", "response_b": ""}, "both responses \\('response_a' and 'response_b'\\) are empty"),
-        ({"prompt": "Another question?"}, "field 'prompt': differs from the first vote of its item_id"),
+        (
+            {"response_a": "", "response_b": ""},
+            "both responses \\('response_a' and 'response_b'\\) are empty",
+        ),
+        (
+            {"prompt": "Another question?"},
+            "field 'prompt': differs from the first vote of its item_id",
+        ),
         ({"annotator": 5}, "field 'annotator': is not a string"),
     ],
 )
@@ -75,7 +94,12 @@ def test_one_empty_response_is_valid_in_votes(write_jsonl):
 def test_real_pandalm_judgements(shared_data):
     path = shared_data / "pandalm" / "judgements.jsonl"
     pairs, report = read_pairs(path)
-    assert (report.format, report.n_records, report.n_pairs, report.skipped) == ("votes", 2997, 999, [])
+    assert (report.format, report.n_records, report.n_pairs, report.skipped) == (
+        "votes",
+        2997,
+        999,
+        [],
+    )
     # count ties independently from the raw rows: no choice leads alone, or "tie" leads
     choices = defaultdict(Counter)
     for line in path.read_text().splitlines():

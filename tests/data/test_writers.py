@@ -12,8 +12,17 @@ USER = [{"role": "user", "content": "Bonjour ☀"}]
 def test_pairs_round_trip(tmp_path):
     pairs = [
         PreferencePair(prompt="p", chosen="a", rejected="b"),
-        PreferencePair(prompt=USER, chosen="", rejected="non", margin=1.5, tie=True, weight=0.2,
-                       subset="fr", annotator="ann1", id="g:0-1"),
+        PreferencePair(
+            prompt=USER,
+            chosen="",
+            rejected="non",
+            margin=1.5,
+            tie=True,
+            weight=0.2,
+            subset="fr",
+            annotator="ann1",
+            id="g:0-1",
+        ),
     ]
     path = tmp_path / "out" / "pairs.jsonl"
     assert pairs_to_jsonl(path, pairs) == 2
@@ -42,5 +51,7 @@ def test_write_is_atomic_and_leaves_no_temporary_files(tmp_path):
 
     with pytest.raises(RuntimeError):
         write_jsonl(path, rows())
-    assert [json.loads(line) for line in path.read_text().splitlines()] == [{"n": 1}]  # old file intact
+    assert [json.loads(line) for line in path.read_text().splitlines()] == [
+        {"n": 1}
+    ]  # old file intact
     assert [p.name for p in tmp_path.iterdir()] == ["rows.jsonl"]

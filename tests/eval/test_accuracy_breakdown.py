@@ -4,20 +4,28 @@ import numpy as np
 import pytest
 
 from rewardkit.data.records import PreferencePair
-from rewardkit.eval.accuracy_breakdown import (accuracy_by_strength, section_of, section_scores,
-                                               strength_labels, tie_summary)
+from rewardkit.eval.accuracy_breakdown import (
+    accuracy_by_strength,
+    section_of,
+    section_scores,
+    strength_labels,
+    tie_summary,
+)
 
 
 def _pair(margin=0.0, votes=None, tie=False):
-    return PreferencePair("q", "a", "b", margin=margin, tie=tie,
-                          extra={"votes": votes} if votes else {})
+    return PreferencePair(
+        "q", "a", "b", margin=margin, tie=tie, extra={"votes": votes} if votes else {}
+    )
 
 
 def test_vote_agreement_buckets():
     """Votes 3-0 → "3/3", 2-1 → "2/3"; rewards right on 2 of the 3 unanimous pairs and the
     one split pair: 2/3 and 1/1; the tie is left out."""
-    pairs = [_pair(votes={"a": 3, "b": 0, "tie": 0})] * 3 + [_pair(votes={"a": 2, "b": 1, "tie": 0}),
-                                                              _pair(votes={"a": 1, "b": 1, "tie": 1}, tie=True)]
+    pairs = [_pair(votes={"a": 3, "b": 0, "tie": 0})] * 3 + [
+        _pair(votes={"a": 2, "b": 1, "tie": 0}),
+        _pair(votes={"a": 1, "b": 1, "tie": 1}, tie=True),
+    ]
     r_c, r_r = np.array([1.0, 1.0, 0.0, 2.0, 0.0]), np.array([0.0, 0.0, 1.0, 1.0, 0.0])
     block = accuracy_by_strength(pairs, r_c, r_r)
     assert block["by"] == "vote agreement"
@@ -41,11 +49,14 @@ def test_section_scores_weight_subsets_by_pairs():
     Reasoning: math-prm (4 pairs, 1.0) is weighted like the code subsets together (hep-go 6
     + hep-js 2 = 8 pairs; accuracy 0.5 and 0.0): (8·1.0 + 6·0.5 + 2·0)/16 = 11/16.
     Mean of sections: (0.6 + 0.6875)/2."""
-    per_subset = {"alpacaeval-easy": {"n": 10, "accuracy": 0.9},
-                  "mt-bench-med": {"n": 30, "accuracy": 0.5},
-                  "math-prm": {"n": 4, "accuracy": 1.0},
-                  "hep-go": {"n": 6, "accuracy": 0.5}, "hep-js": {"n": 2, "accuracy": 0.0},
-                  "unrelated": {"n": 5, "accuracy": 0.1}}
+    per_subset = {
+        "alpacaeval-easy": {"n": 10, "accuracy": 0.9},
+        "mt-bench-med": {"n": 30, "accuracy": 0.5},
+        "math-prm": {"n": 4, "accuracy": 1.0},
+        "hep-go": {"n": 6, "accuracy": 0.5},
+        "hep-js": {"n": 2, "accuracy": 0.0},
+        "unrelated": {"n": 5, "accuracy": 0.1},
+    }
     block = section_scores(per_subset)
     assert block["sections"]["Chat"]["score"] == pytest.approx(0.6)
     assert block["sections"]["Reasoning"]["score"] == pytest.approx(11 / 16)
@@ -55,8 +66,9 @@ def test_section_scores_weight_subsets_by_pairs():
 
 
 def test_tie_summary():
-    block = tie_summary(np.array([1.0, 3.0, 0.5]), np.array([0.0, 0.0, 0.0]),
-                        np.array([False, False, True]))
+    block = tie_summary(
+        np.array([1.0, 3.0, 0.5]), np.array([0.0, 0.0, 0.0]), np.array([False, False, True])
+    )
     assert block["n"] == 1
     assert block["mean_abs_margin_ties"] == 0.5
     assert block["mean_abs_margin_non_ties"] == 2.0

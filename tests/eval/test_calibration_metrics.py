@@ -5,10 +5,16 @@ import math
 import numpy as np
 import pytest
 
-from rewardkit.eval.calibration import (brier_score, calibration_summary,
-                                        expected_calibration_error, fit_temperature,
-                                        negative_log_likelihood, preference_probability,
-                                        reliability_bins, temperature_fit_report)
+from rewardkit.eval.calibration import (
+    brier_score,
+    calibration_summary,
+    expected_calibration_error,
+    fit_temperature,
+    negative_log_likelihood,
+    preference_probability,
+    reliability_bins,
+    temperature_fit_report,
+)
 
 
 def logit(p):
@@ -34,8 +40,9 @@ def test_ece_on_a_tiny_example_with_two_equal_mass_bins():
 
 def test_ece_equal_width_bins_match_on_the_same_example():
     """Equal-width bins [0.5, 0.75) and [0.75, 1] hold the same two groups: ECE 0.15."""
-    assert expected_calibration_error(DELTA, n_bins=2, binning="equal-width") == \
-        pytest.approx(0.15, abs=1e-12)
+    assert expected_calibration_error(DELTA, n_bins=2, binning="equal-width") == pytest.approx(
+        0.15, abs=1e-12
+    )
 
 
 def test_ece_of_a_perfectly_calibrated_bin_is_zero():
@@ -52,7 +59,7 @@ def test_brier_and_nll_by_hand():
     assert negative_log_likelihood(DELTA) == pytest.approx(expected_nll, abs=1e-12)
     assert preference_probability(np.array([0.0]))[0] == 0.5
     # the temperature divides Δ: σ(2/2) = σ(1)
-    assert preference_probability(np.array([2.0]), 2.0)[0] == pytest.approx(1 / (1 + math.e ** -1))
+    assert preference_probability(np.array([2.0]), 2.0)[0] == pytest.approx(1 / (1 + math.e**-1))
 
 
 def test_temperature_fit_recovers_a_known_temperature():

@@ -34,8 +34,9 @@ def test_paired_interval_is_tighter_than_separate_intervals():
 
 def _report(folder, model, correct_by_key, ties=()):
     folder.mkdir()
-    (folder / "metrics.json").write_text(json.dumps({"model": model, "accuracy": 0.5, "n": 4,
-                                                     "data_fingerprint": "f"}))
+    (folder / "metrics.json").write_text(
+        json.dumps({"model": model, "accuracy": 0.5, "n": 4, "data_fingerprint": "f"})
+    )
     rows = [{"key": k, "correct": v} for k, v in correct_by_key.items()]
     rows += [{"key": k, "correct": None, "tie": True} for k in ties]
     (folder / "pairs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -44,8 +45,9 @@ def _report(folder, model, correct_by_key, ties=()):
 
 def test_compare_two_reports_on_their_common_pairs(tmp_path):
     """Common non-tie pairs: k1, k2, k3 (k4 only in a; t is a tie). a: 3/3, b: 1/3."""
-    a = _report(tmp_path / "a", "model-a", {"k1": True, "k2": True, "k3": True, "k4": False},
-                ties=["t"])
+    a = _report(
+        tmp_path / "a", "model-a", {"k1": True, "k2": True, "k3": True, "k4": False}, ties=["t"]
+    )
     b = _report(tmp_path / "b", "model-b", {"k1": True, "k2": False, "k3": False}, ties=["t"])
     result = compare([a, b], CompareConfig(out=str(tmp_path / "cmp"), n_boot=200))
     assert result["n_common"] == 3

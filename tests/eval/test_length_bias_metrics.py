@@ -6,11 +6,13 @@ import pytest
 from rewardkit.eval.length_bias import length_bias, response_length
 
 #            r_c  r_r  len_c len_r   chosen is   correct  longer scored higher
-PAIRS = [(2.0, 1.0, 10, 5),   # longer      yes      yes
-         (3.0, 1.0, 10, 5),   # longer      yes      yes
-         (1.0, 3.0, 3, 8),    # shorter     no       yes (the rejected, longer, wins)
-         (5.0, 0.0, 4, 9),    # shorter     yes      no
-         (1.0, 0.0, 6, 6)]    # same length yes      –
+PAIRS = [
+    (2.0, 1.0, 10, 5),  # longer      yes      yes
+    (3.0, 1.0, 10, 5),  # longer      yes      yes
+    (1.0, 3.0, 3, 8),  # shorter     no       yes (the rejected, longer, wins)
+    (5.0, 0.0, 4, 9),  # shorter     yes      no
+    (1.0, 0.0, 6, 6),
+]  # same length yes      –
 
 
 def _block():
@@ -43,7 +45,7 @@ def _ranks(values):
         j = i
         while j + 1 < len(values) and sorted_values[j + 1] == sorted_values[i]:
             j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        ranks[order[i : j + 1]] = (i + j) / 2 + 1
         i = j + 1
     return ranks
 

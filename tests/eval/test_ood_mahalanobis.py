@@ -3,8 +3,14 @@
 import numpy as np
 import pytest
 
-from rewardkit.eval.ood import (FeatureStatistics, fit_feature_statistics, ledoit_wolf,
-                                mahalanobis, ood_flags, ood_section)
+from rewardkit.eval.ood import (
+    FeatureStatistics,
+    fit_feature_statistics,
+    ledoit_wolf,
+    mahalanobis,
+    ood_flags,
+    ood_section,
+)
 
 
 def test_mahalanobis_on_a_2d_toy():
@@ -48,8 +54,9 @@ def test_out_of_fold_threshold_flags_about_five_percent_in_distribution():
 
 def test_statistics_round_trip(tmp_path):
     rng = np.random.default_rng(3)
-    stats = fit_feature_statistics(rng.normal(size=(40, 3)), rng.normal(size=(40, 3)),
-                                   spread=rng.random(40))
+    stats = fit_feature_statistics(
+        rng.normal(size=(40, 3)), rng.normal(size=(40, 3)), spread=rng.random(40)
+    )
     stats.heldout = {"fraction_flagged": 0.07, "source": "eval"}
     stats.save(tmp_path)
     loaded = FeatureStatistics.load(tmp_path)
@@ -64,8 +71,14 @@ def test_ood_section_by_hand():
     """Thresholds: distance 2, spread 0.5. Pairs (distance, spread, correct):
     (1, 0.1, ✓) (3, 0.1, ✗) (1, 0.9, ✗) (1, 0.2, ✓) → flagged: pairs 1 and 2 (½);
     accuracy flagged 0/2, unflagged 2/2; the in-distribution reference 0.1 → ratio 5."""
-    stats = FeatureStatistics(np.zeros(1), np.eye(1), 0.0, 2.0, 0.5,
-                              heldout={"fraction_flagged": 0.1, "source": "eval split"})
+    stats = FeatureStatistics(
+        np.zeros(1),
+        np.eye(1),
+        0.0,
+        2.0,
+        0.5,
+        heldout={"fraction_flagged": 0.1, "source": "eval split"},
+    )
     distance, spread = np.array([1.0, 3.0, 1.0, 1.0]), np.array([0.1, 0.1, 0.9, 0.2])
     correct = np.array([1, 0, 0, 1], bool)
     block = ood_section(correct, distance, spread, stats, 0.5)

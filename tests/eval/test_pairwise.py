@@ -35,7 +35,8 @@ def test_margin_and_bt_loss(metrics):
 
 
 def test_bt_loss_uses_the_temperature():
-    """T = 2, Δ = [1, −1]: (log(1 + e^{−0.5}) + log(1 + e^{0.5}))/2 = (0.474077 + 0.974077)/2 = 0.724077."""
+    """T = 2, Δ = [1, −1]: (log(1 + e^{−0.5}) + log(1 + e^{0.5}))/2
+    = (0.474077 + 0.974077)/2 = 0.724077."""
     block = accuracy_block(np.array([1.0, 0.0]), np.array([0.0, 1.0]), temperature=2.0, ci=False)
     assert block["bt_loss"] == pytest.approx(0.724077, abs=1e-6)
     assert "accuracy_ci95" not in block
@@ -56,8 +57,9 @@ def test_per_subset_accuracy(metrics):
 
 
 def test_no_per_subset_block_without_subsets():
-    metrics = pairwise_metrics([1.0, 2.0], [0.0, 3.0], tie=[False, False], subset=[None, None],
-                               truncated=[False, False])
+    metrics = pairwise_metrics(
+        [1.0, 2.0], [0.0, 3.0], tie=[False, False], subset=[None, None], truncated=[False, False]
+    )
     assert "per_subset" not in metrics and metrics["accuracy"] == 0.5
 
 

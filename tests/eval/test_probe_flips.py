@@ -1,14 +1,22 @@
 """Probes: the flip rate by hand, the registry, YAML probes, and run_probes' plumbing."""
 
-
 import numpy as np
 import pytest
 
 from rewardkit.data.records import PreferencePair
 from rewardkit.errors import UserError
-from rewardkit.eval.probes import (PROBES, Probe, default_probes, edited_pairs, flip_statistics,
-                                   load_probe_file, phrase_probe, probe_summary, register_probe,
-                                   run_probes)
+from rewardkit.eval.probes import (
+    PROBES,
+    Probe,
+    default_probes,
+    edited_pairs,
+    flip_statistics,
+    load_probe_file,
+    phrase_probe,
+    probe_summary,
+    register_probe,
+    run_probes,
+)
 from rewardkit.model.encode import EncodedPair, EncodeReport
 from rewardkit.model.ensemble import ScoredPairs
 
@@ -35,8 +43,14 @@ def test_registry_holds_the_required_probes():
     kinds = {p.name: p.kind for p in default_probes()}
     for name in ("whitespace", "trailing-newline", "first-letter-case", "markdown-emphasis"):
         assert kinds[name] == "meaning-preserving"
-    for name in ("flattery", "reassurance", "filler", "repeat", "confident-prefix",
-                 "as-an-ai-hedge"):
+    for name in (
+        "flattery",
+        "reassurance",
+        "filler",
+        "repeat",
+        "confident-prefix",
+        "as-an-ai-hedge",
+    ):
         assert kinds[name] == "trick"
 
 
@@ -69,8 +83,9 @@ def test_yaml_probe_files(tmp_path):
     [probe] = load_probe_file(bare)
     assert probe.name == "nice" and probe.kind == "trick"
     full = tmp_path / "full.yaml"
-    full.write_text("- name: hedge\n  kind: meaning-preserving\n  position: prepend\n"
-                    "  phrases: ['Well,']\n")
+    full.write_text(
+        "- name: hedge\n  kind: meaning-preserving\n  position: prepend\n  phrases: ['Well,']\n"
+    )
     [hedge] = load_probe_file(full)
     assert hedge.kind == "meaning-preserving" and hedge.edit("ok", 3) == "Well, ok"
     broken = tmp_path / "broken.yaml"
@@ -98,18 +113,22 @@ class WordCountTarget:
         pairs = list(pairs)
         r_c = np.array([len(p.chosen.split()) for p in pairs], dtype=float)
         r_r = np.array([len(p.rejected.split()) for p in pairs], dtype=float)
-        encoded = [EncodedPair(np.zeros(1), np.zeros(1), 0.0, p.tie, 1.0, i)
-                   for i, p in enumerate(pairs)]
-        return ScoredPairs(pairs, encoded, EncodeReport(), r_c, r_r, r_c[None], r_r[None],
-                           None, None)
+        encoded = [
+            EncodedPair(np.zeros(1), np.zeros(1), 0.0, p.tie, 1.0, i) for i, p in enumerate(pairs)
+        ]
+        return ScoredPairs(
+            pairs, encoded, EncodeReport(), r_c, r_r, r_c[None], r_r[None], None, None
+        )
 
 
 def test_run_probes_on_a_word_counting_model():
     """Chosen has 5 words; rejected 3 (pair a) or 1 (pair b). Appending 'w w w' (3 words)
     lifts the rejected to 6 and 4: pair a flips, pair b does not → flip rate ½."""
-    pairs = [PreferencePair("q", "one two three four five", "x y z"),
-             PreferencePair("q2", "one two three four five", "x"),
-             PreferencePair("q3", "a b", "c d e f g h", tie=True)]
+    pairs = [
+        PreferencePair("q", "one two three four five", "x y z"),
+        PreferencePair("q2", "one two three four five", "x"),
+        PreferencePair("q3", "a b", "c d e f g h", tie=True),
+    ]
     target = WordCountTarget()
     scored = target.score_pairs(pairs)
     results = run_probes(target, scored, [phrase_probe("pad", ["w w w"])])

@@ -33,9 +33,7 @@ def test_uncertainty_section_for_an_ensemble():
     """Three members, four pairs. Mean Δ: 1, 1, −1/3 (wrong), 2/3. Spread (ddof 0): 0, 0,
     √(42/27) ≈ 1.25, √(24/27) ≈ 0.94 — largest on the one wrong pair, so its error AUROC is 1.
     Members' accuracies 4/4, 2/4, 2/4; all three agree in sign on pairs 0 and 1 only."""
-    delta = np.array([[1.0, 1.0, 1.0, 2.0],
-                      [1.0, 1.0, -2.0, 0.0],
-                      [1.0, 1.0, 0.0, 0.0]])
+    delta = np.array([[1.0, 1.0, 1.0, 2.0], [1.0, 1.0, -2.0, 0.0], [1.0, 1.0, 0.0, 0.0]])
     block = uncertainty_section(delta)
     spread = delta.std(axis=0)
     assert block["spread"]["mean"] == pytest.approx(spread.mean())

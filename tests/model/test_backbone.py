@@ -26,8 +26,9 @@ def test_default_backbone_is_the_package_folder_and_is_hashed(minilm_path, monke
     assert real(hashed[0]) == backbone.MINILM_WEIGHTS_SHA256
 
 
-@pytest.mark.parametrize("alias", ["", "default", "minilm", "all-MiniLM-L6-v2",
-                                   "sentence-transformers/all-MiniLM-L6-v2"])
+@pytest.mark.parametrize(
+    "alias", ["", "default", "minilm", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"]
+)
 def test_default_aliases_resolve_to_the_package(alias, minilm_path, monkeypatch):
     monkeypatch.setattr(backbone, "sha256_file", lambda path: backbone.MINILM_WEIGHTS_SHA256)
     assert resolve_backbone(alias) == str(minilm_path)
@@ -105,7 +106,7 @@ def _per_token_head_outputs(model, sequences):
     (per_token,) = seen
     order = np.argsort([len(s) for s in sequences], kind="stable")
     rows = {int(i): per_token[row] for row, i in enumerate(order)}
-    return rewards, [rows[i][:len(s)].double().numpy() for i, s in enumerate(sequences)]
+    return rewards, [rows[i][: len(s)].double().numpy() for i, s in enumerate(sequences)]
 
 
 @pytest.mark.parametrize("which", ["llama_rm", "llama_chat_rm"])
@@ -116,8 +117,9 @@ def test_reward_is_read_at_the_final_eos(request, which):
     model = request.getfixturevalue(which)
     eos = model.tokenizer.eos_token_id
     prompt = [{"role": "user", "content": PROMPT}] if which == "llama_chat_rm" else PROMPT
-    sequences = [model.encoder.encode_single(prompt, r)[0]
-                 for r in ["good", "green tea is good to me", "no"]]
+    sequences = [
+        model.encoder.encode_single(prompt, r)[0] for r in ["good", "green tea is good to me", "no"]
+    ]
     rewards, per_token = _per_token_head_outputs(model, sequences)
     for seq, reward, outputs in zip(sequences, rewards, per_token):
         assert seq[-1] == eos

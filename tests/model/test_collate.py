@@ -1,10 +1,9 @@
 """Dynamic padding: right padding keeps positions; left padding gives position ids that count
 real tokens only."""
 
-import torch
-
 import numpy as np
 import pytest
+import torch
 
 from rewardkit.errors import UserError
 from rewardkit.model.collate import pad_left, pad_right, scoring_batches

@@ -29,7 +29,7 @@ def tokens(tokenizer, ids):
 
 
 def test_text_is_encoded_with_cls_and_sep(bert_tokenizer):
-    """"a b c d e f g h x y" → [CLS] a … h x y [SEP]; the prompt region is a..h (1..9)."""
+    """ "a b c d e f g h x y" → [CLS] a … h x y [SEP]; the prompt region is a..h (1..9)."""
     enc = bert_encoder(bert_tokenizer, 64).encode_text(PROMPT, "x y")
     assert tokens(bert_tokenizer, enc.ids) == ["[CLS]", *"abcdefgh", "x", "y", "[SEP]"]
     assert (enc.prompt_start, enc.prompt_end) == (1, 9)
@@ -41,11 +41,24 @@ def test_truncate_prompt_cuts_the_prompt_from_the_left_by_the_same_amount(bert_t
     pair = PreferencePair(PROMPT, "x y", "x y z", margin=0.5, weight=0.25)
     (encoded,), report = bert_encoder(bert_tokenizer, 8).encode_pairs([pair])
     assert tokens(bert_tokenizer, encoded.chosen_ids) == ["[CLS]", "f", "g", "h", "x", "y", "[SEP]"]
-    assert tokens(bert_tokenizer, encoded.rejected_ids) == ["[CLS]", "f", "g", "h", "x", "y", "z",
-                                                            "[SEP]"]
+    assert tokens(bert_tokenizer, encoded.rejected_ids) == [
+        "[CLS]",
+        "f",
+        "g",
+        "h",
+        "x",
+        "y",
+        "z",
+        "[SEP]",
+    ]
     assert encoded.truncated and (encoded.margin, encoded.weight, encoded.tie) == (0.5, 0.25, False)
-    assert report.to_dict() == {"pairs": 1, "kept": 1, "prompt_truncated": 1,
-                                "dropped_overlong": 0, "dropped_response_too_long": 0}
+    assert report.to_dict() == {
+        "pairs": 1,
+        "kept": 1,
+        "prompt_truncated": 1,
+        "dropped_overlong": 0,
+        "dropped_response_too_long": 0,
+    }
 
 
 def test_a_response_alone_too_long_is_dropped_and_counted_separately(bert_tokenizer):
@@ -67,15 +80,24 @@ def test_drop_policy_drops_every_over_long_pair(bert_tokenizer):
     assert [e.index for e in encoded] == [1]
     assert not encoded[0].truncated
     assert tokens(bert_tokenizer, encoded[0].rejected_ids) == ["[CLS]", "a", "b", "y", "z", "[SEP]"]
-    assert report.to_dict() == {"pairs": 2, "kept": 1, "prompt_truncated": 0,
-                                "dropped_overlong": 1, "dropped_response_too_long": 0}
+    assert report.to_dict() == {
+        "pairs": 2,
+        "kept": 1,
+        "prompt_truncated": 0,
+        "dropped_overlong": 1,
+        "dropped_response_too_long": 0,
+    }
 
 
 def test_error_policy_names_the_file_and_line(bert_tokenizer, write_preferences):
     """--overlong error: the first over-long pair (line 2 of the file) is a one-line UserError
     starting with file:2."""
-    path = write_preferences([{"prompt": "a", "chosen": "x", "rejected": "y"},
-                              {"prompt": PROMPT, "chosen": "x y", "rejected": "x y z"}])
+    path = write_preferences(
+        [
+            {"prompt": "a", "chosen": "x", "rejected": "y"},
+            {"prompt": PROMPT, "chosen": "x y", "rejected": "x y z"},
+        ]
+    )
     pairs, _ = read_pairs(path)
     with pytest.raises(UserError) as err:
         bert_encoder(bert_tokenizer, 8).encode_pairs(pairs, overlong="error")
@@ -91,16 +113,27 @@ def test_unknown_policy_is_a_user_error(bert_tokenizer):
 def test_report_counts_a_mixed_list(bert_tokenizer):
     """[fits, needs a cut, response too long, fits] → 4 pairs, 3 kept (indices 0, 1, 3),
     1 truncated, 1 dropped; summary() says the same numbers."""
-    pairs = [PreferencePair("a", "x", "y"), PreferencePair(PROMPT, "x y", "x y z"),
-             PreferencePair("a b", "x", "c d e f g h i j"), PreferencePair("b", "z", "y")]
+    pairs = [
+        PreferencePair("a", "x", "y"),
+        PreferencePair(PROMPT, "x y", "x y z"),
+        PreferencePair("a b", "x", "c d e f g h i j"),
+        PreferencePair("b", "z", "y"),
+    ]
     encoded, report = bert_encoder(bert_tokenizer, 8).encode_pairs(pairs)
     assert [e.index for e in encoded] == [0, 1, 3]
     assert [e.truncated for e in encoded] == [False, True, False]
     assert all(len(e.chosen_ids) <= 8 and len(e.rejected_ids) <= 8 for e in encoded)
-    assert report.to_dict() == {"pairs": 4, "kept": 3, "prompt_truncated": 1,
-                                "dropped_overlong": 0, "dropped_response_too_long": 1}
-    assert report.summary(8) == ("4 pairs, max_length 8: 1 prompt-truncated, 1 dropped (a response "
-                                 "alone is too long), 0 dropped (over-long, --overlong drop); 3 kept")
+    assert report.to_dict() == {
+        "pairs": 4,
+        "kept": 3,
+        "prompt_truncated": 1,
+        "dropped_overlong": 0,
+        "dropped_response_too_long": 1,
+    }
+    assert report.summary(8) == (
+        "4 pairs, max_length 8: 1 prompt-truncated, 1 dropped (a response "
+        "alone is too long), 0 dropped (over-long, --overlong drop); 3 kept"
+    )
 
 
 def test_encode_single_cuts_the_prompt_or_refuses(bert_tokenizer):
@@ -121,11 +154,30 @@ def test_chat_prompt_is_cut_from_the_left_of_the_transcript(bert_tokenizer):
     encoder = bert_encoder(bert_tokenizer, 10)
     prompt = [{"role": "user", "content": PROMPT}]
     full = encoder.encode_text(prompt, "x y")
-    assert tokens(bert_tokenizer, full.ids) == ["[CLS]", "human", ":", *"abcdefgh", "assistant",
-                                                ":", "x", "y", "[SEP]"]
+    assert tokens(bert_tokenizer, full.ids) == [
+        "[CLS]",
+        "human",
+        ":",
+        *"abcdefgh",
+        "assistant",
+        ":",
+        "x",
+        "y",
+        "[SEP]",
+    ]
     ids, cut = encoder.encode_single(prompt, "x y")
-    assert tokens(bert_tokenizer, ids) == ["[CLS]", "e", "f", "g", "h", "assistant", ":", "x", "y",
-                                           "[SEP]"]
+    assert tokens(bert_tokenizer, ids) == [
+        "[CLS]",
+        "e",
+        "f",
+        "g",
+        "h",
+        "assistant",
+        ":",
+        "x",
+        "y",
+        "[SEP]",
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +191,16 @@ def test_decoder_text_keeps_bos_and_ends_with_eos(tiny_llama_dir):
     tokenizer = AutoTokenizer.from_pretrained(tiny_llama_dir)
     encoder = TextEncoder(tokenizer, TextTemplate.for_tokenizer(tokenizer, is_decoder=True), 6)
     full = encoder.encode_text("one two three four", "good yes")
-    assert tokens(tokenizer, full.ids) == ["<s>", "one", "two", "three", "four", "good", "yes", "</s>"]
+    assert tokens(tokenizer, full.ids) == [
+        "<s>",
+        "one",
+        "two",
+        "three",
+        "four",
+        "good",
+        "yes",
+        "</s>",
+    ]
     ids, cut = encoder.encode_single("one two three four", "good yes")
     assert tokens(tokenizer, ids) == ["<s>", "three", "four", "good", "yes", "</s>"]
 
@@ -152,16 +213,48 @@ def test_decoder_chat_template_bos_is_never_cut(llama_chat_tokenizer):
     encoder = TextEncoder(tok, TextTemplate.for_tokenizer(tok, is_decoder=True), 10)
     prompt = [{"role": "user", "content": "one two three four"}]
     full = encoder.encode_text(prompt, "good yes")
-    assert tokens(tok, full.ids) == ["<s>", "user", ":", "one", "two", "three", "four", "</s>",
-                                     "assistant", ":", "good", "yes", "</s>"]
+    assert tokens(tok, full.ids) == [
+        "<s>",
+        "user",
+        ":",
+        "one",
+        "two",
+        "three",
+        "four",
+        "</s>",
+        "assistant",
+        ":",
+        "good",
+        "yes",
+        "</s>",
+    ]
     assert full.prompt_start == 1 and full.prompt_end == 10
     ids, _ = encoder.encode_single(prompt, "good yes")
-    assert tokens(tok, ids) == ["<s>", "two", "three", "four", "</s>", "assistant", ":", "good",
-                                "yes", "</s>"]
+    assert tokens(tok, ids) == [
+        "<s>",
+        "two",
+        "three",
+        "four",
+        "</s>",
+        "assistant",
+        ":",
+        "good",
+        "yes",
+        "</s>",
+    ]
     (pair,), report = encoder.encode_pairs([PreferencePair(prompt, "good yes", "no")])
     assert tokens(tok, pair.chosen_ids) == tokens(tok, ids)
-    assert tokens(tok, pair.rejected_ids) == ["<s>", "two", "three", "four", "</s>", "assistant",
-                                              ":", "no", "</s>"]
+    assert tokens(tok, pair.rejected_ids) == [
+        "<s>",
+        "two",
+        "three",
+        "four",
+        "</s>",
+        "assistant",
+        ":",
+        "no",
+        "</s>",
+    ]
     assert report.truncated == 1
 
 
@@ -179,13 +272,15 @@ def test_encoded_ids_are_int_arrays(bert_tokenizer):
 
 
 @pytest.mark.parametrize("which", ["bert", "llama-chat"])
-def test_batched_encoding_equals_one_text_at_a_time(which, bert_tokenizer, llama_chat_tokenizer,
-                                                    monkeypatch):
+def test_batched_encoding_equals_one_text_at_a_time(
+    which, bert_tokenizer, llama_chat_tokenizer, monkeypatch
+):
     """encode_texts/encode_singles/encode_pairs tokenize in batched chunks (here of 3, so items
     straddle chunks): every result equals encoding that text alone, text and chat prompts
     mixed (two add_special_tokens settings in one chunk for the chat template), over-long
     ones cut or refused the same way."""
     import rewardkit.model.encode as encode_module
+
     if which == "bert":
         tok, template = bert_tokenizer, TextTemplate()
     else:
@@ -193,13 +288,21 @@ def test_batched_encoding_equals_one_text_at_a_time(which, bert_tokenizer, llama
         template = TextTemplate.for_tokenizer(tok, is_decoder=True)
     encoder = TextEncoder(tok, template, 9)
     chat = [{"role": "user", "content": "one two three"}]
-    items = [(PROMPT, "x y"), (chat, "good yes"), ("a", "b"), (chat, "a b c d e f g h i j k"),
-             (PROMPT + " " + PROMPT, "x"), ("", "y"), (chat, "no")]
+    items = [
+        (PROMPT, "x y"),
+        (chat, "good yes"),
+        ("a", "b"),
+        (chat, "a b c d e f g h i j k"),
+        (PROMPT + " " + PROMPT, "x"),
+        ("", "y"),
+        (chat, "no"),
+    ]
     alone = [encoder.encode_text(p, r) for p, r in items]
     monkeypatch.setattr(encode_module, "TOKENIZE_CHUNK", 3)
     batched = encoder.encode_texts(items)
-    assert [(e.ids, e.prompt_start, e.prompt_end) for e in batched] == \
-        [(e.ids, e.prompt_start, e.prompt_end) for e in alone]
+    assert [(e.ids, e.prompt_start, e.prompt_end) for e in batched] == [
+        (e.ids, e.prompt_start, e.prompt_end) for e in alone
+    ]
     singles = encoder.encode_singles(items)
     for (prompt, response), fitted in zip(items, singles):
         try:
@@ -211,6 +314,7 @@ def test_batched_encoding_equals_one_text_at_a_time(which, bert_tokenizer, llama
     got, report = encoder.encode_pairs(pairs)
     monkeypatch.setattr(encode_module, "TOKENIZE_CHUNK", 1024)
     want, want_report = encoder.encode_pairs(pairs)
-    assert [(g.index, g.chosen_ids.tolist(), g.rejected_ids.tolist()) for g in got] == \
-        [(w.index, w.chosen_ids.tolist(), w.rejected_ids.tolist()) for w in want]
+    assert [(g.index, g.chosen_ids.tolist(), g.rejected_ids.tolist()) for g in got] == [
+        (w.index, w.chosen_ids.tolist(), w.rejected_ids.tolist()) for w in want
+    ]
     assert report.to_dict() == want_report.to_dict()

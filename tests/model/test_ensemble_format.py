@@ -8,14 +8,18 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tiny_reward_models import tiny_bert_dir, toy_pairs  # noqa: E402
-
 from rewardkit.errors import UserError  # noqa: E402
-from rewardkit.model.ensemble import (HEADS_FILE, RewardEnsemble, is_ensemble_dir,  # noqa: E402
-                                      load_ensemble_heads, save_ensemble_heads,
-                                      write_members_manifest)
+from rewardkit.model.ensemble import (  # noqa: E402
+    HEADS_FILE,
+    RewardEnsemble,
+    is_ensemble_dir,
+    load_ensemble_heads,
+    save_ensemble_heads,
+    write_members_manifest,
+)
 from rewardkit.model.features import set_head_parameters  # noqa: E402
 from rewardkit.model.reward_model import RewardModel  # noqa: E402
+from tiny_reward_models import tiny_bert_dir, toy_pairs  # noqa: E402
 
 PROMPTS = ["Tell me about tea.", "Tell me about tea.", "How do bikes work?"]
 RESPONSES = ["Happy to help with tea.", "No.", "Bikes have two wheels and pedals."]
@@ -26,8 +30,9 @@ def folders(tmp_path_factory):
     root = tmp_path_factory.mktemp("ensembles")
     out = {}
     for seed in (0, 1):
-        model = RewardModel.from_backbone(str(tiny_bert_dir(root / f"bert{seed}", seed=seed)),
-                                          max_length=128)
+        model = RewardModel.from_backbone(
+            str(tiny_bert_dir(root / f"bert{seed}", seed=seed)), max_length=128
+        )
         model.save_pretrained(root / f"model{seed}")
         out[f"model{seed}"] = root / f"model{seed}"
     # form b: three random heads whose exact mean becomes the saved head
@@ -68,8 +73,12 @@ def test_members_form_is_the_mean_of_member_models(folders):
     ensemble = RewardEnsemble.from_pretrained(folders["members"])
     assert ensemble.kind == "members" and ensemble.k == 2
     mean, std, per_member = ensemble.score_with_spread(PROMPTS, RESPONSES)
-    expected = np.stack([RewardModel.from_pretrained(folders[f"model{s}"]).score(PROMPTS, RESPONSES)
-                         for s in (0, 1)])
+    expected = np.stack(
+        [
+            RewardModel.from_pretrained(folders[f"model{s}"]).score(PROMPTS, RESPONSES)
+            for s in (0, 1)
+        ]
+    )
     assert np.allclose(per_member, expected, atol=1e-6)
     assert np.allclose(mean, expected.mean(axis=0)) and np.allclose(std, expected.std(axis=0))
 

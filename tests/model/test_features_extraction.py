@@ -7,13 +7,19 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tiny_reward_models import tiny_bert_dir, tiny_llama_dir, toy_pairs  # noqa: E402
-
-from rewardkit.model.features import (FeatureCache, FeatureRecorder,  # noqa: E402
-                                      backbone_fingerprint, cached_features, classification_head,
-                                      extract_features, head_parameters, rewards_from_features,
-                                      set_head_parameters)
+from rewardkit.model.features import (  # noqa: E402
+    FeatureCache,
+    FeatureRecorder,
+    backbone_fingerprint,
+    cached_features,
+    classification_head,
+    extract_features,
+    head_parameters,
+    rewards_from_features,
+    set_head_parameters,
+)
 from rewardkit.model.reward_model import RewardModel  # noqa: E402
+from tiny_reward_models import tiny_bert_dir, tiny_llama_dir, toy_pairs  # noqa: E402
 
 
 @pytest.fixture(scope="module", params=["bert", "llama"])
@@ -33,8 +39,7 @@ def test_the_mean_head_on_features_reproduces_the_reward(model):
     sequences = _sequences(model)
     features, rewards = extract_features(model, sequences, batch_size=3)
     w, b = head_parameters(model.model)
-    assert np.allclose(rewards_from_features(features, w, b), model.score_ids(sequences),
-                       atol=1e-5)
+    assert np.allclose(rewards_from_features(features, w, b), model.score_ids(sequences), atol=1e-5)
     assert np.allclose(rewards, model.score_ids(sequences, batch_size=7), atol=1e-5)
     expected_head = "score" if model.info.scoring["rule"] == "last-token" else "classifier"
     assert classification_head(model.model)[0] == expected_head
@@ -44,6 +49,7 @@ def test_features_copied_to_the_host_in_several_flushes_land_in_input_order(mode
     """With a copy to the host every 2 batches of 3 (20 texts: 7 batches, 4 flushes), features
     and rewards equal those of one flush at the end."""
     import rewardkit.model.features as features_module
+
     sequences = _sequences(model)
     once_features, once_rewards = extract_features(model, sequences, batch_size=3)
     monkeypatch.setattr(features_module, "FLUSH_EVERY", 2)

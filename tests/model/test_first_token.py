@@ -2,31 +2,55 @@
 
 import pytest
 import torch
-from transformers import (BertConfig, BertForSequenceClassification, LlamaConfig,
-                          LlamaForSequenceClassification, RobertaConfig,
-                          RobertaForSequenceClassification)
+from transformers import (
+    BertConfig,
+    BertForSequenceClassification,
+    LlamaConfig,
+    LlamaForSequenceClassification,
+    RobertaConfig,
+    RobertaForSequenceClassification,
+)
 
 import rewardkit.model.attention  # noqa: F401  (registers rewardkit_sdpa)
-from rewardkit.model.first_token import (disable_first_token_last_layer,
-                                         enable_first_token_last_layer, is_enabled,
-                                         supports_first_token)
+from rewardkit.model.first_token import (
+    disable_first_token_last_layer,
+    enable_first_token_last_layer,
+    is_enabled,
+    supports_first_token,
+)
 
 
 def _bert(attn: str):
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=3, num_attention_heads=4,
-                        intermediate_size=64, max_position_embeddings=64, num_labels=1,
-                        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
-                        attn_implementation=attn)
+    config = BertConfig(
+        vocab_size=100,
+        hidden_size=32,
+        num_hidden_layers=3,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        num_labels=1,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+        attn_implementation=attn,
+    )
     return BertForSequenceClassification(config)
 
 
 def _roberta():
     torch.manual_seed(0)
-    config = RobertaConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
-                           num_attention_heads=4, intermediate_size=64,
-                           max_position_embeddings=70, num_labels=1, pad_token_id=1,
-                           hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    config = RobertaConfig(
+        vocab_size=100,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=70,
+        num_labels=1,
+        pad_token_id=1,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+    )
     return RobertaForSequenceClassification(config)
 
 
@@ -60,14 +84,16 @@ def test_bert_same_rewards_and_gradients(attn, pad):
     torch.testing.assert_close(fast_logits, full_logits, atol=1e-5, rtol=1e-5)
     assert fast_grads.keys() == full_grads.keys()
     for name in full_grads:
-        torch.testing.assert_close(fast_grads[name], full_grads[name], atol=1e-5, rtol=1e-4,
-                                   msg=name)
+        torch.testing.assert_close(
+            fast_grads[name], full_grads[name], atol=1e-5, rtol=1e-4, msg=name
+        )
     hidden = model.bert(input_ids=ids, attention_mask=mask).last_hidden_state
     assert hidden.shape[1] == 1  # only the [CLS] row was computed
     disable_first_token_last_layer(model)
     assert not is_enabled(model)
-    torch.testing.assert_close(model(input_ids=ids, attention_mask=mask).logits[:, 0].detach(),
-                               full_logits)
+    torch.testing.assert_close(
+        model(input_ids=ids, attention_mask=mask).logits[:, 0].detach(), full_logits
+    )
 
 
 def test_bert_bf16_autocast_close():
@@ -91,9 +117,16 @@ def test_roberta_same_rewards():
 
 
 def test_decoders_are_left_alone():
-    config = LlamaConfig(vocab_size=100, hidden_size=32, intermediate_size=64,
-                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
-                         num_labels=1, pad_token_id=0)
+    config = LlamaConfig(
+        vocab_size=100,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        num_labels=1,
+        pad_token_id=0,
+    )
     model = LlamaForSequenceClassification(config)
     assert not supports_first_token(model)
     assert not enable_first_token_last_layer(model)

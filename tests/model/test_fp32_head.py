@@ -1,24 +1,45 @@
 """Under bf16 autocast the reward head runs in fp32; without autocast nothing changes."""
 
 import torch
-from transformers import (BertConfig, BertForSequenceClassification, LlamaConfig,
-                          LlamaForSequenceClassification)
+from transformers import (
+    BertConfig,
+    BertForSequenceClassification,
+    LlamaConfig,
+    LlamaForSequenceClassification,
+)
 
 from rewardkit.model.fp32_head import head_modules, keep_head_in_fp32
 
 
 def _bert():
     torch.manual_seed(0)
-    return BertForSequenceClassification(BertConfig(
-        vocab_size=100, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-        intermediate_size=64, max_position_embeddings=64, num_labels=1))
+    return BertForSequenceClassification(
+        BertConfig(
+            vocab_size=100,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+            max_position_embeddings=64,
+            num_labels=1,
+        )
+    )
 
 
 def _llama():
     torch.manual_seed(0)
-    return LlamaForSequenceClassification(LlamaConfig(
-        vocab_size=100, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=4, num_labels=1, pad_token_id=0))
+    return LlamaForSequenceClassification(
+        LlamaConfig(
+            vocab_size=100,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=4,
+            num_labels=1,
+            pad_token_id=0,
+        )
+    )
 
 
 def _output_dtypes(model, modules, ids):

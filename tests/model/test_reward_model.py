@@ -11,8 +11,10 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from rewardkit.model import RewardModel
 
 TEXT_PROMPT = "what is a good tea ?"
-CHAT_PROMPT = [{"role": "system", "content": "be good"},
-               {"role": "user", "content": "what is a good tea ?"}]
+CHAT_PROMPT = [
+    {"role": "system", "content": "be good"},
+    {"role": "user", "content": "what is a good tea ?"},
+]
 RESPONSES = ["green tea is good .", "no", "i can help you with tea and coffee please ask me ."]
 
 
@@ -27,6 +29,7 @@ def plain_transformers_scores(directory, prompt, responses):
     * one unpadded forward per text, reward = ``logits[0, 0]``.
     """
     import json
+
     info = json.loads((directory / "rewardkit.json").read_text())
     tokenizer = AutoTokenizer.from_pretrained(directory)
     model = AutoModelForSequenceClassification.from_pretrained(directory).eval()
@@ -94,8 +97,9 @@ def test_batch_size_does_not_change_scores(request, backbone, monkeypatch):
     assert len({len(s) for s in sequences}) > 5
     alone = model.score_ids(sequences, batch_size=1)
     for batch_size in (3, 32):
-        np.testing.assert_allclose(model.score_ids(sequences, batch_size=batch_size), alone,
-                                   rtol=0, atol=1e-5)
+        np.testing.assert_allclose(
+            model.score_ids(sequences, batch_size=batch_size), alone, rtol=0, atol=1e-5
+        )
     assert model.pad_multiple == 1  # on the CPU
     monkeypatch.setattr(RewardModel, "pad_multiple", property(lambda self: 64))
     np.testing.assert_allclose(model.score_ids(sequences, batch_size=3), alone, rtol=0, atol=1e-5)
@@ -113,6 +117,7 @@ def test_left_padding_gives_the_same_scores_for_decoder(tiny_llama_rm_dir):
 
 def test_left_padding_is_refused_for_encoders(tiny_bert_rm_dir):
     from rewardkit.errors import UserError
+
     model = RewardModel.from_pretrained(tiny_bert_rm_dir)
     with pytest.raises(UserError, match="left padding"):
         model.score_ids([[101, 102]], padding_side="left")
@@ -126,8 +131,12 @@ def test_score_keeps_input_order_and_normalizes(tiny_bert_rm_dir):
     together = model.score(TEXT_PROMPT, responses)
     alone = np.array([model.score(TEXT_PROMPT, [r])[0] for r in responses])
     np.testing.assert_allclose(together, alone, rtol=0, atol=1e-5)
-    np.testing.assert_allclose(model.score(TEXT_PROMPT, responses, normalize=True),
-                               (together - 0.25) / 2.0, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        model.score(TEXT_PROMPT, responses, normalize=True),
+        (together - 0.25) / 2.0,
+        rtol=0,
+        atol=1e-9,
+    )
 
 
 def test_compare_is_sigmoid_of_reward_difference(tiny_bert_rm_dir):
@@ -141,8 +150,9 @@ def test_compare_is_sigmoid_of_reward_difference(tiny_bert_rm_dir):
     assert model.compare(TEXT_PROMPT, a, b) == pytest.approx(sigmoid(r_a - r_b), abs=1e-6)
     model.info.temperature = 0.5
     assert model.compare(TEXT_PROMPT, a, b) == pytest.approx(sigmoid((r_a - r_b) / 0.5), abs=1e-6)
-    assert model.compare(TEXT_PROMPT, b, a) == pytest.approx(1 - sigmoid((r_a - r_b) / 0.5),
-                                                             abs=1e-6)
+    assert model.compare(TEXT_PROMPT, b, a) == pytest.approx(
+        1 - sigmoid((r_a - r_b) / 0.5), abs=1e-6
+    )
 
 
 def test_bf16_scores_stay_close_to_fp32(tiny_bert_rm_dir):

@@ -30,12 +30,20 @@ def saved(request, tmp_path):
 def test_folder_holds_safetensors_tokenizer_template_and_sidecar(saved):
     model, out = saved
     names = {p.name for p in out.iterdir()}
-    assert {"model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json",
-            "rewardkit.json"} <= names
+    assert {
+        "model.safetensors",
+        "config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "rewardkit.json",
+    } <= names
     assert not [n for n in names if n.endswith((".bin", ".pt", ".pth", ".pkl", ".ckpt"))]
     template_file = out / "chat_template.jinja"
-    saved_template = (template_file.read_text() if template_file.is_file() else
-                      json.loads((out / "tokenizer_config.json").read_text())["chat_template"])
+    saved_template = (
+        template_file.read_text()
+        if template_file.is_file()
+        else json.loads((out / "tokenizer_config.json").read_text())["chat_template"]
+    )
     assert saved_template == model.template.chat_template
     weights = load_file(out / "model.safetensors")
     for name, tensor in model.model.state_dict().items():
@@ -71,8 +79,9 @@ def test_loading_gives_back_the_same_model(saved):
     assert loaded.info.to_dict() == model.info.to_dict()
     assert loaded.pad_id == model.pad_id
     responses = ["good yes", "no", "green tea is good"]
-    np.testing.assert_allclose(loaded.score("hello", responses), model.score("hello", responses),
-                               rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        loaded.score("hello", responses), model.score("hello", responses), rtol=0, atol=1e-6
+    )
 
 
 def test_overrides_on_load(saved):

@@ -8,8 +8,12 @@ from transformers import AutoTokenizer
 from rewardkit.data.formats import parse_hh_rlhf
 from rewardkit.model import DEFAULT_CHAT_TEMPLATE, RewardModel, TextTemplate
 
-CHAT = [{"role": "system", "content": "be good"}, {"role": "user", "content": "hello"},
-        {"role": "assistant", "content": "hi"}, {"role": "user", "content": "what tea ?"}]
+CHAT = [
+    {"role": "system", "content": "be good"},
+    {"role": "user", "content": "hello"},
+    {"role": "assistant", "content": "hi"},
+    {"role": "user", "content": "what tea ?"},
+]
 
 
 @pytest.fixture(scope="module")
@@ -17,11 +21,14 @@ def bert_tokenizer(tiny_bert_dir):
     return AutoTokenizer.from_pretrained(tiny_bert_dir)
 
 
-@pytest.mark.parametrize("prompt, response, text", [
-    ("How are you?", "Fine.", "How are you? Fine."),           # joined by one space
-    ("Question:\n", "Answer", "Question:\nAnswer"),            # no space after whitespace
-    ("", "Only a response", "Only a response"),
-])
+@pytest.mark.parametrize(
+    "prompt, response, text",
+    [
+        ("How are you?", "Fine.", "How are you? Fine."),  # joined by one space
+        ("Question:\n", "Answer", "Question:\nAnswer"),  # no space after whitespace
+        ("", "Only a response", "Only a response"),
+    ],
+)
 def test_text_prompt_is_prompt_space_response(bert_tokenizer, prompt, response, text):
     rendered, response_start, add_special = TextTemplate().render(bert_tokenizer, prompt, response)
     assert rendered == text
@@ -32,7 +39,9 @@ def test_text_prompt_is_prompt_space_response(bert_tokenizer, prompt, response, 
 def test_hh_rlhf_transcript_is_reproduced_exactly(bert_tokenizer):
     """parse_hh_rlhf splits at the last shared "\\n\\nAssistant:"; rendering prompt + response
     gives back the original chosen and rejected strings, character for character."""
-    chosen = "\n\nHuman: Hi there\n\nAssistant: Hello!\n\nHuman: Tea?\n\nAssistant: Green tea is good."
+    chosen = (
+        "\n\nHuman: Hi there\n\nAssistant: Hello!\n\nHuman: Tea?\n\nAssistant: Green tea is good."
+    )
     rejected = "\n\nHuman: Hi there\n\nAssistant: Hello!\n\nHuman: Tea?\n\nAssistant: No."
     (pair,) = parse_hh_rlhf({"chosen": chosen, "rejected": rejected}, "f.jsonl:1")
     assert pair.prompt.endswith("\n\nAssistant:")
@@ -43,19 +52,25 @@ def test_hh_rlhf_transcript_is_reproduced_exactly(bert_tokenizer):
 
 def test_default_chat_template_writes_hh_rlhf_transcripts(bert_tokenizer):
     """Chat messages through DEFAULT_CHAT_TEMPLATE read like hh-rlhf:
-    "\\n\\nSystem: be good\\n\\nHuman: hello\\n\\nAssistant: hi\\n\\nHuman: what tea ?\\n\\nAssistant: green"."""
+    "\\n\\nSystem: be good\\n\\nHuman: hello\\n\\nAssistant: hi\\n\\nHuman: what tea ?"
+    "\\n\\nAssistant: green"."""
     text, start, add_special = TextTemplate().render(bert_tokenizer, CHAT, "green")
-    assert text == ("\n\nSystem: be good\n\nHuman: hello\n\nAssistant: hi"
-                    "\n\nHuman: what tea ?\n\nAssistant: green")
+    assert text == (
+        "\n\nSystem: be good\n\nHuman: hello\n\nAssistant: hi"
+        "\n\nHuman: what tea ?\n\nAssistant: green"
+    )
     assert text[start:] == "green"
     assert add_special is True
 
 
-@pytest.mark.parametrize("backbone, source", [
-    ("tiny_bert_rm_dir", "rewardkit-default"),
-    ("tiny_llama_rm_dir", "rewardkit-default"),
-    ("tiny_llama_chat_rm_dir", "tokenizer"),
-])
+@pytest.mark.parametrize(
+    "backbone, source",
+    [
+        ("tiny_bert_rm_dir", "rewardkit-default"),
+        ("tiny_llama_rm_dir", "rewardkit-default"),
+        ("tiny_llama_chat_rm_dir", "tokenizer"),
+    ],
+)
 def test_saved_chat_template_renders_rewardkits_text(request, backbone, source):
     """apply_chat_template(messages + [assistant], tokenize=False) with the saved tokenizer
     equals the text rewardkit renders, for its default template and for a backbone's own."""
@@ -73,12 +88,14 @@ def test_saved_chat_template_renders_rewardkits_text(request, backbone, source):
 def test_backbone_template_is_used_and_writes_its_own_bos(tiny_llama_chat_dir, tiny_llama_dir):
     """A tokenizer with its own chat template: used as is, add_special_tokens False (the
     template writes BOS), EOS appended for decoders. Without one: the default template."""
-    own = TextTemplate.for_tokenizer(AutoTokenizer.from_pretrained(tiny_llama_chat_dir),
-                                     is_decoder=True)
+    own = TextTemplate.for_tokenizer(
+        AutoTokenizer.from_pretrained(tiny_llama_chat_dir), is_decoder=True
+    )
     assert own.chat_template_source == "tokenizer" and not own.add_special_tokens_chat
     assert own.append_eos
-    default = TextTemplate.for_tokenizer(AutoTokenizer.from_pretrained(tiny_llama_dir),
-                                         is_decoder=False)
+    default = TextTemplate.for_tokenizer(
+        AutoTokenizer.from_pretrained(tiny_llama_dir), is_decoder=False
+    )
     assert default.chat_template == DEFAULT_CHAT_TEMPLATE and default.add_special_tokens_chat
     assert not default.append_eos
 

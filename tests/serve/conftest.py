@@ -15,9 +15,21 @@ def trained_rm_dir(tmp_path_factory, tiny_bert_dir, world_files):
     from rewardkit.train import TrainConfig, train
 
     out = tmp_path_factory.mktemp("trained-rm") / "model"
-    train(TrainConfig(data=str(world_files["train"]), eval_data=str(world_files["eval"]),
-                      out=str(out), backbone=str(tiny_bert_dir), max_length=128, batch_size=4,
-                      lr=1e-3, seed=0, threads=1, max_steps=4), quiet=True)
+    train(
+        TrainConfig(
+            data=str(world_files["train"]),
+            eval_data=str(world_files["eval"]),
+            out=str(out),
+            backbone=str(tiny_bert_dir),
+            max_length=128,
+            batch_size=4,
+            lr=1e-3,
+            seed=0,
+            threads=1,
+            max_steps=4,
+        ),
+        quiet=True,
+    )
     return out
 
 

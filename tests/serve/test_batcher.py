@@ -54,6 +54,7 @@ def test_forward_groups_bound_padding_and_tokens():
     adding 8 would fill 17 of 32; [8, 9] fills 17 of 18. A 20-token budget splits [8, 9]
     (2 × 9 = 18 fits) but not more."""
     from rewardkit.serve.batcher import forward_groups
+
     lengths = [8, 2, 9, 4, 3]
     assert forward_groups(lengths, 1000, 0.75) == [[1, 4, 3], [0, 2]]
     assert forward_groups(lengths, 8, 0.75) == [[1, 4], [3], [0], [2]]

@@ -10,22 +10,51 @@ import httpx
 import pytest
 import torch
 
-EXTRA_LOG_KEYS = {"raw_reward", "normalized_reward", "rewards_normalized", "prompt_split",
-                  "truncated"}
-SCORE_KEYS = {"model", "scores_are", "rewards", "normalized_rewards", "normalization",
-              "truncated", "preference", "spread"}
-INFO_KEYS = {"model", "backbone", "template", "max_length", "scoring", "normalization",
-             "temperature", "temperature_calibrated", "precision", "device", "fingerprint",
-             "ensemble",
-             "rewardkit_version", "get_reward_scores_are", "batching", "limits", "auth",
-             "endpoints"}
+EXTRA_LOG_KEYS = {
+    "raw_reward",
+    "normalized_reward",
+    "rewards_normalized",
+    "prompt_split",
+    "truncated",
+}
+SCORE_KEYS = {
+    "model",
+    "scores_are",
+    "rewards",
+    "normalized_rewards",
+    "normalization",
+    "truncated",
+    "preference",
+    "spread",
+}
+INFO_KEYS = {
+    "model",
+    "backbone",
+    "template",
+    "max_length",
+    "scoring",
+    "normalization",
+    "temperature",
+    "temperature_calibrated",
+    "precision",
+    "device",
+    "fingerprint",
+    "ensemble",
+    "rewardkit_version",
+    "get_reward_scores_are",
+    "batching",
+    "limits",
+    "auth",
+    "endpoints",
+}
 
 PROMPT = "what is a good tea ?"
 
 
 def floats(values, n):
-    return isinstance(values, list) and len(values) == n and all(
-        isinstance(v, float) for v in values)
+    return (
+        isinstance(values, list) and len(values) == n and all(isinstance(v, float) for v in values)
+    )
 
 
 def test_get_reward_shape_is_openrlhf(bert_server):
@@ -42,7 +71,10 @@ def test_get_reward_shape_is_openrlhf(bert_server):
     assert set(data["extra_logs"]) == EXTRA_LOG_KEYS
     assert all(floats(v, 2) for v in data["extra_logs"].values())
     assert data["extra_logs"]["raw_reward"] == data["rewards"]
-    assert data["extra_logs"]["prompt_split"] == [1.0, 0.0]  # 2nd query does not start with its prompt
+    assert data["extra_logs"]["prompt_split"] == [
+        1.0,
+        0.0,
+    ]  # 2nd query does not start with its prompt
     assert data["extra_logs"]["rewards_normalized"] == [0.0, 0.0]
 
 
@@ -67,8 +99,9 @@ def test_get_reward_normalized_server(start_server, bert_rm):
 def test_score_two_responses_shape(bert_server):
     """{"prompt", "responses": [a, b]}: all SCORE_KEYS, scores_are "raw", and the preference
     P(a ≻ b) = σ((r_a − r_b) / T) with T = 1 (uncalibrated)."""
-    data = httpx.post(bert_server.url + "/score",
-                      json={"prompt": PROMPT, "responses": ["green tea .", "no"]}).json()
+    data = httpx.post(
+        bert_server.url + "/score", json={"prompt": PROMPT, "responses": ["green tea .", "no"]}
+    ).json()
     assert set(data) == SCORE_KEYS
     assert data["scores_are"] == "raw"
     assert floats(data["rewards"], 2) and floats(data["normalized_rewards"], 2)
@@ -94,17 +127,21 @@ def test_score_items_and_bare_list(bert_server):
 
 def test_score_chat_prompt(bert_server, bert_rm):
     messages = [{"role": "user", "content": PROMPT}]
-    data = httpx.post(bert_server.url + "/score",
-                      json={"prompt": messages, "responses": ["green tea .", "no"]}).json()
-    assert data["rewards"] == pytest.approx(bert_rm.score(messages, ["green tea .", "no"]).tolist(),
-                                            abs=1e-5)
+    data = httpx.post(
+        bert_server.url + "/score", json={"prompt": messages, "responses": ["green tea .", "no"]}
+    ).json()
+    assert data["rewards"] == pytest.approx(
+        bert_rm.score(messages, ["green tea .", "no"]).tolist(), abs=1e-5
+    )
 
 
 def test_score_reports_ensemble_spread(start_server, fake_ensemble):
     """A model exposing score_ids_with_spread: spread per text (here |r| / 10), in /score,
     /get_reward's extra_logs and /info's ensemble block."""
     server = start_server(fake_ensemble)
-    data = httpx.post(server.url + "/score", json={"prompt": PROMPT, "responses": ["a", "b"]}).json()
+    data = httpx.post(
+        server.url + "/score", json={"prompt": PROMPT, "responses": ["a", "b"]}
+    ).json()
     assert data["spread"] == pytest.approx([abs(r) / 10 for r in data["rewards"]])
     logs = httpx.post(server.url + "/get_reward", json={"query": ["a"]}).json()["extra_logs"]
     assert set(logs) == EXTRA_LOG_KEYS | {"ensemble_spread"}
@@ -116,6 +153,7 @@ def test_serves_a_heads_ensemble(start_server, served_heads_ensemble_dir):
     head is the heads' mean), spread the std of the 3 heads' rewards."""
     from rewardkit.model.ensemble import RewardEnsemble
     from rewardkit.serve import ScoringModel
+
     responses = ["green tea .", "no", "tea and coffee"]
     ensemble = RewardEnsemble.from_pretrained(served_heads_ensemble_dir)
     mean, std, _ = ensemble.score_with_spread(PROMPT, responses)
@@ -140,19 +178,32 @@ def test_health_and_info(bert_server, tiny_bert_rm_dir):
     assert info["endpoints"] == ["POST /get_reward", "POST /score", "GET /health", "GET /info"]
 
 
-@pytest.mark.parametrize("path, body, status, code, field", [
-    ("/get_reward", {"query": ["a", 3]}, 422, "invalid_field", "query[1]"),
-    ("/get_reward", {"prompts": ["a"]}, 422, "invalid_field", "query"),
-    ("/get_reward", {"query": []}, 422, "invalid_field", "query"),
-    ("/get_reward", {"query": ["a", "b"], "prompts": ["a"]}, 422, "invalid_field", "prompts"),
-    ("/get_reward", ["a"], 422, "invalid_body", None),
-    ("/score", {"prompt": "p", "response": "r"}, 422, "invalid_field", "responses"),
-    ("/score", {"prompt": [{"role": "user"}], "responses": ["r"]}, 422, "invalid_field",
-     "prompt[0].content"),
-    ("/score", {"items": [{"prompt": "p", "response": 1}]}, 422, "invalid_field",
-     "items[0].response"),
-    ("/score", "just a string", 422, "invalid_body", None),
-])
+@pytest.mark.parametrize(
+    "path, body, status, code, field",
+    [
+        ("/get_reward", {"query": ["a", 3]}, 422, "invalid_field", "query[1]"),
+        ("/get_reward", {"prompts": ["a"]}, 422, "invalid_field", "query"),
+        ("/get_reward", {"query": []}, 422, "invalid_field", "query"),
+        ("/get_reward", {"query": ["a", "b"], "prompts": ["a"]}, 422, "invalid_field", "prompts"),
+        ("/get_reward", ["a"], 422, "invalid_body", None),
+        ("/score", {"prompt": "p", "response": "r"}, 422, "invalid_field", "responses"),
+        (
+            "/score",
+            {"prompt": [{"role": "user"}], "responses": ["r"]},
+            422,
+            "invalid_field",
+            "prompt[0].content",
+        ),
+        (
+            "/score",
+            {"items": [{"prompt": "p", "response": 1}]},
+            422,
+            "invalid_field",
+            "items[0].response",
+        ),
+        ("/score", "just a string", 422, "invalid_body", None),
+    ],
+)
 def test_error_shape_names_the_field(bert_server, path, body, status, code, field):
     response = httpx.post(bert_server.url + path, json=body)
     assert response.status_code == status

@@ -16,28 +16,31 @@ from rewardkit.cli import app as cli_app
 from rewardkit.model import RewardModel
 from rewardkit.serve import ScoringModel
 
-PROMPTS = ["\n\nHuman: what is a good tea ?\n\nAssistant:", "how can i help you ?",
-           "please tell me about cats and dogs ."]
+PROMPTS = [
+    "\n\nHuman: what is a good tea ?\n\nAssistant:",
+    "how can i help you ?",
+    "please tell me about cats and dogs .",
+]
 RESPONSES = ["green tea is good .", "no", "cats and dogs are good and you can help me too ."]
 
 
 def cli_scores(model_dir, tmp_path, prompts, responses):
     """Raw and normalized rewards from `rewardkit score` on {"prompt", "response"} records."""
     data = tmp_path / "single.jsonl"
-    data.write_text("".join(json.dumps({"prompt": p, "response": r}) + "\n"
-                            for p, r in zip(prompts, responses)))
+    data.write_text(
+        "".join(json.dumps({"prompt": p, "response": r}) + "\n" for p, r in zip(prompts, responses))
+    )
     out = tmp_path / "scores.jsonl"
-    result = CliRunner().invoke(cli_app, ["score", "--model", str(model_dir), "--data", str(data),
-                                          "--out", str(out)])
+    result = CliRunner().invoke(
+        cli_app, ["score", "--model", str(model_dir), "--data", str(data), "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    return (np.array([r["reward"] for r in rows]),
-            np.array([r["normalized_reward"] for r in rows]))
+    return (np.array([r["reward"] for r in rows]), np.array([r["normalized_reward"] for r in rows]))
 
 
 @pytest.mark.parametrize("normalize", [False, True])
-def test_openrlhf_request_equals_rewardkit_score(trained_rm_dir, start_server, tmp_path,
-                                                 normalize):
+def test_openrlhf_request_equals_rewardkit_score(trained_rm_dir, start_server, tmp_path, normalize):
     """A trained model (measured normalization), OpenRLHF's request shape with prompts (the
     prompt/response path) and without (the whole-text path): both equal the CLI's scores."""
     raw, normalized = cli_scores(trained_rm_dir, tmp_path, PROMPTS, RESPONSES)
@@ -45,9 +48,10 @@ def test_openrlhf_request_equals_rewardkit_score(trained_rm_dir, start_server, t
     server = start_server(ScoringModel.load(str(trained_rm_dir)), normalize=normalize)
     expected = normalized if normalize else raw
     queries = [p + " " + r for p, r in zip(PROMPTS, RESPONSES)]
-    with_prompts = httpx.post(server.url + "/get_reward",
-                              json={"query": queries, "prompts": PROMPTS,
-                                    "labels": [None] * 3}).json()
+    with_prompts = httpx.post(
+        server.url + "/get_reward",
+        json={"query": queries, "prompts": PROMPTS, "labels": [None] * 3},
+    ).json()
     assert with_prompts["extra_logs"]["prompt_split"] == [1.0, 1.0, 1.0]
     np.testing.assert_allclose(with_prompts["rewards"], expected, rtol=0, atol=1e-5)
     np.testing.assert_allclose(with_prompts["scores"], expected, rtol=0, atol=1e-5)
@@ -77,8 +81,9 @@ def test_policy_eos_and_padding_in_query(tiny_llama_rm_dir, start_server):
     server = start_server(model)
     eos, pad = model.tokenizer.eos_token, model.tokenizer.pad_token
     query = PROMPTS[1] + " " + RESPONSES[0] + eos + pad + pad
-    got = httpx.post(server.url + "/get_reward",
-                     json={"query": [query], "prompts": [PROMPTS[1]]}).json()["rewards"]
+    got = httpx.post(
+        server.url + "/get_reward", json={"query": [query], "prompts": [PROMPTS[1]]}
+    ).json()["rewards"]
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
 
 
@@ -88,8 +93,10 @@ def test_over_long_query_keeps_the_response(tiny_llama_rm_dir, start_server):
     prompt = "hello world " * 60 + "what is a good tea ?"
     expected = model.score(prompt, [RESPONSES[0]])
     server = start_server(model)
-    data = httpx.post(server.url + "/get_reward",
-                      json={"query": [prompt + " " + RESPONSES[0]], "prompts": [prompt]}).json()
+    data = httpx.post(
+        server.url + "/get_reward",
+        json={"query": [prompt + " " + RESPONSES[0]], "prompts": [prompt]},
+    ).json()
     assert data["extra_logs"]["truncated"] == [1.0]
     np.testing.assert_allclose(data["rewards"], expected, rtol=0, atol=1e-5)
 
@@ -106,8 +113,10 @@ def test_concurrent_requests_batched_equal_unbatched(bert_rm, start_server, batc
 
     async def run():
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
-            calls = [client.post("/score", json={"prompt": "what is good ?", "responses": [r]})
-                     for r in responses]
+            calls = [
+                client.post("/score", json={"prompt": "what is good ?", "responses": [r]})
+                for r in responses
+            ]
             return await asyncio.gather(*calls)
 
     answers = asyncio.run(run())

@@ -31,21 +31,33 @@ def locked_server(start_server, bert_rm):
     return start_server(bert_rm, token=TOKEN)
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"},
-                                     {"Authorization": TOKEN}, {"Authorization": "Basic " + TOKEN}])
-@pytest.mark.parametrize("method, path", [("POST", "/get_reward"), ("POST", "/score"),
-                                          ("GET", "/info")])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": TOKEN},
+        {"Authorization": "Basic " + TOKEN},
+    ],
+)
+@pytest.mark.parametrize(
+    "method, path", [("POST", "/get_reward"), ("POST", "/score"), ("GET", "/info")]
+)
 def test_without_the_token_401(locked_server, headers, method, path):
-    response = httpx.request(method, locked_server.url + path, headers=headers,
-                             json={"query": ["hello"]})
+    response = httpx.request(
+        method, locked_server.url + path, headers=headers, json={"query": ["hello"]}
+    )
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
     assert response.json()["error"]["code"] == "unauthorized"
 
 
 def test_with_the_token_200_and_health_open(locked_server):
-    ok = httpx.post(locked_server.url + "/get_reward", json={"query": ["hello"]},
-                    headers={"Authorization": f"Bearer {TOKEN}"})
+    ok = httpx.post(
+        locked_server.url + "/get_reward",
+        json={"query": ["hello"]},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
     assert ok.status_code == 200 and len(ok.json()["rewards"]) == 1
     assert httpx.get(locked_server.url + "/health").status_code == 200  # liveness probes
 
@@ -67,15 +79,22 @@ def small_limits_server(start_server, bert_rm):
     return start_server(bert_rm, max_items=3, max_chars=20)
 
 
-@pytest.mark.parametrize("path, body, code, field", [
-    ("/get_reward", {"query": ["a"] * 4}, "too_many_items", "query"),
-    ("/get_reward", {"query": ["a", "b" * 21]}, "text_too_long", "query[1]"),
-    ("/get_reward", {"query": ["a"], "prompts": ["p" * 21]}, "text_too_long", "prompts[0]"),
-    ("/score", {"prompt": "p", "responses": ["r"] * 4}, "too_many_items", "responses"),
-    ("/score", {"prompt": "p" * 21, "responses": ["r"]}, "text_too_long", "prompt"),
-    ("/score", {"items": [{"prompt": "p", "response": "r" * 21}]}, "text_too_long",
-     "items[0].response"),
-])
+@pytest.mark.parametrize(
+    "path, body, code, field",
+    [
+        ("/get_reward", {"query": ["a"] * 4}, "too_many_items", "query"),
+        ("/get_reward", {"query": ["a", "b" * 21]}, "text_too_long", "query[1]"),
+        ("/get_reward", {"query": ["a"], "prompts": ["p" * 21]}, "text_too_long", "prompts[0]"),
+        ("/score", {"prompt": "p", "responses": ["r"] * 4}, "too_many_items", "responses"),
+        ("/score", {"prompt": "p" * 21, "responses": ["r"]}, "text_too_long", "prompt"),
+        (
+            "/score",
+            {"items": [{"prompt": "p", "response": "r" * 21}]},
+            "text_too_long",
+            "items[0].response",
+        ),
+    ],
+)
 def test_oversized_requests_413(small_limits_server, path, body, code, field):
     response = httpx.post(small_limits_server.url + path, json=body)
     assert response.status_code == 413
@@ -85,27 +104,35 @@ def test_oversized_requests_413(small_limits_server, path, body, code, field):
 
 def test_oversized_body_413_before_parsing(small_limits_server):
     """A body over max_items × (6 × max_chars + 64) + 64 KiB is refused unread."""
-    response = httpx.post(small_limits_server.url + "/get_reward",
-                          content=b'{"query": ["' + b"a" * 200_000 + b'"]}',
-                          headers={"content-type": "application/json"})
+    response = httpx.post(
+        small_limits_server.url + "/get_reward",
+        content=b'{"query": ["' + b"a" * 200_000 + b'"]}',
+        headers={"content-type": "application/json"},
+    )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "body_too_large"
 
 
 def test_response_longer_than_max_length_422(bert_server):
     """max_length is 64 tokens; a response alone longer than that cannot be scored honestly."""
-    response = httpx.post(bert_server.url + "/score",
-                          json={"prompt": "p", "responses": ["ok", "tea " * 100]})
+    response = httpx.post(
+        bert_server.url + "/score", json={"prompt": "p", "responses": ["ok", "tea " * 100]}
+    )
     assert response.status_code == 422
     assert response.json()["error"] == {
-        "code": "response_too_long", "field": "responses[1]",
-        "message": "'responses[1]' alone is longer than the model's max_length 64 tokens"}
+        "code": "response_too_long",
+        "field": "responses[1]",
+        "message": "'responses[1]' alone is longer than the model's max_length 64 tokens",
+    }
 
 
 @pytest.mark.parametrize("content", [b'{"query": ["a",]}', b"not json", b"", b"\xff\xfe"])
 def test_malformed_json_422(bert_server, content):
-    response = httpx.post(bert_server.url + "/get_reward", content=content,
-                          headers={"content-type": "application/json"})
+    response = httpx.post(
+        bert_server.url + "/get_reward",
+        content=content,
+        headers={"content-type": "application/json"},
+    )
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_json"
     assert response.json()["error"]["message"].startswith("the body is not valid JSON")
@@ -135,8 +162,9 @@ def test_graceful_shutdown_finishes_requests_in_flight(start_server, bert_rm):
     result = {}
 
     def call():
-        result["response"] = httpx.post(server.url + "/get_reward",
-                                        json={"query": ["a", "b"]}, timeout=30)
+        result["response"] = httpx.post(
+            server.url + "/get_reward", json={"query": ["a", "b"]}, timeout=30
+        )
 
     client = threading.Thread(target=call)
     client.start()
@@ -157,10 +185,24 @@ def test_cli_serve_runs_and_stops_on_sigterm(tiny_bert_rm_dir, tmp_path):
     token_file.write_text(TOKEN)
     token_file.chmod(0o600)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "rewardkit", "serve", str(tiny_bert_rm_dir),
-                             "--port", "0", "--token-file", str(token_file),
-                             "--log-level", "info"],
-                            stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rewardkit",
+            "serve",
+            str(tiny_bert_rm_dir),
+            "--port",
+            "0",
+            "--token-file",
+            str(token_file),
+            "--log-level",
+            "info",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         line = ""
         deadline = time.monotonic() + 120
@@ -177,8 +219,11 @@ def test_cli_serve_runs_and_stops_on_sigterm(tiny_bert_rm_dir, tmp_path):
             except httpx.TransportError:
                 time.sleep(0.1)
         assert httpx.post(url + "/get_reward", json={"query": ["hi"]}).status_code == 401
-        ok = httpx.post(url + "/get_reward", json={"query": ["hi"]},
-                        headers={"Authorization": f"Bearer {TOKEN}"})
+        ok = httpx.post(
+            url + "/get_reward",
+            json={"query": ["hi"]},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
         assert ok.status_code == 200 and set(ok.json()) == {"rewards", "scores", "extra_logs"}
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -191,6 +236,7 @@ def test_cli_serve_without_model_is_one_line_error():
     from typer.testing import CliRunner
 
     from rewardkit.cli import app
+
     result = CliRunner().invoke(app, ["serve"])
     assert result.exit_code == 2
     assert result.output.strip() == "error: MODEL_DIR is required: rewardkit serve runs/rm"

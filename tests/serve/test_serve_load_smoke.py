@@ -11,8 +11,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_serve_load_tiny(tmp_path):
     out = tmp_path / "load.json"
-    proc = subprocess.run([sys.executable, str(REPO / "bench" / "serve_load.py"), "--tiny",
-                           "--json", str(out)], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "serve_load.py"), "--tiny", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     report = json.loads(out.read_text())
     assert report["errors"] == 0 and report["ratio_on_over_off"] > 0

@@ -49,8 +49,14 @@ def test_similar_lengths_share_a_batch():
 
 
 def pair(chosen, rejected, margin=0.0, tie=False, weight=1.0):
-    return EncodedPair(np.array(chosen, dtype=np.int32), np.array(rejected, dtype=np.int32),
-                       margin, tie, weight, index=0)
+    return EncodedPair(
+        np.array(chosen, dtype=np.int32),
+        np.array(rejected, dtype=np.int32),
+        margin,
+        tie,
+        weight,
+        index=0,
+    )
 
 
 def test_collate_puts_chosen_rows_first():
@@ -59,8 +65,9 @@ def test_collate_puts_chosen_rows_first():
     pairs = [pair([1, 2, 3], [4], margin=0.5, weight=0.25), pair([5, 6], [7, 8, 9, 10], tie=True)]
     assert [pair_length(p) for p in pairs] == [3, 4]
     batch = collate_pairs(pairs, pad_id=0)
-    assert torch.equal(batch.input_ids, torch.tensor([[1, 2, 3, 0], [5, 6, 0, 0],
-                                                      [4, 0, 0, 0], [7, 8, 9, 10]]))
+    assert torch.equal(
+        batch.input_ids, torch.tensor([[1, 2, 3, 0], [5, 6, 0, 0], [4, 0, 0, 0], [7, 8, 9, 10]])
+    )
     assert torch.equal(batch.attention_mask, (batch.input_ids != 0).long())
     assert batch.n_pairs == 2
     assert batch.margin.tolist() == [0.5, 0.0] and batch.tie.tolist() == [False, True]

@@ -8,8 +8,12 @@ import torch
 from transformers import get_scheduler
 
 import rewardkit.train.checkpoint as checkpoint
-from rewardkit.train.checkpoint import (TrainState, latest_checkpoint, load_checkpoint,
-                                        save_checkpoint)
+from rewardkit.train.checkpoint import (
+    TrainState,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 
 
 def setup(seed=0):
@@ -37,8 +41,13 @@ def test_save_then_load_restores_everything(tmp_path):
     state = TrainState(step=2, epoch=0, batch_in_epoch=2, pairs_seen=8)
     path = save_checkpoint(tmp_path, state, model, optimizer, scheduler)
     assert path == tmp_path / "step-2" and latest_checkpoint(tmp_path) == path
-    assert {p.name for p in path.iterdir()} == {"model.safetensors", "optimizer.pt",
-                                                 "scheduler.pt", "rng.pt", "state.json"}
+    assert {p.name for p in path.iterdir()} == {
+        "model.safetensors",
+        "optimizer.pt",
+        "scheduler.pt",
+        "rng.pt",
+        "state.json",
+    }
     expected_draw = torch.rand(1)
     one_step(model, optimizer, scheduler)
 
@@ -57,8 +66,7 @@ def test_old_checkpoints_are_pruned(tmp_path):
         save_checkpoint(tmp_path, TrainState(step=step), model, optimizer, scheduler, keep=2)
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["step-2", "step-3"]
     assert latest_checkpoint(tmp_path).name == "step-3"
-    assert json.loads((tmp_path / "latest.json").read_text()) == {"checkpoint": "step-3",
-                                                                  "step": 3}
+    assert json.loads((tmp_path / "latest.json").read_text()) == {"checkpoint": "step-3", "step": 3}
 
 
 def half_written_save_file(tensors, filename):
@@ -81,8 +89,9 @@ def test_an_interrupted_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch
     real_replace = checkpoint.os.replace
 
     def failing_replace(src, dst):
-        if (where == "rename" and str(src).endswith(".tmp-step-2")) or \
-                (where == "pointer" and str(dst).endswith("latest.json")):
+        if (where == "rename" and str(src).endswith(".tmp-step-2")) or (
+            where == "pointer" and str(dst).endswith("latest.json")
+        ):
             raise KeyboardInterrupt("killed while renaming")
         return real_replace(src, dst)
 
@@ -119,5 +128,6 @@ def test_tied_weights_are_saved(tmp_path):
     scheduler = get_scheduler("constant", optimizer)
     path = save_checkpoint(tmp_path, TrainState(step=1), model, optimizer, scheduler)
     from safetensors.torch import load_file
+
     weights = load_file(path / "model.safetensors")
     assert torch.equal(weights["0.weight"], weights["1.weight"])

@@ -9,37 +9,47 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tiny_reward_models import tiny_bert_dir, toy_pairs  # noqa: E402
-
 from rewardkit.data import pairs_to_jsonl  # noqa: E402
 from rewardkit.errors import UserError  # noqa: E402
 from rewardkit.eval.ood import STATS_FILE, FeatureStatistics  # noqa: E402
 from rewardkit.model.ensemble import HEADS_FILE, MEMBERS_FILE, RewardEnsemble  # noqa: E402
 from rewardkit.model.features import head_parameters  # noqa: E402
 from rewardkit.train import TrainConfig, train  # noqa: E402
+from tiny_reward_models import tiny_bert_dir, toy_pairs  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("frozen")
     pairs_to_jsonl(root / "toy.jsonl", toy_pairs(64))
-    return {"root": root, "backbone": str(tiny_bert_dir(root / "backbone")),
-            "data": str(root / "toy.jsonl")}
+    return {
+        "root": root,
+        "backbone": str(tiny_bert_dir(root / "backbone")),
+        "data": str(root / "toy.jsonl"),
+    }
 
 
 def _config(setup, out, **kwargs):
-    base = dict(data=setup["data"], out=str(setup["root"] / out), backbone=setup["backbone"],
-                max_length=128, eval_fraction=0.25, batch_size=8)
+    base = dict(
+        data=setup["data"],
+        out=str(setup["root"] / out),
+        backbone=setup["backbone"],
+        max_length=128,
+        eval_fraction=0.25,
+        batch_size=8,
+    )
     base.update(kwargs)
     return TrainConfig(**base)
 
 
 def test_frozen_ensemble_end_to_end_with_a_cache_hit(setup):
     cache = str(setup["root"] / "cache")
-    first = train(_config(setup, "frozen1", freeze_backbone=True, ensemble=3,
-                          feature_cache=cache), quiet=True)
-    second = train(_config(setup, "frozen2", freeze_backbone=True, ensemble=3,
-                           feature_cache=cache), quiet=True)
+    first = train(
+        _config(setup, "frozen1", freeze_backbone=True, ensemble=3, feature_cache=cache), quiet=True
+    )
+    second = train(
+        _config(setup, "frozen2", freeze_backbone=True, ensemble=3, feature_cache=cache), quiet=True
+    )
     assert first.metrics["frozen_backbone"]["cache_hit"] == {"train": False, "eval": False}
     assert second.metrics["frozen_backbone"]["cache_hit"] == {"train": True, "eval": True}
     assert second.metrics["accuracy"] == first.metrics["accuracy"] >= 0.9
@@ -49,17 +59,23 @@ def test_frozen_ensemble_end_to_end_with_a_cache_hit(setup):
     note = json.loads((out / "rewardkit.json").read_text())["ensemble"]
     assert note["k"] == 3 and note["form"] == "heads"
     ensemble = RewardEnsemble.from_pretrained(out)
-    mean, std, per_member = ensemble.score_with_spread("Tell me about tea.",
-                                                       ["Happy to help with tea.", "No."])
-    assert np.allclose(mean, ensemble.primary.score("Tell me about tea.",
-                                                    ["Happy to help with tea.", "No."]), atol=1e-5)
+    mean, std, per_member = ensemble.score_with_spread(
+        "Tell me about tea.", ["Happy to help with tea.", "No."]
+    )
+    assert np.allclose(
+        mean,
+        ensemble.primary.score("Tell me about tea.", ["Happy to help with tea.", "No."]),
+        atol=1e-5,
+    )
     assert per_member.shape == (3, 2) and std.max() > 0
     assert first.metrics["ensemble_training"]["k"] == 3
 
 
 def test_frozen_single_head_and_no_cache(setup):
-    result = train(_config(setup, "frozen_single", freeze_backbone=True, feature_cache="off",
-                           head_l2=1e-2), quiet=True)
+    result = train(
+        _config(setup, "frozen_single", freeze_backbone=True, feature_cache="off", head_l2=1e-2),
+        quiet=True,
+    )
     assert not (result.out / HEADS_FILE).exists()
     assert result.metrics["frozen_backbone"]["cache"] == "off"
     assert result.metrics["frozen_backbone"]["l2"] == 1e-2
@@ -76,8 +92,9 @@ def test_finetune_then_bootstrap_heads_replace_the_trained_head(setup):
     assert np.allclose(w, weight.mean(axis=0), atol=1e-6) and b == pytest.approx(bias.mean())
     stats = FeatureStatistics.load(result.out)
     assert stats.spread_threshold is not None and stats.heldout["fraction_flagged"] is not None
-    assert result.metrics["ood"]["in_distribution_fraction_flagged"] == \
-        pytest.approx(stats.heldout["fraction_flagged"])
+    assert result.metrics["ood"]["in_distribution_fraction_flagged"] == pytest.approx(
+        stats.heldout["fraction_flagged"]
+    )
 
 
 def test_plain_training_stores_feature_statistics_unless_told_not_to(setup):
@@ -91,8 +108,9 @@ def test_plain_training_stores_feature_statistics_unless_told_not_to(setup):
 
 
 def test_members_mode_trains_k_models(setup):
-    result = train(_config(setup, "members", ensemble=2, ensemble_mode="members", max_steps=2),
-                   quiet=True)
+    result = train(
+        _config(setup, "members", ensemble=2, ensemble_mode="members", max_steps=2), quiet=True
+    )
     manifest = json.loads((result.out / MEMBERS_FILE).read_text())
     assert manifest["members"] == ["member-0", "member-1"] and manifest["seeds"] == [0, 1]
     assert manifest["spread_threshold"] > 0

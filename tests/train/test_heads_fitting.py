@@ -3,8 +3,15 @@
 import numpy as np
 import pytest
 
-from rewardkit.train.heads import (HeadObjective, PairFeatures, choose_l2, fit_heads,
-                                   fit_linear_head, heldout_loss, pair_spread)
+from rewardkit.train.heads import (
+    HeadObjective,
+    PairFeatures,
+    choose_l2,
+    fit_heads,
+    fit_linear_head,
+    heldout_loss,
+    pair_spread,
+)
 
 
 def synthetic_pairs(n=600, h=8, seed=0, true_w=None):
@@ -55,6 +62,7 @@ def test_pair_spread_by_hand():
     """Heads w = (1, 0) and (0, 1); pair (chosen (2, 0), rejected (0, 0)): Δ = 2 and 0 →
     std (ddof 0) = 1."""
     from rewardkit.train.heads import LinearHeads
+
     heads = LinearHeads(np.eye(2), np.zeros(2), l2=0.0)
     assert pair_spread(heads, np.array([[2.0, 0.0]]), np.zeros((1, 2)))[0] == pytest.approx(1.0)
 
@@ -62,8 +70,9 @@ def test_pair_spread_by_hand():
 def test_l2_choice_prefers_more_penalty_on_noise():
     rng = np.random.default_rng(1)
     n, h = 80, 40
-    noise = PairFeatures(rng.normal(size=(n, h)), rng.normal(size=(n, h)), np.zeros(n),
-                         np.zeros(n, bool), np.ones(n))
+    noise = PairFeatures(
+        rng.normal(size=(n, h)), rng.normal(size=(n, h)), np.zeros(n), np.zeros(n, bool), np.ones(n)
+    )
     best, scores = choose_l2(noise)
     assert best == max(scores) and len(scores) == 4
     signal, _ = synthetic_pairs(n=2000, h=4)
@@ -75,12 +84,14 @@ def test_margins_ties_and_weights_enter_the_objective():
     pairs, _ = synthetic_pairs(n=200)
     w, b = fit_linear_head(pairs, l2=1e-3)
     base = heldout_loss(pairs, w, b, HeadObjective())
-    with_margin = PairFeatures(pairs.chosen, pairs.rejected, np.full(200, 2.0), pairs.tie,
-                               pairs.weight)
+    with_margin = PairFeatures(
+        pairs.chosen, pairs.rejected, np.full(200, 2.0), pairs.tie, pairs.weight
+    )
     assert heldout_loss(with_margin, w, b, HeadObjective()) > base
     assert heldout_loss(with_margin, w, b, HeadObjective(use_margin=False)) == pytest.approx(base)
-    ties = PairFeatures(pairs.chosen, pairs.rejected, pairs.margin,
-                        np.arange(200) % 4 == 0, pairs.weight)
+    ties = PairFeatures(
+        pairs.chosen, pairs.rejected, pairs.margin, np.arange(200) % 4 == 0, pairs.weight
+    )
     w_t, _ = fit_linear_head(ties, HeadObjective(ties="davidson"), l2=1e-3)
     assert np.all(np.isfinite(w_t))
     zero_weight = np.ones(200)

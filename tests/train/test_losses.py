@@ -5,8 +5,13 @@ import math
 import pytest
 import torch
 
-from rewardkit.train.losses import (bradley_terry_loss, centering_penalty, davidson_loss,
-                                    preference_loss, weighted_mean)
+from rewardkit.train.losses import (
+    bradley_terry_loss,
+    centering_penalty,
+    davidson_loss,
+    preference_loss,
+    weighted_mean,
+)
 
 LOG2 = math.log(2.0)
 
@@ -38,18 +43,24 @@ def test_bradley_terry_label_smoothing():
 def test_davidson_win_and_tie_rows():
     """ν = 1, Δ = 2: Z = e^{1} + e^{−1} + 1 = 4.086161; win −log(e/Z) = log Z − 1 = 0.407606,
     tie −log(1/Z) = 1.407606. Δ = 0: Z = 3, both rows log 3 = 1.098612."""
-    loss = davidson_loss(t(2.0, 2.0, 0.0, 0.0), t(0.0, 0.0, 0.0, 0.0),
-                         tie=torch.tensor([False, True, False, True]), nu=1.0)
-    torch.testing.assert_close(loss, t(0.407606, 1.407606, math.log(3), math.log(3)),
-                               atol=1e-6, rtol=0)
+    loss = davidson_loss(
+        t(2.0, 2.0, 0.0, 0.0),
+        t(0.0, 0.0, 0.0, 0.0),
+        tie=torch.tensor([False, True, False, True]),
+        nu=1.0,
+    )
+    torch.testing.assert_close(
+        loss, t(0.407606, 1.407606, math.log(3), math.log(3)), atol=1e-6, rtol=0
+    )
 
 
 def test_davidson_with_nu_zero_is_bradley_terry():
     """ν = 0: e^{Δ/2} / (e^{Δ/2} + e^{−Δ/2}) = σ(Δ), so win rows equal the BT loss (margins too)."""
     r_c, r_r, margin = t(2.0, -0.5, 1.0), t(0.0, 0.5, 1.5), t(0.5, 0.0, -1.0)
     no_tie = torch.zeros(3, dtype=torch.bool)
-    torch.testing.assert_close(davidson_loss(r_c, r_r, no_tie, nu=0.0, margin=margin),
-                               bradley_terry_loss(r_c, r_r, margin))
+    torch.testing.assert_close(
+        davidson_loss(r_c, r_r, no_tie, nu=0.0, margin=margin), bradley_terry_loss(r_c, r_r, margin)
+    )
 
 
 def test_centering_penalty():
@@ -80,8 +91,14 @@ def test_preference_loss_weights_ranking_pairs():
 def test_preference_loss_adds_weighted_centering():
     """Δ = 0 for both pairs (loss log 2), r_c + r_r = [2, 0] → penalty [4, 0], weights [1, 3]:
     log 2 + 0.1·(4·1 + 0·3)/4 = 0.693147 + 0.1 = 0.793147."""
-    loss = preference_loss(t(1.0, 0.0), t(1.0, 0.0), margin=t(0, 0),
-                           tie=torch.zeros(2, dtype=torch.bool), weight=t(1, 3), center_coef=0.1)
+    loss = preference_loss(
+        t(1.0, 0.0),
+        t(1.0, 0.0),
+        margin=t(0, 0),
+        tie=torch.zeros(2, dtype=torch.bool),
+        weight=t(1, 3),
+        center_coef=0.1,
+    )
     assert loss.item() == pytest.approx(LOG2 + 0.1, abs=1e-6)
 
 
@@ -89,7 +106,8 @@ def test_preference_loss_uses_davidson_for_ties():
     """ties="davidson", ν = 1: a tie at Δ = 0 costs log 3 = 1.098612 (BT would give log 2)."""
     args = dict(margin=t(0.0), tie=torch.tensor([True]), weight=t(1.0))
     assert preference_loss(t(0.0), t(0.0), ties="davidson", **args).item() == pytest.approx(
-        math.log(3), abs=1e-6)
+        math.log(3), abs=1e-6
+    )
     assert preference_loss(t(0.0), t(0.0), ties="drop", **args).item() == pytest.approx(LOG2)
 
 

@@ -10,15 +10,26 @@ from rewardkit.model.collate import pad_right
 from rewardkit.model.encode import EncodedPair
 from rewardkit.model.reward_model import RewardModel
 from rewardkit.train.forward import pair_forward, resolve_strategy
-from rewardkit.train.prefix_sharing import (collate_shared_prefix, common_prefix_length,
-                                            shared_prefix_rewards)
+from rewardkit.train.prefix_sharing import (
+    collate_shared_prefix,
+    common_prefix_length,
+    shared_prefix_rewards,
+)
 
 
 @pytest.fixture
 def tiny_llama():
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                         num_key_value_heads=2, intermediate_size=64, pad_token_id=0, num_labels=1)
+    config = LlamaConfig(
+        vocab_size=100,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        intermediate_size=64,
+        pad_token_id=0,
+        num_labels=1,
+    )
     return LlamaForSequenceClassification(config).float()
 
 
@@ -29,12 +40,28 @@ def _pairs(seed=0, n=5):
         prompt = rng.integers(3, 99, rng.integers(4, 30))
         chosen = rng.integers(3, 99, rng.integers(1, 9))
         rejected = rng.integers(3, 99, rng.integers(1, 9))
-        pairs.append(EncodedPair(np.r_[prompt, chosen, 2].astype(np.int32),
-                                 np.r_[prompt, rejected, 2].astype(np.int32), 0.0, False, 1.0, i))
+        pairs.append(
+            EncodedPair(
+                np.r_[prompt, chosen, 2].astype(np.int32),
+                np.r_[prompt, rejected, 2].astype(np.int32),
+                0.0,
+                False,
+                1.0,
+                i,
+            )
+        )
     # a pair whose chosen response is empty: chosen ids are a prefix of rejected ids
     prompt = rng.integers(3, 99, 6)
-    pairs.append(EncodedPair(np.r_[prompt, 2].astype(np.int32),
-                             np.r_[prompt, 7, 8, 2].astype(np.int32), 0.0, False, 1.0, n))
+    pairs.append(
+        EncodedPair(
+            np.r_[prompt, 2].astype(np.int32),
+            np.r_[prompt, 7, 8, 2].astype(np.int32),
+            0.0,
+            False,
+            1.0,
+            n,
+        )
+    )
     return pairs
 
 
@@ -60,11 +87,11 @@ def test_loss_and_gradients_equal_the_concatenated_forward(tiny_llama):
 
     ids, mask = pad_right([p.chosen_ids for p in pairs] + [p.rejected_ids for p in pairs], 0)
     rewards = tiny_llama(input_ids=ids, attention_mask=mask).logits[:, 0]
-    concat_loss = _bt(rewards[:len(pairs)], rewards[len(pairs):])
+    concat_loss = _bt(rewards[: len(pairs)], rewards[len(pairs) :])
     concat_loss.backward()
 
-    torch.testing.assert_close(r_c, rewards[:len(pairs)], atol=1e-4, rtol=0)
-    torch.testing.assert_close(r_r, rewards[len(pairs):], atol=1e-4, rtol=0)
+    torch.testing.assert_close(r_c, rewards[: len(pairs)], atol=1e-4, rtol=0)
+    torch.testing.assert_close(r_r, rewards[len(pairs) :], atol=1e-4, rtol=0)
     assert abs(float(shared_loss) - float(concat_loss)) < 1e-4
     for shared, param in zip(shared_grads, tiny_llama.parameters()):
         torch.testing.assert_close(shared, param.grad, atol=1e-4, rtol=0)
@@ -75,15 +102,22 @@ def test_the_prompt_is_computed_once(tiny_llama):
     batch = collate_shared_prefix(pairs, pad_id=0)
     concatenated = sum(len(p.chosen_ids) + len(p.rejected_ids) for p in pairs)
     # each pair saves its shared prefix, keeping at least one token of each side
-    shared = sum(min(common_prefix_length(p.chosen_ids, p.rejected_ids),
-                     len(p.chosen_ids) - 1, len(p.rejected_ids) - 1) for p in pairs)
+    shared = sum(
+        min(
+            common_prefix_length(p.chosen_ids, p.rejected_ids),
+            len(p.chosen_ids) - 1,
+            len(p.rejected_ids) - 1,
+        )
+        for p in pairs
+    )
     assert shared > 0
     assert batch.real_tokens == concatenated - shared
 
 
 def test_rejected_suffix_cannot_see_chosen_suffix():
-    pair = EncodedPair(np.array([5, 6, 7, 2], np.int32), np.array([5, 6, 9, 2], np.int32),
-                       0.0, False, 1.0, 0)
+    pair = EncodedPair(
+        np.array([5, 6, 7, 2], np.int32), np.array([5, 6, 9, 2], np.int32), 0.0, False, 1.0, 0
+    )
     batch = collate_shared_prefix([pair], pad_id=0)
     mask = batch.attention_mask[0, 0]
     # layout: [5 6 | 7 2 | 9 2]; rejected tokens are columns 4, 5; chosen tokens columns 2, 3
@@ -99,6 +133,7 @@ def test_auto_strategy_picks_prefix_sharing_for_decoders_only(tiny_llama_dir, ti
     assert resolve_strategy("auto", decoder.model, decoder.info.scoring["rule"]) == "prefix-sharing"
     assert resolve_strategy("auto", encoder.model, encoder.info.scoring["rule"]) == "concatenated"
     from rewardkit.errors import UserError
+
     with pytest.raises(UserError, match="decoder"):
         resolve_strategy("prefix-sharing", encoder.model, encoder.info.scoring["rule"])
 
@@ -107,10 +142,15 @@ def test_pair_forward_strategies_agree_on_a_real_encoding(tiny_llama_dir):
     """Through rewardkit's own encoding (template, appended EOS, distinct pad)."""
     model = RewardModel.from_backbone(str(tiny_llama_dir), max_length=64)
     from rewardkit.data.records import PreferencePair
-    pairs = [PreferencePair("hello how can you help me ?", "sure i can help", "no"),
-             PreferencePair("what is red ?", "red is red", "blue is red . maybe")]
+
+    pairs = [
+        PreferencePair("hello how can you help me ?", "sure i can help", "no"),
+        PreferencePair("what is red ?", "red is red", "blue is red . maybe"),
+    ]
     encoded, _ = model.encoder.encode_pairs(pairs)
-    kwargs = dict(pad_id=model.pad_id, use_margin=True, precision="fp32", device=torch.device("cpu"))
+    kwargs = dict(
+        pad_id=model.pad_id, use_margin=True, precision="fp32", device=torch.device("cpu")
+    )
     shared = pair_forward(model.model, encoded, strategy="prefix-sharing", **kwargs)
     concat = pair_forward(model.model, encoded, strategy="concatenated", **kwargs)
     torch.testing.assert_close(shared.r_chosen, concat.r_chosen, atol=1e-4, rtol=0)
@@ -123,8 +163,9 @@ def test_padding_to_a_multiple_changes_no_reward(tiny_llama, strategy):
     """--pad-to-multiple 64 (the CUDA default) pads every batch to a width divisible by 64,
     counts the same real tokens, and gives the same rewards (fp32, 1e-5)."""
     pairs = _pairs()
-    kwargs = dict(strategy=strategy, pad_id=0, use_margin=False, precision="fp32",
-                  device=torch.device("cpu"))
+    kwargs = dict(
+        strategy=strategy, pad_id=0, use_margin=False, precision="fp32", device=torch.device("cpu")
+    )
     plain = pair_forward(tiny_llama, pairs, **kwargs)
     padded = pair_forward(tiny_llama, pairs, multiple_of=64, **kwargs)
     assert padded.tokens == plain.tokens

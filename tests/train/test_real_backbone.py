@@ -11,15 +11,26 @@ from rewardkit.train import TrainConfig, train
 
 
 @pytest.mark.real_backbone
-def test_default_minilm_trains_and_plain_transformers_reproduces_it(world_files, tmp_path,
-                                                                    minilm_path):
+def test_default_minilm_trains_and_plain_transformers_reproduces_it(
+    world_files, tmp_path, minilm_path
+):
     """2 steps of 4 pairs on the default backbone (backbone=None: the verified package copy);
     the saved folder, read by AutoTokenizer + AutoModelForSequenceClassification alone, gives
     the same rewards (1e-5) for a text prompt and a chat prompt rendered by its chat template."""
     out = tmp_path / "minilm"
-    result = train(TrainConfig(data=str(world_files["train"]), eval_data=str(world_files["eval"]),
-                               out=str(out), max_length=128, batch_size=4, max_steps=2,
-                               lr=1e-4, token_cache="off"), quiet=True)
+    result = train(
+        TrainConfig(
+            data=str(world_files["train"]),
+            eval_data=str(world_files["eval"]),
+            out=str(out),
+            max_length=128,
+            batch_size=4,
+            max_steps=2,
+            lr=1e-4,
+            token_cache="off",
+        ),
+        quiet=True,
+    )
     assert result.state.step == 2 and result.metrics["n"] == 12
     model = RewardModel.from_pretrained(out)
     assert model.info.backbone == "all-MiniLM-L6-v2"
@@ -29,9 +40,15 @@ def test_default_minilm_trains_and_plain_transformers_reproduces_it(world_files,
     hf = AutoModelForSequenceClassification.from_pretrained(out).eval()
     chat = [{"role": "user", "content": "How do I boil an egg?"}]
     responses = ["Put it in boiling water for nine minutes.", "I don't know, sorry."]
-    texts = {"text": ["How do I boil an egg? " + r for r in responses],
-             "chat": [tokenizer.apply_chat_template(chat + [{"role": "assistant", "content": r}],
-                                                    tokenize=False) for r in responses]}
+    texts = {
+        "text": ["How do I boil an egg? " + r for r in responses],
+        "chat": [
+            tokenizer.apply_chat_template(
+                chat + [{"role": "assistant", "content": r}], tokenize=False
+            )
+            for r in responses
+        ],
+    }
     for kind, prompt in (("text", chat[0]["content"]), ("chat", chat)):
         with torch.no_grad():
             plain = hf(**tokenizer(texts[kind], padding=True, return_tensors="pt")).logits[:, 0]

@@ -21,17 +21,44 @@ OPTIONS = dict(batch_size=1, epochs=2, save_every=8, eval_every=16, keep_checkpo
 
 
 def cli_args(config):
-    return [sys.executable, "-m", "rewardkit", "train", "--data", config.data,
-            "--eval-data", config.eval_data, "--out", config.out, "--backbone", config.backbone,
-            "--max-length", str(config.max_length), "--batch-size", str(config.batch_size),
-            "--epochs", str(config.epochs), "--lr", str(config.lr), "--seed", str(config.seed),
-            "--threads", "1", "--save-every", str(config.save_every),
-            "--eval-every", str(config.eval_every),
-            "--keep-checkpoints", str(config.keep_checkpoints)]
+    return [
+        sys.executable,
+        "-m",
+        "rewardkit",
+        "train",
+        "--data",
+        config.data,
+        "--eval-data",
+        config.eval_data,
+        "--out",
+        config.out,
+        "--backbone",
+        config.backbone,
+        "--max-length",
+        str(config.max_length),
+        "--batch-size",
+        str(config.batch_size),
+        "--epochs",
+        str(config.epochs),
+        "--lr",
+        str(config.lr),
+        "--seed",
+        str(config.seed),
+        "--threads",
+        "1",
+        "--save-every",
+        str(config.save_every),
+        "--eval-every",
+        str(config.eval_every),
+        "--keep-checkpoints",
+        str(config.keep_checkpoints),
+    ]
 
 
 def steps_logged(out):
-    return [json.loads(line)["step"] for line in (Path(out) / "metrics.jsonl").read_text().splitlines()]
+    return [
+        json.loads(line)["step"] for line in (Path(out) / "metrics.jsonl").read_text().splitlines()
+    ]
 
 
 def test_sigkill_then_resume_gives_bit_identical_weights(tiny_config, tmp_path):
@@ -43,8 +70,9 @@ def test_sigkill_then_resume_gives_bit_identical_weights(tiny_config, tmp_path):
     killed = tiny_config(tmp_path / "b", **OPTIONS)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     pointer = Path(killed.out) / "checkpoints" / "latest.json"
-    process = subprocess.Popen(cli_args(killed), env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        cli_args(killed), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + 120
     while process.poll() is None and not pointer.exists() and time.monotonic() < deadline:
         time.sleep(0.005)
@@ -59,8 +87,10 @@ def test_sigkill_then_resume_gives_bit_identical_weights(tiny_config, tmp_path):
     # --resume in this process (same options as the command line; saves a process start)
     resumed = train(tiny_config(tmp_path / "b", **OPTIONS, resume=True), quiet=True)
     assert resumed.state.step == total
-    a, b = load_file(Path(uninterrupted.out) / "model.safetensors"), \
-        load_file(Path(killed.out) / "model.safetensors")
+    a, b = (
+        load_file(Path(uninterrupted.out) / "model.safetensors"),
+        load_file(Path(killed.out) / "model.safetensors"),
+    )
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert steps_logged(killed.out) == steps_logged(uninterrupted.out)  # no step twice

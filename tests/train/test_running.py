@@ -9,8 +9,9 @@ from rewardkit.train.running import RunningStats
 
 
 def _add(stats, step, loss, r_c, r_r, tie):
-    stats.add(step, torch.tensor(loss), len(r_c), torch.tensor(r_c), torch.tensor(r_r),
-              torch.tensor(tie))
+    stats.add(
+        step, torch.tensor(loss), len(r_c), torch.tensor(r_c), torch.tensor(r_r), torch.tensor(tie)
+    )
 
 
 def test_flush_folds_in_weighted_loss_and_untied_accuracy():

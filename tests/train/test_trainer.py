@@ -24,8 +24,9 @@ STEPS = 6  # 32 train pairs / batch 4 = 8 micro-batches; stop after 6 steps
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, tiny_config):
     """One finished run: 6 steps, eval every 2, checkpoint every 2 (kept: steps 2 and 4)."""
-    config = tiny_config(tmp_path_factory.mktemp("run") / "out", max_steps=STEPS, eval_every=2,
-                         save_every=2)
+    config = tiny_config(
+        tmp_path_factory.mktemp("run") / "out", max_steps=STEPS, eval_every=2, save_every=2
+    )
     return config, train(config, quiet=True)
 
 
@@ -59,6 +60,7 @@ def test_saved_model_scores_like_the_run_said(run, world_files):
     assert model.info.data["fingerprint"] == result.metrics["training"]["fingerprint"]
     assert model.info.metrics["accuracy"] == result.metrics["accuracy"]
     from rewardkit.data import read_pairs
+
     pairs, _ = read_pairs(world_files["eval"])
     r_c, r_r, kept, _ = model.score_pairs(pairs)
     rewards = np.concatenate([r_c, r_r])
@@ -78,8 +80,9 @@ def test_metrics_json_has_the_keys_of_rewardkit_eval(run, world_files, tmp_path)
     """Training's metrics.json and `rewardkit eval`'s share every key; training adds only its
     'training' block. Both measure the same model on the same pairs: equal accuracy."""
     config, result = run
-    evaluated = run_eval(EvalConfig(model=config.out, data=str(world_files["eval"]),
-                                    out=str(tmp_path / "eval")))
+    evaluated = run_eval(
+        EvalConfig(model=config.out, data=str(world_files["eval"]), out=str(tmp_path / "eval"))
+    )
     on_disk = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     trained = json.loads((Path(config.out) / "metrics.json").read_text())
     assert set(on_disk) == set(trained) - {"training"}
@@ -103,17 +106,26 @@ def test_same_seed_gives_bit_identical_weights(run, tiny_config, tmp_path):
 def _with_ties(write_preferences):
     """16 training pairs, the last 4 marked as ties; 4 eval pairs on other prompts."""
     topics = ["tea", "coffee", "cats", "dogs", "rain", "snow", "bread", "rice"]
-    rows = [{"prompt": f"Tell me about {t} please {i}", "chosen": f"{t.capitalize()} is lovely and "
-             f"worth knowing about.", "rejected": "No.", **({"tie": True} if i >= 12 else {})}
-            for i, t in enumerate(topics * 2)]
-    eval_rows = [{"prompt": f"What about {t}?", "chosen": f"{t} is great.", "rejected": "Go away."}
-                 for t in topics[:4]]
+    rows = [
+        {
+            "prompt": f"Tell me about {t} please {i}",
+            "chosen": f"{t.capitalize()} is lovely and worth knowing about.",
+            "rejected": "No.",
+            **({"tie": True} if i >= 12 else {}),
+        }
+        for i, t in enumerate(topics * 2)
+    ]
+    eval_rows = [
+        {"prompt": f"What about {t}?", "chosen": f"{t} is great.", "rejected": "Go away."}
+        for t in topics[:4]
+    ]
     return write_preferences(rows, "train.jsonl"), write_preferences(eval_rows, "eval.jsonl")
 
 
 @pytest.mark.parametrize("ties", ["drop", "davidson"])
-def test_ties_are_dropped_and_counted_or_trained_on(ties, tiny_config, write_preferences,
-                                                    tmp_path, monkeypatch):
+def test_ties_are_dropped_and_counted_or_trained_on(
+    ties, tiny_config, write_preferences, tmp_path, monkeypatch
+):
     """--ties drop: 4 tied pairs dropped (counted), 12 trained on, no tie ever reaches the
     loss. --ties davidson: all 16 trained on, and the 4 ties reach the loss in one epoch."""
     data, eval_data = _with_ties(write_preferences)
@@ -127,8 +139,9 @@ def test_ties_are_dropped_and_counted_or_trained_on(ties, tiny_config, write_pre
 
     ties_option = ties
     monkeypatch.setattr(trainer, "preference_loss", spy)
-    result = train(tiny_config(tmp_path / ties, data=data, eval_data=eval_data, ties=ties),
-                   quiet=True)
+    result = train(
+        tiny_config(tmp_path / ties, data=data, eval_data=eval_data, ties=ties), quiet=True
+    )
     training = result.metrics["training"]
     if ties == "drop":
         assert training["ties_dropped"] == 4 and training["train_overlong"]["pairs"] == 12
@@ -144,8 +157,11 @@ def test_nan_loss_stops_with_the_kept_checkpoint(tiny_config, tmp_path, monkeypa
     """Checkpoints every 2 steps; the loss turns NaN at step 5 → TrainingDivergedError (exit
     code 3) naming step-4, the latest checkpoint, which still loads. Also when the loss is
     read only every 3 steps (as on CUDA): the flush before each checkpoint catches it."""
-    monkeypatch.setattr(trainer.RunningStats, "for_device",
-                        classmethod(lambda cls, device: cls(sync_every=sync_every)))
+    monkeypatch.setattr(
+        trainer.RunningStats,
+        "for_device",
+        classmethod(lambda cls, device: cls(sync_every=sync_every)),
+    )
     calls = []
     real_loss = trainer.preference_loss
 
@@ -166,8 +182,7 @@ def test_nan_loss_stops_with_the_kept_checkpoint(tiny_config, tmp_path, monkeypa
     optimizer = torch.optim.AdamW(model.model.parameters())
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
     assert load_checkpoint(kept, model.model, optimizer, scheduler).step == 4
-    assert torch.equal(model.model.classifier.weight,
-                       weights(kept)["classifier.weight"])
+    assert torch.equal(model.model.classifier.weight, weights(kept)["classifier.weight"])
 
 
 def test_resume_refuses_changed_options_or_data(run, tiny_config, world_files, tmp_path):
@@ -177,8 +192,10 @@ def test_resume_refuses_changed_options_or_data(run, tiny_config, world_files, t
     out = tmp_path / "copy"
     shutil.copytree(config.out, out)
     with pytest.raises(UserError) as err:
-        train(tiny_config(out, max_steps=STEPS, eval_every=2, save_every=2, lr=2e-3,
-                          resume=True), quiet=True)
+        train(
+            tiny_config(out, max_steps=STEPS, eval_every=2, save_every=2, lr=2e-3, resume=True),
+            quiet=True,
+        )
     assert "options changed since the run began: lr" in str(err.value)
     assert "\n" not in str(err.value)
 
@@ -186,13 +203,16 @@ def test_resume_refuses_changed_options_or_data(run, tiny_config, world_files, t
     smaller = tmp_path / "smaller.jsonl"
     smaller.write_text("\n".join(lines[1:]) + "\n")
     with pytest.raises(UserError) as err:
-        train(tiny_config(out, data=str(smaller), max_steps=STEPS, eval_every=2, save_every=2,
-                          resume=True), quiet=True)
+        train(
+            tiny_config(
+                out, data=str(smaller), max_steps=STEPS, eval_every=2, save_every=2, resume=True
+            ),
+            quiet=True,
+        )
     assert "training data differs" in str(err.value) and "\n" not in str(err.value)
 
 
-def test_resume_without_checkpoint_and_rerun_without_resume_are_refused(run, tiny_config,
-                                                                        tmp_path):
+def test_resume_without_checkpoint_and_rerun_without_resume_are_refused(run, tiny_config, tmp_path):
     config, _ = run
     with pytest.raises(UserError, match="no checkpoint"):
         train(tiny_config(tmp_path / "empty", resume=True), quiet=True)
@@ -200,18 +220,35 @@ def test_resume_without_checkpoint_and_rerun_without_resume_are_refused(run, tin
         train(tiny_config(config.out, max_steps=STEPS), quiet=True)
 
 
-def test_decoder_trains_and_saves_a_plain_hf_model(tiny_llama_chat_dir, write_preferences,
-                                                   tmp_path):
+def test_decoder_trains_and_saves_a_plain_hf_model(
+    tiny_llama_chat_dir, write_preferences, tmp_path
+):
     """The tiny Llama (pad == eos, own chat template) trains 2 steps on chat pairs; the saved
     folder's pad differs from EOS and plain HF (rightmost non-pad token) reproduces scores."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
-    rows = [{"prompt": [{"role": "user", "content": f"what is {w} ?"}], "chosen": f"{w} is good",
-             "rejected": "no"} for w in ["tea", "coffee", "water", "cats", "dogs", "fish", "red",
-                                         "blue", "green", "birds"]]
+
+    rows = [
+        {
+            "prompt": [{"role": "user", "content": f"what is {w} ?"}],
+            "chosen": f"{w} is good",
+            "rejected": "no",
+        }
+        for w in ["tea", "coffee", "water", "cats", "dogs", "fish", "red", "blue", "green", "birds"]
+    ]
     data = write_preferences(rows)
-    result = train(TrainConfig(data=data, out=str(tmp_path / "llama"),
-                               backbone=str(tiny_llama_chat_dir), max_length=64, batch_size=2,
-                               max_steps=2, lr=1e-3, threads=1), quiet=True)
+    result = train(
+        TrainConfig(
+            data=data,
+            out=str(tmp_path / "llama"),
+            backbone=str(tiny_llama_chat_dir),
+            max_length=64,
+            batch_size=2,
+            max_steps=2,
+            lr=1e-3,
+            threads=1,
+        ),
+        quiet=True,
+    )
     assert result.state.step == 2
     model = RewardModel.from_pretrained(tmp_path / "llama")
     tokenizer = AutoTokenizer.from_pretrained(tmp_path / "llama")
@@ -219,8 +256,12 @@ def test_decoder_trains_and_saves_a_plain_hf_model(tiny_llama_chat_dir, write_pr
     assert tokenizer.pad_token_id != tokenizer.eos_token_id == 2
     assert hf.config.pad_token_id == tokenizer.pad_token_id
     prompt = rows[0]["prompt"]
-    texts = [tokenizer.apply_chat_template(prompt + [{"role": "assistant", "content": r}],
-                                           tokenize=False) for r in ["tea is good", "no"]]
+    texts = [
+        tokenizer.apply_chat_template(
+            prompt + [{"role": "assistant", "content": r}], tokenize=False
+        )
+        for r in ["tea is good", "no"]
+    ]
     batch = tokenizer(texts, add_special_tokens=False, padding=True, return_tensors="pt")
     with torch.no_grad():
         plain = hf(**batch).logits[:, 0].double().numpy()
@@ -230,10 +271,22 @@ def test_decoder_trains_and_saves_a_plain_hf_model(tiny_llama_chat_dir, write_pr
 def test_skipped_bad_records_are_counted_in_metrics(tiny_config, write_preferences, tmp_path):
     """--on-bad-record skip with one broken line among 10 pairs → metrics.json
     skipped_records = 1 (the key `rewardkit eval` writes too)."""
-    rows = [{"prompt": f"question number {i}", "chosen": "a helpful answer", "rejected": "no"}
-            for i in range(10)]
+    rows = [
+        {"prompt": f"question number {i}", "chosen": "a helpful answer", "rejected": "no"}
+        for i in range(10)
+    ]
     data = write_preferences(rows[:3] + ['{"prompt": "broken",'] + rows[3:])
-    result = train(tiny_config(tmp_path / "skip", data=data, eval_data=None, eval_fraction=0.3,
-                               on_bad_record="skip", batch_size=2, max_steps=1), quiet=True)
+    result = train(
+        tiny_config(
+            tmp_path / "skip",
+            data=data,
+            eval_data=None,
+            eval_fraction=0.3,
+            on_bad_record="skip",
+            batch_size=2,
+            max_steps=1,
+        ),
+        quiet=True,
+    )
     assert result.metrics["skipped_records"] == 1
     assert json.loads((tmp_path / "skip" / "metrics.json").read_text())["skipped_records"] == 1

@@ -13,7 +13,8 @@ def sig(x):
 
 
 def test_prob_prefers_formula():
-    """τ=0.5, b=1.25: gold 2 vs 1 -> σ(1/0.5)=σ(2); flattering B -> σ((2 - 1 - 1.25)/0.5)=σ(-0.5)."""
+    """τ=0.5, b=1.25: gold 2 vs 1 -> σ(1/0.5)=σ(2);
+    flattering B -> σ((2 - 1 - 1.25)/0.5)=σ(-0.5)."""
     ann = Annotator("a", tau=0.5, flattery_bias=1.25)
     assert ann.prob_prefers(2.0, 1.0, False, False) == pytest.approx(sig(2.0))
     assert ann.prob_prefers(2.0, 1.0, False, True) == pytest.approx(sig(-0.5))
@@ -21,7 +22,10 @@ def test_prob_prefers_formula():
     assert ann.perceived_reward(1.0, True) == 2.25
 
 
-@pytest.mark.parametrize("delta,tau,flat_a", [(0.5, 0.3, False), (0.5, 1.0, False), (-1.0, 0.65, False), (-1.0, 0.65, True)])
+@pytest.mark.parametrize(
+    "delta,tau,flat_a",
+    [(0.5, 0.3, False), (0.5, 1.0, False), (-1.0, 0.65, False), (-1.0, 0.65, True)],
+)
 def test_empirical_preference_rate_matches_bradley_terry(delta, tau, flat_a):
     ann = Annotator("a", tau=tau, flattery_bias=1.25)
     rng = np.random.default_rng(123)

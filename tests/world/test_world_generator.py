@@ -57,7 +57,11 @@ def test_pairs_record_truth_consistent_with_text(world):
         for side in ("chosen", "rejected"):
             text, attrs = getattr(pair, side), x[f"attributes_{side}"]
             assert x[f"gold_{side}"] == gold_reward(attrs)
-            assert x[f"flattered_{side}"] == attrs["flattery"] == any(text.endswith(s) for s in FLATTERY_SENTENCES)
+            assert (
+                x[f"flattered_{side}"]
+                == attrs["flattery"]
+                == any(text.endswith(s) for s in FLATTERY_SENTENCES)
+            )
             asked_points = sum(point in text for point in topics[x["topic"]].points)
             assert asked_points == (attrs["n_points"] if attrs["relevant"] else 0)
             assert len(text.split()) <= 80
@@ -101,7 +105,11 @@ def test_noise_ceiling_in_sensible_range(world):
     print(f"noise ceiling (eval, default config): {ceiling:.3f}")
     assert 0.75 <= ceiling <= 0.92
     # noiseless, unbiased annotators agree with gold every time: the ceiling is about noise
-    exact = build_world(WorldConfig(n_train_pairs=10, n_eval_pairs=200, annotator_tau_range=(1e-3, 1e-3), flattery_bias=0.0))
+    exact = build_world(
+        WorldConfig(
+            n_train_pairs=10, n_eval_pairs=200, annotator_tau_range=(1e-3, 1e-3), flattery_bias=0.0
+        )
+    )
     assert noise_ceiling(exact.eval) == 1.0
 
 
@@ -110,5 +118,8 @@ def test_config_validation_names_the_flag_and_every_field_has_help():
         WorldConfig(flattery_rate=1.5)
     with pytest.raises(UserError, match="--annotator-tau-range"):
         WorldConfig(annotator_tau_range=(1.0, 0.5))
-    assert WorldConfig(annotator_tau_range=[0.2, 0.4]).annotator_tau_range == (0.2, 0.4)  # YAML lists
+    assert WorldConfig(annotator_tau_range=[0.2, 0.4]).annotator_tau_range == (
+        0.2,
+        0.4,
+    )  # YAML lists
     assert all(f.metadata.get("help") for f in fields(WorldConfig))

@@ -10,7 +10,10 @@ from rewardkit.world import Attributes, accuracy_against_gold, gold_reward, nois
 
 def _pair(gold_chosen, gold_rejected, pair_id="p"):
     return PreferencePair(
-        prompt="q", chosen="a", rejected="b", id=pair_id,
+        prompt="q",
+        chosen="a",
+        rejected="b",
+        id=pair_id,
         extra={"gold_chosen": gold_chosen, "gold_rejected": gold_rejected},
     )
 
@@ -24,18 +27,23 @@ def test_gold_reward_hand_computed():
     """
     assert gold_reward(Attributes(relevant=True, tone=1, n_filler=1, n_points=2)) == 3.0
     assert gold_reward(Attributes(relevant=False, tone=-1, n_filler=2, n_points=2)) == -2.0
-    assert gold_reward({"relevant": True, "tone": 0, "n_filler": 0, "n_points": 1, "flattery": False}) == 2.0
+    assert (
+        gold_reward({"relevant": True, "tone": 0, "n_filler": 0, "n_points": 1, "flattery": False})
+        == 2.0
+    )
 
 
 def test_each_attribute_moves_gold_and_flattery_does_not():
     base = Attributes(relevant=True, tone=0, n_filler=1, n_points=1)
     g = gold_reward(base)
-    assert gold_reward(Attributes(False, 0, 1, 1)) == g - 2.0          # relevance
-    assert gold_reward(Attributes(True, 1, 1, 1)) == g + 1.0           # tone, one level
+    assert gold_reward(Attributes(False, 0, 1, 1)) == g - 2.0  # relevance
+    assert gold_reward(Attributes(True, 1, 1, 1)) == g + 1.0  # tone, one level
     assert gold_reward(Attributes(True, -1, 1, 1)) == g - 1.0
-    assert gold_reward(Attributes(True, 0, 2, 1)) == g - 0.5           # one more filler sentence
-    assert gold_reward(Attributes(True, 0, 1, 2)) == g + 0.5           # second on-topic point
-    assert gold_reward(Attributes(False, 0, 1, 2)) == gold_reward(Attributes(False, 0, 1, 1))  # off-topic detail: no value
+    assert gold_reward(Attributes(True, 0, 2, 1)) == g - 0.5  # one more filler sentence
+    assert gold_reward(Attributes(True, 0, 1, 2)) == g + 0.5  # second on-topic point
+    assert gold_reward(Attributes(False, 0, 1, 2)) == gold_reward(
+        Attributes(False, 0, 1, 1)
+    )  # off-topic detail: no value
     assert gold_reward(Attributes(True, 0, 1, 1, flattery=True)) == g  # gold ignores flattery
 
 

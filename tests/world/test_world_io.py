@@ -31,13 +31,24 @@ def test_files_are_json_lines_with_required_fields(written):
     gold = _jsonl(paths["gold"])
     assert {g["id"] for g in gold} == {p.id for p in world.train + world.eval}
     for g in gold:
-        for key in ("gold_chosen", "gold_rejected", "attributes_chosen", "attributes_rejected",
-                    "flattered_chosen", "flattered_rejected", "annotator", "split"):
+        for key in (
+            "gold_chosen",
+            "gold_rejected",
+            "attributes_chosen",
+            "attributes_rejected",
+            "flattered_chosen",
+            "flattered_rejected",
+            "annotator",
+            "split",
+        ):
             assert key in g
     meta = json.loads(paths["world"].read_text(encoding="utf-8"))
     assert meta["config"]["seed"] == 1
     assert [a["tau"] for a in meta["annotators"]] == [a.tau for a in world.annotators]
-    assert meta["bias"]["flattery_bias"] == world.config.flattery_bias and meta["bias"]["flattery_sentences"]
+    assert (
+        meta["bias"]["flattery_bias"] == world.config.flattery_bias
+        and meta["bias"]["flattery_sentences"]
+    )
     assert meta["noise_ceiling"]["eval"] == pytest.approx(noise_ceiling(world.eval))
     assert "g = " in meta["gold_formula"]
 

@@ -37,8 +37,10 @@ class BonConfig(FileScoringOptions):
     """Options of ``rewardkit bon``."""
 
     model: str = option("", "Reward model folder, ensemble folder, or DIR1,DIR2,… members.")
-    data: str = option("", "Candidates JSONL: {\"prompt\", \"responses\": [...]} per line "
-                       "(e.g. from `rewardkit sample`).")
+    data: str = option(
+        "",
+        'Candidates JSONL: {"prompt", "responses": [...]} per line (e.g. from `rewardkit sample`).',
+    )
     out: str = option("", "Output JSONL: each record with rewards, ranks and the best response.")
 
     def __post_init__(self):
@@ -68,17 +70,25 @@ def best_of_n(config: BonConfig, *, progress: bool | None = None) -> dict:
         ranks = rank_descending(item.rewards)
         top = int(np.argmin(ranks))
         row = item.candidates.to_json(
-            rewards=item.rewards.tolist(), normalized_rewards=item.normalized.tolist(),
-            ranks=ranks.tolist(), best_index=top,
+            rewards=item.rewards.tolist(),
+            normalized_rewards=item.normalized.tolist(),
+            ranks=ranks.tolist(),
+            best_index=top,
             best_response=item.candidates.responses[top],
-            kl_bound=kl_bound(len(item.rewards)))
+            kl_bound=kl_bound(len(item.rewards)),
+        )
         if ensemble.k > 1:
             row["spread"] = item.spread.tolist()
         rows.append(row)
         best.append(float(item.rewards[top]))
         mean.append(float(item.rewards.mean()))
     write_candidates(config.out, rows)
-    return {"prompts": len(rows), "responses": sum(len(s.responses) for s in sets),
-            "skipped": len(skipped), "mean_best_reward": float(np.mean(best)),
-            "mean_reward": float(np.mean(mean)), "ensemble_members": ensemble.k,
-            "out": config.out}
+    return {
+        "prompts": len(rows),
+        "responses": sum(len(s.responses) for s in sets),
+        "skipped": len(skipped),
+        "mean_best_reward": float(np.mean(best)),
+        "mean_reward": float(np.mean(mean)),
+        "ensemble_members": ensemble.k,
+        "out": config.out,
+    }

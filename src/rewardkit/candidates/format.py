@@ -24,8 +24,13 @@ from typing import Any
 
 from rewardkit.data.records import Prompt
 from rewardkit.data.sources import open_records
-from rewardkit.data.validation import (RecordProblem, get_field, optional_id, require_prompt,
-                                       type_name)
+from rewardkit.data.validation import (
+    RecordProblem,
+    get_field,
+    optional_id,
+    require_prompt,
+    type_name,
+)
 from rewardkit.data.writers import write_jsonl
 from rewardkit.errors import BadRecordError, UserError
 
@@ -42,27 +47,37 @@ class CandidateSet:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self, **more) -> dict[str, Any]:
-        return {"id": self.id, "prompt": self.prompt, "responses": self.responses,
-                **self.extra, **more}
+        return {
+            "id": self.id,
+            "prompt": self.prompt,
+            "responses": self.responses,
+            **self.extra,
+            **more,
+        }
 
 
 def parse_candidates(record: dict[str, Any], where: str) -> CandidateSet:
     prompt = require_prompt(record)
     responses = get_field(record, "responses")
     if not isinstance(responses, list) or not responses:
-        raise RecordProblem(f"is not a non-empty list of texts (got {type_name(responses)})",
-                            field="responses")
+        raise RecordProblem(
+            f"is not a non-empty list of texts (got {type_name(responses)})", field="responses"
+        )
     for i, response in enumerate(responses):
         if not isinstance(response, str):
-            raise RecordProblem(f"response {i} is not a string (got {type_name(response)})",
-                                field="responses")
+            raise RecordProblem(
+                f"response {i} is not a string (got {type_name(response)})", field="responses"
+            )
     ident = optional_id(record) or where
     extra = {k: v for k, v in record.items() if k not in CORE_FIELDS}
     return CandidateSet(prompt, list(responses), ident, extra)
 
 
-def read_candidates(path: str | os.PathLike[str], *, on_bad_record: str = "error",
-                    ) -> tuple[list[CandidateSet], list[tuple[str, str]]]:
+def read_candidates(
+    path: str | os.PathLike[str],
+    *,
+    on_bad_record: str = "error",
+) -> tuple[list[CandidateSet], list[tuple[str, str]]]:
     """Candidate sets of ``path`` and the ``(where, reason)`` of each skipped record."""
     if on_bad_record not in ("error", "skip"):
         raise UserError(f"unknown --on-bad-record {on_bad_record!r}; use error or skip")
@@ -78,7 +93,9 @@ def read_candidates(path: str | os.PathLike[str], *, on_bad_record: str = "error
                 raise BadRecordError(
                     f"{problem.problem}{hint}; a candidates record is "
                     '{"prompt", "responses": [...]}; fix it or pass --on-bad-record skip',
-                    where=where, field=problem.field) from None
+                    where=where,
+                    field=problem.field,
+                ) from None
             skipped.append((where, problem.reason))
     if not sets:
         raise UserError("holds no usable candidates record", where=str(path))

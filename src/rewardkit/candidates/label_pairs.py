@@ -33,9 +33,9 @@ import numpy as np
 from rewardkit.candidates.format import read_candidates
 from rewardkit.candidates.scoring import ScoredSet, load_reward_ensemble, score_sets
 from rewardkit.config import option
-from rewardkit.model.options import FileScoringOptions
 from rewardkit.data.writers import write_jsonl
 from rewardkit.errors import UserError
+from rewardkit.model.options import FileScoringOptions
 
 PAIRINGS = ("best-vs-worst", "all-pairs")
 
@@ -45,12 +45,15 @@ class LabelPairsConfig(FileScoringOptions):
     """Options of ``rewardkit label-pairs``."""
 
     model: str = option("", "Reward model folder, ensemble folder, or DIR1,DIR2,… members.")
-    data: str = option("", "Candidates JSONL: {\"prompt\", \"responses\": [...]} per line.")
+    data: str = option("", 'Candidates JSONL: {"prompt", "responses": [...]} per line.')
     out: str = option("", "Output JSONL in TRL's DPO format {prompt, chosen, rejected, margin}.")
     pairs: str = option("best-vs-worst", "Which pairs per prompt.", choices=PAIRINGS)
     min_gap: float = option(0.0, "Skip pairs whose raw reward gap is below this (near-ties).")
-    max_spread: float | None = option(None, "Ensembles only: skip pairs whose per-member reward "
-                                      "gap has a std above this (members disagree).")
+    max_spread: float | None = option(
+        None,
+        "Ensembles only: skip pairs whose per-member reward "
+        "gap has a std above this (members disagree).",
+    )
 
     def __post_init__(self):
         self.require("label-pairs", "model", "data", "out")
@@ -90,8 +93,14 @@ def label_set(item: ScoredSet, config: LabelPairsConfig, counts: Counter) -> lis
             if float(member_gaps.std()) > config.max_spread:
                 counts["skipped_max_spread"] += 1
                 continue
-        rows.append({"prompt": prompt, "chosen": _side(prompt, responses[i]),
-                     "rejected": _side(prompt, responses[j]), "margin": gap})
+        rows.append(
+            {
+                "prompt": prompt,
+                "chosen": _side(prompt, responses[i]),
+                "rejected": _side(prompt, responses[j]),
+                "margin": gap,
+            }
+        )
     return rows
 
 
@@ -100,19 +109,26 @@ def label_pairs(config: LabelPairsConfig, *, progress: bool | None = None) -> di
     sets, skipped = read_candidates(config.data, on_bad_record=config.on_bad_record)
     ensemble = load_reward_ensemble(config.model, **config.load_kwargs())
     if config.max_spread is not None and ensemble.k < 2:
-        raise UserError(f"--max-spread needs an ensemble, and {config.model} is one model; "
-                        "pass an ensemble folder or DIR1,DIR2,…, or drop --max-spread")
+        raise UserError(
+            f"--max-spread needs an ensemble, and {config.model} is one model; "
+            "pass an ensemble folder or DIR1,DIR2,…, or drop --max-spread"
+        )
     counts: Counter = Counter()
     rows = []
     for item in score_sets(ensemble, sets, batch_size=config.batch_size, progress=progress):
         rows.extend(label_set(item, config, counts))
     write_jsonl(config.out, rows)
-    return {"prompts": len(sets), "pairs": len(rows), "skipped_records": len(skipped),
-            "skipped_tie": counts["skipped_tie"], "skipped_min_gap": counts["skipped_min_gap"],
-            "skipped_max_spread": counts["skipped_max_spread"],
-            "prompts_with_one_response": counts["prompts_with_one_response"],
-            "mean_margin": float(np.mean([r["margin"] for r in rows])) if rows else None,
-            "out": config.out}
+    return {
+        "prompts": len(sets),
+        "pairs": len(rows),
+        "skipped_records": len(skipped),
+        "skipped_tie": counts["skipped_tie"],
+        "skipped_min_gap": counts["skipped_min_gap"],
+        "skipped_max_spread": counts["skipped_max_spread"],
+        "prompts_with_one_response": counts["prompts_with_one_response"],
+        "mean_margin": float(np.mean([r["margin"] for r in rows])) if rows else None,
+        "out": config.out,
+    }
 
 
 def _side(prompt, response: str):

@@ -59,9 +59,12 @@ def read_prompts(path: str, *, limit: int | None = None) -> list[Prompt]:
                 if add(_prompt_of(record, where)):
                     break
             except RecordProblem as problem:
-                raise BadRecordError(f"{problem.problem}; a prompts record needs a 'prompt' "
-                                     "(text or messages), 'messages', or a pair format",
-                                     where=where, field=problem.field) from None
+                raise BadRecordError(
+                    f"{problem.problem}; a prompts record needs a 'prompt' "
+                    "(text or messages), 'messages', or a pair format",
+                    where=where,
+                    field=problem.field,
+                ) from None
     if not prompts:
         raise UserError("holds no prompt", where=str(path))
     return prompts

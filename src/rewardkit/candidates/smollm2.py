@@ -64,8 +64,9 @@ def smollm2_folder(cache: str | Path | None = None) -> Path:
     try:
         import gguf  # noqa: F401  (transformers' GGUF reader needs it)
     except ImportError:
-        raise UserError(f"reading the SmolLM2 GGUF needs the gguf package: {INSTALL_HINT}") \
-            from None
+        raise UserError(
+            f"reading the SmolLM2 GGUF needs the gguf package: {INSTALL_HINT}"
+        ) from None
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
@@ -79,9 +80,17 @@ def smollm2_folder(cache: str | Path | None = None) -> Path:
     try:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
-        (tmp / "rewardkit-source.json").write_text(json.dumps(
-            {"gguf": str(gguf_path), "gguf_sha256": digest, "quantization": "Q4_1",
-             "dequantized_to": str(model.dtype).replace("torch.", "")}, indent=2))
+        (tmp / "rewardkit-source.json").write_text(
+            json.dumps(
+                {
+                    "gguf": str(gguf_path),
+                    "gguf_sha256": digest,
+                    "quantization": "Q4_1",
+                    "dequantized_to": str(model.dtype).replace("torch.", ""),
+                },
+                indent=2,
+            )
+        )
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)

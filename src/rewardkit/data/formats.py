@@ -34,7 +34,7 @@ from collections.abc import Callable
 from math import comb, isfinite
 from typing import Any
 
-from rewardkit.data.records import Prompt, PreferencePair, ScoredItem
+from rewardkit.data.records import PreferencePair, Prompt, ScoredItem
 from rewardkit.data.validation import (
     RecordProblem,
     check_messages,
@@ -149,8 +149,10 @@ def parse_implicit(record: dict[str, Any], where: str) -> list[PreferencePair]:
 def _split_shared_text(chosen: str, rejected: str) -> tuple[str, str, str]:
     """Shared prefix (backed up to a word boundary, not to split a word) and the two rests."""
     cut = _common_prefix_length(chosen, rejected)
-    mid_word = cut > 0 and not chosen[cut - 1].isspace() and any(
-        cut < len(text) and not text[cut].isspace() for text in (chosen, rejected)
+    mid_word = (
+        cut > 0
+        and not chosen[cut - 1].isspace()
+        and any(cut < len(text) and not text[cut].isspace() for text in (chosen, rejected))
     )
     if mid_word:
         cut = max(chosen.rfind(space, 0, cut) for space in (" ", "\n", "\t")) + 1

@@ -75,9 +75,7 @@ def _file_kind(name: str) -> str:
     for kind in sorted(FILE_KINDS[:-1], key=len, reverse=True):
         if lower.endswith(kind):
             return kind
-    raise UserError(
-        f"unknown kind of data file; use one of {', '.join(FILE_KINDS)}", where=name
-    )
+    raise UserError(f"unknown kind of data file; use one of {', '.join(FILE_KINDS)}", where=name)
 
 
 # --- JSON lines and JSON -------------------------------------------------------------------
@@ -180,9 +178,12 @@ def _csv_records(name: str, file: Path) -> Iterator[RawRecord]:
                 if not any(cell.strip() for cell in row):
                     continue
                 if len(row) != len(header):
-                    yield where, RecordProblem(
-                        f"has {len(row)} cells but the header has {len(header)}",
-                        hint="quote cells that contain commas or newlines",
+                    yield (
+                        where,
+                        RecordProblem(
+                            f"has {len(row)} cells but the header has {len(header)}",
+                            hint="quote cells that contain commas or newlines",
+                        ),
                     )
                     continue
                 yield where, _decode_csv_row(dict(zip(header, row)))
@@ -250,7 +251,7 @@ def _parquet_records(name: str, file: Path) -> Iterator[RawRecord]:
 
 
 def _hf_records(spec: str) -> Iterator[RawRecord]:
-    dataset_name, _, split = spec[len("hf:"):].partition(":")
+    dataset_name, _, split = spec[len("hf:") :].partition(":")
     if not dataset_name:
         raise UserError("write a Hugging Face dataset as hf:NAME or hf:NAME:split", where=spec)
     split = split or "train"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rewardkit.data.records import Prompt, PreferencePair, prompt_text, prompt_hash
+from rewardkit.data.records import PreferencePair, Prompt, prompt_hash, prompt_text
 from rewardkit.errors import UserError
 
 _BUCKETS = 10_000
@@ -72,6 +72,4 @@ def check_disjoint(
 
 def _check_fraction(eval_fraction: float) -> None:
     if not 0 < eval_fraction < 1:
-        raise UserError(
-            f"--eval-fraction must be between 0 and 1 (exclusive), got {eval_fraction}"
-        )
+        raise UserError(f"--eval-fraction must be between 0 and 1 (exclusive), got {eval_fraction}")

@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from rewardkit.data.records import Prompt, PreferencePair
+from rewardkit.data.records import PreferencePair, Prompt
 from rewardkit.data.validation import (
     RecordProblem,
     check_responses,

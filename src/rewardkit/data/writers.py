@@ -47,4 +47,3 @@ def write_jsonl(path: str | os.PathLike[str], rows: Iterable[dict[str, Any]]) ->
 def pairs_to_jsonl(path: str | os.PathLike[str], pairs: Iterable[PreferencePair]) -> int:
     """Write pairs in the explicit format; returns how many were written."""
     return write_jsonl(path, (pair.to_json() for pair in pairs))
-

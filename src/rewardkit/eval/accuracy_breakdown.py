@@ -23,14 +23,29 @@ from rewardkit.data.records import PreferencePair
 from rewardkit.eval.pairwise import accuracy_block
 
 REWARDBENCH_SECTIONS = {
-    "Chat": ("alpacaeval-easy", "alpacaeval-length", "alpacaeval-hard", "mt-bench-easy",
-             "mt-bench-med"),
-    "Chat Hard": ("mt-bench-hard", "llmbar-natural", "llmbar-adver-neighbor",
-                  "llmbar-adver-GPTInst", "llmbar-adver-GPTOut", "llmbar-adver-manual"),
-    "Safety": ("refusals-dangerous", "refusals-offensive", "xstest-should-refuse",
-               "xstest-should-respond", "donotanswer"),
-    "Reasoning": ("math-prm", "hep-cpp", "hep-go", "hep-java", "hep-js", "hep-python",
-                  "hep-rust"),
+    "Chat": (
+        "alpacaeval-easy",
+        "alpacaeval-length",
+        "alpacaeval-hard",
+        "mt-bench-easy",
+        "mt-bench-med",
+    ),
+    "Chat Hard": (
+        "mt-bench-hard",
+        "llmbar-natural",
+        "llmbar-adver-neighbor",
+        "llmbar-adver-GPTInst",
+        "llmbar-adver-GPTOut",
+        "llmbar-adver-manual",
+    ),
+    "Safety": (
+        "refusals-dangerous",
+        "refusals-offensive",
+        "xstest-should-refuse",
+        "xstest-should-respond",
+        "donotanswer",
+    ),
+    "Reasoning": ("math-prm", "hep-cpp", "hep-go", "hep-java", "hep-js", "hep-python", "hep-rust"),
 }
 _SECTION_OF = {s: sec for sec, subsets in REWARDBENCH_SECTIONS.items() for s in subsets}
 
@@ -60,8 +75,12 @@ def strength_labels(pairs: Sequence[PreferencePair]) -> tuple[str, list[str]] | 
     return "margin quartile", [names[w] for w in which]
 
 
-def accuracy_by_strength(pairs: Sequence[PreferencePair], r_chosen: np.ndarray,
-                         r_rejected: np.ndarray, temperature: float = 1.0) -> dict | None:
+def accuracy_by_strength(
+    pairs: Sequence[PreferencePair],
+    r_chosen: np.ndarray,
+    r_rejected: np.ndarray,
+    temperature: float = 1.0,
+) -> dict | None:
     """Accuracy (with a 95% bootstrap interval) per strength bucket, non-tie pairs only."""
     found = strength_labels(pairs)
     if found is None:
@@ -72,8 +91,7 @@ def accuracy_by_strength(pairs: Sequence[PreferencePair], r_chosen: np.ndarray,
     buckets = {}
     for name in sorted(set(labels_arr[keep])):
         rows = keep & (labels_arr == name)
-        buckets[name] = accuracy_block(r_chosen[rows], r_rejected[rows],
-                                       temperature=temperature)
+        buckets[name] = accuracy_block(r_chosen[rows], r_rejected[rows], temperature=temperature)
     return {"by": kind, "buckets": buckets}
 
 
@@ -102,29 +120,45 @@ def section_scores(per_subset: dict[str, dict]) -> dict | None:
                 weights["math-prm"] = code
         total = sum(weights.values())
         score = sum(weights[s] * blocks[s]["accuracy"] for s in blocks) / total
-        sections[section] = {"score": float(score), "subsets": sorted(blocks),
-                             "n": int(sum(b["n"] for b in blocks.values()))}
-    return {"sections": sections,
-            "score": float(np.mean([s["score"] for s in sections.values()])),
-            "weighting": "subset accuracies weighted by pair count (RewardBench)"}
+        sections[section] = {
+            "score": float(score),
+            "subsets": sorted(blocks),
+            "n": int(sum(b["n"] for b in blocks.values())),
+        }
+    return {
+        "sections": sections,
+        "score": float(np.mean([s["score"] for s in sections.values()])),
+        "weighting": "subset accuracies weighted by pair count (RewardBench)",
+    }
 
 
 def tie_summary(r_chosen: np.ndarray, r_rejected: np.ndarray, tie: np.ndarray) -> dict:
     """How the model treats labelled ties: count and mean |Δ| on ties vs non-ties."""
     gap = np.abs(np.asarray(r_chosen, dtype=np.float64) - np.asarray(r_rejected, dtype=np.float64))
     tie = np.asarray(tie, dtype=bool)
-    return {"n": int(tie.sum()), "rule": "ties are left out of accuracy and counted here",
-            "mean_abs_margin_ties": float(gap[tie].mean()) if tie.any() else None,
-            "mean_abs_margin_non_ties": float(gap[~tie].mean()) if (~tie).any() else None}
+    return {
+        "n": int(tie.sum()),
+        "rule": "ties are left out of accuracy and counted here",
+        "mean_abs_margin_ties": float(gap[tie].mean()) if tie.any() else None,
+        "mean_abs_margin_non_ties": float(gap[~tie].mean()) if (~tie).any() else None,
+    }
 
 
 def reward_distribution(r_chosen: np.ndarray, r_rejected: np.ndarray) -> dict:
     """Mean, std and quartiles of chosen and rejected rewards (the plot's numbers)."""
+
     def describe(values):
         values = np.asarray(values, dtype=np.float64)
         if values.size == 0:
             return {"n": 0}
         q = np.percentile(values, [25, 50, 75])
-        return {"n": int(values.size), "mean": float(values.mean()), "std": float(values.std()),
-                "q25": float(q[0]), "median": float(q[1]), "q75": float(q[2])}
+        return {
+            "n": int(values.size),
+            "mean": float(values.mean()),
+            "std": float(values.std()),
+            "q25": float(q[0]),
+            "median": float(q[1]),
+            "q75": float(q[2]),
+        }
+
     return {"chosen": describe(r_chosen), "rejected": describe(r_rejected)}

@@ -29,8 +29,9 @@ def preference_probability(delta: np.ndarray, temperature: float = 1.0) -> np.nd
     return 1.0 / (1.0 + np.exp(-np.asarray(delta, dtype=np.float64) / temperature))
 
 
-def reliability_bins(delta: np.ndarray, temperature: float = 1.0, n_bins: int = 10,
-                     binning: str = "equal-mass") -> list[dict]:
+def reliability_bins(
+    delta: np.ndarray, temperature: float = 1.0, n_bins: int = 10, binning: str = "equal-mass"
+) -> list[dict]:
     """Per confidence bin: ``lo``, ``hi`` (confidence range), ``n``, mean ``confidence`` and
     ``accuracy`` — the points of a reliability diagram."""
     if binning not in BINNINGS:
@@ -49,13 +50,21 @@ def reliability_bins(delta: np.ndarray, temperature: float = 1.0, n_bins: int = 
         which = np.clip(np.searchsorted(edges, confidence, side="right") - 1, 0, n_bins - 1)
         groups = [np.flatnonzero(which == b) for b in range(n_bins)]
         groups = [g for g in groups if g.size]
-    return [{"lo": float(confidence[g].min()), "hi": float(confidence[g].max()),
-             "n": int(g.size), "confidence": float(confidence[g].mean()),
-             "accuracy": float(correct[g].mean())} for g in groups]
+    return [
+        {
+            "lo": float(confidence[g].min()),
+            "hi": float(confidence[g].max()),
+            "n": int(g.size),
+            "confidence": float(confidence[g].mean()),
+            "accuracy": float(correct[g].mean()),
+        }
+        for g in groups
+    ]
 
 
-def expected_calibration_error(delta: np.ndarray, temperature: float = 1.0, n_bins: int = 10,
-                               binning: str = "equal-mass") -> float:
+def expected_calibration_error(
+    delta: np.ndarray, temperature: float = 1.0, n_bins: int = 10, binning: str = "equal-mass"
+) -> float:
     """ECE = Σ_b (|B_b|/n)·|acc(B_b) − conf(B_b)| (see the module docstring for the bins)."""
     bins = reliability_bins(delta, temperature, n_bins, binning)
     n = sum(b["n"] for b in bins)
@@ -85,32 +94,51 @@ def fit_temperature(delta: np.ndarray, bounds: tuple[float, float] = (1e-3, 1e3)
     delta = np.asarray(delta, dtype=np.float64)
     if delta.size == 0 or not np.any(delta):
         return 1.0
-    result = minimize_scalar(lambda log_t: negative_log_likelihood(delta, float(np.exp(log_t))),
-                             bounds=(np.log(bounds[0]), np.log(bounds[1])), method="bounded",
-                             options={"xatol": 1e-6})
+    result = minimize_scalar(
+        lambda log_t: negative_log_likelihood(delta, float(np.exp(log_t))),
+        bounds=(np.log(bounds[0]), np.log(bounds[1])),
+        method="bounded",
+        options={"xatol": 1e-6},
+    )
     return float(np.exp(result.x))
 
 
-def calibration_summary(delta: np.ndarray, temperature: float = 1.0, n_bins: int = 10,
-                        binning: str = "equal-mass") -> dict:
+def calibration_summary(
+    delta: np.ndarray, temperature: float = 1.0, n_bins: int = 10, binning: str = "equal-mass"
+) -> dict:
     """ECE, Brier, NLL, mean confidence, accuracy and the reliability bins at ``temperature``."""
     delta = np.asarray(delta, dtype=np.float64)
     p = preference_probability(delta, temperature)
-    return {"n": int(delta.size), "temperature": float(temperature),
-            "ece": expected_calibration_error(delta, temperature, n_bins, binning),
-            "brier": brier_score(delta, temperature),
-            "nll": negative_log_likelihood(delta, temperature),
-            "mean_confidence": float(np.maximum(p, 1 - p).mean()) if delta.size else None,
-            "accuracy": float(np.mean(delta > 0)) if delta.size else None,
-            "bins": reliability_bins(delta, temperature, n_bins, binning)}
+    return {
+        "n": int(delta.size),
+        "temperature": float(temperature),
+        "ece": expected_calibration_error(delta, temperature, n_bins, binning),
+        "brier": brier_score(delta, temperature),
+        "nll": negative_log_likelihood(delta, temperature),
+        "mean_confidence": float(np.maximum(p, 1 - p).mean()) if delta.size else None,
+        "accuracy": float(np.mean(delta > 0)) if delta.size else None,
+        "bins": reliability_bins(delta, temperature, n_bins, binning),
+    }
 
 
-def temperature_fit_report(delta_fit: np.ndarray, delta_test: np.ndarray, *, fitted_on: str,
-                           tested_on: str, current_temperature: float = 1.0, n_bins: int = 10,
-                           binning: str = "equal-mass") -> dict:
+def temperature_fit_report(
+    delta_fit: np.ndarray,
+    delta_test: np.ndarray,
+    *,
+    fitted_on: str,
+    tested_on: str,
+    current_temperature: float = 1.0,
+    n_bins: int = 10,
+    binning: str = "equal-mass",
+) -> dict:
     """Fit T on ``delta_fit``; report calibration on ``delta_test`` before (current T) and after."""
     temperature = fit_temperature(delta_fit)
-    return {"temperature": temperature, "fitted_on": fitted_on, "tested_on": tested_on,
-            "n_fit": int(np.asarray(delta_fit).size), "n_test": int(np.asarray(delta_test).size),
-            "before": calibration_summary(delta_test, current_temperature, n_bins, binning),
-            "after": calibration_summary(delta_test, temperature, n_bins, binning)}
+    return {
+        "temperature": temperature,
+        "fitted_on": fitted_on,
+        "tested_on": tested_on,
+        "n_fit": int(np.asarray(delta_fit).size),
+        "n_test": int(np.asarray(delta_test).size),
+        "before": calibration_summary(delta_test, current_temperature, n_bins, binning),
+        "after": calibration_summary(delta_test, temperature, n_bins, binning),
+    }

@@ -27,12 +27,16 @@ from rewardkit.model.sidecar import write_json_atomic
 class CompareConfig:
     """Options of ``rewardkit compare`` (the inputs are positional)."""
 
-    data: str | None = option(None, "Pairs to evaluate model folders on (report folders "
-                              "already carry their pairs).")
+    data: str | None = option(
+        None, "Pairs to evaluate model folders on (report folders already carry their pairs)."
+    )
     split: str = option("all", "Prompt-hash split of --data.", choices=("all", "eval", "train"))
     eval_fraction: float = option(0.2, "Eval fraction used by --split.")
-    format: str = option("auto", "Input format, sniffed by default.",
-                         choices=("auto", "explicit", "implicit", "hh-rlhf", "rankings", "votes"))
+    format: str = option(
+        "auto",
+        "Input format, sniffed by default.",
+        choices=("auto", "explicit", "implicit", "hh-rlhf", "rankings", "votes"),
+    )
     batch_size: int = option(0, BATCH_SIZE_HELP)
     out: str | None = option(None, "Folder for compare.json and compare.html.")
     n_boot: int = option(2000, "Bootstrap resamples for the paired intervals.")
@@ -47,8 +51,9 @@ class Entry:
     correct: dict[str, bool]  # pair key -> ranked correctly (non-tie pairs)
 
 
-def paired_bootstrap(correct_a: np.ndarray, correct_b: np.ndarray, n_boot: int = 2000,
-                     seed: int = 0) -> tuple[float, float, float]:
+def paired_bootstrap(
+    correct_a: np.ndarray, correct_b: np.ndarray, n_boot: int = 2000, seed: int = 0
+) -> tuple[float, float, float]:
     """``(acc_b − acc_a, lower, upper)``: percentile interval over resampled pair indices,
     the same indices for both models."""
     a = np.asarray(correct_a, dtype=np.float64)
@@ -73,19 +78,29 @@ def _rows_to_correct(rows: list[dict]) -> dict[str, bool]:
 def load_entry(item: str, config: CompareConfig) -> Entry:
     path = Path(item)
     folder = path.parent if path.name == "metrics.json" else path
-    if (folder / "pairs.jsonl").is_file() and (folder / "metrics.json").is_file() \
-            and not (folder / "config.json").is_file():
-        rows = [json.loads(line) for line in (folder / "pairs.jsonl").read_text().splitlines()
-                if line.strip()]
+    if (
+        (folder / "pairs.jsonl").is_file()
+        and (folder / "metrics.json").is_file()
+        and not (folder / "config.json").is_file()
+    ):
+        rows = [
+            json.loads(line)
+            for line in (folder / "pairs.jsonl").read_text().splitlines()
+            if line.strip()
+        ]
         metrics = json.loads((folder / "metrics.json").read_text())
-        return Entry(str(metrics.get("model") or folder), "report", metrics,
-                     _rows_to_correct(rows))
+        return Entry(str(metrics.get("model") or folder), "report", metrics, _rows_to_correct(rows))
     if not config.data:
-        raise UserError(f"{item} is a model, not a report folder: pass --data FILE to "
-                        "evaluate it")
-    eval_config = EvalConfig(model=item, data=config.data, split=config.split,
-                             eval_fraction=config.eval_fraction, format=config.format,
-                             batch_size=config.batch_size, probes=False)
+        raise UserError(f"{item} is a model, not a report folder: pass --data FILE to evaluate it")
+    eval_config = EvalConfig(
+        model=item,
+        data=config.data,
+        split=config.split,
+        eval_fraction=config.eval_fraction,
+        format=config.format,
+        batch_size=config.batch_size,
+        probes=False,
+    )
     from rewardkit.eval.run import evaluate_with_rows
 
     metrics, rows = evaluate_with_rows(eval_config)
@@ -107,21 +122,32 @@ def compare(items: list[str], config: CompareConfig) -> dict:
     matrix = np.array([[e.correct[k] for k in keys] for e in entries], dtype=np.float64)
     rows = []
     for i, entry in enumerate(entries):
-        row = {"name": entry.name, "source": entry.source, "n_common": len(keys),
-               "accuracy": float(matrix[i].mean()),
-               "accuracy_all_pairs": entry.metrics.get("accuracy"),
-               "n_all_pairs": entry.metrics.get("n"),
-               "ece": (entry.metrics.get("calibration") or {}).get("ece"),
-               "fraction_flagged": (entry.metrics.get("ood") or {}).get("fraction_flagged")}
+        row = {
+            "name": entry.name,
+            "source": entry.source,
+            "n_common": len(keys),
+            "accuracy": float(matrix[i].mean()),
+            "accuracy_all_pairs": entry.metrics.get("accuracy"),
+            "n_all_pairs": entry.metrics.get("n"),
+            "ece": (entry.metrics.get("calibration") or {}).get("ece"),
+            "fraction_flagged": (entry.metrics.get("ood") or {}).get("fraction_flagged"),
+        }
         if i:
             diff, lo, hi = paired_bootstrap(matrix[0], matrix[i], config.n_boot, config.seed)
-            row["difference_to_first"] = {"difference": diff, "ci95": [lo, hi],
-                                          "significant": not (lo <= 0.0 <= hi)}
+            row["difference_to_first"] = {
+                "difference": diff,
+                "ci95": [lo, hi],
+                "significant": not (lo <= 0.0 <= hi),
+            }
         rows.append(row)
-    result = {"baseline": entries[0].name, "n_common": len(keys), "models": rows,
-              "same_data_fingerprint": len(fingerprints) <= 1,
-              "method": "paired bootstrap over the common non-tie pairs "
-                        f"({config.n_boot} resamples, seed {config.seed})"}
+    result = {
+        "baseline": entries[0].name,
+        "n_common": len(keys),
+        "models": rows,
+        "same_data_fingerprint": len(fingerprints) <= 1,
+        "method": "paired bootstrap over the common non-tie pairs "
+        f"({config.n_boot} resamples, seed {config.seed})",
+    }
     if config.out:
         out = Path(config.out)
         out.mkdir(parents=True, exist_ok=True)
@@ -132,5 +158,5 @@ def compare(items: list[str], config: CompareConfig) -> dict:
 
 def render_compare_html(result: dict) -> str:
     from rewardkit.eval.report_html import environment
-    return environment().get_template("compare.html.j2").render(r=result)
 
+    return environment().get_template("compare.html.j2").render(r=result)

@@ -31,8 +31,12 @@ def response_length(text: str) -> int:
     return len(text.split())
 
 
-def length_bias(r_chosen: np.ndarray, r_rejected: np.ndarray, len_chosen: Sequence[int],
-                len_rejected: Sequence[int]) -> dict:
+def length_bias(
+    r_chosen: np.ndarray,
+    r_rejected: np.ndarray,
+    len_chosen: Sequence[int],
+    len_rejected: Sequence[int],
+) -> dict:
     """The length-bias block of ``metrics.json`` for non-tie pairs (see the module docstring)."""
     r_c, r_r = np.asarray(r_chosen, dtype=np.float64), np.asarray(r_rejected, dtype=np.float64)
     l_c, l_r = np.asarray(len_chosen, dtype=np.int64), np.asarray(len_rejected, dtype=np.int64)

@@ -46,11 +46,11 @@ def ledoit_wolf(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     mu = np.trace(sample) / h
     if n < 2:
         return mean, mu * np.eye(h) if mu > 0 else np.eye(h), 1.0
-    x2 = x ** 2
+    x2 = x**2
     beta_sum = np.sum(x2.T @ x2)
-    delta_sum = np.sum((x.T @ x) ** 2) / n ** 2
+    delta_sum = np.sum((x.T @ x) ** 2) / n**2
     beta = (beta_sum / n - delta_sum) / (h * n)
-    delta = (delta_sum - 2 * mu * np.trace(sample) + h * mu ** 2) / h
+    delta = (delta_sum - 2 * mu * np.trace(sample) + h * mu**2) / h
     beta = min(beta, delta)
     shrinkage = 0.0 if beta == 0 else float(beta / delta)
     covariance = (1 - shrinkage) * sample + shrinkage * mu * np.eye(h)
@@ -83,18 +83,31 @@ class FeatureStatistics:
         self.precision = np.linalg.inv(self.covariance)
 
     def pair_distance(self, chosen: np.ndarray, rejected: np.ndarray) -> np.ndarray:
-        return np.maximum(mahalanobis(chosen, self.mean, self.precision),
-                          mahalanobis(rejected, self.mean, self.precision))
+        return np.maximum(
+            mahalanobis(chosen, self.mean, self.precision),
+            mahalanobis(rejected, self.mean, self.precision),
+        )
 
     def save(self, directory: str | Path) -> Path:
         path = Path(directory) / STATS_FILE
-        meta = {"shrinkage": self.shrinkage, "distance_threshold": self.distance_threshold,
-                "spread_threshold": self.spread_threshold, "quantile": self.quantile,
-                "n_pairs": self.n_pairs, "reference": self.reference, "heldout": self.heldout,
-                "distance": "Mahalanobis, Ledoit-Wolf covariance; pair = max of its two texts"}
-        save_file({"mean": self.mean.astype(np.float64),
-                   "covariance": self.covariance.astype(np.float64)}, str(path),
-                  metadata={k: json.dumps(v) for k, v in meta.items()})
+        meta = {
+            "shrinkage": self.shrinkage,
+            "distance_threshold": self.distance_threshold,
+            "spread_threshold": self.spread_threshold,
+            "quantile": self.quantile,
+            "n_pairs": self.n_pairs,
+            "reference": self.reference,
+            "heldout": self.heldout,
+            "distance": "Mahalanobis, Ledoit-Wolf covariance; pair = max of its two texts",
+        }
+        save_file(
+            {
+                "mean": self.mean.astype(np.float64),
+                "covariance": self.covariance.astype(np.float64),
+            },
+            str(path),
+            metadata={k: json.dumps(v) for k, v in meta.items()},
+        )
         return path
 
     @classmethod
@@ -103,19 +116,34 @@ class FeatureStatistics:
         if not path.is_file():
             return None
         from safetensors import safe_open
+
         with safe_open(str(path), framework="numpy") as handle:
             meta = {k: json.loads(v) for k, v in (handle.metadata() or {}).items()}
         arrays = load_file(str(path))
-        return cls(arrays["mean"], arrays["covariance"], float(meta.get("shrinkage", 0.0)),
-                   float(meta["distance_threshold"]), meta.get("spread_threshold"),
-                   float(meta.get("quantile", QUANTILE)), int(meta.get("n_pairs", 0)),
-                   str(meta.get("reference", "training pairs")), meta.get("heldout") or {})
+        return cls(
+            arrays["mean"],
+            arrays["covariance"],
+            float(meta.get("shrinkage", 0.0)),
+            float(meta["distance_threshold"]),
+            meta.get("spread_threshold"),
+            float(meta.get("quantile", QUANTILE)),
+            int(meta.get("n_pairs", 0)),
+            str(meta.get("reference", "training pairs")),
+            meta.get("heldout") or {},
+        )
 
 
-def fit_feature_statistics(chosen: np.ndarray, rejected: np.ndarray, *,
-                           spread: np.ndarray | None = None, quantile: float = QUANTILE,
-                           folds: int = 5, seed: int = 0, reference: str = "training pairs",
-                           max_pairs: int = 20000) -> FeatureStatistics:
+def fit_feature_statistics(
+    chosen: np.ndarray,
+    rejected: np.ndarray,
+    *,
+    spread: np.ndarray | None = None,
+    quantile: float = QUANTILE,
+    folds: int = 5,
+    seed: int = 0,
+    reference: str = "training pairs",
+    max_pairs: int = 20000,
+) -> FeatureStatistics:
     """Statistics of training pair features ``(N, H)`` each, with the out-of-fold distance
     threshold and (given the training pairs' ensemble spread) the spread threshold."""
     chosen, rejected = np.asarray(chosen), np.asarray(rejected)
@@ -132,8 +160,9 @@ def fit_feature_statistics(chosen: np.ndarray, rejected: np.ndarray, *,
             test = fold_of == fold
             m, c, _ = ledoit_wolf(np.concatenate([chosen[~test], rejected[~test]]))
             p = np.linalg.inv(c)
-            distances[test] = np.maximum(mahalanobis(chosen[test], m, p),
-                                         mahalanobis(rejected[test], m, p))
+            distances[test] = np.maximum(
+                mahalanobis(chosen[test], m, p), mahalanobis(rejected[test], m, p)
+            )
     else:  # too few pairs to hold any out
         p = np.linalg.inv(covariance)
         distances = np.maximum(mahalanobis(chosen, mean, p), mahalanobis(rejected, mean, p))
@@ -141,24 +170,41 @@ def fit_feature_statistics(chosen: np.ndarray, rejected: np.ndarray, *,
     spread_threshold = None
     if spread is not None and np.asarray(spread).size:
         spread_threshold = float(np.quantile(np.asarray(spread)[rows], quantile))
-    return FeatureStatistics(mean, covariance, shrinkage, threshold, spread_threshold, quantile,
-                             int(n), reference)
+    return FeatureStatistics(
+        mean, covariance, shrinkage, threshold, spread_threshold, quantile, int(n), reference
+    )
 
 
-def ood_flags(n: int, distance: np.ndarray | None, spread: np.ndarray | None,
-              stats: FeatureStatistics | None, spread_threshold: float | None) -> dict:
+def ood_flags(
+    n: int,
+    distance: np.ndarray | None,
+    spread: np.ndarray | None,
+    stats: FeatureStatistics | None,
+    spread_threshold: float | None,
+) -> dict:
     """Boolean flags ``{"distance", "spread", "any"}`` of ``n`` pairs (a missing measure
     flags nothing)."""
-    by_distance = (distance > stats.distance_threshold) if (distance is not None and stats) \
+    by_distance = (
+        (distance > stats.distance_threshold)
+        if (distance is not None and stats)
         else np.zeros(n, dtype=bool)
-    by_spread = (spread > spread_threshold) if (spread is not None and spread_threshold
-                                                is not None) else np.zeros(n, dtype=bool)
+    )
+    by_spread = (
+        (spread > spread_threshold)
+        if (spread is not None and spread_threshold is not None)
+        else np.zeros(n, dtype=bool)
+    )
     return {"distance": by_distance, "spread": by_spread, "any": by_distance | by_spread}
 
 
-def ood_section(correct: np.ndarray, distance: np.ndarray | None, spread: np.ndarray | None,
-                stats: FeatureStatistics | None, spread_threshold: float | None,
-                tie: np.ndarray | None = None) -> dict:
+def ood_section(
+    correct: np.ndarray,
+    distance: np.ndarray | None,
+    spread: np.ndarray | None,
+    stats: FeatureStatistics | None,
+    spread_threshold: float | None,
+    tie: np.ndarray | None = None,
+) -> dict:
     """Fractions flagged (by distance, by spread, by either) over all pairs, and accuracy of
     flagged vs unflagged pairs over the non-tie ones (``tie`` marks the ties)."""
     correct = np.asarray(correct, dtype=bool)
@@ -169,15 +215,18 @@ def ood_section(correct: np.ndarray, distance: np.ndarray | None, spread: np.nda
         mask = mask & judged
         return float(correct[mask].mean()) if mask.any() else None
 
-    out = {"n": int(correct.size),
-           "rule": "flagged when the pair's Mahalanobis distance or ensemble spread exceeds "
-                   f"the {int(100 * (stats.quantile if stats else QUANTILE))}th percentile "
-                   "on the training pairs",
-           "distance_available": stats is not None and distance is not None,
-           "spread_available": spread is not None and spread_threshold is not None}
+    out = {
+        "n": int(correct.size),
+        "rule": "flagged when the pair's Mahalanobis distance or ensemble spread exceeds "
+        f"the {int(100 * (stats.quantile if stats else QUANTILE))}th percentile "
+        "on the training pairs",
+        "distance_available": stats is not None and distance is not None,
+        "spread_available": spread is not None and spread_threshold is not None,
+    }
     for name, mask in flags.items():
-        out[f"fraction_flagged_{name}" if name != "any" else "fraction_flagged"] = \
+        out[f"fraction_flagged_{name}" if name != "any" else "fraction_flagged"] = (
             float(mask.mean()) if correct.size else None
+        )
     out["accuracy_flagged"] = accuracy(flags["any"])
     out["accuracy_unflagged"] = accuracy(~flags["any"])
     out["n_flagged"] = int(flags["any"].sum())

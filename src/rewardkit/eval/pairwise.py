@@ -15,8 +15,9 @@ def log_sigmoid(x: np.ndarray) -> np.ndarray:
     return -np.logaddexp(0.0, -x)
 
 
-def bootstrap_ci(correct: np.ndarray, n_boot: int = 1000, seed: int = 0,
-                 level: float = 0.95) -> tuple[float, float]:
+def bootstrap_ci(
+    correct: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean of ``correct`` (resampling pairs)."""
     if len(correct) == 0:
         return (float("nan"), float("nan"))
@@ -26,24 +27,35 @@ def bootstrap_ci(correct: np.ndarray, n_boot: int = 1000, seed: int = 0,
     return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
 
 
-def accuracy_block(r_chosen: np.ndarray, r_rejected: np.ndarray, *, temperature: float = 1.0,
-                   ci: bool = True) -> dict:
+def accuracy_block(
+    r_chosen: np.ndarray, r_rejected: np.ndarray, *, temperature: float = 1.0, ci: bool = True
+) -> dict:
     """Accuracy (with a 95% bootstrap interval), mean margin and BT loss of non-tie pairs."""
     delta = np.asarray(r_chosen, dtype=np.float64) - np.asarray(r_rejected, dtype=np.float64)
     n = int(delta.size)
     if n == 0:
         return {"n": 0, "accuracy": None, "mean_margin": None, "bt_loss": None}
     correct = (delta > 0).astype(np.float64)
-    block = {"n": n, "accuracy": float(correct.mean()), "mean_margin": float(delta.mean()),
-             "bt_loss": float(-log_sigmoid(delta / temperature).mean())}
+    block = {
+        "n": n,
+        "accuracy": float(correct.mean()),
+        "mean_margin": float(delta.mean()),
+        "bt_loss": float(-log_sigmoid(delta / temperature).mean()),
+    }
     if ci:
         block["accuracy_ci95"] = list(bootstrap_ci(correct))
     return block
 
 
-def pairwise_metrics(r_chosen: np.ndarray, r_rejected: np.ndarray, *, tie: Sequence[bool],
-                     subset: Sequence[str | None], truncated: Sequence[bool],
-                     temperature: float = 1.0) -> dict:
+def pairwise_metrics(
+    r_chosen: np.ndarray,
+    r_rejected: np.ndarray,
+    *,
+    tie: Sequence[bool],
+    subset: Sequence[str | None],
+    truncated: Sequence[bool],
+    temperature: float = 1.0,
+) -> dict:
     """The core metrics block shared by training's metrics.json and ``rewardkit eval``."""
     r_chosen, r_rejected = np.asarray(r_chosen), np.asarray(r_rejected)
     tie = np.asarray(tie, dtype=bool)
@@ -52,14 +64,16 @@ def pairwise_metrics(r_chosen: np.ndarray, r_rejected: np.ndarray, *, tie: Seque
     out = accuracy_block(r_chosen[keep], r_rejected[keep], temperature=temperature)
     out["ties"] = int(tie.sum())
     fits = keep & ~truncated
-    out["fits_max_length"] = accuracy_block(r_chosen[fits], r_rejected[fits],
-                                            temperature=temperature, ci=False)
+    out["fits_max_length"] = accuracy_block(
+        r_chosen[fits], r_rejected[fits], temperature=temperature, ci=False
+    )
     per_subset = {}
     names = np.array([s if s is not None else "" for s in subset], dtype=object)
     for name in sorted(set(names[keep])):
         rows = keep & (names == name)
-        per_subset[name or "(none)"] = accuracy_block(r_chosen[rows], r_rejected[rows],
-                                                      temperature=temperature)
+        per_subset[name or "(none)"] = accuracy_block(
+            r_chosen[rows], r_rejected[rows], temperature=temperature
+        )
     if len(per_subset) > 1 or (per_subset and "(none)" not in per_subset):
         out["per_subset"] = per_subset
     everything = np.concatenate([r_chosen, r_rejected])

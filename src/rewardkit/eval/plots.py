@@ -13,8 +13,10 @@ CHOSEN, REJECTED, ACCENT, GREY = "#2b6cb0", "#dd6b20", "#c53030", "#718096"
 
 def _figure(width: float = 6.4, height: float = 3.6, **subplots):
     import matplotlib
+
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(width, height), dpi=100, **subplots)
     return plt, fig, ax
 
@@ -46,8 +48,13 @@ def reliability_diagram(curves: dict[str, list[dict]]) -> str:
     ax.plot([0.5, 1.0], [0.5, 1.0], linestyle="--", color=GREY, label="perfect calibration")
     for (label, bins), color in zip(curves.items(), (CHOSEN, ACCENT, REJECTED)):
         if bins:
-            ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], marker="o",
-                    color=color, label=label)
+            ax.plot(
+                [b["confidence"] for b in bins],
+                [b["accuracy"] for b in bins],
+                marker="o",
+                color=color,
+                label=label,
+            )
     ax.set_xlabel("confidence max(p, 1−p)")
     ax.set_ylabel("accuracy")
     ax.set_xlim(0.48, 1.01)
@@ -57,8 +64,13 @@ def reliability_diagram(curves: dict[str, list[dict]]) -> str:
     return _to_data_uri(plt, fig)
 
 
-def length_scatter(len_chosen: np.ndarray, len_rejected: np.ndarray, r_chosen: np.ndarray,
-                   r_rejected: np.ndarray, rates: dict) -> str:
+def length_scatter(
+    len_chosen: np.ndarray,
+    len_rejected: np.ndarray,
+    r_chosen: np.ndarray,
+    r_rejected: np.ndarray,
+    rates: dict,
+) -> str:
     plt, fig, (ax, bars) = _figure(9.6, 3.6, ncols=2, gridspec_kw={"width_ratios": [3, 2]})
     ax.scatter(len_chosen, r_chosen, s=8, alpha=0.5, color=CHOSEN, label="chosen")
     ax.scatter(len_rejected, r_rejected, s=8, alpha=0.5, color=REJECTED, label="rejected")
@@ -70,10 +82,18 @@ def length_scatter(len_chosen: np.ndarray, len_rejected: np.ndarray, r_chosen: n
     rho = rates.get("spearman_reward_length")
     ax.set_title("Reward vs length" + (f" (Spearman ρ = {rho:.2f})" if rho is not None else ""))
     ax.legend(fontsize=8)
-    names = ["data: chosen\nis longer", "model: prefers\nlonger", "acc. chosen\nlonger",
-             "acc. chosen\nshorter"]
-    keys = ["data_prefers_longer", "rm_prefers_longer", "accuracy_chosen_longer",
-            "accuracy_chosen_shorter"]
+    names = [
+        "data: chosen\nis longer",
+        "model: prefers\nlonger",
+        "acc. chosen\nlonger",
+        "acc. chosen\nshorter",
+    ]
+    keys = [
+        "data_prefers_longer",
+        "rm_prefers_longer",
+        "accuracy_chosen_longer",
+        "accuracy_chosen_shorter",
+    ]
     values = [rates.get(k) or 0.0 for k in keys]
     bars.bar(range(4), values, color=[GREY, ACCENT, CHOSEN, REJECTED])
     bars.set_xticks(range(4), names, fontsize=7)
@@ -110,8 +130,9 @@ def accuracy_coverage(curves: dict[str, dict]) -> str:
     return _to_data_uri(plt, fig)
 
 
-def distance_histogram(distance: np.ndarray, threshold: float,
-                       reference: np.ndarray | None = None) -> str:
+def distance_histogram(
+    distance: np.ndarray, threshold: float, reference: np.ndarray | None = None
+) -> str:
     plt, fig, ax = _figure()
     values = distance if reference is None else np.concatenate([distance, reference])
     bins = np.linspace(values.min(), max(values.max(), threshold) + 1e-9, 40)

@@ -17,8 +17,12 @@ import numpy as np
 
 from rewardkit.data.records import PreferencePair, prompt_text
 from rewardkit.eval import plots
-from rewardkit.eval.accuracy_breakdown import (accuracy_by_strength, reward_distribution,
-                                               section_scores, tie_summary)
+from rewardkit.eval.accuracy_breakdown import (
+    accuracy_by_strength,
+    reward_distribution,
+    section_scores,
+    tie_summary,
+)
 from rewardkit.eval.calibration import calibration_summary
 from rewardkit.eval.length_bias import length_bias, response_length
 from rewardkit.eval.ood import FeatureStatistics, ood_flags, ood_section
@@ -58,19 +62,26 @@ def pair_key(pair: PreferencePair) -> str:
 
 def core_metrics(scored, n_pairs_in: int, max_length: int, temperature: float) -> dict:
     """The accuracy block of ``metrics.json`` (as :func:`evaluate_encoded` computes it)."""
-    metrics = pairwise_metrics(scored.r_chosen, scored.r_rejected,
-                               tie=[p.tie for p in scored.pairs],
-                               subset=[p.subset for p in scored.pairs],
-                               truncated=[e.truncated for e in scored.encoded],
-                               temperature=temperature)
+    metrics = pairwise_metrics(
+        scored.r_chosen,
+        scored.r_rejected,
+        tie=[p.tie for p in scored.pairs],
+        subset=[p.subset for p in scored.pairs],
+        truncated=[e.truncated for e in scored.encoded],
+        temperature=temperature,
+    )
     metrics["n_pairs_in"] = n_pairs_in
     metrics["overlong"] = scored.report.to_dict()
     metrics["max_length"] = max_length
     return metrics
 
 
-def proxy_sections(target, scored, metrics: dict, options: ProxyOptions = ProxyOptions(),
-                   ) -> ProxyResult:
+def proxy_sections(
+    target,
+    scored,
+    metrics: dict,
+    options: ProxyOptions = ProxyOptions(),
+) -> ProxyResult:
     """Every proxy section for ``scored`` (``metrics`` is its core accuracy block)."""
     tie = np.array([p.tie for p in scored.pairs], dtype=bool)
     judged = ~tie
@@ -89,8 +100,9 @@ def proxy_sections(target, scored, metrics: dict, options: ProxyOptions = ProxyO
     sections["ties_detail"] = tie_summary(r_c, r_r, tie)
     sections["reward_distribution"] = reward_distribution(r_c, r_r)
 
-    sections["calibration"] = calibration_summary(delta[judged], temperature, options.n_bins,
-                                                  options.binning)
+    sections["calibration"] = calibration_summary(
+        delta[judged], temperature, options.n_bins, options.binning
+    )
     sections["calibration"]["binning"] = f"{options.n_bins} {options.binning} bins"
     if options.temperature_fit:
         sections["calibration"]["temperature_fit"] = options.temperature_fit
@@ -104,13 +116,17 @@ def proxy_sections(target, scored, metrics: dict, options: ProxyOptions = ProxyO
         probe_results = {}
     else:
         probes = list(options.probes) if options.probes is not None else default_probes()
-        probe_results = run_probes(target, scored, probes, batch_size=options.batch_size,
-                                   progress=options.progress)
-        sections["probes"] = {"applied_to": "the rejected response of every non-tie pair",
-                              "flip_rate": "among pairs ranked correctly before the edit, the "
-                                           "fraction where the edited rejected response "
-                                           "outscores the chosen one",
-                              "results": probe_results, "summary": probe_summary(probe_results)}
+        probe_results = run_probes(
+            target, scored, probes, batch_size=options.batch_size, progress=options.progress
+        )
+        sections["probes"] = {
+            "applied_to": "the rejected response of every non-tie pair",
+            "flip_rate": "among pairs ranked correctly before the edit, the "
+            "fraction where the edited rejected response "
+            "outscores the chosen one",
+            "results": probe_results,
+            "summary": probe_summary(probe_results),
+        }
 
     members_delta = scored.members_chosen - scored.members_rejected
     sections["uncertainty"] = uncertainty_section(members_delta[:, judged], temperature)
@@ -125,17 +141,25 @@ def proxy_sections(target, scored, metrics: dict, options: ProxyOptions = ProxyO
         spread_threshold = stats.spread_threshold
     sections["ood"] = ood_section(delta > 0, distance, spread, stats, spread_threshold, tie=tie)
     if stats is None:
-        sections["ood"]["note"] = ("no feature statistics: train with rewardkit, or pass "
-                                   "--reference-data FILE (the model's training data)")
+        sections["ood"]["note"] = (
+            "no feature statistics: train with rewardkit, or pass "
+            "--reference-data FILE (the model's training data)"
+        )
 
     flags = ood_flags(len(scored.pairs), distance, spread, stats, spread_threshold)
     p = 1.0 / (1.0 + np.exp(-delta / temperature))
     for i, pair in enumerate(scored.pairs):
-        row = {"key": pair_key(pair), "id": pair.id, "subset": pair.subset,
-               "tie": bool(pair.tie), "reward_chosen": float(r_c[i]),
-               "reward_rejected": float(r_r[i]), "p_chosen": float(p[i]),
-               "correct": bool(delta[i] > 0) if not pair.tie else None,
-               "flagged": bool(flags["any"][i])}
+        row = {
+            "key": pair_key(pair),
+            "id": pair.id,
+            "subset": pair.subset,
+            "tie": bool(pair.tie),
+            "reward_chosen": float(r_c[i]),
+            "reward_rejected": float(r_r[i]),
+            "p_chosen": float(p[i]),
+            "correct": bool(delta[i] > 0) if not pair.tie else None,
+            "flagged": bool(flags["any"][i]),
+        }
         if spread is not None:
             row["spread"] = float(spread[i])
         if distance is not None:
@@ -143,8 +167,9 @@ def proxy_sections(target, scored, metrics: dict, options: ProxyOptions = ProxyO
         result.rows.append(row)
 
     if options.plots:
-        result.plots = _plots(sections, r_c, r_r, len_c, len_r, judged, probe_results,
-                              distance, stats)
+        result.plots = _plots(
+            sections, r_c, r_r, len_c, len_r, judged, probe_results, distance, stats
+        )
     return result
 
 
@@ -153,19 +178,24 @@ def _plots(sections, r_c, r_r, len_c, len_r, judged, probe_results, distance, st
     curves = {f"T = {sections['calibration']['temperature']:.3g}": sections["calibration"]["bins"]}
     fit = sections["calibration"].get("temperature_fit")
     if fit:
-        curves = {f"before (T = {fit['before']['temperature']:.3g})": fit["before"]["bins"],
-                  f"after (T = {fit['after']['temperature']:.3g})": fit["after"]["bins"]}
+        curves = {
+            f"before (T = {fit['before']['temperature']:.3g})": fit["before"]["bins"],
+            f"after (T = {fit['after']['temperature']:.3g})": fit["after"]["bins"],
+        }
     out["reliability"] = plots.reliability_diagram(curves)
-    out["length"] = plots.length_scatter(len_c[judged], len_r[judged], r_c[judged], r_r[judged],
-                                         sections["length_bias"])
+    out["length"] = plots.length_scatter(
+        len_c[judged], len_r[judged], r_c[judged], r_r[judged], sections["length_bias"]
+    )
     if probe_results:
         out["probes"] = plots.probe_flip_rates(probe_results)
     unc = sections["uncertainty"]
     coverage = {"margin 1−|2p−1|": unc["margin"]["accuracy_coverage"]}
     if "spread" in unc:
-        coverage = {"ensemble spread": unc["spread"]["accuracy_coverage"],
-                    "probability spread": unc["probability_spread"]["accuracy_coverage"],
-                    **coverage}
+        coverage = {
+            "ensemble spread": unc["spread"]["accuracy_coverage"],
+            "probability spread": unc["probability_spread"]["accuracy_coverage"],
+            **coverage,
+        }
     out["coverage"] = plots.accuracy_coverage(coverage)
     if distance is not None and distance.size:
         out["ood"] = plots.distance_histogram(distance, stats.distance_threshold)

@@ -16,15 +16,21 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def _pct(value) -> str:
-    if value is None or isinstance(value, Undefined) or (isinstance(value, float)
-                                                         and math.isnan(value)):
+    if (
+        value is None
+        or isinstance(value, Undefined)
+        or (isinstance(value, float) and math.isnan(value))
+    ):
         return "–"
     return f"{100 * float(value):.1f}%"
 
 
 def _num(value, digits: int = 3) -> str:
-    if value is None or isinstance(value, Undefined) or (isinstance(value, float)
-                                                         and math.isnan(value)):
+    if (
+        value is None
+        or isinstance(value, Undefined)
+        or (isinstance(value, float) and math.isnan(value))
+    ):
         return "–"
     return f"{float(value):.{digits}g}" if abs(float(value)) < 1e4 else f"{float(value):.3e}"
 
@@ -36,9 +42,12 @@ def _ci(interval) -> str:
 
 
 def environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
-                      autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
-                      lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters.update(pct=_pct, num=_num, ci=_ci)
     return env
 
@@ -53,16 +62,22 @@ def accuracy_rows(metrics: dict) -> list[tuple[str, dict]]:
     strength = metrics.get("accuracy_by_strength")
     if strength:
         for name, block in strength["buckets"].items():
-            rows.append((f"{strength['by']} {name}" if strength["by"] == "vote agreement"
-                         else name, block))
+            rows.append(
+                (f"{strength['by']} {name}" if strength["by"] == "vote agreement" else name, block)
+            )
     return rows
 
 
 def render_report(metrics: dict, plots: dict, ensemble: str = "") -> str:
     template = environment().get_template("report.html.j2")
-    return template.render(m=metrics, plots=plots, ensemble=ensemble, version=__version__,
-                           accuracy_rows=accuracy_rows(metrics),
-                           created=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
+    return template.render(
+        m=metrics,
+        plots=plots,
+        ensemble=ensemble,
+        version=__version__,
+        accuracy_rows=accuracy_rows(metrics),
+        created=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+    )
 
 
 def write_report(path: str | Path, metrics: dict, plots: dict, ensemble: str = "") -> Path:

@@ -18,10 +18,14 @@ def print_metrics(metrics: dict) -> None:
 
     def row(name: str, block: dict) -> None:
         ci = block.get("accuracy_ci95")
-        table.add_row(name, str(block.get("n", 0)), _pct(block.get("accuracy")),
-                      f"{_pct(ci[0])}–{_pct(ci[1])}" if ci else "",
-                      "–" if block.get("mean_margin") is None else f"{block['mean_margin']:.3f}",
-                      "–" if block.get("bt_loss") is None else f"{block['bt_loss']:.4f}")
+        table.add_row(
+            name,
+            str(block.get("n", 0)),
+            _pct(block.get("accuracy")),
+            f"{_pct(ci[0])}–{_pct(ci[1])}" if ci else "",
+            "–" if block.get("mean_margin") is None else f"{block['mean_margin']:.3f}",
+            "–" if block.get("bt_loss") is None else f"{block['bt_loss']:.4f}",
+        )
 
     row("all", metrics)
     fits = metrics.get("fits_max_length")
@@ -52,55 +56,78 @@ def _print_proxy_sections(metrics: dict) -> None:
     lines = []
     cal = metrics.get("calibration")
     if cal:
-        line = (f"calibration: ECE {_num(cal.get('ece'))} ({cal.get('binning')}), Brier "
-                f"{_num(cal.get('brier'))}, NLL {_num(cal.get('nll'))} at T {_num(cal.get('temperature'))}")
+        line = (
+            f"calibration: ECE {_num(cal.get('ece'))} ({cal.get('binning')}), Brier "
+            f"{_num(cal.get('brier'))}, NLL {_num(cal.get('nll'))} "
+            f"at T {_num(cal.get('temperature'))}"
+        )
         fit = cal.get("temperature_fit")
         if fit:
-            line += (f"; fitted T {_num(fit['temperature'])} on {fit['fitted_on']}: ECE on "
-                     f"{fit['tested_on']} {_num(fit['before']['ece'])} → {_num(fit['after']['ece'])}")
+            line += (
+                f"; fitted T {_num(fit['temperature'])} on {fit['fitted_on']}: ECE on "
+                f"{fit['tested_on']} {_num(fit['before']['ece'])} → {_num(fit['after']['ece'])}"
+            )
         lines.append(line)
     lb = metrics.get("length_bias")
     if lb:
-        lines.append(f"length: data prefers longer {_pct(lb.get('data_prefers_longer'))}, model "
-                     f"{_pct(lb.get('rm_prefers_longer'))}; 'longer wins' baseline "
-                     f"{_pct(lb.get('longer_wins_accuracy'))}; accuracy chosen longer/shorter "
-                     f"{_pct(lb.get('accuracy_chosen_longer'))}/"
-                     f"{_pct(lb.get('accuracy_chosen_shorter'))}; Spearman ρ(reward, length) "
-                     f"{_num(lb.get('spearman_reward_length'), 2)}")
+        lines.append(
+            f"length: data prefers longer {_pct(lb.get('data_prefers_longer'))}, model "
+            f"{_pct(lb.get('rm_prefers_longer'))}; 'longer wins' baseline "
+            f"{_pct(lb.get('longer_wins_accuracy'))}; accuracy chosen longer/shorter "
+            f"{_pct(lb.get('accuracy_chosen_longer'))}/"
+            f"{_pct(lb.get('accuracy_chosen_shorter'))}; Spearman ρ(reward, length) "
+            f"{_num(lb.get('spearman_reward_length'), 2)}"
+        )
     probes = (metrics.get("probes") or {}).get("results")
     if probes:
-        lines.append("probes (flip rate): " + ", ".join(
-            f"{name} {_pct(block['flip_rate'])}" for name, block in probes.items()))
+        lines.append(
+            "probes (flip rate): "
+            + ", ".join(f"{name} {_pct(block['flip_rate'])}" for name, block in probes.items())
+        )
     unc = metrics.get("uncertainty")
     if unc and unc.get("spread"):
         spread = unc["spread"]
         prob = unc.get("probability_spread") or {}
-        lines.append(f"uncertainty: {unc['members']} members, mean spread {_num(spread['mean'])}, "
-                     f"error AUROC {_num(spread['error_auroc'])} (probability spread "
-                     f"{_num(prob.get('error_auroc'))}, margin "
-                     f"{_num(unc['margin']['error_auroc'])}); accuracy at 50%/80% coverage "
-                     f"{_pct(spread['accuracy_coverage']['accuracy_at']['0.5'])}/"
-                     f"{_pct(spread['accuracy_coverage']['accuracy_at']['0.8'])}")
+        lines.append(
+            f"uncertainty: {unc['members']} members, mean spread {_num(spread['mean'])}, "
+            f"error AUROC {_num(spread['error_auroc'])} (probability spread "
+            f"{_num(prob.get('error_auroc'))}, margin "
+            f"{_num(unc['margin']['error_auroc'])}); accuracy at 50%/80% coverage "
+            f"{_pct(spread['accuracy_coverage']['accuracy_at']['0.5'])}/"
+            f"{_pct(spread['accuracy_coverage']['accuracy_at']['0.8'])}"
+        )
     ood = metrics.get("ood")
     if ood:
         reference = ood.get("in_distribution_fraction_flagged")
-        lines.append(f"OOD: {_pct(ood.get('fraction_flagged'))} of pairs flagged"
-                     + (f" (in distribution: {_pct(reference)})" if reference is not None else "")
-                     + f"; accuracy flagged {_pct(ood.get('accuracy_flagged'))} vs unflagged "
-                       f"{_pct(ood.get('accuracy_unflagged'))}")
+        lines.append(
+            f"OOD: {_pct(ood.get('fraction_flagged'))} of pairs flagged"
+            + (f" (in distribution: {_pct(reference)})" if reference is not None else "")
+            + f"; accuracy flagged {_pct(ood.get('accuracy_flagged'))} vs unflagged "
+            f"{_pct(ood.get('accuracy_unflagged'))}"
+        )
     for line in lines:
         console.print(line, highlight=False)
 
 
 def print_comparison(result: dict) -> None:
     table = Table(title=f"{result['n_common']} common pairs; differences to {result['baseline']}")
-    for column in ("model", "accuracy", "difference", "95% CI (paired bootstrap)", "ECE",
-                   "flagged OOD"):
+    for column in (
+        "model",
+        "accuracy",
+        "difference",
+        "95% CI (paired bootstrap)",
+        "ECE",
+        "flagged OOD",
+    ):
         table.add_column(column)
     for row in result["models"]:
         diff = row.get("difference_to_first")
-        table.add_row(row["name"], _pct(row["accuracy"]),
-                      f"{100 * diff['difference']:+.1f} pts" if diff else "baseline",
-                      f"{100 * diff['ci95'][0]:+.1f} … {100 * diff['ci95'][1]:+.1f}" if diff else "",
-                      _num(row.get("ece")), _pct(row.get("fraction_flagged")))
+        table.add_row(
+            row["name"],
+            _pct(row["accuracy"]),
+            f"{100 * diff['difference']:+.1f} pts" if diff else "baseline",
+            f"{100 * diff['ci95'][0]:+.1f} … {100 * diff['ci95'][1]:+.1f}" if diff else "",
+            _num(row.get("ece")),
+            _pct(row.get("fraction_flagged")),
+        )
     console.print(table)

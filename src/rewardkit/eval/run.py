@@ -17,8 +17,8 @@ import numpy as np
 from rewardkit.data import data_fingerprint, read_pairs, split_by_prompt
 from rewardkit.data.records import prompt_hash
 from rewardkit.errors import UserError
-from rewardkit.eval.config import EvalConfig
 from rewardkit.eval.calibration import temperature_fit_report
+from rewardkit.eval.config import EvalConfig
 from rewardkit.eval.ood import FeatureStatistics, fit_feature_statistics
 from rewardkit.eval.probes import Probe, default_probes, load_probe_file
 from rewardkit.eval.proxy import ProxyOptions, core_metrics, proxy_sections
@@ -39,8 +39,11 @@ def parse_template(spec: str | None) -> TextTemplate | None:
     path = Path(spec)
     if not path.is_file():
         raise UserError(f"--template {spec!r}: not 'rewardkit', 'tokenizer' or a Jinja file")
-    return TextTemplate(chat_template=path.read_text(encoding="utf-8"),
-                        chat_template_source="file", add_special_tokens_chat=False)
+    return TextTemplate(
+        chat_template=path.read_text(encoding="utf-8"),
+        chat_template_source="file",
+        add_special_tokens_chat=False,
+    )
 
 
 def _read_split(path: str, config: EvalConfig, split: str):
@@ -51,19 +54,23 @@ def _read_split(path: str, config: EvalConfig, split: str):
     return pairs, report
 
 
-def feature_statistics_for(target: RewardEnsemble, config: EvalConfig,
-                           progress: bool | None) -> FeatureStatistics | None:
+def feature_statistics_for(
+    target: RewardEnsemble, config: EvalConfig, progress: bool | None
+) -> FeatureStatistics | None:
     """The model's stored statistics, or ones fitted on ``--reference-data``."""
     if config.reference_data:
         ref_pairs, _ = _read_split(config.reference_data, config, config.reference_split)
-        ref = target.score_pairs(ref_pairs, overlong=config.overlong,
-                                 batch_size=config.batch_size, progress=progress)
+        ref = target.score_pairs(
+            ref_pairs, overlong=config.overlong, batch_size=config.batch_size, progress=progress
+        )
         if ref.features_chosen is None:
             raise UserError("--reference-data: this model's head is not linear; no features")
         return fit_feature_statistics(
-            ref.features_chosen, ref.features_rejected,
+            ref.features_chosen,
+            ref.features_rejected,
             spread=ref.spread if target.k > 1 else None,
-            reference=f"{config.reference_data} ({config.reference_split}, {len(ref.pairs)} pairs)")
+            reference=f"{config.reference_data} ({config.reference_split}, {len(ref.pairs)} pairs)",
+        )
     stats = FeatureStatistics.load(target.primary_dir) if target.primary_dir else None
     if stats is not None and target.kind == "members":
         stats.spread_threshold = target.manifest.get("spread_threshold")
@@ -95,27 +102,34 @@ def _store_temperature(target: RewardEnsemble, temperature: float) -> str:
     return str(target.primary_dir / "rewardkit.json")
 
 
-def run_eval(config: EvalConfig, *, progress: bool | None = None,
-             extra_probes: Sequence[Probe] = ()) -> dict:
+def run_eval(
+    config: EvalConfig, *, progress: bool | None = None, extra_probes: Sequence[Probe] = ()
+) -> dict:
     """Evaluate; returns ``metrics`` (also written to ``--out`` with the report)."""
     return evaluate_with_rows(config, progress=progress, extra_probes=extra_probes)[0]
 
 
-def evaluate_with_rows(config: EvalConfig, *, progress: bool | None = None,
-                       extra_probes: Sequence[Probe] = ()) -> tuple[dict, list[dict]]:
+def evaluate_with_rows(
+    config: EvalConfig, *, progress: bool | None = None, extra_probes: Sequence[Probe] = ()
+) -> tuple[dict, list[dict]]:
     """``(metrics, one row per scored pair)``; writes ``--out`` when given."""
     probes: list[Probe] = []
     if config.probes:  # read first: a bad probe file should fail before any scoring
         probes = default_probes() + list(extra_probes)
         if config.probes_file:
             probes += load_probe_file(config.probes_file)
-    target = load_reward_target(config.model, config.ensemble, **config.load_kwargs(),
-                                template=parse_template(config.template))
+    target = load_reward_target(
+        config.model,
+        config.ensemble,
+        **config.load_kwargs(),
+        template=parse_template(config.template),
+    )
     pairs, report = _read_split(config.data, config, config.split)
     if not pairs:
         raise UserError(f"no pairs to evaluate (--split {config.split})", where=config.data)
-    scored = target.score_pairs(pairs, overlong=config.overlong, batch_size=config.batch_size,
-                                progress=progress)
+    scored = target.score_pairs(
+        pairs, overlong=config.overlong, batch_size=config.batch_size, progress=progress
+    )
     metrics = core_metrics(scored, len(pairs), target.primary.info.max_length, target.temperature)
 
     temperature_fit = None
@@ -123,8 +137,9 @@ def evaluate_with_rows(config: EvalConfig, *, progress: bool | None = None,
         delta = scored.r_chosen - scored.r_rejected
         if config.calibration_data:
             cal_pairs, _ = _read_split(config.calibration_data, config, "all")
-            cal = target.score_pairs(cal_pairs, overlong=config.overlong,
-                                     batch_size=config.batch_size, progress=progress)
+            cal = target.score_pairs(
+                cal_pairs, overlong=config.overlong, batch_size=config.batch_size, progress=progress
+            )
             cal_delta = (cal.r_chosen - cal.r_rejected)[[not p.tie for p in cal.pairs]]
             test = np.array([not p.tie for p in scored.pairs], dtype=bool)
             fitted_on, tested_on = config.calibration_data, "all pairs of --data"
@@ -133,25 +148,52 @@ def evaluate_with_rows(config: EvalConfig, *, progress: bool | None = None,
             cal_delta = delta[fit]
             fitted_on, tested_on = "prompt-hash half A", "prompt-hash half B"
         if cal_delta.size == 0 or not test.any():
-            raise UserError("--calibrate needs non-tie pairs on both sides; add data or pass "
-                            "--calibration-data FILE")
+            raise UserError(
+                "--calibrate needs non-tie pairs on both sides; add data or pass "
+                "--calibration-data FILE"
+            )
         temperature_fit = temperature_fit_report(
-            cal_delta, delta[test], fitted_on=fitted_on, tested_on=tested_on,
-            current_temperature=target.temperature, n_bins=config.n_bins, binning=config.binning)
+            cal_delta,
+            delta[test],
+            fitted_on=fitted_on,
+            tested_on=tested_on,
+            current_temperature=target.temperature,
+            n_bins=config.n_bins,
+            binning=config.binning,
+        )
 
     stats = feature_statistics_for(target, config, progress)
-    result = proxy_sections(target, scored, metrics, ProxyOptions(
-        probes=probes, n_bins=config.n_bins, binning=config.binning, stats=stats,
-        plots=bool(config.out), batch_size=config.batch_size, progress=progress,
-        skip_probes_reason="skipped (--no-probes)", temperature_fit=temperature_fit))
+    result = proxy_sections(
+        target,
+        scored,
+        metrics,
+        ProxyOptions(
+            probes=probes,
+            n_bins=config.n_bins,
+            binning=config.binning,
+            stats=stats,
+            plots=bool(config.out),
+            batch_size=config.batch_size,
+            progress=progress,
+            skip_probes_reason="skipped (--no-probes)",
+            temperature_fit=temperature_fit,
+        ),
+    )
     metrics.update(result.sections)
     if temperature_fit:
-        metrics["calibration"]["stored_in"] = _store_temperature(target,
-                                                                 temperature_fit["temperature"])
-    metrics.update({"split": config.split, "data": config.data,
-                    "model": config.model or config.ensemble,
-                    "skipped_records": len(report.skipped),
-                    "data_fingerprint": data_fingerprint(pairs), "ensemble": target.describe()})
+        metrics["calibration"]["stored_in"] = _store_temperature(
+            target, temperature_fit["temperature"]
+        )
+    metrics.update(
+        {
+            "split": config.split,
+            "data": config.data,
+            "model": config.model or config.ensemble,
+            "skipped_records": len(report.skipped),
+            "data_fingerprint": data_fingerprint(pairs),
+            "ensemble": target.describe(),
+        }
+    )
     if config.out:
         out = Path(config.out)
         out.mkdir(parents=True, exist_ok=True)

@@ -39,8 +39,9 @@ def auroc(scores: np.ndarray, positive: np.ndarray) -> float | None:
     return float(u / (n_pos * n_neg))
 
 
-def accuracy_coverage(uncertainty: np.ndarray, correct: np.ndarray,
-                      points: int = COVERAGE_POINTS) -> dict:
+def accuracy_coverage(
+    uncertainty: np.ndarray, correct: np.ndarray, points: int = COVERAGE_POINTS
+) -> dict:
     """Accuracy of the most certain ⌈c·n⌉ pairs for c in (0, 1], AURC, and accuracy at 50% /
     80% coverage. Pairs with equal uncertainty enter together in input order (stable sort)."""
     uncertainty = np.asarray(uncertainty, dtype=np.float64)
@@ -56,8 +57,13 @@ def accuracy_coverage(uncertainty: np.ndarray, correct: np.ndarray,
         return float(running[max(int(np.ceil(coverage * n)), 1) - 1])
 
     grid = np.linspace(1.0 / points, 1.0, points)
-    return {"n": n, "coverage": [float(c) for c in grid], "accuracy": [at(c) for c in grid],
-            "aurc": aurc, "accuracy_at": {"0.5": at(0.5), "0.8": at(0.8), "1.0": at(1.0)}}
+    return {
+        "n": n,
+        "coverage": [float(c) for c in grid],
+        "accuracy": [at(c) for c in grid],
+        "aurc": aurc,
+        "accuracy_at": {"0.5": at(0.5), "0.8": at(0.8), "1.0": at(1.0)},
+    }
 
 
 def uncertainty_section(delta_members: np.ndarray, temperature: float = 1.0) -> dict:
@@ -70,10 +76,16 @@ def uncertainty_section(delta_members: np.ndarray, temperature: float = 1.0) -> 
     wrong = delta <= 0
     p = 1.0 / (1.0 + np.exp(-delta / temperature))
     margin_unc = 1.0 - np.abs(2 * p - 1)
-    out = {"n": n, "members": k, "error_rate": float(wrong.mean()) if n else None,
-           "margin": {"description": "1 − |2σ(Δ/T) − 1|",
-                      "error_auroc": auroc(margin_unc, wrong),
-                      "accuracy_coverage": accuracy_coverage(margin_unc, ~wrong)}}
+    out = {
+        "n": n,
+        "members": k,
+        "error_rate": float(wrong.mean()) if n else None,
+        "margin": {
+            "description": "1 − |2σ(Δ/T) − 1|",
+            "error_auroc": auroc(margin_unc, wrong),
+            "accuracy_coverage": accuracy_coverage(margin_unc, ~wrong),
+        },
+    }
     if k > 1 and n:
         spread = delta_members.std(axis=0)
         member_correct = (delta_members > 0).mean(axis=1)
@@ -106,4 +118,5 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float | None:
     if a.size < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return None
     from scipy.stats import spearmanr
+
     return float(spearmanr(a, b).statistic)

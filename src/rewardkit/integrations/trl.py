@@ -33,10 +33,17 @@ from typing import Any
 RewardFunc = Callable[..., list[float]]
 
 
-def reward_function(model_dir_or_url: str, *, token: str | None = None,
-                    token_file: str | None = None, normalized: bool = False,
-                    batch_size: int = 0, timeout: float = 60.0, retries: int = 3,
-                    name: str = "rewardkit") -> RewardFunc:
+def reward_function(
+    model_dir_or_url: str,
+    *,
+    token: str | None = None,
+    token_file: str | None = None,
+    normalized: bool = False,
+    batch_size: int = 0,
+    timeout: float = 60.0,
+    retries: int = 3,
+    name: str = "rewardkit",
+) -> RewardFunc:
     """A TRL reward function: ``f(prompts, completions, **kwargs) -> list[float]``.
 
     Args:
@@ -78,12 +85,14 @@ def to_prompt_response(prompt: Any, completion: Any) -> tuple[Any, str]:
         if isinstance(prompt, list):
             prompt = [_plain_message(m) for m in prompt] + messages[:-1]
         elif len(messages) > 1:
-            raise ValueError("a text prompt with a multi-message completion; use message "
-                             "lists for both")
+            raise ValueError(
+                "a text prompt with a multi-message completion; use message lists for both"
+            )
         return prompt, response
     if not isinstance(completion, str):
-        raise TypeError(f"a completion is a string or a list of messages, not "
-                        f"{type(completion).__name__}")
+        raise TypeError(
+            f"a completion is a string or a list of messages, not {type(completion).__name__}"
+        )
     if isinstance(prompt, list):  # conversational prompt, plain completion
         return [_plain_message(m) for m in prompt], completion
     if prompt and not prompt[-1].isspace() and completion.startswith(" "):
@@ -103,8 +112,10 @@ def _local_scorer(directory: str, normalized: bool, batch_size: int):
     from rewardkit.serve.scoring import ScoringModel
 
     if not Path(directory.split(",")[0]).exists():
-        raise UserError(f"{directory}: no such reward model folder (or pass an http:// URL of "
-                        "`rewardkit serve`)")
+        raise UserError(
+            f"{directory}: no such reward model folder (or pass an http:// URL of "
+            "`rewardkit serve`)"
+        )
     scorer = ScoringModel.load(directory)
 
     def score(prompts, responses):
@@ -113,16 +124,17 @@ def _local_scorer(directory: str, normalized: bool, batch_size: int):
             try:
                 sequences.append(scorer.encode_pair(prompt, response)[0])
             except ValueError:
-                raise UserError(f"completion {i} alone is longer than the reward model's "
-                                f"max_length {scorer.max_length}") from None
+                raise UserError(
+                    f"completion {i} alone is longer than the reward model's "
+                    f"max_length {scorer.max_length}"
+                ) from None
         rewards = scorer.score_sequences(sequences, batch_size=batch_size).rewards
         return scorer.normalize(rewards) if normalized else rewards
 
     return score
 
 
-def _remote_scorer(url: str, token, token_file, normalized: bool, timeout: float,
-                   retries: int):
+def _remote_scorer(url: str, token, token_file, normalized: bool, timeout: float, retries: int):
     from rewardkit.serve.client import RewardClient
 
     if token is None and token_file:

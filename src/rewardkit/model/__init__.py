@@ -11,5 +11,6 @@ __all__ = ["RewardModel", "RewardKitInfo", "TextTemplate", "DEFAULT_CHAT_TEMPLAT
 def __getattr__(name: str):
     if name == "RewardModel":
         from rewardkit.model.reward_model import RewardModel
+
         return RewardModel
     raise AttributeError(f"module 'rewardkit.model' has no attribute {name!r}")

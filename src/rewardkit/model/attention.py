@@ -23,8 +23,9 @@ def fp32_core_sdpa(module, query, key, value, attention_mask, **kwargs):
             mask = attention_mask
             if mask is not None and mask.dtype.is_floating_point:
                 mask = mask.float()
-            out, weights = sdpa_attention_forward(module, query.float(), key.float(),
-                                                  value.float(), mask, **kwargs)
+            out, weights = sdpa_attention_forward(
+                module, query.float(), key.float(), value.float(), mask, **kwargs
+            )
         return out.to(torch.bfloat16), weights
     return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
 
@@ -58,7 +59,9 @@ def shape_stable_attention(device: torch.device):
     from contextlib import nullcontext
 
     from torch.nn.attention import SDPBackend, sdpa_kernel
+
     if device.type != "cuda":
         return nullcontext()
-    return sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION,
-                        SDPBackend.MATH])
+    return sdpa_kernel(
+        [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]
+    )

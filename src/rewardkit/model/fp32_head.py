@@ -26,14 +26,18 @@ def _in_fp32(forward):
         args = [a.float() if torch.is_tensor(a) and a.is_floating_point() else a for a in args]
         with torch.autocast(device_type=tensor.device.type, enabled=False):
             return forward(*args, **kwargs)
+
     fp32_forward.rewardkit_fp32 = True
     return fp32_forward
 
 
 def head_modules(hf_model) -> list[torch.nn.Module]:
     """The pooler (if any) and the classification head of ``hf_model``."""
-    modules = [getattr(hf_model, name) for name in HEAD_MODULES
-               if isinstance(getattr(hf_model, name, None), torch.nn.Module)]
+    modules = [
+        getattr(hf_model, name)
+        for name in HEAD_MODULES
+        if isinstance(getattr(hf_model, name, None), torch.nn.Module)
+    ]
     base = getattr(hf_model, getattr(hf_model, "base_model_prefix", ""), None)
     pooler = getattr(base, "pooler", None)
     if isinstance(pooler, torch.nn.Module):

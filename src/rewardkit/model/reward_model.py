@@ -25,8 +25,13 @@ from rewardkit.data.records import PreferencePair, Prompt
 from rewardkit.errors import UserError
 from rewardkit.model.attention import shape_stable_attention
 from rewardkit.model.backbone import ensure_distinct_pad, resolve_backbone, scoring_rule
-from rewardkit.model.collate import (pad_left, pad_multiple_for, pad_right, scoring_batches,
-                                     to_device)
+from rewardkit.model.collate import (
+    pad_left,
+    pad_multiple_for,
+    pad_right,
+    scoring_batches,
+    to_device,
+)
 from rewardkit.model.encode import EncodedPair, TextEncoder
 from rewardkit.model.first_token import enable_first_token_last_layer
 from rewardkit.model.fp32_head import keep_head_in_fp32
@@ -56,14 +61,18 @@ def resolve_device(name: str) -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise UserError(f"--device {name!r} is not a device; use auto, cpu, cuda or cuda:N") from None
+        raise UserError(
+            f"--device {name!r} is not a device; use auto, cpu, cuda or cuda:N"
+        ) from None
     if device.type not in ("cpu", "cuda"):
         raise UserError(f"--device {name!r}: rewardkit runs on cpu or cuda; use auto, cpu or cuda")
     if device.type == "cuda":
         count = torch.cuda.device_count()
         if count == 0 or (device.index or 0) >= count:
-            raise UserError(f"--device {name}: no such CUDA GPU is visible ({count} found); use "
-                            "--device cpu or auto")
+            raise UserError(
+                f"--device {name}: no such CUDA GPU is visible ({count} found); use "
+                "--device cpu or auto"
+            )
     return device
 
 
@@ -82,9 +91,15 @@ class RewardModel:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_backbone(cls, backbone: str | None = None, *, max_length: int = 512,
-                      precision: str = "fp32", disable_dropout: bool = True,
-                      trust_remote_code: bool = False) -> "RewardModel":
+    def from_backbone(
+        cls,
+        backbone: str | None = None,
+        *,
+        max_length: int = 512,
+        precision: str = "fp32",
+        disable_dropout: bool = True,
+        trust_remote_code: bool = False,
+    ) -> "RewardModel":
         """A fresh reward model: the backbone with a new ``num_labels=1`` head."""
         _check_precision(precision)
         source = resolve_backbone(backbone)
@@ -92,10 +107,13 @@ class RewardModel:
         overrides = _no_dropout_overrides(source, trust_remote_code) if disable_dropout else {}
         try:
             model = AutoModelForSequenceClassification.from_pretrained(
-                source, num_labels=1, trust_remote_code=trust_remote_code, **overrides)
+                source, num_labels=1, trust_remote_code=trust_remote_code, **overrides
+            )
         except OSError as exc:
-            raise UserError(f"cannot load backbone {source!r}: {str(exc).splitlines()[0]}; pass a "
-                            "local folder, or a hub id while online") from exc
+            raise UserError(
+                f"cannot load backbone {source!r}: {str(exc).splitlines()[0]}; pass a "
+                "local folder, or a hub id while online"
+            ) from exc
         rule = scoring_rule(model)
         if rule == "last-token":
             ensure_distinct_pad(model, tokenizer)
@@ -103,19 +121,31 @@ class RewardModel:
         template = TextTemplate.for_tokenizer(tokenizer, is_decoder=rule == "last-token")
         limit = getattr(model.config, "max_position_embeddings", None)
         if limit and max_length > limit:
-            raise UserError(f"--max-length {max_length} exceeds the backbone's "
-                            f"{limit} positions; use --max-length {limit} or less")
+            raise UserError(
+                f"--max-length {max_length} exceeds the backbone's "
+                f"{limit} positions; use --max-length {limit} or less"
+            )
         info = RewardKitInfo(
-            backbone=str(backbone or "all-MiniLM-L6-v2"), template=template.to_dict(),
-            max_length=max_length, precision=precision, rewardkit_version=__version__,
-            scoring=_scoring_dict(rule, tokenizer))
+            backbone=str(backbone or "all-MiniLM-L6-v2"),
+            template=template.to_dict(),
+            max_length=max_length,
+            precision=precision,
+            rewardkit_version=__version__,
+            scoring=_scoring_dict(rule, tokenizer),
+        )
         return cls(model, tokenizer, info)
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path, *, max_length: int | None = None,
-                        template: TextTemplate | None = None, precision: str | None = None,
-                        device: str | None = None,
-                        trust_remote_code: bool = False) -> "RewardModel":
+    def from_pretrained(
+        cls,
+        directory: str | Path,
+        *,
+        max_length: int | None = None,
+        template: TextTemplate | None = None,
+        precision: str | None = None,
+        device: str | None = None,
+        trust_remote_code: bool = False,
+    ) -> "RewardModel":
         """Load a saved reward model (safetensors only; nothing is unpickled).
 
         Directories without ``rewardkit.json`` (e.g. trained by TRL) work too: the template
@@ -123,15 +153,20 @@ class RewardModel:
         when visible), ``cpu``, ``cuda[:N]``; None keeps the CPU, as ``transformers`` does."""
         directory = Path(directory)
         if not (directory / "config.json").is_file():
-            raise UserError(f"{directory}: not a model directory (no config.json); "
-                            "pass the --out folder of `rewardkit train`")
+            raise UserError(
+                f"{directory}: not a model directory (no config.json); "
+                "pass the --out folder of `rewardkit train`"
+            )
         tokenizer = AutoTokenizer.from_pretrained(directory, trust_remote_code=trust_remote_code)
         try:
             model = AutoModelForSequenceClassification.from_pretrained(
-                directory, num_labels=1, use_safetensors=True, trust_remote_code=trust_remote_code)
+                directory, num_labels=1, use_safetensors=True, trust_remote_code=trust_remote_code
+            )
         except OSError as exc:  # e.g. only a pickled pytorch_model.bin: never loaded
-            raise UserError(f"{directory}: cannot load the weights ({str(exc).splitlines()[0]}); "
-                            "rewardkit loads safetensors only (model.safetensors)") from None
+            raise UserError(
+                f"{directory}: cannot load the weights ({str(exc).splitlines()[0]}); "
+                "rewardkit loads safetensors only (model.safetensors)"
+            ) from None
         model.eval()
         info = read_info(directory)
         rule = scoring_rule(model)
@@ -139,11 +174,15 @@ class RewardModel:
             if model.config.pad_token_id is None and tokenizer.pad_token_id is not None:
                 model.config.pad_token_id = tokenizer.pad_token_id
             chosen_template = template or TextTemplate.for_tokenizer(
-                tokenizer, is_decoder=rule == "last-token")
+                tokenizer, is_decoder=rule == "last-token"
+            )
             info = RewardKitInfo(
-                backbone=str(directory), template=chosen_template.to_dict(),
+                backbone=str(directory),
+                template=chosen_template.to_dict(),
                 max_length=max_length or min(int(tokenizer.model_max_length), 4096),
-                scoring=_scoring_dict(rule, tokenizer), rewardkit_version=__version__)
+                scoring=_scoring_dict(rule, tokenizer),
+                rewardkit_version=__version__,
+            )
         else:
             if max_length:
                 info.max_length = max_length
@@ -189,12 +228,18 @@ class RewardModel:
     def pad_id(self) -> int:
         return int(self.info.scoring["pad_token_id"])
 
-    def forward_ids(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                    position_ids: torch.Tensor | None = None) -> torch.Tensor:
+    def forward_ids(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        position_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Rewards ``(B,)`` in fp32 for a padded batch (with grad if enabled)."""
         device = self.device
-        kwargs = {"input_ids": to_device(input_ids, device),
-                  "attention_mask": to_device(attention_mask, device)}
+        kwargs = {
+            "input_ids": to_device(input_ids, device),
+            "attention_mask": to_device(attention_mask, device),
+        }
         if position_ids is not None:
             kwargs["position_ids"] = to_device(position_ids, device)
         with autocast_for(self.info.precision, self.device):
@@ -202,21 +247,30 @@ class RewardModel:
         return logits[:, 0].float()
 
     @torch.inference_mode()
-    def score_ids(self, sequences: Sequence[Sequence[int]], *, batch_size: int = 0,
-                  padding_side: str = "right", progress: bool | None = False,
-                  description: str = "scoring") -> np.ndarray:
+    def score_ids(
+        self,
+        sequences: Sequence[Sequence[int]],
+        *,
+        batch_size: int = 0,
+        padding_side: str = "right",
+        progress: bool | None = False,
+        description: str = "scoring",
+    ) -> np.ndarray:
         """Rewards for token id sequences, in input order (batches are length-sorted)."""
         if padding_side == "left" and self.info.scoring["rule"] != "last-token":
             raise UserError("left padding only applies to decoders (last-token scoring)")
         was_training = self.model.training
         self.model.eval()
         out = np.zeros(len(sequences), dtype=np.float64)
-        batches = scoring_batches([len(s) for s in sequences], batch_size, self.device,
-                                  self.pad_multiple)
+        batches = scoring_batches(
+            [len(s) for s in sequences], batch_size, self.device, self.pad_multiple
+        )
         computed = []  # rewards stay on the device until the end: no host sync per batch
         started, done = time.perf_counter(), 0
-        with progress_bar(description, len(sequences), show=progress) as bar, \
-                shape_stable_attention(self.device):
+        with (
+            progress_bar(description, len(sequences), show=progress) as bar,
+            shape_stable_attention(self.device),
+        ):
             for rows in batches:
                 batch = [sequences[i] for i in rows]
                 if padding_side == "left":
@@ -233,9 +287,15 @@ class RewardModel:
         self.model.train(was_training)
         return out
 
-    def score(self, prompts: Sequence[Prompt] | Prompt, responses: Sequence[str], *,
-              batch_size: int = 0, normalize: bool = False, progress: bool | None = False,
-              ) -> np.ndarray:
+    def score(
+        self,
+        prompts: Sequence[Prompt] | Prompt,
+        responses: Sequence[str],
+        *,
+        batch_size: int = 0,
+        normalize: bool = False,
+        progress: bool | None = False,
+    ) -> np.ndarray:
         """Reward of each (prompt, response); one prompt may be shared by all responses.
 
         Over-long texts lose prompt tokens from the left; a response that alone exceeds
@@ -248,31 +308,45 @@ class RewardModel:
         rewards = self.score_ids(sequences, batch_size=batch_size, progress=progress)
         return self.normalize(rewards) if normalize else rewards
 
-    def encode_responses(self, prompts: Sequence[Prompt], responses: Sequence[str],
-                         ) -> list[list[int]]:
+    def encode_responses(
+        self,
+        prompts: Sequence[Prompt],
+        responses: Sequence[str],
+    ) -> list[list[int]]:
         """Token ids of each (prompt, response), batched; a response that alone exceeds
         ``max_length`` is a UserError naming it."""
         sequences = []
         for i, fitted in enumerate(self.encoder.encode_singles(list(zip(prompts, responses)))):
             if fitted is None:
-                raise UserError(f"response {i}: response alone is longer than max_length; raise "
-                                f"max_length (now {self.info.max_length})")
+                raise UserError(
+                    f"response {i}: response alone is longer than max_length; raise "
+                    f"max_length (now {self.info.max_length})"
+                )
             sequences.append(fitted[0])
         return sequences
 
-    def score_encoded_pairs(self, pairs: Sequence[EncodedPair], *, batch_size: int = 0,
-                            progress: bool | None = False) -> tuple[np.ndarray, np.ndarray]:
+    def score_encoded_pairs(
+        self, pairs: Sequence[EncodedPair], *, batch_size: int = 0, progress: bool | None = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         sequences = [p.chosen_ids for p in pairs] + [p.rejected_ids for p in pairs]
-        rewards = self.score_ids(sequences, batch_size=batch_size, progress=progress,
-                                 description="scoring pairs")
-        return rewards[:len(pairs)], rewards[len(pairs):]
+        rewards = self.score_ids(
+            sequences, batch_size=batch_size, progress=progress, description="scoring pairs"
+        )
+        return rewards[: len(pairs)], rewards[len(pairs) :]
 
-    def score_pairs(self, pairs: Sequence[PreferencePair], *, batch_size: int = 0,
-                    overlong: str = "truncate-prompt", progress: bool | None = False):
+    def score_pairs(
+        self,
+        pairs: Sequence[PreferencePair],
+        *,
+        batch_size: int = 0,
+        overlong: str = "truncate-prompt",
+        progress: bool | None = False,
+    ):
         """``(r_chosen, r_rejected, kept_indices, report)`` for preference pairs."""
         encoded, report = self.encoder.encode_pairs(list(pairs), overlong)
-        chosen, rejected = self.score_encoded_pairs(encoded, batch_size=batch_size,
-                                                    progress=progress)
+        chosen, rejected = self.score_encoded_pairs(
+            encoded, batch_size=batch_size, progress=progress
+        )
         return chosen, rejected, np.array([p.index for p in encoded], dtype=np.int64), report
 
     def normalize(self, rewards: np.ndarray) -> np.ndarray:
@@ -291,16 +365,26 @@ class RewardModel:
 
 def _scoring_dict(rule: str, tokenizer) -> dict:
     token = tokenizer.cls_token if rule == "first-token" else tokenizer.eos_token
-    return {"rule": rule, "token": token, "pad_token_id": tokenizer.pad_token_id,
-            "padding_side": "right",
-            "description": ("the backbone's [CLS] (first) token through its pooler and head"
-                            if rule == "first-token" else
-                            "the last token of the text, an appended EOS; pad is distinct from EOS")}
+    return {
+        "rule": rule,
+        "token": token,
+        "pad_token_id": tokenizer.pad_token_id,
+        "padding_side": "right",
+        "description": (
+            "the backbone's [CLS] (first) token through its pooler and head"
+            if rule == "first-token"
+            else "the last token of the text, an appended EOS; pad is distinct from EOS"
+        ),
+    }
 
 
 def _no_dropout_overrides(source: str, trust_remote_code: bool) -> dict:
     """Config overrides that set every dropout probability to 0 (TRL disables dropout too)."""
     from transformers import AutoConfig
+
     config = AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code)
-    return {key: 0.0 for key, value in config.to_dict().items()
-            if "dropout" in key and isinstance(value, float)}
+    return {
+        key: 0.0
+        for key, value in config.to_dict().items()
+        if "dropout" in key and isinstance(value, float)
+    }

@@ -9,23 +9,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rewardkit.config import option
-from rewardkit.model.options import FileScoringOptions
 from rewardkit.data import read_items
 from rewardkit.data.records import PreferencePair
 from rewardkit.errors import UserError
+from rewardkit.model.options import FileScoringOptions
 
 
 @dataclass
 class ScoreConfig(FileScoringOptions):
     """Options of ``rewardkit score``."""
 
-    model: str = option("", "Reward model folder (from `rewardkit train`, or any HF "
-                        "sequence-classification reward model).")
+    model: str = option(
+        "",
+        "Reward model folder (from `rewardkit train`, or any HF "
+        "sequence-classification reward model).",
+    )
     data: str = option("", "Pairs or single {prompt, response} records (any supported format).")
     out: str = option("", "Output JSONL, one line per input record, in input order.")
-    format: str = option("auto", "Input format, sniffed by default.",
-                         choices=("auto", "explicit", "implicit", "hh-rlhf", "rankings",
-                                  "votes", "single"))
+    format: str = option(
+        "auto",
+        "Input format, sniffed by default.",
+        choices=("auto", "explicit", "implicit", "hh-rlhf", "rankings", "votes", "single"),
+    )
 
     def __post_init__(self):
         self.require("score", "model", "data", "out")
@@ -36,8 +41,9 @@ def score_file(config: ScoreConfig, *, progress: bool | None = None) -> dict:
     from rewardkit.model.reward_model import RewardModel
 
     model = RewardModel.from_pretrained(config.model, **config.load_kwargs())
-    items, report = read_items(config.data, format=config.format,
-                               on_bad_record=config.on_bad_record)
+    items, report = read_items(
+        config.data, format=config.format, on_bad_record=config.on_bad_record
+    )
     texts: list[tuple] = []  # (prompt, response) for every text to score
     for item in items:
         if isinstance(item, PreferencePair):
@@ -47,8 +53,11 @@ def score_file(config: ScoreConfig, *, progress: bool | None = None) -> dict:
     sequences, truncated = [], 0
     for fitted in model.encoder.encode_singles(texts):
         if fitted is None:
-            raise UserError(f"a response alone is longer than max_length {model.info.max_length};"
-                            " pass a larger --max-length", where=config.data)
+            raise UserError(
+                f"a response alone is longer than max_length {model.info.max_length};"
+                " pass a larger --max-length",
+                where=config.data,
+            )
         sequences.append(fitted[0])
         truncated += fitted[1]
     rewards = model.score_ids(sequences, batch_size=config.batch_size, progress=progress)
@@ -56,15 +65,27 @@ def score_file(config: ScoreConfig, *, progress: bool | None = None) -> dict:
     rows, k = [], 0
     for item in items:
         if isinstance(item, PreferencePair):
-            rows.append({"id": item.id, "reward_chosen": rewards[k], "reward_rejected": rewards[k + 1],
-                         "normalized_chosen": normalized[k], "normalized_rejected": normalized[k + 1]})
+            rows.append(
+                {
+                    "id": item.id,
+                    "reward_chosen": rewards[k],
+                    "reward_rejected": rewards[k + 1],
+                    "normalized_chosen": normalized[k],
+                    "normalized_rejected": normalized[k + 1],
+                }
+            )
             k += 2
         else:
             rows.append({"id": item.id, "reward": rewards[k], "normalized_reward": normalized[k]})
             k += 1
     _write_jsonl(Path(config.out), rows)
-    return {"records": len(items), "texts": len(texts), "prompt_truncated": truncated,
-            "skipped": len(report.skipped), "out": config.out}
+    return {
+        "records": len(items),
+        "texts": len(texts),
+        "prompt_truncated": truncated,
+        "skipped": len(report.skipped),
+        "out": config.out,
+    }
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
@@ -72,6 +93,8 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         for row in rows:
-            handle.write(json.dumps({k: (float(v) if hasattr(v, "item") else v)
-                                     for k, v in row.items()}) + "\n")
+            handle.write(
+                json.dumps({k: (float(v) if hasattr(v, "item") else v) for k, v in row.items()})
+                + "\n"
+            )
     os.replace(tmp, path)

@@ -27,12 +27,13 @@ from rewardkit.data.records import Prompt
 DEFAULT_CHAT_TEMPLATE = (
     "{%- set names = {'user': 'Human', 'assistant': 'Assistant', 'system': 'System'} -%}"
     "{%- for message in messages -%}"
-    "{{ '\n\n' + names.get(message['role'], message['role'] | capitalize) + ': ' + message['content'] }}"
+    "{{ '\n\n' + names.get(message['role'], message['role'] | capitalize) + ': ' "
+    "+ message['content'] }}"
     "{%- endfor -%}"
     "{%- if add_generation_prompt -%}{{ '\n\nAssistant:' }}{%- endif -%}"
 )
 
-_SENTINEL = "\uE000rewardkit-response\uE001"
+_SENTINEL = "\ue000rewardkit-response\ue001"
 
 
 @dataclass
@@ -58,8 +59,12 @@ class TextTemplate:
     def for_tokenizer(cls, tokenizer, *, is_decoder: bool) -> "TextTemplate":
         own = getattr(tokenizer, "chat_template", None)
         if isinstance(own, str) and own.strip():
-            return cls(chat_template=own, chat_template_source="tokenizer",
-                       add_special_tokens_chat=False, append_eos=is_decoder)
+            return cls(
+                chat_template=own,
+                chat_template_source="tokenizer",
+                add_special_tokens_chat=False,
+                append_eos=is_decoder,
+            )
         return cls(append_eos=is_decoder)
 
     @classmethod
@@ -80,7 +85,8 @@ class TextTemplate:
             return head + response, len(head), True
         messages = list(prompt) + [{"role": "assistant", "content": _SENTINEL}]
         rendered = tokenizer.apply_chat_template(
-            messages, chat_template=self.chat_template, tokenize=False)
+            messages, chat_template=self.chat_template, tokenize=False
+        )
         head, sep, tail = rendered.partition(_SENTINEL)
         if not sep:  # pragma: no cover - a template that drops the last message
             raise ValueError("the chat template does not render the assistant message")

@@ -25,10 +25,19 @@ from rewardkit.data.fingerprint import data_fingerprint
 from rewardkit.data.records import PreferencePair
 from rewardkit.model.encode import EncodedPair, EncodeReport, TextEncoder
 
-PAIR_DTYPE = np.dtype([("chosen_start", np.int64), ("chosen_len", np.int32),
-                       ("rejected_start", np.int64), ("rejected_len", np.int32),
-                       ("margin", np.float32), ("tie", np.bool_), ("weight", np.float32),
-                       ("index", np.int64), ("truncated", np.bool_)])
+PAIR_DTYPE = np.dtype(
+    [
+        ("chosen_start", np.int64),
+        ("chosen_len", np.int32),
+        ("rejected_start", np.int64),
+        ("rejected_len", np.int32),
+        ("margin", np.float32),
+        ("tie", np.bool_),
+        ("weight", np.float32),
+        ("index", np.int64),
+        ("truncated", np.bool_),
+    ]
+)
 CACHE_VERSION = 1
 
 
@@ -39,18 +48,28 @@ def default_cache_dir() -> Path:
 
 def cache_key(encoder: TextEncoder, pairs: list[PreferencePair], overlong: str) -> str:
     tokenizer = encoder.tokenizer
-    backend = tokenizer.backend_tokenizer.to_str() if hasattr(tokenizer, "backend_tokenizer") else ""
-    parts = {"version": CACHE_VERSION,
-             "tokenizer": hashlib.sha256(backend.encode("utf-8")).hexdigest(),
-             "special": {k: str(v) for k, v in sorted(tokenizer.special_tokens_map.items())},
-             "template": encoder.template.to_dict(), "max_length": encoder.max_length,
-             "overlong": overlong, "data": data_fingerprint(pairs), "n": len(pairs)}
+    backend = (
+        tokenizer.backend_tokenizer.to_str() if hasattr(tokenizer, "backend_tokenizer") else ""
+    )
+    parts = {
+        "version": CACHE_VERSION,
+        "tokenizer": hashlib.sha256(backend.encode("utf-8")).hexdigest(),
+        "special": {k: str(v) for k, v in sorted(tokenizer.special_tokens_map.items())},
+        "template": encoder.template.to_dict(),
+        "max_length": encoder.max_length,
+        "overlong": overlong,
+        "data": data_fingerprint(pairs),
+        "n": len(pairs),
+    }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()[:32]
 
 
-def encode_pairs_cached(encoder: TextEncoder, pairs: list[PreferencePair],
-                        overlong: str = "truncate-prompt", cache_dir: Path | None = None,
-                        ) -> tuple[list[EncodedPair], EncodeReport, bool]:
+def encode_pairs_cached(
+    encoder: TextEncoder,
+    pairs: list[PreferencePair],
+    overlong: str = "truncate-prompt",
+    cache_dir: Path | None = None,
+) -> tuple[list[EncodedPair], EncodeReport, bool]:
     """Like :meth:`TextEncoder.encode_pairs`, through the cache: ``(encoded, report, hit)``."""
     root = Path(cache_dir or default_cache_dir()) / "tokens"
     folder = root / cache_key(encoder, pairs, overlong)
@@ -71,9 +90,17 @@ def _store(folder: Path, encoded: list[EncodedPair], report: EncodeReport) -> No
     rows = np.zeros(len(encoded), dtype=PAIR_DTYPE)
     chunks, offset = [], 0
     for row, pair in enumerate(encoded):
-        rows[row] = (offset, len(pair.chosen_ids), offset + len(pair.chosen_ids),
-                     len(pair.rejected_ids), pair.margin, pair.tie, pair.weight, pair.index,
-                     pair.truncated)
+        rows[row] = (
+            offset,
+            len(pair.chosen_ids),
+            offset + len(pair.chosen_ids),
+            len(pair.rejected_ids),
+            pair.margin,
+            pair.tie,
+            pair.weight,
+            pair.index,
+            pair.truncated,
+        )
         chunks += [pair.chosen_ids, pair.rejected_ids]
         offset += len(pair.chosen_ids) + len(pair.rejected_ids)
     tokens = np.concatenate(chunks).astype(np.int32) if chunks else np.zeros(0, np.int32)
@@ -91,14 +118,24 @@ def _load(folder: Path) -> tuple[list[EncodedPair], EncodeReport]:
     tokens = np.load(folder / "tokens.npy", mmap_mode="r")
     rows = np.load(folder / "pairs.npy")
     saved = json.loads((folder / "report.json").read_text())
-    report = EncodeReport(n_pairs=saved["n_pairs"], n_kept=saved["kept"],
-                          truncated=saved["prompt_truncated"],
-                          dropped_overlong=saved["dropped_overlong"],
-                          dropped_response_too_long=saved["dropped_response_too_long"],
-                          examples=saved.get("examples", {}))
-    encoded = [EncodedPair(tokens[r["chosen_start"]:r["chosen_start"] + r["chosen_len"]],
-                           tokens[r["rejected_start"]:r["rejected_start"] + r["rejected_len"]],
-                           float(r["margin"]), bool(r["tie"]), float(r["weight"]),
-                           int(r["index"]), bool(r["truncated"]))
-               for r in rows]
+    report = EncodeReport(
+        n_pairs=saved["n_pairs"],
+        n_kept=saved["kept"],
+        truncated=saved["prompt_truncated"],
+        dropped_overlong=saved["dropped_overlong"],
+        dropped_response_too_long=saved["dropped_response_too_long"],
+        examples=saved.get("examples", {}),
+    )
+    encoded = [
+        EncodedPair(
+            tokens[r["chosen_start"] : r["chosen_start"] + r["chosen_len"]],
+            tokens[r["rejected_start"] : r["rejected_start"] + r["rejected_len"]],
+            float(r["margin"]),
+            bool(r["tie"]),
+            float(r["weight"]),
+            int(r["index"]),
+            bool(r["truncated"]),
+        )
+        for r in rows
+    ]
     return encoded, report

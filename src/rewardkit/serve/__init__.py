@@ -12,12 +12,17 @@ from rewardkit.serve.config import ServeConfig
 
 __all__ = ["RewardClient", "RewardServerError", "ScoringModel", "ServeConfig", "create_app"]
 
-_HOMES = {"create_app": "rewardkit.serve.app", "RewardClient": "rewardkit.serve.client",
-          "RewardServerError": "rewardkit.serve.client", "ScoringModel": "rewardkit.serve.scoring"}
+_HOMES = {
+    "create_app": "rewardkit.serve.app",
+    "RewardClient": "rewardkit.serve.client",
+    "RewardServerError": "rewardkit.serve.client",
+    "ScoringModel": "rewardkit.serve.scoring",
+}
 
 
 def __getattr__(name: str):
     if name in _HOMES:
         import importlib
+
         return getattr(importlib.import_module(_HOMES[name]), name)
     raise AttributeError(f"module 'rewardkit.serve' has no attribute {name!r}")

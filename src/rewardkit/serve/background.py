@@ -18,14 +18,27 @@ from rewardkit.serve.runner import bind_socket
 
 
 class BackgroundServer:
-    def __init__(self, app, *, host: str = "127.0.0.1", port: int = 0,
-                 drain_timeout_s: float = 30.0, start_timeout_s: float = 30.0):
+    def __init__(
+        self,
+        app,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        drain_timeout_s: float = 30.0,
+        start_timeout_s: float = 30.0,
+    ):
         self.app = app
         self.host, self.port = host, port
         self.start_timeout_s = start_timeout_s
-        self._server = uvicorn.Server(uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="on",
-            timeout_graceful_shutdown=drain_timeout_s))
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                log_level="warning",
+                access_log=False,
+                lifespan="on",
+                timeout_graceful_shutdown=drain_timeout_s,
+            )
+        )
         self._server.install_signal_handlers = lambda: None  # not the main thread
         self._thread: threading.Thread | None = None
         self._sock = None
@@ -37,9 +50,12 @@ class BackgroundServer:
     def start(self) -> "BackgroundServer":
         self._sock = bind_socket(self.host, self.port)
         self.port = self._sock.getsockname()[1]
-        self._thread = threading.Thread(target=self._server.run,
-                                        kwargs={"sockets": [self._sock]}, daemon=True,
-                                        name="rewardkit-server")
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [self._sock]},
+            daemon=True,
+            name="rewardkit-server",
+        )
         self._thread.start()
         deadline = time.monotonic() + self.start_timeout_s
         while not self._server.started:

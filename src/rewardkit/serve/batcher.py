@@ -77,8 +77,15 @@ class MicroBatcher:
         min_fill: least share of real (not padding) tokens in one forward pass.
     """
 
-    def __init__(self, score_fn: ScoreFn, *, max_batch_tokens: int = 8192,
-                 max_wait_ms: float = 5.0, enabled: bool = True, min_fill: float = 0.75):
+    def __init__(
+        self,
+        score_fn: ScoreFn,
+        *,
+        max_batch_tokens: int = 8192,
+        max_wait_ms: float = 5.0,
+        enabled: bool = True,
+        min_fill: float = 0.75,
+    ):
         self.score_fn = score_fn
         self.min_fill = float(min_fill)
         self.max_batch_tokens = int(max_batch_tokens)
@@ -168,8 +175,9 @@ class MicroBatcher:
         rewards = np.zeros(len(sequences))
         spread = None
         try:
-            for group in forward_groups([len(s) for s in sequences], self.max_batch_tokens,
-                                        self.min_fill):
+            for group in forward_groups(
+                [len(s) for s in sequences], self.max_batch_tokens, self.min_fill
+            ):
                 scores = self.score_fn([sequences[i] for i in group], batch_size=len(group))
                 rewards[group] = scores.rewards
                 if scores.spread is not None:

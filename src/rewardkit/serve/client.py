@@ -25,8 +25,14 @@ class RewardServerError(RuntimeError):
     """The server answered with an error (``status``, ``code``, ``field``), or could not be
     reached after every retry (``status`` None)."""
 
-    def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
-                 field: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        field: str | None = None,
+    ):
         super().__init__(message)
         self.status, self.code, self.field = status, code, field
 
@@ -44,9 +50,17 @@ class RewardClient:
         chunk_size: most texts per request (keep it at or under the server's ``--max-items``).
     """
 
-    def __init__(self, url: str, token: str | None = None, *, timeout: float = 60.0,
-                 retries: int = 3, backoff: float = 0.5, chunk_size: int = 256,
-                 transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 60.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+        chunk_size: int = 256,
+        transport: httpx.BaseTransport | None = None,
+    ):
         base = url.rstrip("/")
         for suffix in ("/get_reward", "/score", "/info", "/health"):
             if base.endswith(suffix):
@@ -56,12 +70,17 @@ class RewardClient:
         self.retries = max(int(retries), 0)
         self.backoff = float(backoff)
         self.chunk_size = max(int(chunk_size), 1)
-        self._http = httpx.Client(base_url=base, headers=headers, timeout=timeout,
-                                  transport=transport)
+        self._http = httpx.Client(
+            base_url=base, headers=headers, timeout=timeout, transport=transport
+        )
 
     # ------------------------------------------------------------------ endpoints
-    def get_reward(self, queries: Sequence[str], prompts: Sequence[str] | None = None,
-                   labels: Sequence[Any] | None = None) -> dict:
+    def get_reward(
+        self,
+        queries: Sequence[str],
+        prompts: Sequence[str] | None = None,
+        labels: Sequence[Any] | None = None,
+    ) -> dict:
         """OpenRLHF's ``/get_reward``; long lists are sent in chunks and merged."""
         merged: dict = {"rewards": [], "scores": [], "extra_logs": {}}
         for start in range(0, len(queries), self.chunk_size):
@@ -89,9 +108,13 @@ class RewardClient:
             raise ValueError(f"{len(prompts)} prompts for {len(responses)} responses")
         merged: dict = {}
         for start in range(0, len(responses), self.chunk_size):
-            items = [{"prompt": p, "response": r} for p, r in
-                     zip(prompts[start:start + self.chunk_size],
-                         responses[start:start + self.chunk_size])]
+            items = [
+                {"prompt": p, "response": r}
+                for p, r in zip(
+                    prompts[start : start + self.chunk_size],
+                    responses[start : start + self.chunk_size],
+                )
+            ]
             part = self._post("/score", {"items": items})
             if not merged:
                 merged = part
@@ -102,8 +125,9 @@ class RewardClient:
                 merged["spread"] = merged["spread"] + part["spread"]
         return merged
 
-    def rewards(self, prompts: Sequence, responses: Sequence[str], *,
-                normalized: bool = False) -> list[float]:
+    def rewards(
+        self, prompts: Sequence, responses: Sequence[str], *, normalized: bool = False
+    ) -> list[float]:
         """One reward per (prompt, response): raw, or ``(r − mean) / std`` when ``normalized``."""
         if not responses:
             return []
@@ -128,8 +152,10 @@ class RewardClient:
                 response = self._http.request(method, path, **kwargs)
             except (httpx.TransportError,) as exc:
                 if last:
-                    raise RewardServerError(f"{self.url}{path}: {type(exc).__name__}: {exc} "
-                                            f"(after {self.retries + 1} tries)") from exc
+                    raise RewardServerError(
+                        f"{self.url}{path}: {type(exc).__name__}: {exc} "
+                        f"(after {self.retries + 1} tries)"
+                    ) from exc
             else:
                 if response.status_code < 400:
                     return response.json()
@@ -155,5 +181,9 @@ def _server_error(where: str, response: httpx.Response) -> RewardServerError:
         message, code, field = error["message"], error.get("code"), error.get("field")
     except (ValueError, KeyError, TypeError):
         message, code, field = response.text[:200], None, None
-    return RewardServerError(f"{where}: HTTP {response.status_code}: {message}",
-                             status=response.status_code, code=code, field=field)
+    return RewardServerError(
+        f"{where}: HTTP {response.status_code}: {message}",
+        status=response.status_code,
+        code=code,
+        field=field,
+    )

@@ -20,30 +20,48 @@ LOOPBACK_NAMES = ("localhost",)
 class ServeConfig(ModelLoadOptions):
     """Options of ``rewardkit serve`` (also ``create_app(model, settings)``'s settings)."""
 
-    model: str = option("", "Reward model folder (from `rewardkit train`, an ensemble folder, or "
-                        "any HF sequence-classification reward model).")
-    host: str = option("127.0.0.1", "Address to bind. Loopback by default; binding anything "
-                       "else exposes the model to the network (use --token-file then).")
+    model: str = option(
+        "",
+        "Reward model folder (from `rewardkit train`, an ensemble folder, or "
+        "any HF sequence-classification reward model).",
+    )
+    host: str = option(
+        "127.0.0.1",
+        "Address to bind. Loopback by default; binding anything "
+        "else exposes the model to the network (use --token-file then).",
+    )
     port: int = option(8000, "TCP port (0 = pick a free one and print it).")
-    token_file: str | None = option(None, "File holding a bearer token; requests without "
-                                    "`Authorization: Bearer <token>` get 401 (/health stays open).")
+    token_file: str | None = option(
+        None,
+        "File holding a bearer token; requests without "
+        "`Authorization: Bearer <token>` get 401 (/health stays open).",
+    )
     batching: bool = option(True, "Batch texts of concurrent requests into one forward pass.")
-    max_batch_tokens: int = option(8192, "Most padded tokens (rows × longest text) in one "
-                                   "forward pass.")
+    max_batch_tokens: int = option(
+        8192, "Most padded tokens (rows × longest text) in one forward pass."
+    )
     max_wait_ms: float = option(5.0, "Longest a request waits for others to join its batch.")
-    min_fill: float = option(0.75, "Least share of real (not padding) tokens in one forward pass: "
-                             "a gathered batch is cut, length-sorted, into passes that keep it. "
-                             "Lower it for short texts (bigger passes), keep it high for long ones.")
+    min_fill: float = option(
+        0.75,
+        "Least share of real (not padding) tokens in one forward pass: "
+        "a gathered batch is cut, length-sorted, into passes that keep it. "
+        "Lower it for short texts (bigger passes), keep it high for long ones.",
+    )
     max_items: int = option(256, "Most texts in one request (more: 413).")
     max_chars: int = option(100_000, "Most characters in one text (more: 413).")
-    normalize: bool = option(False, "Return normalized rewards, (r − mean) / std, in /get_reward's "
-                             "`rewards` and `scores` (OpenRLHF's --reward.normalize_enable); "
-                             "/score always returns both.")
+    normalize: bool = option(
+        False,
+        "Return normalized rewards, (r − mean) / std, in /get_reward's "
+        "`rewards` and `scores` (OpenRLHF's --reward.normalize_enable); "
+        "/score always returns both.",
+    )
     threads: int | None = option(None, "torch CPU threads (default: torch's choice).")
-    drain_timeout_s: float = option(30.0, "On shutdown, how long requests in flight may take to "
-                                    "finish.")
-    log_level: str = option("warning", "uvicorn log level.",
-                            choices=("critical", "error", "warning", "info", "debug"))
+    drain_timeout_s: float = option(
+        30.0, "On shutdown, how long requests in flight may take to finish."
+    )
+    log_level: str = option(
+        "warning", "uvicorn log level.", choices=("critical", "error", "warning", "info", "debug")
+    )
 
     def __post_init__(self):
         for name in ("max_batch_tokens", "max_items", "max_chars"):
@@ -72,8 +90,9 @@ def read_token_file(path: str) -> str:
     file is readable by group or others."""
     file = Path(path)
     if not file.is_file():
-        raise UserError("token file not found; create it (e.g. `openssl rand -hex 32 > FILE`)",
-                        where=path)
+        raise UserError(
+            "token file not found; create it (e.g. `openssl rand -hex 32 > FILE`)", where=path
+        )
     token = file.read_text(encoding="utf-8").strip()
     if not token or any(ch.isspace() for ch in token):
         raise UserError("the token file must hold one token without spaces", where=path)

@@ -31,14 +31,14 @@ class EnsembleIdsScorer:
     def __call__(self, sequences, *, batch_size: int = 0) -> tuple[np.ndarray, np.ndarray]:
         ensemble = self.ensemble
         if ensemble.heads is not None:
-            features, rewards = extract_features(ensemble.primary, sequences,
-                                                 batch_size=batch_size)
+            features, rewards = extract_features(ensemble.primary, sequences, batch_size=batch_size)
             weight, bias = ensemble.heads
             per_member = weight @ features.astype(np.float64).T + bias[:, None]
             return rewards, per_member.std(axis=0)
         if ensemble.members:
-            per_member = np.stack([m.score_ids(sequences, batch_size=batch_size)
-                                   for m in ensemble.members])
+            per_member = np.stack(
+                [m.score_ids(sequences, batch_size=batch_size) for m in ensemble.members]
+            )
             return per_member.mean(axis=0), per_member.std(axis=0)
         rewards = ensemble.primary.score_ids(sequences, batch_size=batch_size)
         return rewards, np.zeros_like(rewards)
@@ -47,11 +47,15 @@ class EnsembleIdsScorer:
 def _check_same_encoding(members) -> None:
     first = members[0]
     for member in members[1:]:
-        same = (member.tokenizer.get_vocab() == first.tokenizer.get_vocab()
-                and member.info.template == first.info.template
-                and member.info.max_length == first.info.max_length
-                and member.pad_id == first.pad_id)
+        same = (
+            member.tokenizer.get_vocab() == first.tokenizer.get_vocab()
+            and member.info.template == first.info.template
+            and member.info.max_length == first.info.max_length
+            and member.pad_id == first.pad_id
+        )
         if not same:
-            raise UserError(f"ensemble member {member.info.backbone} tokenizes differently from "
-                            f"{first.info.backbone} (vocabulary, template, max length or pad); "
-                            "serve members that share a backbone, or serve them separately")
+            raise UserError(
+                f"ensemble member {member.info.backbone} tokenizes differently from "
+                f"{first.info.backbone} (vocabulary, template, max length or pad); "
+                "serve members that share a backbone, or serve them separately"
+            )

@@ -25,8 +25,9 @@ def bind_socket(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise UserError(f"cannot bind {host}:{port} ({exc.strerror}); pick another --port") \
-            from None
+        raise UserError(
+            f"cannot bind {host}:{port} ({exc.strerror}); pick another --port"
+        ) from None
     sock.set_inheritable(True)
     return sock
 
@@ -45,19 +46,31 @@ def serve(config: ServeConfig) -> None:
     if config.threads:
         torch.set_num_threads(config.threads)
     if not config.is_loopback and token is None:
-        print(f"warning: binding {config.host} without --token-file: anyone who can reach "
-              "this machine can query the model", file=sys.stderr)
+        print(
+            f"warning: binding {config.host} without --token-file: anyone who can reach "
+            "this machine can query the model",
+            file=sys.stderr,
+        )
     model = ScoringModel.load(config.model, **config.load_kwargs())
     app = create_app(model, config, token=token)
     sock = bind_socket(config.host, config.port)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    print(f"serving {config.model} on http://{shown}:{port} (batching "
-          f"{'on' if config.batching else 'off'}, auth {'on' if token else 'off'}); "
-          "Ctrl-C stops after requests in flight finish", file=sys.stderr, flush=True)
-    server = uvicorn.Server(uvicorn.Config(
-        app, log_level=config.log_level, timeout_graceful_shutdown=config.drain_timeout_s,
-        access_log=config.log_level in ("info", "debug")))
+    print(
+        f"serving {config.model} on http://{shown}:{port} (batching "
+        f"{'on' if config.batching else 'off'}, auth {'on' if token else 'off'}); "
+        "Ctrl-C stops after requests in flight finish",
+        file=sys.stderr,
+        flush=True,
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_level=config.log_level,
+            timeout_graceful_shutdown=config.drain_timeout_s,
+            access_log=config.log_level in ("info", "debug"),
+        )
+    )
     try:
         server.run(sockets=[sock])
     finally:

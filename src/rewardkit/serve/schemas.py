@@ -112,8 +112,11 @@ def parse_score_request(data: Any) -> ScoreResponsesRequest | ScoreItemsRequest:
     if isinstance(data, list):
         data = {"items": data}
     if not isinstance(data, dict):
-        raise RequestError(422, "invalid_body", 'the body must be a JSON object {"prompt", '
-                           '"responses"} or {"items": [...]}')
+        raise RequestError(
+            422,
+            "invalid_body",
+            'the body must be a JSON object {"prompt", "responses"} or {"items": [...]}',
+        )
     model = ScoreItemsRequest if "items" in data else ScoreResponsesRequest
     try:
         return model.model_validate(data)

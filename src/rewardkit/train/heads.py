@@ -74,38 +74,64 @@ class PairFeatures:
         return int(self.chosen.shape[0])
 
     def subset(self, rows: np.ndarray) -> "PairFeatures":
-        return PairFeatures(self.chosen[rows], self.rejected[rows], self.margin[rows],
-                            self.tie[rows], self.weight[rows])
+        return PairFeatures(
+            self.chosen[rows],
+            self.rejected[rows],
+            self.margin[rows],
+            self.tie[rows],
+            self.weight[rows],
+        )
 
 
-def fit_linear_head(pairs: PairFeatures, objective: HeadObjective = HeadObjective(), *,
-                    l2: float = 1e-3, sample_weight: np.ndarray | None = None, seed: int = 0,
-                    max_iter: int = 200) -> tuple[np.ndarray, float]:
+def fit_linear_head(
+    pairs: PairFeatures,
+    objective: HeadObjective = HeadObjective(),
+    *,
+    l2: float = 1e-3,
+    sample_weight: np.ndarray | None = None,
+    seed: int = 0,
+    max_iter: int = 200,
+) -> tuple[np.ndarray, float]:
     """One head ``(w (H,), b)`` minimising the weighted objective + ``(l2/2)‖w‖²``."""
     f_c = torch.as_tensor(np.asarray(pairs.chosen), dtype=torch.float64)
     f_r = torch.as_tensor(np.asarray(pairs.rejected), dtype=torch.float64)
     weight = np.asarray(pairs.weight, dtype=np.float64)
     if sample_weight is not None:
         weight = weight * np.asarray(sample_weight, dtype=np.float64)
-    margin = np.asarray(pairs.margin, dtype=np.float64) if objective.use_margin \
-        else np.zeros(len(pairs))
+    margin = (
+        np.asarray(pairs.margin, dtype=np.float64) if objective.use_margin else np.zeros(len(pairs))
+    )
     margin_t = torch.as_tensor(margin)
     tie_t = torch.as_tensor(np.asarray(pairs.tie, dtype=bool))
     weight_t = torch.as_tensor(weight)
     generator = torch.Generator().manual_seed(seed)
-    w = (0.02 * torch.randn(f_c.shape[1], generator=generator, dtype=torch.float64)
-         ).requires_grad_(True)
+    w = (0.02 * torch.randn(f_c.shape[1], generator=generator, dtype=torch.float64)).requires_grad_(
+        True
+    )
     b = torch.zeros((), dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.LBFGS([w, b], lr=1.0, max_iter=max_iter, history_size=20,
-                                  tolerance_grad=1e-9, tolerance_change=1e-12,
-                                  line_search_fn="strong_wolfe")
+    optimizer = torch.optim.LBFGS(
+        [w, b],
+        lr=1.0,
+        max_iter=max_iter,
+        history_size=20,
+        tolerance_grad=1e-9,
+        tolerance_change=1e-12,
+        line_search_fn="strong_wolfe",
+    )
 
     def closure():
         optimizer.zero_grad()
-        loss = preference_loss(f_c @ w + b, f_r @ w + b, margin=margin_t, tie=tie_t,
-                               weight=weight_t, ties=objective.ties, tie_nu=objective.tie_nu,
-                               center_coef=objective.center_coef,
-                               label_smoothing=objective.label_smoothing)
+        loss = preference_loss(
+            f_c @ w + b,
+            f_r @ w + b,
+            margin=margin_t,
+            tie=tie_t,
+            weight=weight_t,
+            ties=objective.ties,
+            tie_nu=objective.tie_nu,
+            center_coef=objective.center_coef,
+            label_smoothing=objective.label_smoothing,
+        )
         loss = loss + 0.5 * l2 * (w * w).sum()
         loss.backward()
         return loss
@@ -122,20 +148,32 @@ def heldout_loss(pairs: PairFeatures, w: np.ndarray, b: float, objective: HeadOb
     """The weighted objective (no penalty) of head ``(w, b)`` on ``pairs``."""
     r_c = torch.as_tensor(np.asarray(pairs.chosen, dtype=np.float64) @ w + b)
     r_r = torch.as_tensor(np.asarray(pairs.rejected, dtype=np.float64) @ w + b)
-    margin = np.asarray(pairs.margin, dtype=np.float64) if objective.use_margin \
-        else np.zeros(len(pairs))
-    loss = preference_loss(r_c, r_r, margin=torch.as_tensor(margin),
-                           tie=torch.as_tensor(np.asarray(pairs.tie, dtype=bool)),
-                           weight=torch.as_tensor(np.asarray(pairs.weight, dtype=np.float64)),
-                           ties=objective.ties, tie_nu=objective.tie_nu,
-                           center_coef=objective.center_coef,
-                           label_smoothing=objective.label_smoothing)
+    margin = (
+        np.asarray(pairs.margin, dtype=np.float64) if objective.use_margin else np.zeros(len(pairs))
+    )
+    loss = preference_loss(
+        r_c,
+        r_r,
+        margin=torch.as_tensor(margin),
+        tie=torch.as_tensor(np.asarray(pairs.tie, dtype=bool)),
+        weight=torch.as_tensor(np.asarray(pairs.weight, dtype=np.float64)),
+        ties=objective.ties,
+        tie_nu=objective.tie_nu,
+        center_coef=objective.center_coef,
+        label_smoothing=objective.label_smoothing,
+    )
     return float(loss)
 
 
-def choose_l2(pairs: PairFeatures, objective: HeadObjective = HeadObjective(), *,
-              grid: tuple[float, ...] = L2_GRID, folds: int = 4, seed: int = 0,
-              groups: np.ndarray | None = None) -> tuple[float, dict[float, float]]:
+def choose_l2(
+    pairs: PairFeatures,
+    objective: HeadObjective = HeadObjective(),
+    *,
+    grid: tuple[float, ...] = L2_GRID,
+    folds: int = 4,
+    seed: int = 0,
+    groups: np.ndarray | None = None,
+) -> tuple[float, dict[float, float]]:
     """The L2 strength with the lowest k-fold held-out loss; ``groups`` (e.g. prompt hashes)
     keep all pairs of a group in one fold. Returns ``(best, {l2: mean held-out loss})``."""
     n = len(pairs)
@@ -154,17 +192,23 @@ def choose_l2(pairs: PairFeatures, objective: HeadObjective = HeadObjective(), *
             test = fold_of == fold
             if test.all() or not test.any():
                 continue
-            w, b = fit_linear_head(pairs.subset(np.flatnonzero(~test)), objective, l2=l2,
-                                   seed=seed)
+            w, b = fit_linear_head(pairs.subset(np.flatnonzero(~test)), objective, l2=l2, seed=seed)
             losses.append(heldout_loss(pairs.subset(np.flatnonzero(test)), w, b, objective))
         scores[l2] = float(np.mean(losses)) if losses else float("inf")
     best = min(scores, key=scores.get)
     return best, scores
 
 
-def fit_heads(pairs: PairFeatures, k: int = 1, objective: HeadObjective = HeadObjective(), *,
-              l2: float | None = None, seed: int = 0, bootstrap: bool = True,
-              groups: np.ndarray | None = None) -> LinearHeads:
+def fit_heads(
+    pairs: PairFeatures,
+    k: int = 1,
+    objective: HeadObjective = HeadObjective(),
+    *,
+    l2: float | None = None,
+    seed: int = 0,
+    bootstrap: bool = True,
+    groups: np.ndarray | None = None,
+) -> LinearHeads:
     """``k`` heads. ``k = 1``: one head on all pairs. ``k > 1``: member ``j`` is fitted on a
     bootstrap resample drawn with ``seed + j`` (and initialised from that seed). ``l2=None``
     picks the strength by 4-fold cross-validation on all pairs (:func:`choose_l2`)."""

@@ -9,9 +9,12 @@ import torch
 import torch.nn.functional as F
 
 
-def bradley_terry_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor,
-                       margin: torch.Tensor | None = None,
-                       label_smoothing: float = 0.0) -> torch.Tensor:
+def bradley_terry_loss(
+    r_chosen: torch.Tensor,
+    r_rejected: torch.Tensor,
+    margin: torch.Tensor | None = None,
+    label_smoothing: float = 0.0,
+) -> torch.Tensor:
     """Per-pair ``-log σ(r_c − r_r − m)``.
 
     Bradley & Terry (1952) model P(c ≻ r) = σ(r_c − r_r); the per-pair margin ``m`` (preference
@@ -27,8 +30,13 @@ def bradley_terry_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor,
     return loss
 
 
-def davidson_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor, tie: torch.Tensor,
-                  nu: float = 1.0, margin: torch.Tensor | None = None) -> torch.Tensor:
+def davidson_loss(
+    r_chosen: torch.Tensor,
+    r_rejected: torch.Tensor,
+    tie: torch.Tensor,
+    nu: float = 1.0,
+    margin: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Per-pair negative log-likelihood under Davidson's (1970) model with ties.
 
     With π = exp(r) and Δ = r_c − r_r − m, dividing by √(π_c π_r):
@@ -62,9 +70,18 @@ def weighted_mean(values: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     return (values * weights).sum() / weights.sum().clamp_min(1e-12)
 
 
-def preference_loss(r_chosen, r_rejected, *, margin, tie, weight, ties: str = "drop",
-                    tie_nu: float = 1.0, center_coef: float = 0.0,
-                    label_smoothing: float = 0.0) -> torch.Tensor:
+def preference_loss(
+    r_chosen,
+    r_rejected,
+    *,
+    margin,
+    tie,
+    weight,
+    ties: str = "drop",
+    tie_nu: float = 1.0,
+    center_coef: float = 0.0,
+    label_smoothing: float = 0.0,
+) -> torch.Tensor:
     """The training objective for one batch (a scalar)."""
     if ties == "davidson":
         per_pair = davidson_loss(r_chosen, r_rejected, tie, nu=tie_nu, margin=margin)

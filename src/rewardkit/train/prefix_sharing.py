@@ -70,8 +70,9 @@ def shared_prefix_mask(segment: torch.Tensor) -> torch.Tensor:
     return mask[:, None]
 
 
-def collate_shared_prefix(pairs: list[EncodedPair], pad_id: int, use_margin: bool = True,
-                          multiple_of: int = 1) -> SharedPrefixBatch:
+def collate_shared_prefix(
+    pairs: list[EncodedPair], pad_id: int, use_margin: bool = True, multiple_of: int = 1
+) -> SharedPrefixBatch:
     rows = []
     for pair in pairs:
         shared = common_prefix_length(pair.chosen_ids, pair.rejected_ids)
@@ -100,10 +101,16 @@ def collate_shared_prefix(pairs: list[EncodedPair], pad_id: int, use_margin: boo
         chosen_index[row], rejected_index[row] = r0 - 1, end - 1
     margin = torch.tensor([p.margin if use_margin else 0.0 for p, _ in rows], dtype=torch.float32)
     return SharedPrefixBatch(
-        torch.from_numpy(ids), torch.from_numpy(segment), torch.from_numpy(positions),
-        torch.from_numpy(chosen_index), torch.from_numpy(rejected_index), margin,
+        torch.from_numpy(ids),
+        torch.from_numpy(segment),
+        torch.from_numpy(positions),
+        torch.from_numpy(chosen_index),
+        torch.from_numpy(rejected_index),
+        margin,
         torch.tensor([p.tie for p, _ in rows], dtype=torch.bool),
-        torch.tensor([p.weight for p, _ in rows], dtype=torch.float32), int(sum(lengths)))
+        torch.tensor([p.weight for p, _ in rows], dtype=torch.float32),
+        int(sum(lengths)),
+    )
 
 
 def shared_prefix_rewards(model, batch: SharedPrefixBatch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -111,10 +118,12 @@ def shared_prefix_rewards(model, batch: SharedPrefixBatch) -> tuple[torch.Tensor
     decoder (``model.score`` head on ``getattr(model, model.base_model_prefix)``)."""
     device = next(model.parameters()).device
     backbone = getattr(model, model.base_model_prefix)
-    hidden = backbone(input_ids=to_device(batch.input_ids, device),
-                      attention_mask=shared_prefix_mask(to_device(batch.segment, device)),
-                      position_ids=to_device(batch.position_ids, device),
-                      use_cache=False).last_hidden_state
+    hidden = backbone(
+        input_ids=to_device(batch.input_ids, device),
+        attention_mask=shared_prefix_mask(to_device(batch.segment, device)),
+        position_ids=to_device(batch.position_ids, device),
+        use_cache=False,
+    ).last_hidden_state
     rows = torch.arange(hidden.shape[0], device=device)
     chosen = model.score(hidden[rows, to_device(batch.chosen_index, device)])[:, 0]
     rejected = model.score(hidden[rows, to_device(batch.rejected_index, device)])[:, 0]

@@ -27,43 +27,57 @@ class PreparedData:
     skipped_records: int = 0  # bad records skipped (--on-bad-record skip) in --data/--eval-data
 
     def summary(self) -> dict:
-        return {"fingerprint": self.fingerprint, "train_pairs": len(self.train_pairs),
-                "eval_pairs": len(self.eval_pairs), "ties_dropped": self.ties_dropped,
-                "train_overlong": self.train_report.to_dict(),
-                "eval_overlong": self.eval_report.to_dict()}
+        return {
+            "fingerprint": self.fingerprint,
+            "train_pairs": len(self.train_pairs),
+            "eval_pairs": len(self.eval_pairs),
+            "ties_dropped": self.ties_dropped,
+            "train_overlong": self.train_report.to_dict(),
+            "eval_overlong": self.eval_report.to_dict(),
+        }
 
 
-def load_splits(config: TrainConfig,
-                ) -> tuple[list[PreferencePair], list[PreferencePair], list[str], int]:
+def load_splits(
+    config: TrainConfig,
+) -> tuple[list[PreferencePair], list[PreferencePair], list[str], int]:
     """Read ``--data`` (and ``--eval-data``) and return prompt-disjoint train/eval pairs,
     notes, and the number of bad records skipped."""
     notes = []
-    pairs, report = read_pairs(config.data, format=config.format,
-                               on_bad_record=config.on_bad_record)
+    pairs, report = read_pairs(
+        config.data, format=config.format, on_bad_record=config.on_bad_record
+    )
     notes.append(report.summary())
     if config.eval_data:
-        eval_pairs, eval_report = read_pairs(config.eval_data, format=config.format,
-                                             on_bad_record=config.on_bad_record)
+        eval_pairs, eval_report = read_pairs(
+            config.eval_data, format=config.format, on_bad_record=config.on_bad_record
+        )
         notes.append(eval_report.summary())
         skipped = len(report.skipped) + len(eval_report.skipped)
         eval_prompts = {prompt_text(p.prompt) for p in eval_pairs}
         overlap = sum(prompt_text(p.prompt) in eval_prompts for p in pairs)
         if overlap:
-            raise UserError(f"{overlap} training pairs share a prompt with --eval-data; the "
-                            "splits must be disjoint by prompt: remove them, or use "
-                            "--eval-fraction instead of --eval-data", where=config.data)
+            raise UserError(
+                f"{overlap} training pairs share a prompt with --eval-data; the "
+                "splits must be disjoint by prompt: remove them, or use "
+                "--eval-fraction instead of --eval-data",
+                where=config.data,
+            )
         return pairs, eval_pairs, notes, skipped
     train_pairs, eval_pairs = split_by_prompt(pairs, config.eval_fraction)
-    notes.append(f"split by prompt (--eval-fraction {config.eval_fraction}): "
-                 f"{len(train_pairs)} train, {len(eval_pairs)} eval pairs")
+    notes.append(
+        f"split by prompt (--eval-fraction {config.eval_fraction}): "
+        f"{len(train_pairs)} train, {len(eval_pairs)} eval pairs"
+    )
     return train_pairs, eval_pairs, notes, len(report.skipped)
 
 
 def prepare_data(config: TrainConfig, model: RewardModel) -> PreparedData:
     train_pairs, eval_pairs, notes, skipped = load_splits(config)
     if not train_pairs:
-        raise UserError("no training pairs left after the eval split; add data or lower "
-                        "--eval-fraction", where=config.data)
+        raise UserError(
+            "no training pairs left after the eval split; add data or lower --eval-fraction",
+            where=config.data,
+        )
     fingerprint = data_fingerprint(train_pairs)
     ties_dropped = 0
     usable = train_pairs
@@ -77,10 +91,21 @@ def prepare_data(config: TrainConfig, model: RewardModel) -> PreparedData:
     notes.append(f"train: {train_report.summary(config.max_length)}")
     notes.append(f"eval: {eval_report.summary(config.max_length)}")
     if not train_encoded:
-        raise UserError("every training pair was dropped as over-long; raise --max-length",
-                        where=config.data)
-    return PreparedData(usable, eval_pairs, train_encoded, eval_encoded, train_report,
-                        eval_report, fingerprint, ties_dropped, notes, skipped)
+        raise UserError(
+            "every training pair was dropped as over-long; raise --max-length", where=config.data
+        )
+    return PreparedData(
+        usable,
+        eval_pairs,
+        train_encoded,
+        eval_encoded,
+        train_report,
+        eval_report,
+        fingerprint,
+        ties_dropped,
+        notes,
+        skipped,
+    )
 
 
 def _encode(model: RewardModel, pairs: list[PreferencePair], config: TrainConfig):

@@ -35,12 +35,26 @@ class RunningStats:
         """Flush after every micro-batch (before its backward)."""
         return self.sync_every <= 1
 
-    def add(self, step: int, loss: torch.Tensor, rows: int, r_chosen: torch.Tensor,
-            r_rejected: torch.Tensor, tie: torch.Tensor) -> None:
+    def add(
+        self,
+        step: int,
+        loss: torch.Tensor,
+        rows: int,
+        r_chosen: torch.Tensor,
+        r_rejected: torch.Tensor,
+        tie: torch.Tensor,
+    ) -> None:
         """Record one micro-batch of optimizer step ``step`` (1-based), without a host sync."""
         untied = ~tie
-        self._pending.append((step, loss.detach().float(), rows,
-                              ((r_chosen > r_rejected) & untied).sum(), untied.sum()))
+        self._pending.append(
+            (
+                step,
+                loss.detach().float(),
+                rows,
+                ((r_chosen > r_rejected) & untied).sum(),
+                untied.sum(),
+            )
+        )
 
     def flush(self, on_nonfinite) -> None:
         """Fold the pending micro-batches in (one device→host copy). ``on_nonfinite(loss,
@@ -49,8 +63,9 @@ class RunningStats:
             return
         losses = torch.stack([p[1] for p in self._pending]).cpu()
         counts = torch.stack([torch.stack((p[3], p[4])) for p in self._pending]).cpu()
-        for (step, _, rows, _, _), loss, (correct, judged) in zip(self._pending, losses.tolist(),
-                                                                   counts.tolist()):
+        for (step, _, rows, _, _), loss, (correct, judged) in zip(
+            self._pending, losses.tolist(), counts.tolist()
+        ):
             if not torch.isfinite(torch.tensor(loss)):
                 self._pending = []
                 on_nonfinite(loss, step)

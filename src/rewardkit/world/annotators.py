@@ -40,9 +40,13 @@ class Annotator:
         """s(x) = g(x) + b * flattery(x): what this annotator effectively rewards."""
         return gold + self.flattery_bias * float(flattered)
 
-    def prob_prefers(self, gold_a: float, gold_b: float, flattered_a: bool, flattered_b: bool) -> float:
+    def prob_prefers(
+        self, gold_a: float, gold_b: float, flattered_a: bool, flattered_b: bool
+    ) -> float:
         """P(A ≻ B) = σ((s(A) - s(B)) / τ)."""
-        delta = self.perceived_reward(gold_a, flattered_a) - self.perceived_reward(gold_b, flattered_b)
+        delta = self.perceived_reward(gold_a, flattered_a) - self.perceived_reward(
+            gold_b, flattered_b
+        )
         return float(sigmoid(delta / self.tau))
 
     def judge(
@@ -60,12 +64,18 @@ class Annotator:
         return asdict(self)
 
 
-def make_annotators(n_annotators: int, tau_range: tuple[float, float], flattery_bias: float) -> list[Annotator]:
+def make_annotators(
+    n_annotators: int, tau_range: tuple[float, float], flattery_bias: float
+) -> list[Annotator]:
     """``n_annotators`` annotators with τ evenly spaced over ``tau_range`` (inclusive) and the
     same flattery bias. Deterministic: no randomness is needed to define the population."""
     low, high = tau_range
-    taus = np.linspace(low, high, n_annotators) if n_annotators > 1 else np.array([(low + high) / 2])
+    taus = (
+        np.linspace(low, high, n_annotators) if n_annotators > 1 else np.array([(low + high) / 2])
+    )
     return [
-        Annotator(name=f"annotator-{k}", tau=round(float(tau), 6), flattery_bias=float(flattery_bias))
+        Annotator(
+            name=f"annotator-{k}", tau=round(float(tau), 6), flattery_bias=float(flattery_bias)
+        )
         for k, tau in enumerate(taus)
     ]

@@ -42,38 +42,73 @@ class WorldConfig:
     """Options of the demo world; each ``help`` text doubles as the CLI help."""
 
     n_train_pairs: int = field(default=2000, metadata={"help": "Number of training pairs."})
-    n_eval_pairs: int = field(default=500, metadata={"help": "Number of held-out pairs (on prompts not seen in training)."})
-    n_annotators: int = field(default=5, metadata={"help": "Number of simulated annotators; each pair is judged by one, drawn uniformly."})
+    n_eval_pairs: int = field(
+        default=500,
+        metadata={"help": "Number of held-out pairs (on prompts not seen in training)."},
+    )
+    n_annotators: int = field(
+        default=5,
+        metadata={
+            "help": "Number of simulated annotators; each pair is judged by one, drawn uniformly."
+        },
+    )
     annotator_tau_range: tuple[float, float] = field(
         default=(0.3, 1.0),
-        metadata={"help": "Annotators' noise temperatures τ, evenly spaced over [low, high], in gold units "
-                          "(gold steps are 0.5): P(A≻B) = σ((s(A)-s(B))/τ)."},
+        metadata={
+            "help": "Annotators' noise temperatures τ, evenly spaced over [low, high], in gold "
+            "units (gold steps are 0.5): P(A≻B) = σ((s(A)-s(B))/τ)."
+        },
     )
     flattery_bias: float = field(
         default=1.25,
-        metadata={"help": "Shared annotator bias b: an appended flattering sentence adds b to the perceived "
-                          "reward s = g + b*flattery; gold ignores it. 1.25 is a little more than one tone "
-                          "level (1.0), and not a multiple of the 0.5 gold step, so it never creates ties."},
+        metadata={
+            "help": "Shared annotator bias b: an appended flattering sentence adds b to the "
+            "perceived reward s = g + b*flattery; gold ignores it. 1.25 is a little more than "
+            "one tone level (1.0), and not a multiple of the 0.5 gold step, so it never "
+            "creates ties."
+        },
     )
-    flattery_rate: float = field(default=0.35, metadata={"help": "Probability that a response ends with a flattering sentence."})
-    off_topic_rate: float = field(default=0.35, metadata={"help": "Probability that a response answers a different topic of the same family."})
-    eval_prompt_fraction: float = field(default=0.2, metadata={"help": "Fraction of each family's prompt texts reserved for the eval split."})
-    seed: int = field(default=0, metadata={"help": "Random seed; the same config always builds the same world."})
+    flattery_rate: float = field(
+        default=0.35,
+        metadata={"help": "Probability that a response ends with a flattering sentence."},
+    )
+    off_topic_rate: float = field(
+        default=0.35,
+        metadata={
+            "help": "Probability that a response answers a different topic of the same family."
+        },
+    )
+    eval_prompt_fraction: float = field(
+        default=0.2,
+        metadata={"help": "Fraction of each family's prompt texts reserved for the eval split."},
+    )
+    seed: int = field(
+        default=0, metadata={"help": "Random seed; the same config always builds the same world."}
+    )
 
     def __post_init__(self) -> None:
-        self.annotator_tau_range = tuple(float(t) for t in self.annotator_tau_range)  # YAML gives lists
+        self.annotator_tau_range = tuple(
+            float(t) for t in self.annotator_tau_range
+        )  # YAML gives lists
         low_high = self.annotator_tau_range
         if self.n_train_pairs < 1 or self.n_eval_pairs < 1:
             raise UserError("--n-train-pairs and --n-eval-pairs must be at least 1")
         if self.n_annotators < 1:
             raise UserError(f"--n-annotators must be at least 1, got {self.n_annotators}")
         if len(low_high) != 2 or not 0 < low_high[0] <= low_high[1]:
-            raise UserError(f"--annotator-tau-range must be two numbers 0 < low <= high, got {low_high}")
-        for flag, value in (("--flattery-rate", self.flattery_rate), ("--off-topic-rate", self.off_topic_rate)):
+            raise UserError(
+                f"--annotator-tau-range must be two numbers 0 < low <= high, got {low_high}"
+            )
+        for flag, value in (
+            ("--flattery-rate", self.flattery_rate),
+            ("--off-topic-rate", self.off_topic_rate),
+        ):
             if not 0.0 <= value <= 1.0:
                 raise UserError(f"{flag} must be a probability in [0, 1], got {value}")
         if not 0.0 < self.eval_prompt_fraction < 1.0:
-            raise UserError(f"--eval-prompt-fraction must be in (0, 1), got {self.eval_prompt_fraction}")
+            raise UserError(
+                f"--eval-prompt-fraction must be in (0, 1), got {self.eval_prompt_fraction}"
+            )
 
 
 @dataclass(frozen=True)
@@ -117,7 +152,9 @@ def all_prompts() -> list[PromptSpec]:
     return prompts
 
 
-def split_prompts(rng: np.random.Generator, eval_fraction: float) -> tuple[list[PromptSpec], list[PromptSpec]]:
+def split_prompts(
+    rng: np.random.Generator, eval_fraction: float
+) -> tuple[list[PromptSpec], list[PromptSpec]]:
     """Shuffle each family's prompts and reserve ``eval_fraction`` of them (at least one)
     for eval, so both splits cover every family and no prompt text is in both."""
     train, eval_ = [], []
@@ -213,7 +250,10 @@ def _make_split(
     config: WorldConfig,
     annotators: Sequence[Annotator],
 ) -> list[PreferencePair]:
-    return [_make_pair(rng, _pick(rng, prompts), f"{split}-{i:05d}", config, annotators) for i in range(n_pairs)]
+    return [
+        _make_pair(rng, _pick(rng, prompts), f"{split}-{i:05d}", config, annotators)
+        for i in range(n_pairs)
+    ]
 
 
 def build_world(config: WorldConfig | None = None) -> World:
@@ -224,11 +264,15 @@ def build_world(config: WorldConfig | None = None) -> World:
     split_rng, train_rng, eval_rng = (
         np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(3)
     )
-    annotators = make_annotators(config.n_annotators, config.annotator_tau_range, config.flattery_bias)
+    annotators = make_annotators(
+        config.n_annotators, config.annotator_tau_range, config.flattery_bias
+    )
     train_prompts, eval_prompts = split_prompts(split_rng, config.eval_prompt_fraction)
     return World(
         config=config,
-        train=_make_split(train_rng, train_prompts, config.n_train_pairs, "train", config, annotators),
+        train=_make_split(
+            train_rng, train_prompts, config.n_train_pairs, "train", config, annotators
+        ),
         eval=_make_split(eval_rng, eval_prompts, config.n_eval_pairs, "eval", config, annotators),
         annotators=annotators,
         train_prompts=train_prompts,

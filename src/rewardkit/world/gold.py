@@ -137,7 +137,9 @@ def world_statistics(pairs: Sequence[PreferencePair]) -> dict[str, float]:
     stats = {
         "n_pairs": float(len(pairs)),
         "noise_ceiling": float(np.mean(gold_c > gold_r)),
-        "longer_wins_rate": float(np.mean((len_c > len_r)[distinct_len])) if distinct_len.any() else float("nan"),
+        "longer_wins_rate": float(np.mean((len_c > len_r)[distinct_len]))
+        if distinct_len.any()
+        else float("nan"),
         "flattered_response_fraction": float(np.mean(np.concatenate([flat_c, flat_r]))),
         "flattery_differs_fraction": float(np.mean(differs)),
         "max_words": float(max(len_c.max(), len_r.max())),

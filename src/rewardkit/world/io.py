@@ -75,7 +75,10 @@ def world_summary(world: World) -> dict[str, Any]:
         },
         "gold_formula": GOLD_FORMULA,
         "noise_ceiling": {"train": noise_ceiling(world.train), "eval": noise_ceiling(world.eval)},
-        "statistics": {"train": world_statistics(world.train), "eval": world_statistics(world.eval)},
+        "statistics": {
+            "train": world_statistics(world.train),
+            "eval": world_statistics(world.eval),
+        },
         "n_prompts": {"train": len(world.train_prompts), "eval": len(world.eval_prompts)},
     }
 
@@ -109,7 +112,9 @@ def load_world_split(out_dir: str | Path, split: str) -> list[PreferencePair]:
     gold_path, pairs_path = out / "gold.jsonl", out / f"{split}.jsonl"
     for path in (gold_path, pairs_path):
         if not path.exists():
-            raise UserError("file not found; write the world first with write_world", where=str(path))
+            raise UserError(
+                "file not found; write the world first with write_world", where=str(path)
+            )
     gold: dict[str, dict[str, Any]] = {}
     with gold_path.open(encoding="utf-8") as fh:
         for line in fh:
