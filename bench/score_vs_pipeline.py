@@ -31,7 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, today  # noqa: E402
 from rewardkit.cli_support import quiet_libraries  # noqa: E402
 from rewardkit.data import read_pairs, split_by_prompt  # noqa: E402
-from rewardkit.model.reward_model import RewardModel, resolve_device  # noqa: E402
+from rewardkit.model.device import resolve_device  # noqa: E402
+from rewardkit.model.inference import forward_sequences  # noqa: E402
+from rewardkit.model.reward_model import RewardModel  # noqa: E402
 
 HH = (
     Path(__file__).resolve().parents[1]
@@ -204,11 +206,11 @@ def main() -> None:
 def _print_split(model: RewardModel, prompts, responses, batch_size: int, device) -> None:
     """Where one fp32 pass's time goes: tokenizing (host) against the forwards."""
     start = time.perf_counter()
-    sequences = model.encode_responses(prompts, responses)
+    sequences = [ids for ids, _ in model.encoder.encode_singles(list(zip(prompts, responses)))]
     tokenizing = time.perf_counter() - start
     _synchronize(device)
     start = time.perf_counter()
-    model.score_ids(sequences, batch_size=batch_size)
+    forward_sequences(model, sequences, batch_size=batch_size)
     _synchronize(device)
     forwards = time.perf_counter() - start
     print(

@@ -28,10 +28,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import rewardkit.model.reward_model as reward_model_module  # noqa: E402
-import rewardkit.train.trainer as trainer_module  # noqa: E402
+import rewardkit.train.finetune as finetune_module  # noqa: E402
 from common import machine, today, training_workspace  # noqa: E402
 from rewardkit.cli_support import quiet_libraries  # noqa: E402
 from rewardkit.data import pairs_to_jsonl, read_pairs, split_by_prompt  # noqa: E402
+from rewardkit.model.inference import forward_sequences  # noqa: E402
 from rewardkit.model.reward_model import RewardModel  # noqa: E402
 from rewardkit.train import TrainConfig, train  # noqa: E402
 from rewardkit.train.batching import length_grouped_batches, pair_length  # noqa: E402
@@ -63,15 +64,16 @@ VARIANTS = [
 def switched_off(parts: tuple[str, ...]):
     """Switch internal speed-ups off for one run: the fp32 attention core under CPU bf16
     (``attention_core``) and the [CLS]-only last encoder layer (``first_token``)."""
-    saved = (trainer_module.use_fast_attention, reward_model_module.enable_first_token_last_layer)
+    saved = (finetune_module.use_fast_attention, reward_model_module.enable_first_token_last_layer)
     if "attention_core" in parts:
-        trainer_module.use_fast_attention = lambda model: False
+        finetune_module.use_fast_attention = lambda model: False
     if "first_token" in parts:
         reward_model_module.enable_first_token_last_layer = lambda model: False
     try:
         yield
     finally:
-        trainer_module.use_fast_attention, reward_model_module.enable_first_token_last_layer = saved
+        finetune_module.use_fast_attention = saved[0]
+        reward_model_module.enable_first_token_last_layer = saved[1]
 
 
 def run_variant(
@@ -140,12 +142,12 @@ def cache_timing(train_file: Path, eval_file: Path, args, work: Path) -> dict:
 def inference_timing(args, texts: list[tuple[str, str]]) -> dict:
     model = RewardModel.from_backbone(args.backbone, max_length=args.max_length)
     ids = [model.encoder.encode_single(prompt, response)[0] for prompt, response in texts]
-    plain = type(model).score_ids.__wrapped__  # score_ids() without its inference_mode
+    plain = forward_sequences.__wrapped__  # forward_sequences() without its inference_mode
     runs = {
-        "inference_mode": lambda: model.score_ids(ids),
+        "inference_mode": lambda: forward_sequences(model, ids),
         "no_grad": lambda: torch.no_grad()(plain)(model, ids),
     }
-    model.score_ids(ids[:8])  # warm-up
+    forward_sequences(model, ids[:8])  # warm-up
     timings = {}
     for label, call in runs.items():
         start = time.perf_counter()

@@ -36,8 +36,9 @@ from common import (  # noqa: E402
 )
 from rewardkit.cli_support import quiet_libraries  # noqa: E402
 from rewardkit.data import read_pairs, split_by_prompt  # noqa: E402
-from rewardkit.eval.evaluate import evaluate_pairs  # noqa: E402
+from rewardkit.eval.proxy import core_metrics  # noqa: E402
 from rewardkit.model.backbone import resolve_backbone  # noqa: E402
+from rewardkit.model.loading import load_reward_model  # noqa: E402
 from rewardkit.model.reward_model import RewardModel  # noqa: E402
 from rewardkit.train import TrainConfig, train  # noqa: E402
 
@@ -158,13 +159,14 @@ def run_rewardkit(data_path: str, args, precision: str, seed: int, out: Path) ->
 
 def evaluate(model_dir: Path, eval_pairs, max_length: int, suffix: str = "") -> dict:
     """Score with the same scorer; ``suffix`` reproduces TRL's appended EOS text."""
-    model = RewardModel.from_pretrained(model_dir, max_length=max_length, precision="fp32")
+    scorer = load_reward_model(model_dir, max_length=max_length, precision="fp32")
     if suffix:
         eval_pairs = [
             dataclasses.replace(p, chosen=p.chosen + suffix, rejected=p.rejected + suffix)
             for p in eval_pairs
         ]
-    metrics = evaluate_pairs(model, eval_pairs)
+    scored = scorer.score_pairs(eval_pairs)
+    metrics = core_metrics(scored, len(eval_pairs), scorer.max_length, scorer.temperature)
     return {
         "accuracy_all": metrics["accuracy"],
         "n_all": metrics["n"],

@@ -16,7 +16,7 @@ import rewardkit
 from rewardkit.config import build_config
 from rewardkit.data import read_pairs
 from rewardkit.errors import UserError
-from rewardkit.model import RewardModel
+from rewardkit.model import RewardModel, load_reward_model
 from rewardkit.train import TrainConfig
 
 runner = CliRunner()
@@ -214,9 +214,8 @@ def test_eval_writes_metrics_and_prints_accuracy(tiny_bert_rm_dir, write_prefere
     assert result.exit_code == 0, result.output
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n"] == 3 and metrics["model"] == str(tiny_bert_rm_dir)
-    model = RewardModel.from_pretrained(tiny_bert_rm_dir)
-    r_c, r_r, _, _ = model.score_pairs(read_pairs(data)[0])
-    assert metrics["accuracy"] == pytest.approx(np.mean(r_c > r_r))
+    scored = load_reward_model(tiny_bert_rm_dir).score_pairs(read_pairs(data)[0])
+    assert metrics["accuracy"] == pytest.approx(np.mean(scored.r_chosen > scored.r_rejected))
     assert "accuracy" in result.output and f"{100 * metrics['accuracy']:.1f}%" in result.output
 
 

@@ -1,18 +1,20 @@
-"""rewardkit: pairwise human preferences → a reward model you can measure, trust and serve."""
+"""rewardkit: pairwise human preferences → a reward model you can measure, trust and serve.
 
-__version__ = "0.1.0"
+    import rewardkit
+    result = rewardkit.train(rewardkit.TrainConfig(data="pairs.jsonl", out="runs/rm"))
+    rm = rewardkit.RewardModel.from_pretrained("runs/rm")      # one model
+    scorer = rewardkit.load_reward_model("runs/rm")            # any model or ensemble
 
+Names load on first use (:mod:`rewardkit.exports`), so ``import rewardkit`` stays cheap.
+"""
 
-def __getattr__(name):  # lazy: `import rewardkit` stays cheap for the CLI's --help
-    if name == "RewardModel":
-        from rewardkit.model.reward_model import RewardModel
+from rewardkit.exports import lazy_exports
+from rewardkit.version import __version__
 
-        return RewardModel
-    if name in ("train", "TrainConfig"):
-        from rewardkit.train import config, trainer
+__all__ = ["RewardModel", "TrainConfig", "load_reward_model", "train", "__version__"]
 
-        return {"train": trainer.train, "TrainConfig": config.TrainConfig}[name]
-    raise AttributeError(name)
-
-
-__all__ = ["RewardModel", "TrainConfig", "train", "__version__"]
+__getattr__ = lazy_exports(
+    __name__,
+    "rewardkit.model.reward_model:RewardModel rewardkit.model.loading:load_reward_model "
+    "rewardkit.train.trainer:train rewardkit.train.config:TrainConfig",
+)

@@ -12,24 +12,35 @@ from typing import Any, Callable, Optional
 
 import typer
 
-from rewardkit.config import _strip_optional, build_config, flag_name
+from rewardkit.config import build_config, flag_name, strip_optional
 from rewardkit.errors import UserError
+from rewardkit.exports import resolve
+
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    """One verb: its config class and library function as ``"module:name"`` (imported only
+    when needed), and what to print when it returns: ``report``, a format string filled from
+    the returned summary dict, or ``show``, a ``"module:name"`` printer of the result."""
+
+    name: str
+    config: str
+    run: str
+    help: str
+    epilog: str
+    report: str | None = None
+    show: str | None = None
 
 
 def quiet_libraries() -> None:
-    """Keep transformers' load reports and download bars out of the user's terminal.
+    """Keep transformers' load reports and hub progress bars out of the user's terminal.
 
-    Tokenizer parallelism is left on (the tokenizers library's default): batched tokenization
-    then uses every core, and rewardkit never forks after tokenizing."""
+    Environment variables only, read when those libraries are imported — importing them here
+    would make ``--help`` slow. Tokenizer parallelism is left on (the tokenizers library's
+    default): batched tokenization then uses every core, and rewardkit never forks after
+    tokenizing."""
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    try:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
-    except ImportError:  # pragma: no cover
-        pass
 
 
 def user_errors(fn: Callable) -> Callable:
@@ -50,85 +61,84 @@ def user_errors(fn: Callable) -> Callable:
 
 
 def _own_fields_first(cls) -> list[dataclasses.Field]:
-    """The config's own options first (``--model``, ``--data``, …), then those it inherits
-    (shared blocks such as :class:`rewardkit.model.options.ModelLoadOptions`)."""
-    inherited = {
+    """The command's own options first (``--model``, ``--data``, …), then the shared blocks
+    of :mod:`rewardkit.options` it inherits (how a model is loaded, batching)."""
+    shared = {
         f.name
-        for base in cls.__mro__[1:]
-        if dataclasses.is_dataclass(base)
+        for base in cls.__mro__
+        if base.__module__ == "rewardkit.options" and dataclasses.is_dataclass(base)
         for f in dataclasses.fields(base)
     }
     fields = dataclasses.fields(cls)
-    return [f for f in fields if f.name not in inherited] + [
-        f for f in fields if f.name in inherited
-    ]
+    return [f for f in fields if f.name not in shared] + [f for f in fields if f.name in shared]
 
 
-def config_command(
-    app: typer.Typer,
-    name: str,
-    cls: type,
-    run: Callable[[Any], None],
-    *,
-    help: str,
-    epilog: str,
-    required: tuple[str, ...] = (),
-    positional: tuple[str, ...] = (),
-) -> None:
-    """Register ``name`` with one ``--flag`` per dataclass field (its help = the field help),
-    plus ``--config FILE``; flags override the YAML file, which overrides defaults. Fields named
-    in ``positional`` are optional positional arguments instead of flags
-    (``rewardkit serve MODEL_DIR``)."""
-    hints = typing.get_type_hints(cls)
-    arguments = []
-    params = [
-        inspect.Parameter(
-            "config",
-            inspect.Parameter.KEYWORD_ONLY,
-            default=typer.Option(None, "--config", help="YAML file of options; flags override it."),
-            annotation=Optional[str],
-        )
-    ]
-    for field in _own_fields_first(cls):
-        base = _strip_optional(hints[field.name])
-        annotation = Optional[base] if base in (int, float, str, bool) else Optional[str]
-        help_text = field.metadata.get("help", "")
-        if field.metadata.get("choices"):
-            help_text += f" [{'|'.join(field.metadata['choices'])}]"
-        default = field.default if field.default is not dataclasses.MISSING else None
-        if field.name not in required and default not in (None, ""):
-            help_text += f" (default: {default})"
-        if field.name in positional:
-            arguments.append(
-                inspect.Parameter(
-                    field.name,
-                    inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                    default=typer.Argument(
-                        None, help=help_text, show_default=False, metavar=field.name.upper()
-                    ),
-                    annotation=annotation,
-                )
-            )
-            continue
-        if base is bool:
-            decls = [f"{flag_name(field.name)}/--no-{field.name.replace('_', '-')}"]
-        else:
-            decls = [flag_name(field.name)]
-        params.append(
+def config_command(app: typer.Typer, command: Command) -> None:
+    """Register ``command`` with one ``--flag`` per field of its config (the field's help is
+    the flag's help), plus ``--config FILE``; flags override the YAML file, which overrides
+    defaults. Fields marked ``positional`` are arguments instead of flags
+    (``rewardkit serve MODEL``, ``rewardkit compare REPORT…``)."""
+    cls = resolve(command.config)
+    arguments, params = (
+        [],
+        [
             inspect.Parameter(
-                field.name,
+                "config",
                 inspect.Parameter.KEYWORD_ONLY,
-                default=typer.Option(None, *decls, help=help_text, show_default=False),
-                annotation=annotation,
+                default=typer.Option(
+                    None, "--config", help="YAML file of options; flags override it."
+                ),
+                annotation=Optional[str],
             )
-        )
+        ],
+    )
+    for field in _own_fields_first(cls):
+        parameter = _parameter(field, typing.get_type_hints(cls)[field.name])
+        (arguments if field.metadata.get("positional") else params).append(parameter)
 
     @user_errors
-    def command(**kwargs):
-        config_file = kwargs.pop("config")
-        config = build_config(cls, config_file, kwargs)
-        run(config)
+    def run(**kwargs):
+        config = build_config(cls, kwargs.pop("config"), kwargs)
+        result = resolve(command.run)(config)
+        if command.show:
+            resolve(command.show)(result)
+        elif command.report:
+            from rewardkit.progress import console
 
-    command.__signature__ = inspect.Signature(arguments + params)
-    command.__name__ = name
-    app.command(name, help=help, epilog=epilog)(command)
+            console.print(command.report.format(**result), highlight=False)
+
+    run.__signature__ = inspect.Signature(arguments + params)
+    run.__name__ = command.name.replace("-", "_")
+    app.command(command.name, help=command.help, epilog=command.epilog)(run)
+
+
+def _parameter(field: dataclasses.Field, hint: Any) -> inspect.Parameter:
+    """The typer parameter of one config field."""
+    base = strip_optional(hint)
+    annotation = Optional[base] if base in (int, float, str, bool) else Optional[str]
+    help_text = field.metadata.get("help", "")
+    if field.metadata.get("choices"):
+        help_text += f" [{'|'.join(field.metadata['choices'])}]"
+    default = field.default if field.default is not dataclasses.MISSING else None
+    if not field.metadata.get("required") and default not in (None, ""):
+        help_text += f" (default: {default})"
+    if field.metadata.get("positional"):
+        if typing.get_origin(base) is list:
+            annotation = Optional[list[str]]
+        return inspect.Parameter(
+            field.name,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            default=typer.Argument(
+                None, help=help_text, show_default=False, metavar=field.name.upper()
+            ),
+            annotation=annotation,
+        )
+    decls = [flag_name(field.name)]
+    if base is bool:
+        decls = [f"{flag_name(field.name)}/--no-{field.name.replace('_', '-')}"]
+    return inspect.Parameter(
+        field.name,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=typer.Option(None, *decls, help=help_text, show_default=False),
+        annotation=annotation,
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import yaml
 
@@ -18,16 +18,43 @@ from rewardkit.errors import UserError
 T = TypeVar("T")
 
 
-def option(default: Any, help: str, *, choices: tuple[str, ...] | None = None, **kwargs) -> Any:
-    """A dataclass field with CLI help (and optional choices)."""
-    metadata = {"help": help}
+def option(
+    default: Any,
+    help: str,
+    *,
+    choices: tuple[str, ...] | None = None,
+    required: bool = False,
+    positional: bool = False,
+    **kwargs,
+) -> Any:
+    """A dataclass field with CLI help, optional ``choices``, and ``required`` (an empty value
+    is refused with one line naming the flag). ``positional`` makes it a command-line argument
+    (``rewardkit serve MODEL``) instead of a ``--flag``; a list default takes several."""
+    metadata: dict[str, Any] = {"help": help}
     if choices:
         metadata["choices"] = choices
+    if required:
+        metadata["required"] = True
+    if positional:
+        metadata["positional"] = True
     if isinstance(default, (list, dict)):
         return dataclasses.field(
             default_factory=lambda: type(default)(default), metadata=metadata, **kwargs
         )
     return dataclasses.field(default=default, metadata=metadata, **kwargs)
+
+
+@dataclasses.dataclass
+class Options:
+    """Base of every command's config: ``__post_init__`` checks required options and choices,
+    so a config built in Python is checked exactly like one built from the command line.
+    Subclasses name their command in ``command`` and call ``super().__post_init__()`` first."""
+
+    command: ClassVar[str] = ""
+
+    def __post_init__(self):
+        check_required(self)
+        check_choices(self)
 
 
 def flag_name(field_name: str) -> str:
@@ -73,6 +100,15 @@ def build_config(
     return config
 
 
+def check_required(config) -> None:
+    """One line naming the first required option left empty."""
+    command = getattr(config, "command", "") or "COMMAND"
+    for f in dataclasses.fields(config):
+        if f.metadata.get("required") and getattr(config, f.name) in (None, "", []):
+            name = f.name.upper() if f.metadata.get("positional") else flag_name(f.name)
+            raise UserError(f"{name} is required (see rewardkit {command} --help)")
+
+
 def check_choices(config) -> None:
     for f in dataclasses.fields(config):
         choices = f.metadata.get("choices")
@@ -87,7 +123,7 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
     """YAML gives ints for floats and strings for paths; make them the declared type."""
     if value is None:
         return None
-    base = _strip_optional(hint)
+    base = strip_optional(hint)
     try:
         if base is float and isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
@@ -112,7 +148,7 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
     return value
 
 
-def _strip_optional(hint: Any) -> Any:
+def strip_optional(hint: Any) -> Any:
     args = [a for a in typing.get_args(hint) if a is not type(None)]
     if (
         typing.get_origin(hint) in (typing.Union, getattr(__import__("types"), "UnionType", None))

@@ -14,27 +14,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from rewardkit.config import option
+from rewardkit.config import Options, option
 from rewardkit.errors import UserError
-from rewardkit.model.sidecar import write_json_atomic
+from rewardkit.files import write_json_atomic
+from rewardkit.formatting import percent
 from rewardkit.progress import console
 from rewardkit.train.config import TrainConfig
-from rewardkit.world import (
-    FLATTERY_SENTENCES,
-    WorldConfig,
-    accuracy_against_gold,
-    build_world,
-    load_world_split,
-    noise_ceiling,
-    write_world,
-)
+
+# the demo's options that it passes on to `rewardkit train` unchanged
+TRAINING_OPTIONS = ("backbone", "epochs", "lr", "batch_size", "max_length", "seed", "precision")
 
 
 @dataclass
-class DemoConfig:
+class DemoConfig(Options):
     """Options of ``rewardkit demo``."""
+
+    command = "demo"
 
     out: str = option("demo-out", "Folder for the world, the model and the results.")
     seed: int = option(0, "Seed of the world and of training.")
@@ -48,13 +43,23 @@ class DemoConfig:
     precision: str = option("fp32", "fp32 or bf16.", choices=("fp32", "bf16"))
 
     def __post_init__(self):
+        super().__post_init__()
         if self.n_train_pairs < 16 or self.n_eval_pairs < 1:
             raise UserError("--n-train-pairs must be at least 16 and --n-eval-pairs at least 1")
 
 
 def run_demo(config: DemoConfig, *, progress: bool | None = None) -> dict:
-    from rewardkit.model.reward_model import RewardModel
+    # numpy, torch and the world's generator: loaded when the demo runs, not for `--help`
+    from rewardkit.model.loading import load_reward_model
     from rewardkit.train import train
+    from rewardkit.world import (
+        WorldConfig,
+        accuracy_against_gold,
+        build_world,
+        load_world_split,
+        noise_ceiling,
+        write_world,
+    )
 
     out = Path(config.out)
     world = build_world(
@@ -67,27 +72,22 @@ def run_demo(config: DemoConfig, *, progress: bool | None = None) -> dict:
         f"world: {len(world.train)} train / {len(world.eval)} eval pairs in {out / 'world'}",
         highlight=False,
     )
+    training = {name: getattr(config, name) for name in TRAINING_OPTIONS}
     result = train(
         TrainConfig(
             data=str(paths["train"]),
             eval_data=str(paths["eval"]),
             out=str(out / "model"),
-            backbone=config.backbone,
-            epochs=config.epochs,
-            lr=config.lr,
-            batch_size=config.batch_size,
-            max_length=config.max_length,
-            seed=config.seed,
-            precision=config.precision,
+            **training,
         ),
         progress=progress,
     )
-    model = RewardModel.from_pretrained(out / "model")
     held_out = load_world_split(out / "world", "eval")
-    r_c, r_r, kept, _ = model.score_pairs(held_out)
-    if len(kept) != len(held_out):
+    scored = load_reward_model(out / "model").score_pairs(held_out)
+    if len(scored.pairs) != len(held_out):
         raise UserError("some demo pairs did not fit --max-length; raise it")
-    label_accuracy = float(np.mean(r_c > r_r))
+    r_c, r_r = scored.r_chosen, scored.r_rejected
+    label_accuracy = float((r_c > r_r).mean())
     gold_accuracy = accuracy_against_gold(held_out, r_c, r_r)
     ceiling = noise_ceiling(held_out)
     summary = {
@@ -100,9 +100,9 @@ def run_demo(config: DemoConfig, *, progress: bool | None = None) -> dict:
         "training_seconds": result.metrics["training"]["seconds"],
     }
     console.print(
-        f"held-out accuracy vs simulated labels: {100 * label_accuracy:.1f}%\n"
-        f"held-out accuracy vs gold reward:      {100 * gold_accuracy:.1f}%\n"
-        f"noise ceiling (gold vs labels):        {100 * ceiling:.1f}%",
+        f"held-out accuracy vs simulated labels: {percent(label_accuracy)}\n"
+        f"held-out accuracy vs gold reward:      {percent(gold_accuracy)}\n"
+        f"noise ceiling (gold vs labels):        {percent(ceiling)}",
         highlight=False,
     )
     summary.update(proxy_report(out, paths["eval"], progress=progress))
@@ -120,6 +120,7 @@ def proxy_report(out: Path, eval_path: Path, *, progress: bool | None = None) ->
     from rewardkit.eval.probes import phrase_probe
     from rewardkit.eval.report_text import print_metrics
     from rewardkit.eval.run import EvalConfig, run_eval
+    from rewardkit.world import FLATTERY_SENTENCES
 
     bias = phrase_probe(
         BIAS_PROBE,
@@ -146,8 +147,8 @@ def proxy_report(out: Path, eval_path: Path, *, progress: bool | None = None) ->
     bias_rate = probes[BIAS_PROBE]["flip_rate"] or 0.0
     fit = metrics["calibration"]["temperature_fit"]
     console.print(
-        f"bias probe ({BIAS_PROBE}): flip rate {100 * bias_rate:.1f}% vs at most "
-        f"{100 * preserving[worst]:.1f}% for a meaning-preserving edit ({worst})\n"
+        f"bias probe ({BIAS_PROBE}): flip rate {percent(bias_rate)} vs at most "
+        f"{percent(preserving[worst])} for a meaning-preserving edit ({worst})\n"
         f"report: {out / 'report' / 'report.html'}",
         highlight=False,
     )

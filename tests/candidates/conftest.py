@@ -12,7 +12,7 @@ def heads_ensemble_dir(tmp_path_factory, tiny_bert_rm_dir):
     """``tiny_bert_rm_dir`` plus ``ensemble_heads.safetensors``: 3 heads = the model's head
     ± zero-mean noise, so their mean is exactly the saved head (the ensemble format, form b)."""
     from rewardkit.model import RewardModel
-    from rewardkit.model.ensemble import save_ensemble_heads
+    from rewardkit.model.ensemble import LinearHeads, save_ensemble_heads
     from rewardkit.model.features import head_parameters
 
     out = tmp_path_factory.mktemp("heads-ensemble") / "model"
@@ -20,7 +20,9 @@ def heads_ensemble_dir(tmp_path_factory, tiny_bert_rm_dir):
     weight, bias = head_parameters(RewardModel.from_pretrained(out).model)
     noise = np.random.default_rng(0).normal(0, 0.5, size=(3, weight.shape[0]))
     noise -= noise.mean(axis=0)
-    save_ensemble_heads(out, weight[None, :] + noise, np.array([bias, bias + 0.1, bias - 0.1]))
+    save_ensemble_heads(
+        out, LinearHeads(weight[None, :] + noise, np.array([bias, bias + 0.1, bias - 0.1]))
+    )
     return out
 
 

@@ -137,13 +137,13 @@ def test_max_spread_skips_pairs_members_disagree_on(
 ):
     """The threshold is the std over the 3 heads of the per-head gap: a threshold between the
     smallest and largest such std keeps exactly the pairs under it."""
-    from rewardkit.model.ensemble import RewardEnsemble
+    from rewardkit.model import load_reward_model
 
     data = write_candidates_file(SETS[:2])
-    ensemble = RewardEnsemble.from_pretrained(heads_ensemble_dir)
+    scorer = load_reward_model(heads_ensemble_dir)
     stds = []
     for given in SETS[:2]:
-        _, _, members = ensemble.score_with_spread(given["prompt"], given["responses"])
+        members = scorer.score(given["prompt"], given["responses"]).members
         for i, j in combinations(range(len(given["responses"])), 2):
             stds.append(float((members[:, i] - members[:, j]).std()))
     threshold = float(np.median(stds))

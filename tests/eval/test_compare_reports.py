@@ -49,7 +49,7 @@ def test_compare_two_reports_on_their_common_pairs(tmp_path):
         tmp_path / "a", "model-a", {"k1": True, "k2": True, "k3": True, "k4": False}, ties=["t"]
     )
     b = _report(tmp_path / "b", "model-b", {"k1": True, "k2": False, "k3": False}, ties=["t"])
-    result = compare([a, b], CompareConfig(out=str(tmp_path / "cmp"), n_boot=200))
+    result = compare(CompareConfig(inputs=[a, b], out=str(tmp_path / "cmp"), n_boot=200))
     assert result["n_common"] == 3
     first, second = result["models"]
     assert first["accuracy"] == 1.0 and second["accuracy"] == pytest.approx(1 / 3)
@@ -62,11 +62,11 @@ def test_compare_two_reports_on_their_common_pairs(tmp_path):
 def test_compare_needs_two_inputs_and_data_for_models(tmp_path):
     a = _report(tmp_path / "a", "a", {"k": True})
     with pytest.raises(UserError):
-        compare([a], CompareConfig())
+        compare(CompareConfig(inputs=[a]))
     model_dir = tmp_path / "model"
     model_dir.mkdir()
     with pytest.raises(UserError, match="--data"):
-        compare([a, str(model_dir)], CompareConfig())
+        compare(CompareConfig(inputs=[a, str(model_dir)]))
     other = _report(tmp_path / "other", "o", {"z": True})
     with pytest.raises(UserError, match="share no pairs"):
-        compare([a, other], CompareConfig())
+        compare(CompareConfig(inputs=[a, other]))

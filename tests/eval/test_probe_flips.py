@@ -18,7 +18,7 @@ from rewardkit.eval.probes import (
     run_probes,
 )
 from rewardkit.model.encode import EncodedPair, EncodeReport
-from rewardkit.model.ensemble import ScoredPairs
+from rewardkit.model.scores import ScoredPairs
 
 
 def test_flip_rate_by_hand():
@@ -104,7 +104,7 @@ def test_register_probe_from_python():
 
 
 class WordCountTarget:
-    """A stand-in reward model: reward = number of words (scores pairs like RewardEnsemble)."""
+    """A stand-in reward model: reward = number of words (scores pairs like the Scorer)."""
 
     k = 1
     temperature = 1.0

@@ -287,18 +287,19 @@ def _lists(array) -> list:
     return np.asarray(array, dtype=np.float64).tolist()
 
 
-def scores_of_old_code(folder: Path) -> dict:
-    """Reference scores with the API before the restructure (``RewardEnsemble``)."""
-    from rewardkit.model.ensemble import RewardEnsemble
+def reference_scores(folder: Path) -> dict:
+    """The scores the test compares, through the one loader and scorer. (The committed JSON
+    was written by this function's predecessor with ``RewardEnsemble.score_with_spread`` and
+    ``RewardEnsemble.score_pairs``, the code before the restructure.)"""
+    from rewardkit.model import load_reward_model
 
-    ensemble = RewardEnsemble.from_pretrained(folder)
-    prompts, responses = [p for p, _ in TEXTS], [r for _, r in TEXTS]
-    mean, spread, members = ensemble.score_with_spread(prompts, responses)
-    pairs = ensemble.score_pairs(pair_records())
+    scorer = load_reward_model(folder)
+    scores = scorer.score([p for p, _ in TEXTS], [r for _, r in TEXTS])
+    pairs = scorer.score_pairs(pair_records())
     return {
-        "rewards": _lists(mean),
-        "spread": _lists(spread),
-        "members": _lists(members),
+        "rewards": _lists(scores.rewards),
+        "spread": _lists(scores.spread),
+        "members": _lists(scores.members),
         "pairs": {
             "kept": [e.index for e in pairs.encoded],
             "chosen": _lists(pairs.r_chosen),
@@ -315,7 +316,7 @@ if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as tmp:
         built = build_reference_models(Path(tmp))
         reference = {
-            kind: {form: scores_of_old_code(folder) for form, folder in forms.items()}
+            kind: {form: reference_scores(folder) for form, folder in forms.items()}
             for kind, forms in built.items()
         }
     REFERENCE_FILE.write_text(json.dumps(reference, indent=1) + "\n")

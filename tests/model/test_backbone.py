@@ -9,7 +9,8 @@ from transformers import AutoTokenizer
 import rewardkit.model.backbone as backbone
 from rewardkit.errors import UserError
 from rewardkit.model import RewardModel
-from rewardkit.model.backbone import ADDED_PAD_TOKEN, resolve_backbone, sha256_file
+from rewardkit.model.backbone import ADDED_PAD_TOKEN, resolve_backbone
+from rewardkit.model.inference import forward_sequences
 
 PROMPT = "what is a good tea ?"
 
@@ -50,16 +51,6 @@ def test_wrong_pinned_digest_is_a_user_error(monkeypatch):
     assert "\n" not in message
 
 
-def test_sha256_file_matches_hashlib(tmp_path):
-    """sha256 of b"abc" is the FIPS 180-2 test vector ba7816bf…15ad, also when read in 1-byte
-    chunks."""
-    path = tmp_path / "abc"
-    path.write_bytes(b"abc")
-    expected = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-    assert sha256_file(path) == expected
-    assert sha256_file(path, chunk=1) == expected
-
-
 # --------------------------------------------------------------------------- pad == eos
 @pytest.fixture
 def llama_rm(tiny_llama_dir):
@@ -95,12 +86,12 @@ def test_encoder_keeps_its_pad_token(tiny_bert_dir):
 
 
 def _per_token_head_outputs(model, sequences):
-    """Score ``sequences`` with score_ids while a hook records the head's output at every
+    """Score ``sequences`` with forward_sequences while a hook records the head's output at every
     position: returns (rewards, list of per-token outputs trimmed to each sequence)."""
     seen = []
     hook = model.model.score.register_forward_hook(lambda m, i, out: seen.append(out[..., 0]))
     try:
-        rewards = model.score_ids(sequences, batch_size=len(sequences))
+        rewards = forward_sequences(model, sequences, batch_size=len(sequences)).rewards
     finally:
         hook.remove()
     (per_token,) = seen

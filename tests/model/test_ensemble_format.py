@@ -1,4 +1,5 @@
-"""The ensemble format: heads (form b), members (form a), combined folders; score_with_spread."""
+"""The ensemble formats — heads (form b), members (form a), combined folders — opened by the one
+loader and scored by the one scorer."""
 
 import json
 import sys
@@ -11,13 +12,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rewardkit.errors import UserError  # noqa: E402
 from rewardkit.model.ensemble import (  # noqa: E402
     HEADS_FILE,
-    RewardEnsemble,
+    LinearHeads,
     is_ensemble_dir,
     load_ensemble_heads,
     save_ensemble_heads,
     write_members_manifest,
 )
 from rewardkit.model.features import set_head_parameters  # noqa: E402
+from rewardkit.model.loading import load_reward_model  # noqa: E402
 from rewardkit.model.reward_model import RewardModel  # noqa: E402
 from tiny_reward_models import tiny_bert_dir, toy_pairs  # noqa: E402
 
@@ -42,7 +44,7 @@ def folders(tmp_path_factory):
     set_head_parameters(model.model, weight.mean(axis=0), bias.mean())
     model.info.ensemble = {"form": "heads", "k": 3, "file": HEADS_FILE}
     model.save_pretrained(root / "heads")
-    save_ensemble_heads(root / "heads", weight, bias, {"k": 3})
+    save_ensemble_heads(root / "heads", LinearHeads(weight, bias))
     out.update(heads=root / "heads", weight=weight, bias=bias)
     # form a: a folder of members
     members = root / "members"
@@ -55,54 +57,70 @@ def folders(tmp_path_factory):
 
 
 def test_heads_form_scores_every_head_on_shared_features(folders):
-    ensemble = RewardEnsemble.from_pretrained(folders["heads"])
-    assert ensemble.kind == "heads" and ensemble.k == 3 and is_ensemble_dir(folders["heads"])
-    mean, std, per_member = ensemble.score_with_spread(PROMPTS, RESPONSES)
+    scorer = load_reward_model(folders["heads"])
+    assert scorer.kind == "heads" and scorer.k == 3 and is_ensemble_dir(folders["heads"])
+    scores = scorer.score(PROMPTS, RESPONSES)
     plain = RewardModel.from_pretrained(folders["heads"]).score(PROMPTS, RESPONSES)
     # the saved model's own reward (what any HF tool computes) is the members' mean
-    assert np.allclose(mean, plain, atol=1e-5)
-    assert per_member.shape == (3, 3)
-    assert np.allclose(std, per_member.std(axis=0))
-    assert std.min() > 0
-    weight, bias = load_ensemble_heads(folders["heads"])
-    assert np.allclose(weight, folders["weight"], atol=1e-6)
+    assert np.allclose(scores.rewards, plain, atol=1e-6)
+    assert np.allclose(scores.members.mean(axis=0), plain, atol=1e-5)
+    assert scores.members.shape == (3, 3)
+    assert np.allclose(scores.spread, scores.members.std(axis=0))
+    assert scores.spread.min() > 0
+    heads = load_ensemble_heads(folders["heads"])
+    assert np.allclose(heads.weight, folders["weight"], atol=1e-6)
     assert json.loads((folders["heads"] / "rewardkit.json").read_text())["ensemble"]["k"] == 3
 
 
 def test_members_form_is_the_mean_of_member_models(folders):
-    ensemble = RewardEnsemble.from_pretrained(folders["members"])
-    assert ensemble.kind == "members" and ensemble.k == 2
-    mean, std, per_member = ensemble.score_with_spread(PROMPTS, RESPONSES)
+    scorer = load_reward_model(folders["members"])
+    assert scorer.kind == "members" and scorer.k == 2
+    scores = scorer.score(PROMPTS, RESPONSES)
     expected = np.stack(
         [
             RewardModel.from_pretrained(folders[f"model{s}"]).score(PROMPTS, RESPONSES)
             for s in (0, 1)
         ]
     )
-    assert np.allclose(per_member, expected, atol=1e-6)
-    assert np.allclose(mean, expected.mean(axis=0)) and np.allclose(std, expected.std(axis=0))
+    assert np.allclose(scores.members, expected, atol=1e-6)
+    assert np.allclose(scores.rewards, expected.mean(axis=0))
+    assert np.allclose(scores.spread, expected.std(axis=0))
 
 
 def test_combined_separate_models(folders):
     spec = f"{folders['model0']},{folders['model1']}"
-    ensemble = RewardEnsemble.from_pretrained(spec)
-    assert ensemble.kind == "members" and ensemble.k == 2
-    scored = ensemble.score_pairs(toy_pairs(6))
+    scorer = load_reward_model(spec)
+    assert scorer.kind == "members" and scorer.k == 2
+    scored = scorer.score_pairs(toy_pairs(6))
     assert scored.members_chosen.shape == (2, 6)
     assert np.allclose(scored.r_chosen, scored.members_chosen.mean(axis=0))
     assert np.allclose(scored.spread, (scored.members_chosen - scored.members_rejected).std(axis=0))
 
 
+def test_members_that_encode_differently_are_scored_each_with_its_own_encoding(folders, tmp_path):
+    """A member with another max length cuts long prompts elsewhere: text scoring encodes for
+    each member; token-id scoring (one encoding for all, as the server does) is refused."""
+    short = tmp_path / "short"
+    RewardModel.from_pretrained(folders["model1"], max_length=12).save_pretrained(short)
+    scorer = load_reward_model([folders["model0"], short])
+    long_prompt = "Tell me about tea and bikes and rain and maps and bread and clocks."
+    scores = scorer.score(long_prompt, RESPONSES[:2])
+    alone = RewardModel.from_pretrained(short).score(long_prompt, RESPONSES[:2])
+    assert np.allclose(scores.members[1], alone, atol=1e-6)
+    with pytest.raises(UserError, match="tokenizes differently"):
+        scorer.score_ids([[101, 102]])
+
+
 def test_single_model_has_zero_spread(folders):
-    ensemble = RewardEnsemble.from_pretrained(folders["model0"])
-    assert ensemble.kind == "single" and ensemble.k == 1
-    _, std, per_member = ensemble.score_with_spread(PROMPTS[0], RESPONSES[:2])
-    assert per_member.shape == (1, 2) and not std.any()
+    scorer = load_reward_model(folders["model0"])
+    assert scorer.kind == "single" and scorer.k == 1
+    scores = scorer.score(PROMPTS[0], RESPONSES[:2])
+    assert scores.members.shape == (1, 2) and not scores.spread.any()
 
 
 def test_heads_of_the_wrong_width_are_refused(folders, tmp_path):
     bad = tmp_path / "bad"
     RewardModel.from_pretrained(folders["model0"]).save_pretrained(bad)
-    save_ensemble_heads(bad, np.zeros((2, 7)), np.zeros(2))
+    save_ensemble_heads(bad, LinearHeads(np.zeros((2, 7)), np.zeros(2)))
     with pytest.raises(UserError, match="width"):
-        RewardEnsemble.from_pretrained(bad)
+        load_reward_model(bad)

@@ -1,4 +1,5 @@
-"""Head-input features reproduce the model's own reward; the cache and the recorder."""
+"""Head-input features (``forward_sequences(features=True)``) reproduce the model's own reward;
+setting the head moves rewards as the features predict."""
 
 import sys
 from pathlib import Path
@@ -8,16 +9,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rewardkit.model.features import (  # noqa: E402
-    FeatureCache,
-    FeatureRecorder,
-    backbone_fingerprint,
-    cached_features,
     classification_head,
-    extract_features,
     head_parameters,
     rewards_from_features,
     set_head_parameters,
 )
+from rewardkit.model.inference import forward_sequences  # noqa: E402
 from rewardkit.model.reward_model import RewardModel  # noqa: E402
 from tiny_reward_models import tiny_bert_dir, tiny_llama_dir, toy_pairs  # noqa: E402
 
@@ -27,6 +24,15 @@ def model(request, tmp_path_factory):
     build = tiny_bert_dir if request.param == "bert" else tiny_llama_dir
     folder = build(tmp_path_factory.mktemp(request.param) / "backbone")
     return RewardModel.from_backbone(str(folder), max_length=128)
+
+
+def extract_features(model, sequences, batch_size=0):
+    out = forward_sequences(model, sequences, batch_size=batch_size, features=True)
+    return out.features, out.rewards
+
+
+def rewards_of(model, sequences, batch_size=0):
+    return forward_sequences(model, sequences, batch_size=batch_size).rewards
 
 
 def _sequences(model, n=10):
@@ -39,8 +45,10 @@ def test_the_mean_head_on_features_reproduces_the_reward(model):
     sequences = _sequences(model)
     features, rewards = extract_features(model, sequences, batch_size=3)
     w, b = head_parameters(model.model)
-    assert np.allclose(rewards_from_features(features, w, b), model.score_ids(sequences), atol=1e-5)
-    assert np.allclose(rewards, model.score_ids(sequences, batch_size=7), atol=1e-5)
+    assert np.allclose(
+        rewards_from_features(features, w, b), rewards_of(model, sequences), atol=1e-5
+    )
+    assert np.allclose(rewards, rewards_of(model, sequences, batch_size=7), atol=1e-5)
     expected_head = "score" if model.info.scoring["rule"] == "last-token" else "classifier"
     assert classification_head(model.model)[0] == expected_head
 
@@ -48,14 +56,14 @@ def test_the_mean_head_on_features_reproduces_the_reward(model):
 def test_features_copied_to_the_host_in_several_flushes_land_in_input_order(model, monkeypatch):
     """With a copy to the host every 2 batches of 3 (20 texts: 7 batches, 4 flushes), features
     and rewards equal those of one flush at the end."""
-    import rewardkit.model.features as features_module
+    import rewardkit.model.inference as inference_module
 
     sequences = _sequences(model)
     once_features, once_rewards = extract_features(model, sequences, batch_size=3)
-    monkeypatch.setattr(features_module, "FLUSH_EVERY", 2)
+    monkeypatch.setattr(inference_module, "FLUSH_EVERY", 2)
     features, rewards = extract_features(model, sequences, batch_size=3)
     assert np.array_equal(features, once_features) and np.array_equal(rewards, once_rewards)
-    assert np.allclose(rewards, model.score_ids(sequences), atol=1e-5)
+    assert np.allclose(rewards, rewards_of(model, sequences), atol=1e-5)
 
 
 def test_setting_a_head_changes_rewards_as_the_features_predict(model):
@@ -67,40 +75,8 @@ def test_setting_a_head_changes_rewards_as_the_features_predict(model):
     b = 0.0 if model.info.scoring["rule"] == "last-token" else 0.3  # decoders: bias-free head
     try:
         set_head_parameters(model.model, w, b)
-        assert np.allclose(model.score_ids(sequences), features @ w + b, atol=1e-4)
+        assert np.allclose(rewards_of(model, sequences), features @ w + b, atol=1e-4)
         many = rewards_from_features(features, np.stack([w, 2 * w]), np.array([b, 2 * b]))
         assert many.shape == (2, len(sequences)) and np.allclose(many[1], 2 * many[0], atol=1e-4)
     finally:
         set_head_parameters(model.model, w_old, b_old)
-
-
-def test_cache_hits_and_keys(model, tmp_path):
-    sequences = _sequences(model, 6)
-    cache = FeatureCache(tmp_path / "cache")
-    first, hit = cached_features(model, sequences, cache=cache)
-    assert not hit
-    repeated, hit = cached_features(model, sequences + sequences[:2], cache=cache)
-    assert hit  # the same distinct texts: each is embedded once, duplicates are copies
-    assert np.array_equal(repeated[-2:], first[:2])
-    fewer, hit = cached_features(model, sequences[:-1], cache=cache)
-    assert not hit  # other texts: another key
-    again, hit = cached_features(model, sequences, cache=cache)
-    assert hit and np.array_equal(again, first)
-    key = backbone_fingerprint(model)
-    w, b = head_parameters(model.model)
-    try:
-        set_head_parameters(model.model, w * 2, 0.0)
-        assert backbone_fingerprint(model) == key  # the head does not change features
-    finally:
-        set_head_parameters(model.model, w, b)
-
-
-def test_recorder_keeps_what_the_model_scored(model):
-    sequences = _sequences(model, 5)
-    with FeatureRecorder(model) as recorder:
-        model.score_ids(sequences[:6], batch_size=4)
-    found = recorder.lookup(sequences)
-    expected, _ = extract_features(model, sequences[:6])
-    assert all(f is not None for f in found[:6])
-    assert np.allclose(np.stack(found[:6]), expected, atol=1e-5)
-    assert all(f is None for f in found[6:])  # never scored (toy texts are all distinct)

@@ -9,6 +9,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from rewardkit.model import RewardModel
+from rewardkit.model.inference import forward_sequences
 
 TEXT_PROMPT = "what is a good tea ?"
 CHAT_PROMPT = [
@@ -16,6 +17,11 @@ CHAT_PROMPT = [
     {"role": "user", "content": "what is a good tea ?"},
 ]
 RESPONSES = ["green tea is good .", "no", "i can help you with tea and coffee please ask me ."]
+
+
+def score_ids(model, sequences, **kwargs):
+    """Rewards of token-id sequences through the one forward loop."""
+    return forward_sequences(model, sequences, **kwargs).rewards
 
 
 def plain_transformers_scores(directory, prompt, responses):
@@ -95,23 +101,23 @@ def test_batch_size_does_not_change_scores(request, backbone, monkeypatch):
     model = RewardModel.from_pretrained(request.getfixturevalue(backbone))
     sequences = _mixed_sequences(model)
     assert len({len(s) for s in sequences}) > 5
-    alone = model.score_ids(sequences, batch_size=1)
+    alone = score_ids(model, sequences, batch_size=1)
     for batch_size in (3, 32):
         np.testing.assert_allclose(
-            model.score_ids(sequences, batch_size=batch_size), alone, rtol=0, atol=1e-5
+            score_ids(model, sequences, batch_size=batch_size), alone, rtol=0, atol=1e-5
         )
     assert model.pad_multiple == 1  # on the CPU
     monkeypatch.setattr(RewardModel, "pad_multiple", property(lambda self: 64))
-    np.testing.assert_allclose(model.score_ids(sequences, batch_size=3), alone, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(score_ids(model, sequences, batch_size=3), alone, rtol=0, atol=1e-5)
 
 
 def test_left_padding_gives_the_same_scores_for_decoder(tiny_llama_rm_dir):
-    """``score_ids(padding_side="left")`` (position ids count real tokens) equals right
+    """``forward_sequences(padding_side="left")`` (position ids count real tokens) equals right
     padding to 1e-5."""
     model = RewardModel.from_pretrained(tiny_llama_rm_dir)
     sequences = _mixed_sequences(model)
-    right = model.score_ids(sequences, batch_size=32, padding_side="right")
-    left = model.score_ids(sequences, batch_size=32, padding_side="left")
+    right = score_ids(model, sequences, batch_size=32, padding_side="right")
+    left = score_ids(model, sequences, batch_size=32, padding_side="left")
     np.testing.assert_allclose(left, right, rtol=0, atol=1e-5)
 
 
@@ -120,7 +126,7 @@ def test_left_padding_is_refused_for_encoders(tiny_bert_rm_dir):
 
     model = RewardModel.from_pretrained(tiny_bert_rm_dir)
     with pytest.raises(UserError, match="left padding"):
-        model.score_ids([[101, 102]], padding_side="left")
+        score_ids(model, [[101, 102]], padding_side="left")
 
 
 def test_score_keeps_input_order_and_normalizes(tiny_bert_rm_dir):

@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 from rewardkit.model import RewardModel
+from rewardkit.model.scorer import Scorer
+from rewardkit.model.scores import Scores
 from rewardkit.serve import ScoringModel, ServeConfig, create_app
 from rewardkit.serve.background import BackgroundServer
 
@@ -39,7 +41,7 @@ def served_heads_ensemble_dir(tmp_path_factory, tiny_bert_rm_dir):
     head (the model's head ± zero-mean noise)."""
     import shutil
 
-    from rewardkit.model.ensemble import save_ensemble_heads
+    from rewardkit.model.ensemble import LinearHeads, save_ensemble_heads
     from rewardkit.model.features import head_parameters
 
     out = tmp_path_factory.mktemp("served-ensemble") / "model"
@@ -47,7 +49,7 @@ def served_heads_ensemble_dir(tmp_path_factory, tiny_bert_rm_dir):
     weight, bias = head_parameters(RewardModel.from_pretrained(out).model)
     noise = np.random.default_rng(1).normal(0, 0.5, size=(3, weight.shape[0]))
     noise -= noise.mean(axis=0)
-    save_ensemble_heads(out, weight[None, :] + noise, np.full(3, bias))
+    save_ensemble_heads(out, LinearHeads(weight[None, :] + noise, np.full(3, bias)))
     return out
 
 
@@ -56,19 +58,26 @@ def bert_rm(tiny_bert_rm_dir):
     return RewardModel.from_pretrained(tiny_bert_rm_dir)
 
 
-class FakeEnsemble:
-    """A RewardModel that reports a made-up spread (|r| / 10), as an ensemble would."""
+class FakeEnsemble(Scorer):
+    """A single model posing as a 3-member ensemble: members ``r − a, r, r + a`` with
+    ``a = |r|/10 · √1.5``, so the reward stays ``r`` and the spread (std, ddof 0) is
+    ``|r| / 10``."""
 
     def __init__(self, model):
-        self._model = model
-        self.k = 3
+        super().__init__([model], source="fake ensemble")
 
-    def __getattr__(self, name):
-        return getattr(self._model, name)
+    @property
+    def kind(self) -> str:
+        return "members"
 
-    def score_ids_with_spread(self, sequences, batch_size=32):
-        rewards = self._model.score_ids(sequences, batch_size=batch_size)
-        return rewards, np.abs(rewards) / 10
+    @property
+    def k(self) -> int:
+        return 3
+
+    def score_ids(self, sequences, **kwargs):
+        rewards = super().score_ids(sequences, **kwargs).rewards
+        a = np.abs(rewards) / 10 * np.sqrt(1.5)
+        return Scores(rewards, np.stack([rewards - a, rewards, rewards + a]))
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import time
 import numpy as np
 import pytest
 
+from rewardkit.model.scores import Scores
 from rewardkit.serve.batcher import BatcherClosed, MicroBatcher
-from rewardkit.serve.scoring import Scores
 
 
 class RecordingModel:
@@ -25,7 +25,8 @@ class RecordingModel:
         self.calls.append((sequences, batch_size))
         if self.fail:
             raise RuntimeError("model exploded")
-        return Scores(np.array([float(sum(s)) for s in sequences]))
+        rewards = np.array([float(sum(s)) for s in sequences])
+        return Scores(rewards, rewards[None, :])
 
 
 def run_jobs(batcher, jobs, gap_s=0.0):

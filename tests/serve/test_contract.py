@@ -7,6 +7,7 @@ a breaking change and must be deliberate.
 import math
 
 import httpx
+import numpy as np
 import pytest
 import torch
 
@@ -136,8 +137,8 @@ def test_score_chat_prompt(bert_server, bert_rm):
 
 
 def test_score_reports_ensemble_spread(start_server, fake_ensemble):
-    """A model exposing score_ids_with_spread: spread per text (here |r| / 10), in /score,
-    /get_reward's extra_logs and /info's ensemble block."""
+    """An ensemble's spread per text (here |r| / 10) is in /score, /get_reward's extra_logs
+    and /info's ensemble block."""
     server = start_server(fake_ensemble)
     data = httpx.post(
         server.url + "/score", json={"prompt": PROMPT, "responses": ["a", "b"]}
@@ -151,12 +152,14 @@ def test_score_reports_ensemble_spread(start_server, fake_ensemble):
 def test_serves_a_heads_ensemble(start_server, served_heads_ensemble_dir):
     """A real heads ensemble (rewardkit.model.ensemble): rewards are the saved model's (its
     head is the heads' mean), spread the std of the 3 heads' rewards."""
-    from rewardkit.model.ensemble import RewardEnsemble
+    from rewardkit.model import RewardModel, load_reward_model
     from rewardkit.serve import ScoringModel
 
     responses = ["green tea .", "no", "tea and coffee"]
-    ensemble = RewardEnsemble.from_pretrained(served_heads_ensemble_dir)
-    mean, std, _ = ensemble.score_with_spread(PROMPT, responses)
+    scores = load_reward_model(served_heads_ensemble_dir).score(PROMPT, responses)
+    mean, std = scores.members.mean(axis=0), scores.members.std(axis=0)
+    saved_head = RewardModel.from_pretrained(served_heads_ensemble_dir).score(PROMPT, responses)
+    assert np.allclose(mean, saved_head, atol=1e-5)
     server = start_server(ScoringModel.load(str(served_heads_ensemble_dir)))
     data = httpx.post(server.url + "/score", json={"prompt": PROMPT, "responses": responses}).json()
     assert data["rewards"] == pytest.approx(mean.tolist(), abs=1e-5)

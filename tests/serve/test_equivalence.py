@@ -122,7 +122,7 @@ def test_concurrent_requests_batched_equal_unbatched(bert_rm, start_server, batc
     answers = asyncio.run(run())
     got = [a.json()["rewards"][0] for a in answers]
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
-    stats = server.app.state.batcher.stats
+    stats = server.app.state.server.batcher.stats
     assert stats.jobs == 32
     if batching:
         assert stats.batches < 32 and stats.largest_batch_jobs > 1

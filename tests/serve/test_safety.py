@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from rewardkit.errors import UserError
+from rewardkit.model.scorer import Scorer
+from rewardkit.model.scores import Scores
 from rewardkit.serve import ServeConfig
 from rewardkit.serve.config import read_token_file
-from rewardkit.serve.scoring import Scores
 
 TOKEN = "s3cret-token"
 
@@ -138,20 +139,18 @@ def test_malformed_json_422(bert_server, content):
     assert response.json()["error"]["message"].startswith("the body is not valid JSON")
 
 
-class SlowModel:
-    """A fake model whose forward takes 0.6 s (so a shutdown lands mid-request)."""
+class SlowModel(Scorer):
+    """A fake scorer whose forward takes 0.6 s (so a shutdown lands mid-request)."""
 
     def __init__(self, model):
-        self._model = model
+        super().__init__([model])
         self.started = threading.Event()
 
-    def __getattr__(self, name):
-        return getattr(self._model, name)
-
-    def score_ids(self, sequences, batch_size=32):
+    def score_ids(self, sequences, **kwargs):
         self.started.set()
         time.sleep(0.6)
-        return np.arange(len(sequences), dtype=np.float64)
+        rewards = np.arange(len(sequences), dtype=np.float64)
+        return Scores(rewards, rewards[None, :])
 
 
 def test_graceful_shutdown_finishes_requests_in_flight(start_server, bert_rm):
@@ -240,7 +239,3 @@ def test_cli_serve_without_model_is_one_line_error():
     result = CliRunner().invoke(app, ["serve"])
     assert result.exit_code == 2
     assert result.output.strip() == "error: MODEL_DIR is required: rewardkit serve runs/rm"
-
-
-def test_scores_dataclass_default_spread():
-    assert Scores(np.zeros(2)).spread is None

@@ -12,8 +12,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rewardkit.data import pairs_to_jsonl  # noqa: E402
 from rewardkit.errors import UserError  # noqa: E402
 from rewardkit.eval.ood import STATS_FILE, FeatureStatistics  # noqa: E402
-from rewardkit.model.ensemble import HEADS_FILE, MEMBERS_FILE, RewardEnsemble  # noqa: E402
+from rewardkit.model.ensemble import HEADS_FILE, MEMBERS_FILE  # noqa: E402
 from rewardkit.model.features import head_parameters  # noqa: E402
+from rewardkit.model.loading import load_reward_model  # noqa: E402
 from rewardkit.train import TrainConfig, train  # noqa: E402
 from tiny_reward_models import tiny_bert_dir, toy_pairs  # noqa: E402
 
@@ -58,16 +59,10 @@ def test_frozen_ensemble_end_to_end_with_a_cache_hit(setup):
         assert (out / name).is_file(), name
     note = json.loads((out / "rewardkit.json").read_text())["ensemble"]
     assert note["k"] == 3 and note["form"] == "heads"
-    ensemble = RewardEnsemble.from_pretrained(out)
-    mean, std, per_member = ensemble.score_with_spread(
-        "Tell me about tea.", ["Happy to help with tea.", "No."]
-    )
-    assert np.allclose(
-        mean,
-        ensemble.primary.score("Tell me about tea.", ["Happy to help with tea.", "No."]),
-        atol=1e-5,
-    )
-    assert per_member.shape == (3, 2) and std.max() > 0
+    scores = load_reward_model(out).score("Tell me about tea.", ["Happy to help with tea.", "No."])
+    # the saved head is the exact mean of the heads: its reward is the members' mean
+    assert np.allclose(scores.rewards, scores.members.mean(axis=0), atol=1e-5)
+    assert scores.members.shape == (3, 2) and scores.spread.max() > 0
     assert first.metrics["ensemble_training"]["k"] == 3
 
 
@@ -85,10 +80,10 @@ def test_finetune_then_bootstrap_heads_replace_the_trained_head(setup):
     result = train(_config(setup, "ft_heads", ensemble=3, max_steps=3, lr=1e-3), quiet=True)
     note = result.metrics["ensemble_training"]
     assert note["trained_head_accuracy"] is not None and note["mean_head_accuracy"] is not None
-    ensemble = RewardEnsemble.from_pretrained(result.out)
-    assert ensemble.kind == "heads" and ensemble.k == 3
-    w, b = head_parameters(ensemble.primary.model)
-    weight, bias = ensemble.heads
+    scorer = load_reward_model(result.out)
+    assert scorer.kind == "heads" and scorer.k == 3
+    w, b = head_parameters(scorer.primary.model)
+    weight, bias = scorer.heads.weight, scorer.heads.bias
     assert np.allclose(w, weight.mean(axis=0), atol=1e-6) and b == pytest.approx(bias.mean())
     stats = FeatureStatistics.load(result.out)
     assert stats.spread_threshold is not None and stats.heldout["fraction_flagged"] is not None
@@ -114,8 +109,8 @@ def test_members_mode_trains_k_models(setup):
     manifest = json.loads((result.out / MEMBERS_FILE).read_text())
     assert manifest["members"] == ["member-0", "member-1"] and manifest["seeds"] == [0, 1]
     assert manifest["spread_threshold"] > 0
-    ensemble = RewardEnsemble.from_pretrained(result.out)
-    assert ensemble.kind == "members" and ensemble.k == 2
+    scorer = load_reward_model(result.out)
+    assert scorer.kind == "members" and scorer.k == 2
     assert result.metrics["uncertainty"]["members"] == 2
 
 

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from rewardkit.train.heads import (
-    HeadObjective,
     PairFeatures,
     choose_l2,
     fit_heads,
@@ -12,6 +11,7 @@ from rewardkit.train.heads import (
     heldout_loss,
     pair_spread,
 )
+from rewardkit.train.losses import Objective
 
 
 def synthetic_pairs(n=600, h=8, seed=0, true_w=None):
@@ -83,16 +83,16 @@ def test_l2_choice_prefers_more_penalty_on_noise():
 def test_margins_ties_and_weights_enter_the_objective():
     pairs, _ = synthetic_pairs(n=200)
     w, b = fit_linear_head(pairs, l2=1e-3)
-    base = heldout_loss(pairs, w, b, HeadObjective())
+    base = heldout_loss(pairs, w, b, Objective())
     with_margin = PairFeatures(
         pairs.chosen, pairs.rejected, np.full(200, 2.0), pairs.tie, pairs.weight
     )
-    assert heldout_loss(with_margin, w, b, HeadObjective()) > base
-    assert heldout_loss(with_margin, w, b, HeadObjective(use_margin=False)) == pytest.approx(base)
+    assert heldout_loss(with_margin, w, b, Objective()) > base
+    assert heldout_loss(with_margin, w, b, Objective(use_margin=False)) == pytest.approx(base)
     ties = PairFeatures(
         pairs.chosen, pairs.rejected, pairs.margin, np.arange(200) % 4 == 0, pairs.weight
     )
-    w_t, _ = fit_linear_head(ties, HeadObjective(ties="davidson"), l2=1e-3)
+    w_t, _ = fit_linear_head(ties, Objective(ties="davidson"), l2=1e-3)
     assert np.all(np.isfinite(w_t))
     zero_weight = np.ones(200)
     zero_weight[:100] = 0

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from rewardkit.train.losses import (
+    Objective,
     bradley_terry_loss,
     centering_penalty,
     davidson_loss,
@@ -97,7 +98,7 @@ def test_preference_loss_adds_weighted_centering():
         margin=t(0, 0),
         tie=torch.zeros(2, dtype=torch.bool),
         weight=t(1, 3),
-        center_coef=0.1,
+        objective=Objective(center_coef=0.1),
     )
     assert loss.item() == pytest.approx(LOG2 + 0.1, abs=1e-6)
 
@@ -105,10 +106,17 @@ def test_preference_loss_adds_weighted_centering():
 def test_preference_loss_uses_davidson_for_ties():
     """ties="davidson", ν = 1: a tie at Δ = 0 costs log 3 = 1.098612 (BT would give log 2)."""
     args = dict(margin=t(0.0), tie=torch.tensor([True]), weight=t(1.0))
-    assert preference_loss(t(0.0), t(0.0), ties="davidson", **args).item() == pytest.approx(
-        math.log(3), abs=1e-6
-    )
-    assert preference_loss(t(0.0), t(0.0), ties="drop", **args).item() == pytest.approx(LOG2)
+    davidson = preference_loss(t(0.0), t(0.0), objective=Objective(ties="davidson"), **args)
+    assert davidson.item() == pytest.approx(math.log(3), abs=1e-6)
+    assert preference_loss(t(0.0), t(0.0), **args).item() == pytest.approx(LOG2)
+
+
+def test_preference_loss_ignores_the_margin_when_told():
+    """Δ = 0 with margin 1: −log σ(−1) = 1.313262 with the margin, log 2 without."""
+    args = dict(margin=t(1.0), tie=torch.tensor([False]), weight=t(1.0))
+    assert preference_loss(t(0.0), t(0.0), **args).item() == pytest.approx(1.313262, abs=1e-6)
+    unused = preference_loss(t(0.0), t(0.0), objective=Objective(use_margin=False), **args)
+    assert unused.item() == pytest.approx(LOG2)
 
 
 def test_losses_have_gradients():

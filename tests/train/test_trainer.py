@@ -11,10 +11,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-import rewardkit.train.trainer as trainer
+import rewardkit.train.finetune as finetune
 from rewardkit.errors import TrainingDivergedError, UserError
 from rewardkit.eval.run import EvalConfig, run_eval
-from rewardkit.model import RewardModel
+from rewardkit.model import RewardModel, load_reward_model
 from rewardkit.train import TrainConfig, train
 from rewardkit.train.checkpoint import latest_checkpoint, load_checkpoint
 
@@ -62,7 +62,8 @@ def test_saved_model_scores_like_the_run_said(run, world_files):
     from rewardkit.data import read_pairs
 
     pairs, _ = read_pairs(world_files["eval"])
-    r_c, r_r, kept, _ = model.score_pairs(pairs)
+    scored = load_reward_model(config.out).score_pairs(pairs)
+    r_c, r_r = scored.r_chosen, scored.r_rejected
     rewards = np.concatenate([r_c, r_r])
     assert rewards.size == 24
     assert model.info.normalization.mean == pytest.approx(rewards.mean(), abs=1e-5)
@@ -130,15 +131,15 @@ def test_ties_are_dropped_and_counted_or_trained_on(
     loss. --ties davidson: all 16 trained on, and the 4 ties reach the loss in one epoch."""
     data, eval_data = _with_ties(write_preferences)
     seen_ties = []
-    real_loss = trainer.preference_loss
+    real_loss = finetune.preference_loss
 
-    def spy(*args, tie, ties, **kwargs):
+    def spy(*args, tie, objective, **kwargs):
         seen_ties.append(int(tie.sum()))
-        assert ties == ties_option
-        return real_loss(*args, tie=tie, ties=ties, **kwargs)
+        assert objective.ties == ties_option
+        return real_loss(*args, tie=tie, objective=objective, **kwargs)
 
     ties_option = ties
-    monkeypatch.setattr(trainer, "preference_loss", spy)
+    monkeypatch.setattr(finetune, "preference_loss", spy)
     result = train(
         tiny_config(tmp_path / ties, data=data, eval_data=eval_data, ties=ties), quiet=True
     )
@@ -158,19 +159,19 @@ def test_nan_loss_stops_with_the_kept_checkpoint(tiny_config, tmp_path, monkeypa
     code 3) naming step-4, the latest checkpoint, which still loads. Also when the loss is
     read only every 3 steps (as on CUDA): the flush before each checkpoint catches it."""
     monkeypatch.setattr(
-        trainer.RunningStats,
+        finetune.RunningStats,
         "for_device",
         classmethod(lambda cls, device: cls(sync_every=sync_every)),
     )
     calls = []
-    real_loss = trainer.preference_loss
+    real_loss = finetune.preference_loss
 
     def nan_at_step_5(*args, **kwargs):
         calls.append(1)
         loss = real_loss(*args, **kwargs)
         return loss * float("nan") if len(calls) == 5 else loss
 
-    monkeypatch.setattr(trainer, "preference_loss", nan_at_step_5)
+    monkeypatch.setattr(finetune, "preference_loss", nan_at_step_5)
     config = tiny_config(tmp_path / "nan", save_every=2, max_steps=8)
     with pytest.raises(TrainingDivergedError) as err:
         train(config, quiet=True)

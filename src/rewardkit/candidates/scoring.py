@@ -16,7 +16,7 @@ import numpy as np
 from rewardkit.candidates.format import CandidateSet
 from rewardkit.progress import progress_bar
 
-CHUNK = 256  # texts per score_with_spread call (one progress-bar step)
+CHUNK = 256  # texts per scorer call (one progress-bar step)
 
 
 @dataclass
@@ -35,33 +35,24 @@ class ScoredSet:
         return self.members.std(axis=0)
 
 
-def load_reward_ensemble(model: str, **load_kwargs):
-    """A model folder, an ensemble folder, or ``DIR1,DIR2,…``, as a ``RewardEnsemble``
-    (``load_kwargs``: :meth:`RewardModel.from_pretrained`'s precision, max_length, device)."""
-    from rewardkit.model.ensemble import RewardEnsemble
-
-    return RewardEnsemble.from_pretrained(model, **load_kwargs)
-
-
 def score_sets(
-    ensemble, sets: list[CandidateSet], *, batch_size: int = 0, progress: bool | None = None
+    scorer, sets: list[CandidateSet], *, batch_size: int = 0, progress: bool | None = None
 ) -> list[ScoredSet]:
-    """Score every response of every set; results follow ``sets``."""
+    """Score every response of every set with ``scorer`` (the one scorer,
+    :class:`rewardkit.model.scorer.Scorer`); results follow ``sets``."""
     prompts = [s.prompt for s in sets for _ in s.responses]
     responses = [r for s in sets for r in s.responses]
     means, per_member = [], []
     with progress_bar("scoring candidates", len(responses), show=progress) as bar:
         for start in range(0, len(responses), CHUNK):
             end = start + CHUNK
-            mean, _, members = ensemble.score_with_spread(
-                prompts[start:end], responses[start:end], batch_size=batch_size
-            )
-            means.append(mean)
-            per_member.append(members)
-            bar.update(len(mean))
+            scores = scorer.score(prompts[start:end], responses[start:end], batch_size=batch_size)
+            means.append(scores.rewards)
+            per_member.append(scores.members)
+            bar.update(len(scores.rewards))
     rewards = np.concatenate(means) if means else np.zeros(0)
     members = np.concatenate(per_member, axis=1) if per_member else np.zeros((1, 0))
-    normalized = ensemble.primary.normalize(rewards)
+    normalized = scorer.normalize(rewards)
     out, start = [], 0
     for s in sets:
         end = start + len(s.responses)

@@ -11,15 +11,12 @@ chat template, config) is saved once as a plain safetensors folder under
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from rewardkit.errors import UserError
+from rewardkit.files import atomic_directory, cache_dir, sha256_file
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 ALIASES = ("smollm2", "smollm2-135m", "smollm2-135m-instruct", "SmolLM2-135M-Instruct")
@@ -41,23 +38,11 @@ def smollm2_gguf() -> Path:
     return path
 
 
-def cache_root() -> Path:
-    return Path(os.environ.get("REWARDKIT_CACHE") or Path.home() / ".cache" / "rewardkit")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 22):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def smollm2_folder(cache: str | Path | None = None) -> Path:
     """A ``from_pretrained``-able folder with the de-quantized SmolLM2, made on first use."""
     gguf_path = smollm2_gguf()
-    digest = _sha256(gguf_path)
-    target = Path(cache or cache_root()) / f"smollm2-135m-instruct-{digest[:12]}"
+    digest = sha256_file(gguf_path)
+    target = Path(cache or cache_dir()) / f"smollm2-135m-instruct-{digest[:12]}"
     stamp = target / "rewardkit-source.json"
     if stamp.is_file() and json.loads(stamp.read_text())["gguf_sha256"] == digest:
         return target
@@ -75,9 +60,7 @@ def smollm2_folder(cache: str | Path | None = None) -> Path:
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with atomic_directory(target) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         (tmp / "rewardkit-source.json").write_text(
@@ -91,10 +74,4 @@ def smollm2_folder(cache: str | Path | None = None) -> Path:
                 indent=2,
             )
         )
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target

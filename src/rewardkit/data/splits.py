@@ -73,3 +73,16 @@ def check_disjoint(
 def _check_fraction(eval_fraction: float) -> None:
     if not 0 < eval_fraction < 1:
         raise UserError(f"--eval-fraction must be between 0 and 1 (exclusive), got {eval_fraction}")
+
+
+def fold_assignments(n: int, folds: int, rng, groups: Sequence | None = None):
+    """The fold (0..folds−1) of each of ``n`` items, drawn with ``rng`` (a numpy Generator):
+    a random permutation taken modulo ``folds``. With ``groups`` (e.g. prompt hashes) all
+    items of a group share one fold, so folds are disjoint by group (prompt-disjoint K-fold
+    cross-validation)."""
+    import numpy as np
+
+    if groups is None:
+        return rng.permutation(n) % folds
+    _, group_index = np.unique(np.asarray(groups), return_inverse=True)
+    return rng.permutation(group_index.max() + 1)[group_index] % folds

@@ -6,42 +6,19 @@
 
 from __future__ import annotations
 
-import contextlib
-import gzip
-import json
 import os
-import tempfile
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from rewardkit.data.records import PreferencePair
+from rewardkit.files import write_jsonl_atomic
 
 
 def write_jsonl(path: str | os.PathLike[str], rows: Iterable[dict[str, Any]]) -> int:
-    """Write one JSON object per line to a temporary file beside ``path``, then
-    ``os.replace`` it into place. Creates missing parent folders. Returns the row count."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    count = 0
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            gz = target.suffix == ".gz"
-            stream = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if gz else raw
-            for row in rows:
-                stream.write(json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n")
-                count += 1
-            if stream is not raw:
-                stream.close()
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
-    return count
+    """One JSON object per line, written to a temporary file beside ``path`` and then
+    ``os.replace``-d into place (:func:`rewardkit.files.write_jsonl_atomic`). Creates missing
+    parent folders. Returns the row count."""
+    return write_jsonl_atomic(path, rows)
 
 
 def pairs_to_jsonl(path: str | os.PathLike[str], pairs: Iterable[PreferencePair]) -> int:

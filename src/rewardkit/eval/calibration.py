@@ -20,13 +20,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+from rewardkit.bradley_terry import log_sigmoid, preference_probability
 from rewardkit.eval.config import BINNINGS
-from rewardkit.eval.pairwise import log_sigmoid
-
-
-def preference_probability(delta: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    """P(chosen ≻ rejected) = σ(Δ/T)."""
-    return 1.0 / (1.0 + np.exp(-np.asarray(delta, dtype=np.float64) / temperature))
 
 
 def reliability_bins(

@@ -16,31 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from rewardkit.config import option
 from rewardkit.errors import UserError
-from rewardkit.eval.config import EvalConfig
-from rewardkit.model.options import BATCH_SIZE_HELP
-from rewardkit.model.sidecar import write_json_atomic
+from rewardkit.eval.config import CompareConfig, EvalConfig
+from rewardkit.files import write_json_atomic
 
-
-@dataclass
-class CompareConfig:
-    """Options of ``rewardkit compare`` (the inputs are positional)."""
-
-    data: str | None = option(
-        None, "Pairs to evaluate model folders on (report folders already carry their pairs)."
-    )
-    split: str = option("all", "Prompt-hash split of --data.", choices=("all", "eval", "train"))
-    eval_fraction: float = option(0.2, "Eval fraction used by --split.")
-    format: str = option(
-        "auto",
-        "Input format, sniffed by default.",
-        choices=("auto", "explicit", "implicit", "hh-rlhf", "rankings", "votes"),
-    )
-    batch_size: int = option(0, BATCH_SIZE_HELP)
-    out: str | None = option(None, "Folder for compare.json and compare.html.")
-    n_boot: int = option(2000, "Bootstrap resamples for the paired intervals.")
-    seed: int = option(0, "Bootstrap seed.")
+# compare's options that mean the same as eval's (a model folder is evaluated with them)
+SHARED_WITH_EVAL = ("data", "split", "eval_fraction", "format", "batch_size")
 
 
 @dataclass
@@ -92,26 +73,17 @@ def load_entry(item: str, config: CompareConfig) -> Entry:
         return Entry(str(metrics.get("model") or folder), "report", metrics, _rows_to_correct(rows))
     if not config.data:
         raise UserError(f"{item} is a model, not a report folder: pass --data FILE to evaluate it")
-    eval_config = EvalConfig(
-        model=item,
-        data=config.data,
-        split=config.split,
-        eval_fraction=config.eval_fraction,
-        format=config.format,
-        batch_size=config.batch_size,
-        probes=False,
-    )
+    shared = {name: getattr(config, name) for name in SHARED_WITH_EVAL}
+    eval_config = EvalConfig(model=item, probes=False, **shared)
     from rewardkit.eval.run import evaluate_with_rows
 
     metrics, rows = evaluate_with_rows(eval_config)
     return Entry(item, "model", metrics, _rows_to_correct(rows))
 
 
-def compare(items: list[str], config: CompareConfig) -> dict:
-    """The comparison table as a dict (also written to ``--out``)."""
-    if len(items) < 2:
-        raise UserError("compare needs at least two reports or models")
-    entries = [load_entry(item, config) for item in items]
+def compare(config: CompareConfig) -> dict:
+    """The comparison table of ``config.inputs`` as a dict (also written to ``--out``)."""
+    entries = [load_entry(item, config) for item in config.inputs]
     fingerprints = {e.metrics.get("data_fingerprint") for e in entries} - {None}
     common = set(entries[0].correct)
     for entry in entries[1:]:

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rewardkit.config import option
+from rewardkit.config import Options, option
 from rewardkit.errors import UserError
-from rewardkit.model.options import BATCH_SIZE_HELP, ModelLoadOptions
+from rewardkit.options import (
+    SPLITS,
+    ModelLoadOptions,
+    bad_record_option,
+    batch_size_option,
+    format_option,
+    overlong_option,
+    reward_model_option,
+)
 
 BINNINGS = ("equal-mass", "equal-width")  # how rewardkit.eval.calibration bins confidences
 
@@ -15,35 +23,24 @@ BINNINGS = ("equal-mass", "equal-width")  # how rewardkit.eval.calibration bins 
 class EvalConfig(ModelLoadOptions):
     """Options of ``rewardkit eval``."""
 
-    model: str = option(
-        "",
-        "Reward model folder (any HF sequence-classification reward model, or an ensemble folder).",
-    )
-    data: str = option("", "Preference pairs to evaluate on (any supported format).")
+    command = "eval"
+
+    model: str = reward_model_option(required=False)  # or --ensemble
+    data: str = option("", "Preference pairs to evaluate on (any supported format).", required=True)
     out: str | None = option(
         None, "Folder for metrics.json, pairs.jsonl and report.html (printed only when omitted)."
     )
-    format: str = option(
-        "auto",
-        "Input format, sniffed by default.",
-        choices=("auto", "explicit", "implicit", "hh-rlhf", "rankings", "votes"),
-    )
+    format: str = format_option()
     split: str = option(
         "all",
         "Evaluate on all pairs, or on the prompt-hash eval/train split of "
         "--data (the split `rewardkit train` makes).",
-        choices=("all", "eval", "train"),
+        choices=SPLITS,
     )
     eval_fraction: float = option(0.2, "Eval fraction used by --split.")
-    batch_size: int = option(0, BATCH_SIZE_HELP)
-    overlong: str = option(
-        "truncate-prompt",
-        "Over-long pairs: cut the prompt from the left, drop them, or stop.",
-        choices=("truncate-prompt", "drop", "error"),
-    )
-    on_bad_record: str = option(
-        "error", "Stop at a bad record, or skip and count it.", choices=("error", "skip")
-    )
+    batch_size: int = batch_size_option()
+    overlong: str = overlong_option()
+    on_bad_record: str = bad_record_option()
     template: str | None = option(
         None,
         "Text format for models without rewardkit.json: "
@@ -72,7 +69,7 @@ class EvalConfig(ModelLoadOptions):
     reference_split: str = option(
         "all",
         "Which prompt-hash split of --reference-data to use.",
-        choices=("all", "eval", "train"),
+        choices=SPLITS,
     )
     probes: bool = option(True, "Run the hackability probes.")
     probes_file: str | None = option(
@@ -84,9 +81,37 @@ class EvalConfig(ModelLoadOptions):
     )
 
     def __post_init__(self):
-        if not self.model and not self.ensemble:
+        if not self.model and not self.ensemble:  # one of the two
             raise UserError("--model is required (see rewardkit eval --help)")
-        if not self.data:
-            raise UserError("--data is required (see rewardkit eval --help)")
+        super().__post_init__()
         if self.n_bins < 1:
             raise UserError("--n-bins must be at least 1")
+
+
+@dataclass
+class CompareConfig(Options):
+    """Options of ``rewardkit compare``."""
+
+    command = "compare"
+
+    inputs: list[str] = option(
+        [],
+        "Report folders (rewardkit eval --out) or model folders (evaluated on --data).",
+        required=True,
+        positional=True,
+    )
+    data: str | None = option(
+        None, "Pairs to evaluate model folders on (report folders already carry their pairs)."
+    )
+    split: str = option("all", "Prompt-hash split of --data.", choices=SPLITS)
+    eval_fraction: float = option(0.2, "Eval fraction used by --split.")
+    format: str = format_option()
+    batch_size: int = batch_size_option()
+    out: str | None = option(None, "Folder for compare.json and compare.html.")
+    n_boot: int = option(2000, "Bootstrap resamples for the paired intervals.")
+    seed: int = option(0, "Bootstrap seed.")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if len(self.inputs) < 2:
+            raise UserError("compare needs at least two reports or models")

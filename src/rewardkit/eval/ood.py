@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
+from rewardkit.data.splits import fold_assignments
+
 STATS_FILE = "feature_stats.safetensors"
 QUANTILE = 0.95
 
@@ -143,9 +145,11 @@ def fit_feature_statistics(
     seed: int = 0,
     reference: str = "training pairs",
     max_pairs: int = 20000,
+    groups: np.ndarray | None = None,
 ) -> FeatureStatistics:
     """Statistics of training pair features ``(N, H)`` each, with the out-of-fold distance
-    threshold and (given the training pairs' ensemble spread) the spread threshold."""
+    threshold and (given the training pairs' ensemble spread) the spread threshold. ``groups``
+    (e.g. prompt hashes, one per pair) keep each group's pairs in one fold."""
     chosen, rejected = np.asarray(chosen), np.asarray(rejected)
     n = chosen.shape[0]
     rng = np.random.default_rng(seed)
@@ -154,7 +158,9 @@ def fit_feature_statistics(
     n = rows.size
     mean, covariance, shrinkage = ledoit_wolf(np.concatenate([chosen, rejected]))
     if n >= 2 * folds:
-        fold_of = rng.permutation(n) % folds
+        fold_of = fold_assignments(
+            n, folds, rng, None if groups is None else np.asarray(groups)[rows]
+        )
         distances = np.empty(n)
         for fold in range(folds):
             test = fold_of == fold

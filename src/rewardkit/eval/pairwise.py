@@ -10,9 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-
-def log_sigmoid(x: np.ndarray) -> np.ndarray:
-    return -np.logaddexp(0.0, -x)
+from rewardkit.bradley_terry import log_sigmoid
 
 
 def bootstrap_ci(

@@ -1,10 +1,16 @@
-"""Evaluating a reward model as a proxy: every section of ``metrics.json`` beyond accuracy.
+"""Evaluating a reward model as a proxy: the one entry point, :func:`evaluate_proxy`.
 
-:func:`proxy_sections` takes scored pairs (:class:`rewardkit.model.ensemble.ScoredPairs`)
-and returns the sections — calibration, length bias, probes, uncertainty, OOD, and the
-accuracy breakdowns — plus the report's plots and one row per pair (``pairs.jsonl``, which
-``rewardkit compare`` pairs up across models). ``rewardkit eval`` and training share it, so
-train's ``metrics.json`` and eval's have the same schema.
+``rewardkit eval`` and every training path call it, so train's ``metrics.json`` and eval's have
+one schema. Given pairs scored by the one scorer (:class:`rewardkit.model.scorer.ScoredPairs`)
+it returns ``metrics`` — the accuracy block, then calibration, length bias, probes,
+uncertainty, OOD and the accuracy breakdowns — plus the report's plots and one row per pair
+(``pairs.jsonl``, which ``rewardkit compare`` pairs up across models).
+
+OOD flags need a reference (:class:`rewardkit.eval.ood.FeatureStatistics`): the statistics a
+model was saved with, ones fitted on ``--reference-data``, or, at the end of training, ones
+just fitted on the training pairs. When the scored pairs are the model's own held-out split
+(``ProxyOptions.heldout``), the fractions flagged among them are written into the statistics
+as the in-distribution reference that later evaluations compare against.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rewardkit.bradley_terry import preference_probability
+from rewardkit.data import data_fingerprint
 from rewardkit.data.records import PreferencePair, prompt_text
 from rewardkit.eval import plots
 from rewardkit.eval.accuracy_breakdown import (
@@ -25,33 +33,77 @@ from rewardkit.eval.accuracy_breakdown import (
 )
 from rewardkit.eval.calibration import calibration_summary
 from rewardkit.eval.length_bias import length_bias, response_length
-from rewardkit.eval.ood import FeatureStatistics, ood_flags, ood_section
+from rewardkit.eval.ood import FeatureStatistics, fit_feature_statistics, ood_flags, ood_section
 from rewardkit.eval.pairwise import pairwise_metrics
 from rewardkit.eval.probes import Probe, default_probes, probe_summary, run_probes
 from rewardkit.eval.uncertainty import uncertainty_section
 
+NOT_AT_TRAINING_TIME = "not run at training time (rewardkit eval --model OUT runs them)"
+
+
+@dataclass
+class ReferenceFeatures:
+    """Head-input features ``(N, H)`` of the pairs a model learned from, the reference its
+    OOD statistics are fitted on (with the members' spread on them, for an ensemble)."""
+
+    chosen: np.ndarray
+    rejected: np.ndarray
+    spread: np.ndarray | None
+    description: str
+    seed: int = 0
+
+    def fit(self) -> FeatureStatistics:
+        return fit_feature_statistics(
+            self.chosen,
+            self.rejected,
+            spread=self.spread,
+            seed=self.seed,
+            reference=self.description,
+        )
+
 
 @dataclass
 class ProxyOptions:
-    """What to compute. ``probes=None`` runs the default registry, ``[]`` skips probes."""
+    """What to compute. ``probes=None`` runs the default registry, ``[]`` skips probes.
+
+    The OOD reference is ``stats`` (stored with the model), else statistics fitted on
+    ``reference``; ``spread_threshold`` is the ensemble-spread cut (default: the one in the
+    statistics). ``heldout`` marks the pairs as the model's held-out split: their flagged
+    fractions go into the statistics as the in-distribution reference."""
 
     probes: Sequence[Probe] | None = None
+    skip_probes_reason: str = "skipped"
     n_bins: int = 10
     binning: str = "equal-mass"
     stats: FeatureStatistics | None = None
+    reference: ReferenceFeatures | None = None
     spread_threshold: float | None = None
+    heldout: bool = False
     plots: bool = True
     batch_size: int = 0
     progress: bool | None = False
-    skip_probes_reason: str = "skipped"
     temperature_fit: dict | None = None  # from calibration.temperature_fit_report
 
 
 @dataclass
 class ProxyResult:
-    sections: dict
+    """The metrics block, the report's plots, one row per pair, and the OOD statistics used
+    (to save with a model trained just now)."""
+
+    metrics: dict
     plots: dict = field(default_factory=dict)
     rows: list[dict] = field(default_factory=list)
+    stats: FeatureStatistics | None = None
+
+
+@dataclass
+class _OodInputs:
+    """Per pair: Mahalanobis distance, ensemble spread, and the flags they raise."""
+
+    distance: np.ndarray | None
+    spread: np.ndarray | None
+    spread_threshold: float | None
+    flags: dict
 
 
 def pair_key(pair: PreferencePair) -> str:
@@ -60,8 +112,33 @@ def pair_key(pair: PreferencePair) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
+def evaluate_proxy(
+    scorer, pairs: Sequence[PreferencePair], scored, options: ProxyOptions = ProxyOptions()
+) -> ProxyResult:
+    """Judge ``scorer`` (a :class:`~rewardkit.model.scorer.Scorer`) on ``scored``, the kept
+    ones of the input ``pairs``: the whole metrics block, plots and per-pair rows."""
+    metrics = core_metrics(scored, len(pairs), scorer.max_length, scorer.temperature)
+    stats = options.stats
+    if stats is None and options.reference is not None:
+        stats = options.reference.fit()
+    ood = _ood_inputs(scorer, scored, stats, options.spread_threshold)
+    if options.heldout and stats is not None:
+        stats.heldout = _heldout_fractions(ood.flags, len(scored.pairs))
+    result = ProxyResult(metrics, stats=stats)
+    judged = np.array([not p.tie for p in scored.pairs], dtype=bool)
+    metrics.update(_accuracy_sections(scored, metrics, scorer.temperature))
+    metrics.update(_calibration_and_length(scored, judged, scorer.temperature, options))
+    probe_results = _probe_section(scorer, scored, metrics, options)
+    _uncertainty_and_ood(scorer, scored, judged, ood, metrics, stats)
+    metrics.update({"data_fingerprint": data_fingerprint(pairs), "ensemble": scorer.describe()})
+    result.rows = _pair_rows(scored, scorer.temperature, ood)
+    if options.plots:
+        result.plots = _plots(metrics, scored, judged, probe_results, ood.distance, stats)
+    return result
+
+
 def core_metrics(scored, n_pairs_in: int, max_length: int, temperature: float) -> dict:
-    """The accuracy block of ``metrics.json`` (as :func:`evaluate_encoded` computes it)."""
+    """The accuracy block of ``metrics.json`` (also each evaluation during training)."""
     metrics = pairwise_metrics(
         scored.r_chosen,
         scored.r_rejected,
@@ -76,107 +153,131 @@ def core_metrics(scored, n_pairs_in: int, max_length: int, temperature: float) -
     return metrics
 
 
-def proxy_sections(
-    target,
-    scored,
-    metrics: dict,
-    options: ProxyOptions = ProxyOptions(),
-) -> ProxyResult:
-    """Every proxy section for ``scored`` (``metrics`` is its core accuracy block)."""
-    tie = np.array([p.tie for p in scored.pairs], dtype=bool)
-    judged = ~tie
-    r_c, r_r = scored.r_chosen, scored.r_rejected
-    delta = r_c - r_r
-    temperature = target.temperature
-    sections: dict = {}
-    result = ProxyResult(sections)
+def _ood_inputs(
+    scorer, scored, stats: FeatureStatistics | None, spread_threshold: float | None
+) -> _OodInputs:
+    distance = None
+    if stats is not None and scored.features_chosen is not None:
+        distance = stats.pair_distance(scored.features_chosen, scored.features_rejected)
+    spread = scored.spread if scorer.k > 1 else None
+    threshold = spread_threshold
+    if threshold is None and stats is not None and scorer.k > 1:
+        threshold = stats.spread_threshold
+    flags = ood_flags(len(scored.pairs), distance, spread, stats, threshold)
+    return _OodInputs(distance, spread, threshold, flags)
 
+
+def _heldout_fractions(flags: dict, n: int) -> dict:
+    """The fractions of the held-out split flagged (by either measure, by each)."""
+    fractions = {
+        f"fraction_flagged{'' if name == 'any' else '_' + name}": float(mask.mean())
+        for name, mask in flags.items()
+    }
+    return {"source": f"held-out eval split ({n} pairs)", **fractions}
+
+
+def _accuracy_sections(scored, metrics: dict, temperature: float) -> dict:
+    r_c, r_r = scored.r_chosen, scored.r_rejected
+    tie = np.array([p.tie for p in scored.pairs], dtype=bool)
+    sections: dict = {}
     strength = accuracy_by_strength(scored.pairs, r_c, r_r, temperature)
     if strength:
         sections["accuracy_by_strength"] = strength
-    sections_score = section_scores(metrics.get("per_subset") or {})
-    if sections_score:
-        sections["section_scores"] = sections_score
+    by_section = section_scores(metrics.get("per_subset") or {})
+    if by_section:
+        sections["section_scores"] = by_section
     sections["ties_detail"] = tie_summary(r_c, r_r, tie)
     sections["reward_distribution"] = reward_distribution(r_c, r_r)
+    return sections
 
-    sections["calibration"] = calibration_summary(
-        delta[judged], temperature, options.n_bins, options.binning
+
+def _calibration_and_length(scored, judged, temperature: float, options: ProxyOptions) -> dict:
+    r_c, r_r = scored.r_chosen, scored.r_rejected
+    calibration = calibration_summary(
+        (r_c - r_r)[judged], temperature, options.n_bins, options.binning
     )
-    sections["calibration"]["binning"] = f"{options.n_bins} {options.binning} bins"
+    calibration["binning"] = f"{options.n_bins} {options.binning} bins"
     if options.temperature_fit:
-        sections["calibration"]["temperature_fit"] = options.temperature_fit
+        calibration["temperature_fit"] = options.temperature_fit
+    len_c, len_r = _lengths(scored)
+    bias = length_bias(r_c[judged], r_r[judged], len_c[judged], len_r[judged])
+    return {"calibration": calibration, "length_bias": bias}
 
-    len_c = np.array([response_length(p.chosen) for p in scored.pairs])
-    len_r = np.array([response_length(p.rejected) for p in scored.pairs])
-    sections["length_bias"] = length_bias(r_c[judged], r_r[judged], len_c[judged], len_r[judged])
 
+def _lengths(scored) -> tuple[np.ndarray, np.ndarray]:
+    return (
+        np.array([response_length(p.chosen) for p in scored.pairs]),
+        np.array([response_length(p.rejected) for p in scored.pairs]),
+    )
+
+
+def _probe_section(scorer, scored, metrics: dict, options: ProxyOptions) -> dict:
+    """Runs the probes into ``metrics["probes"]``; returns their results (for the plot)."""
     if options.probes is not None and len(options.probes) == 0:
-        sections["probes"] = {"skipped": options.skip_probes_reason}
-        probe_results = {}
-    else:
-        probes = list(options.probes) if options.probes is not None else default_probes()
-        probe_results = run_probes(
-            target, scored, probes, batch_size=options.batch_size, progress=options.progress
-        )
-        sections["probes"] = {
-            "applied_to": "the rejected response of every non-tie pair",
-            "flip_rate": "among pairs ranked correctly before the edit, the "
-            "fraction where the edited rejected response "
-            "outscores the chosen one",
-            "results": probe_results,
-            "summary": probe_summary(probe_results),
-        }
+        metrics["probes"] = {"skipped": options.skip_probes_reason}
+        return {}
+    probes = list(options.probes) if options.probes is not None else default_probes()
+    results = run_probes(
+        scorer, scored, probes, batch_size=options.batch_size, progress=options.progress
+    )
+    metrics["probes"] = {
+        "applied_to": "the rejected response of every non-tie pair",
+        "flip_rate": "among pairs ranked correctly before the edit, the fraction where the "
+        "edited rejected response outscores the chosen one",
+        "results": results,
+        "summary": probe_summary(results),
+    }
+    return results
 
+
+def _uncertainty_and_ood(
+    scorer, scored, judged, ood: _OodInputs, metrics: dict, stats: FeatureStatistics | None
+) -> None:
     members_delta = scored.members_chosen - scored.members_rejected
-    sections["uncertainty"] = uncertainty_section(members_delta[:, judged], temperature)
-    sections["uncertainty"]["ensemble"] = target.describe()
-    spread = scored.spread if target.k > 1 else None
-    distance = None
-    stats = options.stats
-    if stats is not None and scored.features_chosen is not None:
-        distance = stats.pair_distance(scored.features_chosen, scored.features_rejected)
-    spread_threshold = options.spread_threshold
-    if spread_threshold is None and stats is not None and target.k > 1:
-        spread_threshold = stats.spread_threshold
-    sections["ood"] = ood_section(delta > 0, distance, spread, stats, spread_threshold, tie=tie)
+    metrics["uncertainty"] = uncertainty_section(members_delta[:, judged], scorer.temperature)
+    metrics["uncertainty"]["ensemble"] = scorer.describe()
+    correct = scored.r_chosen - scored.r_rejected > 0
+    metrics["ood"] = ood_section(
+        correct, ood.distance, ood.spread, stats, ood.spread_threshold, tie=~judged
+    )
     if stats is None:
-        sections["ood"]["note"] = (
+        metrics["ood"]["note"] = (
             "no feature statistics: train with rewardkit, or pass "
             "--reference-data FILE (the model's training data)"
         )
 
-    flags = ood_flags(len(scored.pairs), distance, spread, stats, spread_threshold)
-    p = 1.0 / (1.0 + np.exp(-delta / temperature))
+
+def _pair_rows(scored, temperature: float, ood: _OodInputs) -> list[dict]:
+    delta = scored.r_chosen - scored.r_rejected
+    p = preference_probability(delta, temperature)
+    rows = []
     for i, pair in enumerate(scored.pairs):
         row = {
             "key": pair_key(pair),
             "id": pair.id,
             "subset": pair.subset,
             "tie": bool(pair.tie),
-            "reward_chosen": float(r_c[i]),
-            "reward_rejected": float(r_r[i]),
+            "reward_chosen": float(scored.r_chosen[i]),
+            "reward_rejected": float(scored.r_rejected[i]),
             "p_chosen": float(p[i]),
             "correct": bool(delta[i] > 0) if not pair.tie else None,
-            "flagged": bool(flags["any"][i]),
+            "flagged": bool(ood.flags["any"][i]),
         }
-        if spread is not None:
-            row["spread"] = float(spread[i])
-        if distance is not None:
-            row["distance"] = float(distance[i])
-        result.rows.append(row)
-
-    if options.plots:
-        result.plots = _plots(
-            sections, r_c, r_r, len_c, len_r, judged, probe_results, distance, stats
-        )
-    return result
+        if ood.spread is not None:
+            row["spread"] = float(ood.spread[i])
+        if ood.distance is not None:
+            row["distance"] = float(ood.distance[i])
+        rows.append(row)
+    return rows
 
 
-def _plots(sections, r_c, r_r, len_c, len_r, judged, probe_results, distance, stats) -> dict:
+def _plots(metrics, scored, judged, probe_results, distance, stats) -> dict:
+    r_c, r_r = scored.r_chosen, scored.r_rejected
+    len_c, len_r = _lengths(scored)
+    calibration = metrics["calibration"]
     out = {"reward_distributions": plots.reward_distributions(r_c, r_r)}
-    curves = {f"T = {sections['calibration']['temperature']:.3g}": sections["calibration"]["bins"]}
-    fit = sections["calibration"].get("temperature_fit")
+    curves = {f"T = {calibration['temperature']:.3g}": calibration["bins"]}
+    fit = calibration.get("temperature_fit")
     if fit:
         curves = {
             f"before (T = {fit['before']['temperature']:.3g})": fit["before"]["bins"],
@@ -184,11 +285,11 @@ def _plots(sections, r_c, r_r, len_c, len_r, judged, probe_results, distance, st
         }
     out["reliability"] = plots.reliability_diagram(curves)
     out["length"] = plots.length_scatter(
-        len_c[judged], len_r[judged], r_c[judged], r_r[judged], sections["length_bias"]
+        len_c[judged], len_r[judged], r_c[judged], r_r[judged], metrics["length_bias"]
     )
     if probe_results:
         out["probes"] = plots.probe_flip_rates(probe_results)
-    unc = sections["uncertainty"]
+    unc = metrics["uncertainty"]
     coverage = {"margin 1−|2p−1|": unc["margin"]["accuracy_coverage"]}
     if "spread" in unc:
         coverage = {

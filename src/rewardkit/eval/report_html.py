@@ -5,40 +5,20 @@ Every model-provided string is escaped (autoescape)."""
 from __future__ import annotations
 
 import datetime as _dt
-import math
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, Undefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from rewardkit import __version__
+from rewardkit.formatting import number, percent
+from rewardkit.version import __version__
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-
-
-def _pct(value) -> str:
-    if (
-        value is None
-        or isinstance(value, Undefined)
-        or (isinstance(value, float) and math.isnan(value))
-    ):
-        return "–"
-    return f"{100 * float(value):.1f}%"
-
-
-def _num(value, digits: int = 3) -> str:
-    if (
-        value is None
-        or isinstance(value, Undefined)
-        or (isinstance(value, float) and math.isnan(value))
-    ):
-        return "–"
-    return f"{float(value):.{digits}g}" if abs(float(value)) < 1e4 else f"{float(value):.3e}"
 
 
 def _ci(interval) -> str:
     if not interval or any(v is None for v in interval):
         return ""
-    return f"{_pct(interval[0])}–{_pct(interval[1])}"
+    return f"{percent(interval[0])}–{percent(interval[1])}"
 
 
 def environment() -> Environment:
@@ -48,7 +28,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(pct=_pct, num=_num, ci=_ci)
+    env.filters.update(pct=percent, num=number, ci=_ci)
     return env
 
 

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from rewardkit.formatting import number, percent
 from rewardkit.progress import console
-
-
-def _pct(value) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
 
 
 def print_metrics(metrics: dict) -> None:
@@ -21,8 +18,8 @@ def print_metrics(metrics: dict) -> None:
         table.add_row(
             name,
             str(block.get("n", 0)),
-            _pct(block.get("accuracy")),
-            f"{_pct(ci[0])}–{_pct(ci[1])}" if ci else "",
+            percent(block.get("accuracy")),
+            f"{percent(ci[0])}–{percent(ci[1])}" if ci else "",
             "–" if block.get("mean_margin") is None else f"{block['mean_margin']:.3f}",
             "–" if block.get("bt_loss") is None else f"{block['bt_loss']:.4f}",
         )
@@ -37,7 +34,7 @@ def print_metrics(metrics: dict) -> None:
     for name, block in (strength or {}).get("buckets", {}).items():
         row(f"{strength['by']} {name}" if strength["by"] == "vote agreement" else name, block)
     for name, block in ((metrics.get("section_scores") or {}).get("sections") or {}).items():
-        table.add_row(f"section {name}", str(block["n"]), _pct(block["score"]), "", "", "")
+        table.add_row(f"section {name}", str(block["n"]), percent(block["score"]), "", "", "")
     console.print(table)
     overlong = metrics.get("overlong") or {}
     if metrics.get("ties"):
@@ -47,63 +44,59 @@ def print_metrics(metrics: dict) -> None:
     _print_proxy_sections(metrics)
 
 
-def _num(value, digits: int = 3) -> str:
-    return "–" if value is None else f"{value:.{digits}g}"
-
-
 def _print_proxy_sections(metrics: dict) -> None:
     """One or two lines per proxy section (the report has the detail)."""
     lines = []
     cal = metrics.get("calibration")
     if cal:
         line = (
-            f"calibration: ECE {_num(cal.get('ece'))} ({cal.get('binning')}), Brier "
-            f"{_num(cal.get('brier'))}, NLL {_num(cal.get('nll'))} "
-            f"at T {_num(cal.get('temperature'))}"
+            f"calibration: ECE {number(cal.get('ece'))} ({cal.get('binning')}), Brier "
+            f"{number(cal.get('brier'))}, NLL {number(cal.get('nll'))} "
+            f"at T {number(cal.get('temperature'))}"
         )
         fit = cal.get("temperature_fit")
         if fit:
             line += (
-                f"; fitted T {_num(fit['temperature'])} on {fit['fitted_on']}: ECE on "
-                f"{fit['tested_on']} {_num(fit['before']['ece'])} → {_num(fit['after']['ece'])}"
+                f"; fitted T {number(fit['temperature'])} on {fit['fitted_on']}: ECE on "
+                f"{fit['tested_on']} {number(fit['before']['ece'])} → {number(fit['after']['ece'])}"
             )
         lines.append(line)
     lb = metrics.get("length_bias")
     if lb:
         lines.append(
-            f"length: data prefers longer {_pct(lb.get('data_prefers_longer'))}, model "
-            f"{_pct(lb.get('rm_prefers_longer'))}; 'longer wins' baseline "
-            f"{_pct(lb.get('longer_wins_accuracy'))}; accuracy chosen longer/shorter "
-            f"{_pct(lb.get('accuracy_chosen_longer'))}/"
-            f"{_pct(lb.get('accuracy_chosen_shorter'))}; Spearman ρ(reward, length) "
-            f"{_num(lb.get('spearman_reward_length'), 2)}"
+            f"length: data prefers longer {percent(lb.get('data_prefers_longer'))}, model "
+            f"{percent(lb.get('rm_prefers_longer'))}; 'longer wins' baseline "
+            f"{percent(lb.get('longer_wins_accuracy'))}; accuracy chosen longer/shorter "
+            f"{percent(lb.get('accuracy_chosen_longer'))}/"
+            f"{percent(lb.get('accuracy_chosen_shorter'))}; Spearman ρ(reward, length) "
+            f"{number(lb.get('spearman_reward_length'), 2)}"
         )
     probes = (metrics.get("probes") or {}).get("results")
     if probes:
         lines.append(
             "probes (flip rate): "
-            + ", ".join(f"{name} {_pct(block['flip_rate'])}" for name, block in probes.items())
+            + ", ".join(f"{name} {percent(block['flip_rate'])}" for name, block in probes.items())
         )
     unc = metrics.get("uncertainty")
     if unc and unc.get("spread"):
         spread = unc["spread"]
         prob = unc.get("probability_spread") or {}
         lines.append(
-            f"uncertainty: {unc['members']} members, mean spread {_num(spread['mean'])}, "
-            f"error AUROC {_num(spread['error_auroc'])} (probability spread "
-            f"{_num(prob.get('error_auroc'))}, margin "
-            f"{_num(unc['margin']['error_auroc'])}); accuracy at 50%/80% coverage "
-            f"{_pct(spread['accuracy_coverage']['accuracy_at']['0.5'])}/"
-            f"{_pct(spread['accuracy_coverage']['accuracy_at']['0.8'])}"
+            f"uncertainty: {unc['members']} members, mean spread {number(spread['mean'])}, "
+            f"error AUROC {number(spread['error_auroc'])} (probability spread "
+            f"{number(prob.get('error_auroc'))}, margin "
+            f"{number(unc['margin']['error_auroc'])}); accuracy at 50%/80% coverage "
+            f"{percent(spread['accuracy_coverage']['accuracy_at']['0.5'])}/"
+            f"{percent(spread['accuracy_coverage']['accuracy_at']['0.8'])}"
         )
     ood = metrics.get("ood")
     if ood:
         reference = ood.get("in_distribution_fraction_flagged")
         lines.append(
-            f"OOD: {_pct(ood.get('fraction_flagged'))} of pairs flagged"
-            + (f" (in distribution: {_pct(reference)})" if reference is not None else "")
-            + f"; accuracy flagged {_pct(ood.get('accuracy_flagged'))} vs unflagged "
-            f"{_pct(ood.get('accuracy_unflagged'))}"
+            f"OOD: {percent(ood.get('fraction_flagged'))} of pairs flagged"
+            + (f" (in distribution: {percent(reference)})" if reference is not None else "")
+            + f"; accuracy flagged {percent(ood.get('accuracy_flagged'))} vs unflagged "
+            f"{percent(ood.get('accuracy_unflagged'))}"
         )
     for line in lines:
         console.print(line, highlight=False)
@@ -124,10 +117,10 @@ def print_comparison(result: dict) -> None:
         diff = row.get("difference_to_first")
         table.add_row(
             row["name"],
-            _pct(row["accuracy"]),
+            percent(row["accuracy"]),
             f"{100 * diff['difference']:+.1f} pts" if diff else "baseline",
             f"{100 * diff['ci95'][0]:+.1f} … {100 * diff['ci95'][1]:+.1f}" if diff else "",
-            _num(row.get("ece")),
-            _pct(row.get("fraction_flagged")),
+            number(row.get("ece")),
+            percent(row.get("fraction_flagged")),
         )
     console.print(table)

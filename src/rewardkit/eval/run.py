@@ -8,23 +8,25 @@ it writes ``metrics.json``, ``pairs.jsonl`` (one row per pair) and ``report.html
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from rewardkit.data import data_fingerprint, read_pairs, split_by_prompt
+from rewardkit.data import read_pairs, split_by_prompt, write_jsonl
 from rewardkit.data.records import prompt_hash
 from rewardkit.errors import UserError
 from rewardkit.eval.calibration import temperature_fit_report
 from rewardkit.eval.config import EvalConfig
-from rewardkit.eval.ood import FeatureStatistics, fit_feature_statistics
+from rewardkit.eval.ood import FeatureStatistics
 from rewardkit.eval.probes import Probe, default_probes, load_probe_file
-from rewardkit.eval.proxy import ProxyOptions, core_metrics, proxy_sections
+from rewardkit.eval.proxy import ProxyOptions, ReferenceFeatures, evaluate_proxy
 from rewardkit.eval.report_html import write_report
-from rewardkit.model.ensemble import MEMBERS_FILE, RewardEnsemble, load_reward_target
-from rewardkit.model.sidecar import read_info, write_info, write_json_atomic
+from rewardkit.files import write_json_atomic
+from rewardkit.model.ensemble import MEMBERS_FILE
+from rewardkit.model.loading import load_reward_model
+from rewardkit.model.scorer import Scorer
+from rewardkit.model.sidecar import read_info, write_info
 from rewardkit.model.template import DEFAULT_CHAT_TEMPLATE, TextTemplate
 
 
@@ -54,10 +56,20 @@ def _read_split(path: str, config: EvalConfig, split: str):
     return pairs, report
 
 
-def feature_statistics_for(
-    target: RewardEnsemble, config: EvalConfig, progress: bool | None
-) -> FeatureStatistics | None:
-    """The model's stored statistics, or ones fitted on ``--reference-data``."""
+def load_target(config: EvalConfig) -> Scorer:
+    """What eval scores with: ``--model`` (a model or an ensemble folder), or
+    ``--ensemble DIR1,DIR2,…`` combining separate models (``--model`` first, if given)."""
+    spec: str | list[str] = config.model
+    if config.ensemble:
+        spec = [s for s in config.ensemble.split(",") if s.strip()]
+        if config.model and config.model not in spec:
+            spec = [config.model] + spec
+    return load_reward_model(spec, **config.load_kwargs(), template=parse_template(config.template))
+
+
+def ood_reference(target: Scorer, config: EvalConfig, progress: bool | None) -> dict:
+    """The OOD reference of :class:`ProxyOptions`: features of ``--reference-data``, else the
+    statistics stored with the model (none for a foreign model)."""
     if config.reference_data:
         ref_pairs, _ = _read_split(config.reference_data, config, config.reference_split)
         ref = target.score_pairs(
@@ -65,18 +77,21 @@ def feature_statistics_for(
         )
         if ref.features_chosen is None:
             raise UserError("--reference-data: this model's head is not linear; no features")
-        return fit_feature_statistics(
-            ref.features_chosen,
-            ref.features_rejected,
-            spread=ref.spread if target.k > 1 else None,
-            reference=f"{config.reference_data} ({config.reference_split}, {len(ref.pairs)} pairs)",
-        )
+        description = f"{config.reference_data} ({config.reference_split}, {len(ref.pairs)} pairs)"
+        return {
+            "reference": ReferenceFeatures(
+                ref.features_chosen,
+                ref.features_rejected,
+                ref.spread if target.k > 1 else None,
+                description,
+            )
+        }
     stats = FeatureStatistics.load(target.primary_dir) if target.primary_dir else None
     if stats is not None and target.kind == "members":
         stats.spread_threshold = target.manifest.get("spread_threshold")
         if target.manifest.get("heldout"):
             stats.heldout = target.manifest["heldout"]
-    return stats
+    return {"stats": stats}
 
 
 def _calibration_split(scored) -> tuple[np.ndarray, np.ndarray]:
@@ -86,7 +101,7 @@ def _calibration_split(scored) -> tuple[np.ndarray, np.ndarray]:
     return fit & judged, ~fit & judged
 
 
-def _store_temperature(target: RewardEnsemble, temperature: float) -> str:
+def _store_temperature(target: Scorer, temperature: float) -> str:
     if target.kind == "members" and target.manifest:
         path = Path(target.source) / MEMBERS_FILE
         manifest = dict(target.manifest, temperature=temperature)
@@ -118,68 +133,33 @@ def evaluate_with_rows(
         probes = default_probes() + list(extra_probes)
         if config.probes_file:
             probes += load_probe_file(config.probes_file)
-    target = load_reward_target(
-        config.model,
-        config.ensemble,
-        **config.load_kwargs(),
-        template=parse_template(config.template),
-    )
+    target = load_target(config).cached()  # probes rescore the chosen texts again and again
     pairs, report = _read_split(config.data, config, config.split)
     if not pairs:
         raise UserError(f"no pairs to evaluate (--split {config.split})", where=config.data)
     scored = target.score_pairs(
         pairs, overlong=config.overlong, batch_size=config.batch_size, progress=progress
     )
-    metrics = core_metrics(scored, len(pairs), target.primary.info.max_length, target.temperature)
-
-    temperature_fit = None
-    if config.calibrate:
-        delta = scored.r_chosen - scored.r_rejected
-        if config.calibration_data:
-            cal_pairs, _ = _read_split(config.calibration_data, config, "all")
-            cal = target.score_pairs(
-                cal_pairs, overlong=config.overlong, batch_size=config.batch_size, progress=progress
-            )
-            cal_delta = (cal.r_chosen - cal.r_rejected)[[not p.tie for p in cal.pairs]]
-            test = np.array([not p.tie for p in scored.pairs], dtype=bool)
-            fitted_on, tested_on = config.calibration_data, "all pairs of --data"
-        else:
-            fit, test = _calibration_split(scored)
-            cal_delta = delta[fit]
-            fitted_on, tested_on = "prompt-hash half A", "prompt-hash half B"
-        if cal_delta.size == 0 or not test.any():
-            raise UserError(
-                "--calibrate needs non-tie pairs on both sides; add data or pass "
-                "--calibration-data FILE"
-            )
-        temperature_fit = temperature_fit_report(
-            cal_delta,
-            delta[test],
-            fitted_on=fitted_on,
-            tested_on=tested_on,
-            current_temperature=target.temperature,
-            n_bins=config.n_bins,
-            binning=config.binning,
-        )
-
-    stats = feature_statistics_for(target, config, progress)
-    result = proxy_sections(
+    temperature_fit = (
+        _fit_temperature(target, scored, config, progress) if config.calibrate else None
+    )
+    result = evaluate_proxy(
         target,
+        pairs,
         scored,
-        metrics,
         ProxyOptions(
             probes=probes,
+            skip_probes_reason="skipped (--no-probes)",
             n_bins=config.n_bins,
             binning=config.binning,
-            stats=stats,
+            **ood_reference(target, config, progress),
             plots=bool(config.out),
             batch_size=config.batch_size,
             progress=progress,
-            skip_probes_reason="skipped (--no-probes)",
             temperature_fit=temperature_fit,
         ),
     )
-    metrics.update(result.sections)
+    metrics = result.metrics
     if temperature_fit:
         metrics["calibration"]["stored_in"] = _store_temperature(
             target, temperature_fit["temperature"]
@@ -190,16 +170,43 @@ def evaluate_with_rows(
             "data": config.data,
             "model": config.model or config.ensemble,
             "skipped_records": len(report.skipped),
-            "data_fingerprint": data_fingerprint(pairs),
-            "ensemble": target.describe(),
         }
     )
     if config.out:
         out = Path(config.out)
-        out.mkdir(parents=True, exist_ok=True)
         write_json_atomic(out / "metrics.json", metrics)
-        with open(out / "pairs.jsonl", "w", encoding="utf-8") as handle:
-            for row in result.rows:
-                handle.write(json.dumps(row) + "\n")
+        write_jsonl(out / "pairs.jsonl", result.rows)
         write_report(out / "report.html", metrics, result.plots, target.describe())
     return metrics, result.rows
+
+
+def _fit_temperature(target: Scorer, scored, config: EvalConfig, progress) -> dict:
+    """``--calibrate``: T fitted on a prompt-disjoint half (or ``--calibration-data``), ECE
+    reported on the other half (or all of ``--data``) before and after."""
+    delta = scored.r_chosen - scored.r_rejected
+    if config.calibration_data:
+        cal_pairs, _ = _read_split(config.calibration_data, config, "all")
+        cal = target.score_pairs(
+            cal_pairs, overlong=config.overlong, batch_size=config.batch_size, progress=progress
+        )
+        cal_delta = (cal.r_chosen - cal.r_rejected)[[not p.tie for p in cal.pairs]]
+        test = np.array([not p.tie for p in scored.pairs], dtype=bool)
+        fitted_on, tested_on = config.calibration_data, "all pairs of --data"
+    else:
+        fit, test = _calibration_split(scored)
+        cal_delta = delta[fit]
+        fitted_on, tested_on = "prompt-hash half A", "prompt-hash half B"
+    if cal_delta.size == 0 or not test.any():
+        raise UserError(
+            "--calibrate needs non-tie pairs on both sides; add data or pass "
+            "--calibration-data FILE"
+        )
+    return temperature_fit_report(
+        cal_delta,
+        delta[test],
+        fitted_on=fitted_on,
+        tested_on=tested_on,
+        current_temperature=target.temperature,
+        n_bins=config.n_bins,
+        binning=config.binning,
+    )

@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata
 
+from rewardkit.bradley_terry import preference_probability
+
 COVERAGE_POINTS = 50
 
 
@@ -74,7 +76,7 @@ def uncertainty_section(delta_members: np.ndarray, temperature: float = 1.0) -> 
     k, n = delta_members.shape
     delta = delta_members.mean(axis=0)
     wrong = delta <= 0
-    p = 1.0 / (1.0 + np.exp(-delta / temperature))
+    p = preference_probability(delta, temperature)
     margin_unc = 1.0 - np.abs(2 * p - 1)
     out = {
         "n": n,
@@ -101,7 +103,7 @@ def uncertainty_section(delta_members: np.ndarray, temperature: float = 1.0) -> 
         }
         # the same disagreement in probability space: large gaps saturate σ, so confident
         # pairs stop looking uncertain merely because their rewards are large
-        p_members = 1.0 / (1.0 + np.exp(-delta_members / temperature))
+        p_members = preference_probability(delta_members, temperature)
         p_spread = p_members.std(axis=0)
         out["probability_spread"] = {
             "description": "std over members (ddof 0) of p_k = σ(Δ_k / T)",

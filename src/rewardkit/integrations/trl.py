@@ -21,7 +21,8 @@ conversational  ``prompt`` = messages, ``completion`` = ``[{"role": "assistant",
 ==============  ==========================================================================
 
 In-process and HTTP give the same numbers: both encode with the model's own template and score
-with ``RewardModel.score_ids`` (the server batches, which changes no score).
+with the one scorer, :class:`rewardkit.model.scorer.Scorer` (the server batches, which changes
+no score).
 """
 
 from __future__ import annotations
@@ -109,26 +110,24 @@ def _plain_message(message: dict) -> dict[str, str]:
 
 def _local_scorer(directory: str, normalized: bool, batch_size: int):
     from rewardkit.errors import UserError
-    from rewardkit.serve.scoring import ScoringModel
+    from rewardkit.model.loading import load_reward_model
+    from rewardkit.model.scores import ResponseTooLongError
 
     if not Path(directory.split(",")[0]).exists():
         raise UserError(
             f"{directory}: no such reward model folder (or pass an http:// URL of "
             "`rewardkit serve`)"
         )
-    scorer = ScoringModel.load(directory)
+    scorer = load_reward_model(directory)
 
     def score(prompts, responses):
-        sequences = []
-        for i, (prompt, response) in enumerate(zip(prompts, responses)):
-            try:
-                sequences.append(scorer.encode_pair(prompt, response)[0])
-            except ValueError:
-                raise UserError(
-                    f"completion {i} alone is longer than the reward model's "
-                    f"max_length {scorer.max_length}"
-                ) from None
-        rewards = scorer.score_sequences(sequences, batch_size=batch_size).rewards
+        try:
+            rewards = scorer.score(prompts, responses, batch_size=batch_size).rewards
+        except ResponseTooLongError as err:
+            raise UserError(
+                f"completion {err.index} alone is longer than the reward model's "
+                f"max_length {err.max_length}"
+            ) from None
         return scorer.normalize(rewards) if normalized else rewards
 
     return score

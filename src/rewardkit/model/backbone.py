@@ -7,12 +7,12 @@ use. The package works offline.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
 
 from rewardkit.errors import UserError
+from rewardkit.files import sha256_file
 
 DEFAULT_BACKBONE = "all-MiniLM-L6-v2"
 MINILM_WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
@@ -25,14 +25,6 @@ _ALIASES = {
     "sentence-transformers/all-MiniLM-L6-v2",
 }
 ADDED_PAD_TOKEN = "<|rewardkit_pad|>"
-
-
-def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def resolve_backbone(name: str | None) -> str:

@@ -13,6 +13,8 @@ error              stop at the first pair that does not fit (one line naming fil
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -115,6 +117,25 @@ class TextEncoder:
         # Leading special tokens (BOS/[CLS]) are never cut: those the tokenizer adds, and those a
         # chat template writes as text (add_special_tokens=False leaves them unmarked).
         self._uncuttable = set(tokenizer.all_special_ids) - {tokenizer.unk_token_id}
+        self._tokenizer_digest: str | None = None
+
+    def signature(self) -> str:
+        """sha256 of everything that decides a text's token ids: the tokenizer's definition
+        and special tokens, the template and ``max_length``. Two encoders with one signature
+        encode every text alike."""
+        if self._tokenizer_digest is None:
+            backend = self.tokenizer.backend_tokenizer.to_str()
+            special = {k: str(v) for k, v in sorted(self.tokenizer.special_tokens_map.items())}
+            self._tokenizer_digest = _sha256_json(
+                {"backend": _sha256_text(backend), "special": special}
+            )
+        return _sha256_json(
+            {
+                "tokenizer": self._tokenizer_digest,
+                "template": self.template.to_dict(),
+                "max_length": self.max_length,
+            }
+        )
 
     def encode_text(self, prompt: Prompt, response: str) -> EncodedText:
         return self.encode_texts([(prompt, response)])[0]
@@ -242,6 +263,14 @@ class TextEncoder:
             index,
             truncated,
         )
+
+
+def _sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _sha256_json(payload: dict) -> str:
+    return _sha256_text(json.dumps(payload, sort_keys=True))
 
 
 def _cut(enc: EncodedText, n: int) -> list[int]:

@@ -10,70 +10,26 @@ Scores are computed by the model's own HF forward on right-padded batches, so pl
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Sequence
-from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from rewardkit import __version__
-from rewardkit.data.records import PreferencePair, Prompt
+from rewardkit.bradley_terry import preference_probability
+from rewardkit.data.records import Prompt
 from rewardkit.errors import UserError
-from rewardkit.model.attention import shape_stable_attention
 from rewardkit.model.backbone import ensure_distinct_pad, resolve_backbone, scoring_rule
-from rewardkit.model.collate import (
-    pad_left,
-    pad_multiple_for,
-    pad_right,
-    scoring_batches,
-    to_device,
-)
-from rewardkit.model.encode import EncodedPair, TextEncoder
+from rewardkit.model.collate import pad_multiple_for, to_device
+from rewardkit.model.device import autocast_for, check_precision, resolve_device
+from rewardkit.model.encode import TextEncoder
 from rewardkit.model.first_token import enable_first_token_last_layer
 from rewardkit.model.fp32_head import keep_head_in_fp32
+from rewardkit.model.scorer import Scorer
 from rewardkit.model.sidecar import RewardKitInfo, read_info, write_info
 from rewardkit.model.template import TextTemplate
-from rewardkit.progress import progress_bar
-
-PRECISIONS = ("fp32", "bf16")
-
-
-def _check_precision(precision: str) -> None:
-    if precision not in PRECISIONS:
-        raise UserError(f"--precision {precision!r} is not one of {', '.join(PRECISIONS)}")
-
-
-def autocast_for(precision: str, device: torch.device):
-    """bf16 autocast (AMX on Xeon CPUs) or nothing for fp32."""
-    if precision == "bf16":
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    return nullcontext()
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` → the first CUDA GPU when one is visible, else the CPU; ``cpu``, ``cuda[:N]``."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise UserError(
-            f"--device {name!r} is not a device; use auto, cpu, cuda or cuda:N"
-        ) from None
-    if device.type not in ("cpu", "cuda"):
-        raise UserError(f"--device {name!r}: rewardkit runs on cpu or cuda; use auto, cpu or cuda")
-    if device.type == "cuda":
-        count = torch.cuda.device_count()
-        if count == 0 or (device.index or 0) >= count:
-            raise UserError(
-                f"--device {name}: no such CUDA GPU is visible ({count} found); use "
-                "--device cpu or auto"
-            )
-    return device
+from rewardkit.version import __version__
 
 
 class RewardModel:
@@ -101,7 +57,7 @@ class RewardModel:
         trust_remote_code: bool = False,
     ) -> "RewardModel":
         """A fresh reward model: the backbone with a new ``num_labels=1`` head."""
-        _check_precision(precision)
+        check_precision(precision)
         source = resolve_backbone(backbone)
         tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
         overrides = _no_dropout_overrides(source, trust_remote_code) if disable_dropout else {}
@@ -189,7 +145,7 @@ class RewardModel:
             if template is not None:
                 info.template = template.to_dict()
         if precision:
-            _check_precision(precision)
+            check_precision(precision)
             info.precision = precision
         if device:
             model.to(resolve_device(device))
@@ -246,47 +202,6 @@ class RewardModel:
             logits = self.model(**kwargs, use_cache=False).logits
         return logits[:, 0].float()
 
-    @torch.inference_mode()
-    def score_ids(
-        self,
-        sequences: Sequence[Sequence[int]],
-        *,
-        batch_size: int = 0,
-        padding_side: str = "right",
-        progress: bool | None = False,
-        description: str = "scoring",
-    ) -> np.ndarray:
-        """Rewards for token id sequences, in input order (batches are length-sorted)."""
-        if padding_side == "left" and self.info.scoring["rule"] != "last-token":
-            raise UserError("left padding only applies to decoders (last-token scoring)")
-        was_training = self.model.training
-        self.model.eval()
-        out = np.zeros(len(sequences), dtype=np.float64)
-        batches = scoring_batches(
-            [len(s) for s in sequences], batch_size, self.device, self.pad_multiple
-        )
-        computed = []  # rewards stay on the device until the end: no host sync per batch
-        started, done = time.perf_counter(), 0
-        with (
-            progress_bar(description, len(sequences), show=progress) as bar,
-            shape_stable_attention(self.device),
-        ):
-            for rows in batches:
-                batch = [sequences[i] for i in rows]
-                if padding_side == "left":
-                    ids, mask, positions = pad_left(batch, self.pad_id)
-                    rewards = self.forward_ids(ids, mask, positions)
-                else:
-                    ids, mask = pad_right(batch, self.pad_id, multiple_of=self.pad_multiple)
-                    rewards = self.forward_ids(ids, mask)
-                computed.append(rewards.double())
-                done += len(rows)
-                bar.update(len(rows), rate=done / max(time.perf_counter() - started, 1e-9))
-        if computed:
-            out[np.concatenate(batches)] = torch.cat(computed).cpu().numpy()
-        self.model.train(was_training)
-        return out
-
     def score(
         self,
         prompts: Sequence[Prompt] | Prompt,
@@ -297,57 +212,16 @@ class RewardModel:
         progress: bool | None = False,
     ) -> np.ndarray:
         """Reward of each (prompt, response); one prompt may be shared by all responses.
+        Computed by the one scorer (:class:`rewardkit.model.scorer.Scorer`).
 
         Over-long texts lose prompt tokens from the left; a response that alone exceeds
         ``max_length`` is an error (raise ``max_length`` or shorten it)."""
-        if isinstance(prompts, (str,)) or (prompts and isinstance(prompts[0], dict)):
-            prompts = [prompts] * len(responses)
-        if len(prompts) != len(responses):
-            raise UserError(f"{len(prompts)} prompts for {len(responses)} responses")
-        sequences = self.encode_responses(prompts, responses)
-        rewards = self.score_ids(sequences, batch_size=batch_size, progress=progress)
+        rewards = (
+            Scorer([self])
+            .score(prompts, responses, batch_size=batch_size, progress=progress)
+            .rewards
+        )
         return self.normalize(rewards) if normalize else rewards
-
-    def encode_responses(
-        self,
-        prompts: Sequence[Prompt],
-        responses: Sequence[str],
-    ) -> list[list[int]]:
-        """Token ids of each (prompt, response), batched; a response that alone exceeds
-        ``max_length`` is a UserError naming it."""
-        sequences = []
-        for i, fitted in enumerate(self.encoder.encode_singles(list(zip(prompts, responses)))):
-            if fitted is None:
-                raise UserError(
-                    f"response {i}: response alone is longer than max_length; raise "
-                    f"max_length (now {self.info.max_length})"
-                )
-            sequences.append(fitted[0])
-        return sequences
-
-    def score_encoded_pairs(
-        self, pairs: Sequence[EncodedPair], *, batch_size: int = 0, progress: bool | None = False
-    ) -> tuple[np.ndarray, np.ndarray]:
-        sequences = [p.chosen_ids for p in pairs] + [p.rejected_ids for p in pairs]
-        rewards = self.score_ids(
-            sequences, batch_size=batch_size, progress=progress, description="scoring pairs"
-        )
-        return rewards[: len(pairs)], rewards[len(pairs) :]
-
-    def score_pairs(
-        self,
-        pairs: Sequence[PreferencePair],
-        *,
-        batch_size: int = 0,
-        overlong: str = "truncate-prompt",
-        progress: bool | None = False,
-    ):
-        """``(r_chosen, r_rejected, kept_indices, report)`` for preference pairs."""
-        encoded, report = self.encoder.encode_pairs(list(pairs), overlong)
-        chosen, rejected = self.score_encoded_pairs(
-            encoded, batch_size=batch_size, progress=progress
-        )
-        return chosen, rejected, np.array([p.index for p in encoded], dtype=np.int64), report
 
     def normalize(self, rewards: np.ndarray) -> np.ndarray:
         norm = self.info.normalization
@@ -360,7 +234,7 @@ class RewardModel:
     def compare(self, prompt: Prompt, a: str, b: str) -> float:
         """P(a ≻ b) = σ((r_a − r_b) / T), Bradley–Terry (1952) with the calibrated T."""
         r_a, r_b = self.score([prompt, prompt], [a, b])
-        return 1.0 / (1.0 + math.exp(-(r_a - r_b) / self.temperature))
+        return preference_probability(r_a - r_b, self.temperature)
 
 
 def _scoring_dict(rule: str, tokenizer) -> dict:

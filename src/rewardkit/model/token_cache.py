@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from rewardkit import files
 from rewardkit.data.fingerprint import data_fingerprint
 from rewardkit.data.records import PreferencePair
 from rewardkit.model.encode import EncodedPair, EncodeReport, TextEncoder
@@ -38,25 +36,15 @@ PAIR_DTYPE = np.dtype(
         ("truncated", np.bool_),
     ]
 )
-CACHE_VERSION = 1
-
-
-def default_cache_dir() -> Path:
-    """``$REWARDKIT_CACHE`` or ``~/.cache/rewardkit``."""
-    return Path(os.environ.get("REWARDKIT_CACHE", Path.home() / ".cache" / "rewardkit"))
+CACHE_VERSION = 2  # 2: keyed by TextEncoder.signature()
 
 
 def cache_key(encoder: TextEncoder, pairs: list[PreferencePair], overlong: str) -> str:
-    tokenizer = encoder.tokenizer
-    backend = (
-        tokenizer.backend_tokenizer.to_str() if hasattr(tokenizer, "backend_tokenizer") else ""
-    )
+    """sha256 of the encoder's signature (tokenizer, template, max length), the over-long
+    policy and the data fingerprint."""
     parts = {
         "version": CACHE_VERSION,
-        "tokenizer": hashlib.sha256(backend.encode("utf-8")).hexdigest(),
-        "special": {k: str(v) for k, v in sorted(tokenizer.special_tokens_map.items())},
-        "template": encoder.template.to_dict(),
-        "max_length": encoder.max_length,
+        "encoding": encoder.signature(),
         "overlong": overlong,
         "data": data_fingerprint(pairs),
         "n": len(pairs),
@@ -71,7 +59,7 @@ def encode_pairs_cached(
     cache_dir: Path | None = None,
 ) -> tuple[list[EncodedPair], EncodeReport, bool]:
     """Like :meth:`TextEncoder.encode_pairs`, through the cache: ``(encoded, report, hit)``."""
-    root = Path(cache_dir or default_cache_dir()) / "tokens"
+    root = Path(cache_dir) / "tokens" if cache_dir else files.cache_dir("tokens")
     folder = root / cache_key(encoder, pairs, overlong)
     if (folder / "report.json").is_file():
         encoded, report = _load(folder)
@@ -85,8 +73,8 @@ def encode_pairs_cached(
 
 
 def _store(folder: Path, encoded: list[EncodedPair], report: EncodeReport) -> None:
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
+    """Write the folder under a temporary name and rename it into place (a process that
+    stored it first wins)."""
     rows = np.zeros(len(encoded), dtype=PAIR_DTYPE)
     chunks, offset = [], 0
     for row, pair in enumerate(encoded):
@@ -104,14 +92,11 @@ def _store(folder: Path, encoded: list[EncodedPair], report: EncodeReport) -> No
         chunks += [pair.chosen_ids, pair.rejected_ids]
         offset += len(pair.chosen_ids) + len(pair.rejected_ids)
     tokens = np.concatenate(chunks).astype(np.int32) if chunks else np.zeros(0, np.int32)
-    np.save(tmp / "tokens.npy", tokens)
-    np.save(tmp / "pairs.npy", rows)
     payload = report.to_dict() | {"n_pairs": report.n_pairs, "examples": report.examples}
-    (tmp / "report.json").write_text(json.dumps(payload))
-    try:
-        os.replace(tmp, folder)
-    except OSError:  # another process stored it first
-        shutil.rmtree(tmp, ignore_errors=True)
+    with files.atomic_directory(folder, replace=False) as tmp:
+        np.save(tmp / "tokens.npy", tokens)
+        np.save(tmp / "pairs.npy", rows)
+        (tmp / "report.json").write_text(json.dumps(payload))
 
 
 def _load(folder: Path) -> tuple[list[EncodedPair], EncodeReport]:

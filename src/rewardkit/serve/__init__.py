@@ -8,21 +8,13 @@ Names load on first use (PEP 562): the CLI reads ``ServeConfig`` without importi
 torch or transformers.
 """
 
+from rewardkit.exports import lazy_exports
 from rewardkit.serve.config import ServeConfig
 
 __all__ = ["RewardClient", "RewardServerError", "ScoringModel", "ServeConfig", "create_app"]
 
-_HOMES = {
-    "create_app": "rewardkit.serve.app",
-    "RewardClient": "rewardkit.serve.client",
-    "RewardServerError": "rewardkit.serve.client",
-    "ScoringModel": "rewardkit.serve.scoring",
-}
-
-
-def __getattr__(name: str):
-    if name in _HOMES:
-        import importlib
-
-        return getattr(importlib.import_module(_HOMES[name]), name)
-    raise AttributeError(f"module 'rewardkit.serve' has no attribute {name!r}")
+__getattr__ = lazy_exports(
+    __name__,
+    "rewardkit.serve.app:create_app rewardkit.serve.client:RewardClient "
+    "rewardkit.serve.client:RewardServerError rewardkit.serve.scoring:ScoringModel",
+)

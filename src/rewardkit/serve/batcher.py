@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rewardkit.serve.scoring import Scores
+from rewardkit.model.scores import Scores
 
 ScoreFn = Callable[[list[list[int]]], Scores]  # called as fn(sequences, batch_size=...)
 
@@ -125,7 +125,7 @@ class MicroBatcher:
     async def score(self, sequences: list[list[int]]) -> Scores:
         """Scores of ``sequences`` once the worker has run them (in the caller's order)."""
         if not sequences:
-            return Scores(np.zeros(0))
+            return Scores(np.zeros(0), np.zeros((1, 0)))
         loop = asyncio.get_running_loop()
         job = _Job(sequences, loop.create_future(), loop, time.monotonic())
         with self._lock:
@@ -173,16 +173,16 @@ class MicroBatcher:
     def _execute(self, batch: list[_Job]) -> None:
         sequences = [seq for job in batch for seq in job.sequences]
         rewards = np.zeros(len(sequences))
-        spread = None
+        members = None  # (K, N) once the first forward pass says K
         try:
             for group in forward_groups(
                 [len(s) for s in sequences], self.max_batch_tokens, self.min_fill
             ):
                 scores = self.score_fn([sequences[i] for i in group], batch_size=len(group))
                 rewards[group] = scores.rewards
-                if scores.spread is not None:
-                    spread = np.zeros(len(sequences)) if spread is None else spread
-                    spread[group] = scores.spread
+                if members is None:
+                    members = np.zeros((scores.members.shape[0], len(sequences)))
+                members[:, group] = scores.members
                 self.stats.forwards += 1
         except BaseException as exc:  # handed to every waiting request
             for job in batch:
@@ -192,11 +192,11 @@ class MicroBatcher:
         self.stats.jobs += len(batch)
         self.stats.texts += len(sequences)
         self.stats.largest_batch_jobs = max(self.stats.largest_batch_jobs, len(batch))
+        combined = Scores(rewards, members)
         start = 0
         for job in batch:
             end = start + len(job.sequences)
-            part = Scores(rewards[start:end], None if spread is None else spread[start:end])
-            job.loop.call_soon_threadsafe(_set_result, job.future, part)
+            job.loop.call_soon_threadsafe(_set_result, job.future, combined.rows(start, end))
             start = end
 
 

@@ -9,22 +9,21 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from rewardkit.config import check_choices, option
+from rewardkit.config import option
 from rewardkit.errors import UserError
-from rewardkit.model.options import ModelLoadOptions
+from rewardkit.options import ModelLoadOptions, reward_model_option
 
 LOOPBACK_NAMES = ("localhost",)
 
 
 @dataclass
 class ServeConfig(ModelLoadOptions):
-    """Options of ``rewardkit serve`` (also ``create_app(model, settings)``'s settings)."""
+    """Options of ``rewardkit serve`` (also ``create_app(model, settings)``'s settings; the
+    model is required by the command, not by the app, which is given it loaded)."""
 
-    model: str = option(
-        "",
-        "Reward model folder (from `rewardkit train`, an ensemble folder, or "
-        "any HF sequence-classification reward model).",
-    )
+    command = "serve"
+
+    model: str = reward_model_option(required=False, positional=True)  # the app's is loaded
     host: str = option(
         "127.0.0.1",
         "Address to bind. Loopback by default; binding anything "
@@ -64,6 +63,7 @@ class ServeConfig(ModelLoadOptions):
     )
 
     def __post_init__(self):
+        super().__post_init__()  # choices, also when built in code (create_app)
         for name in ("max_batch_tokens", "max_items", "max_chars"):
             if getattr(self, name) < 1:
                 raise UserError(f"--{name.replace('_', '-')} must be at least 1")
@@ -73,7 +73,6 @@ class ServeConfig(ModelLoadOptions):
             raise UserError("--max-wait-ms must be 0 or more")
         if not 0 <= self.port <= 65535:
             raise UserError(f"--port {self.port} is not a TCP port (0..65535)")
-        check_choices(self)  # also when built in code (create_app), not only from the CLI
 
     @property
     def is_loopback(self) -> bool:

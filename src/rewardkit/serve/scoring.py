@@ -16,29 +16,24 @@ one whole text             the text tokenized as it is, with the tokenizer's spe
                            left when too long. ``/get_reward`` without usable prompts.
 =========================  ===================================================================
 
-Ensembles (:mod:`rewardkit.model.ensemble`: K heads on one backbone, or K member models)
-report their spread, the std of the member rewards (ddof 0; Coste et al. 2023), next to every
-reward; see :mod:`rewardkit.serve.ensemble_scoring`. Any model object with
-``score_ids_with_spread(sequences, batch_size=...) -> (rewards, spread)`` is served the same way.
+Rewards come from the one scorer (:class:`rewardkit.model.scorer.Scorer`, opened by
+:func:`rewardkit.model.loading.load_reward_model`): a single model, K heads on one backbone, or
+K member models. Ensembles report their spread, the std of the member rewards (ddof 0; Coste
+et al. 2023), next to every reward. Members must tokenize alike (same vocabulary, template and
+max length), since the server encodes each text once.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from rewardkit.data.records import Prompt
-
-
-@dataclass
-class Scores:
-    """Rewards ``(N,)`` (raw, float64) and, for ensembles, their spread ``(N,)``."""
-
-    rewards: np.ndarray
-    spread: np.ndarray | None = None
+from rewardkit.files import sha256_tree
+from rewardkit.model.loading import load_reward_model
+from rewardkit.model.scorer import Scorer
+from rewardkit.model.scores import Scores
 
 
 @dataclass
@@ -52,93 +47,45 @@ class ScoringModel:
     """A loaded reward model (or ensemble) as the server uses it. Not thread-safe: the
     micro-batcher calls :meth:`score_sequences` from its single worker thread only."""
 
-    def __init__(
-        self,
-        model,
-        *,
-        name: str | None = None,
-        spread_fn=None,
-        members: int | None = None,
-        temperature: float | None = None,
-    ):
-        self.model = model
-        self.name = name or str(model.info.backbone)
-        self._spread_fn = spread_fn or getattr(model, "score_ids_with_spread", None)
-        if not callable(self._spread_fn):
-            self._spread_fn = None
-        self._members = members
-        self._temperature = temperature
+    def __init__(self, scorer: Scorer, *, name: str | None = None):
+        self.scorer = scorer
+        self.model = scorer.primary
+        self.name = name or scorer.source or str(self.model.info.backbone)
         self._weights_sha256: str | None = None
 
     @classmethod
-    def load(
-        cls,
-        path: str,
-        *,
-        precision: str | None = None,
-        max_length: int | None = None,
-        device: str | None = None,
-    ) -> "ScoringModel":
-        """A model folder, an ensemble folder, or ``DIR1,DIR2,…`` (members)."""
-        from rewardkit.model.ensemble import RewardEnsemble, is_ensemble_dir
-        from rewardkit.model.reward_model import RewardModel
-
-        if "," in path or is_ensemble_dir(path):
-            from rewardkit.serve.ensemble_scoring import EnsembleIdsScorer
-
-            ensemble = RewardEnsemble.from_pretrained(
-                path, precision=precision, max_length=max_length, device=device
-            )
-            if ensemble.kind != "single":
-                # a members manifest may carry its own calibrated temperature
-                own = (
-                    ensemble.temperature
-                    if ensemble.temperature != ensemble.primary.temperature
-                    else None
-                )
-                return cls(
-                    ensemble.primary,
-                    name=path,
-                    spread_fn=EnsembleIdsScorer(ensemble),
-                    members=ensemble.k,
-                    temperature=own,
-                )
-            return cls(ensemble.primary, name=path)
-        return cls(
-            RewardModel.from_pretrained(
-                path, precision=precision, max_length=max_length, device=device
-            ),
-            name=path,
-        )
+    def load(cls, path: str, **load_kwargs) -> "ScoringModel":
+        """A model folder, an ensemble folder, or ``DIR1,DIR2,…`` (members); ``load_kwargs``
+        are :func:`rewardkit.model.loading.load_reward_model`'s (precision, max_length, device)."""
+        return cls(load_reward_model(path, **load_kwargs), name=path)
 
     # ------------------------------------------------------------------ properties
     @property
     def is_ensemble(self) -> bool:
-        return self._spread_fn is not None
+        return self.scorer.kind != "single"
 
     @property
     def members(self) -> int | None:
-        size = self._members or getattr(self.model, "k", None)
-        return int(size) if size else None
+        return self.scorer.k if self.is_ensemble else None
 
     @property
     def max_length(self) -> int:
-        return int(self.model.info.max_length)
+        return self.scorer.max_length
 
     @property
     def temperature(self) -> float:
-        return float(self._temperature or self.model.temperature)
+        return self.scorer.temperature
 
     @property
     def temperature_calibrated(self) -> bool:
-        return self._temperature is not None or self.model.info.temperature is not None
+        return self.scorer.temperature_calibrated
 
     def describe_normalization(self) -> dict:
         norm = self.model.info.normalization
         return {"mean": float(norm.mean), "std": float(norm.std), "measured_on": norm.measured_on}
 
     def normalize(self, rewards: np.ndarray) -> np.ndarray:
-        return np.asarray(self.model.normalize(np.asarray(rewards, dtype=np.float64)))
+        return np.asarray(self.scorer.normalize(np.asarray(rewards, dtype=np.float64)))
 
     # ------------------------------------------------------------------ encoding
     def encode_pair(self, prompt: Prompt, response: str) -> tuple[list[int], bool]:
@@ -193,18 +140,13 @@ class ScoringModel:
 
     # ------------------------------------------------------------------ scoring
     def score_sequences(self, sequences: list[list[int]], *, batch_size: int) -> Scores:
-        """Raw rewards of id sequences (one ``score_ids`` call: length-sorted, right-padded)."""
-        if self._spread_fn is not None:
-            rewards, spread = self._spread_fn(sequences, batch_size=batch_size)
-            return Scores(
-                np.asarray(rewards, dtype=np.float64), np.asarray(spread, dtype=np.float64)
-            )
-        return Scores(self.model.score_ids(sequences, batch_size=batch_size))
+        """Raw rewards (and the members' ones) of id sequences, through the one scorer."""
+        return self.scorer.score_ids(sequences, batch_size=batch_size)
 
     # ------------------------------------------------------------------ description
     def weights_sha256(self) -> str | None:
         if self._weights_sha256 is None:
-            self._weights_sha256 = weights_fingerprint(self.name) or ""
+            self._weights_sha256 = sha256_tree(self.name, "*.safetensors") or ""
         return self._weights_sha256 or None
 
     def device_name(self) -> str:
@@ -236,24 +178,6 @@ class ScoringModel:
             "ensemble": ({"members": self.members} if self.is_ensemble else None),
             "rewardkit_version": info.rewardkit_version,
         }
-
-
-def weights_fingerprint(directory: str) -> str | None:
-    """sha256 over the ``*.safetensors`` files under ``directory`` (sorted relative paths and
-    bytes); ``None`` when it is not a folder of safetensors."""
-    root = Path(directory)
-    if not root.is_dir():
-        return None
-    files = sorted(root.rglob("*.safetensors"))
-    if not files:
-        return None
-    digest = hashlib.sha256()
-    for file in files:
-        digest.update(str(file.relative_to(root)).encode("utf-8") + b"\0")
-        with open(file, "rb") as handle:
-            while block := handle.read(1 << 22):
-                digest.update(block)
-    return digest.hexdigest()
 
 
 def _strip_trailing(text: str, token: str | None) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from rewardkit.model.sidecar import write_json_atomic
+from rewardkit.files import write_json_atomic
 
 
 @dataclass

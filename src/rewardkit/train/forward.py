@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import torch
 
 from rewardkit.model.collate import to_device
+from rewardkit.model.device import autocast_for
 from rewardkit.model.encode import EncodedPair
-from rewardkit.model.reward_model import autocast_for
 from rewardkit.train.batching import collate_pairs
 from rewardkit.train.prefix_sharing import (
     collate_shared_prefix,

@@ -23,41 +23,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from rewardkit.train.losses import preference_loss
+from rewardkit.data.splits import fold_assignments
+from rewardkit.model.ensemble import LinearHeads
+from rewardkit.train.losses import Objective, preference_loss
 
 L2_GRID = (1e-4, 1e-3, 1e-2, 1e-1)
-
-
-@dataclass
-class HeadObjective:
-    """The per-pair training objective of a head (the options of ``rewardkit train``)."""
-
-    ties: str = "drop"
-    tie_nu: float = 1.0
-    center_coef: float = 0.0
-    label_smoothing: float = 0.0
-    use_margin: bool = True
-
-
-@dataclass
-class LinearHeads:
-    """K linear heads on shared features: ``weight (K, H)``, ``bias (K,)``."""
-
-    weight: np.ndarray
-    bias: np.ndarray
-    l2: float
-
-    @property
-    def k(self) -> int:
-        return int(self.weight.shape[0])
-
-    def mean_head(self) -> tuple[np.ndarray, float]:
-        """The exact mean of the K heads: its reward is the members' mean reward."""
-        return self.weight.mean(axis=0), float(self.bias.mean())
-
-    def member_rewards(self, features: np.ndarray) -> np.ndarray:
-        """``(K, N)`` rewards of N feature rows."""
-        return self.weight @ np.asarray(features, dtype=np.float64).T + self.bias[:, None]
 
 
 @dataclass
@@ -85,7 +55,7 @@ class PairFeatures:
 
 def fit_linear_head(
     pairs: PairFeatures,
-    objective: HeadObjective = HeadObjective(),
+    objective: Objective = Objective(),
     *,
     l2: float = 1e-3,
     sample_weight: np.ndarray | None = None,
@@ -98,10 +68,7 @@ def fit_linear_head(
     weight = np.asarray(pairs.weight, dtype=np.float64)
     if sample_weight is not None:
         weight = weight * np.asarray(sample_weight, dtype=np.float64)
-    margin = (
-        np.asarray(pairs.margin, dtype=np.float64) if objective.use_margin else np.zeros(len(pairs))
-    )
-    margin_t = torch.as_tensor(margin)
+    margin_t = torch.as_tensor(np.asarray(pairs.margin, dtype=np.float64))
     tie_t = torch.as_tensor(np.asarray(pairs.tie, dtype=bool))
     weight_t = torch.as_tensor(weight)
     generator = torch.Generator().manual_seed(seed)
@@ -127,10 +94,7 @@ def fit_linear_head(
             margin=margin_t,
             tie=tie_t,
             weight=weight_t,
-            ties=objective.ties,
-            tie_nu=objective.tie_nu,
-            center_coef=objective.center_coef,
-            label_smoothing=objective.label_smoothing,
+            objective=objective,
         )
         loss = loss + 0.5 * l2 * (w * w).sum()
         loss.backward()
@@ -144,30 +108,24 @@ def fit_linear_head(
     return w_np, -float(np.mean(texts @ w_np))
 
 
-def heldout_loss(pairs: PairFeatures, w: np.ndarray, b: float, objective: HeadObjective) -> float:
+def heldout_loss(pairs: PairFeatures, w: np.ndarray, b: float, objective: Objective) -> float:
     """The weighted objective (no penalty) of head ``(w, b)`` on ``pairs``."""
     r_c = torch.as_tensor(np.asarray(pairs.chosen, dtype=np.float64) @ w + b)
     r_r = torch.as_tensor(np.asarray(pairs.rejected, dtype=np.float64) @ w + b)
-    margin = (
-        np.asarray(pairs.margin, dtype=np.float64) if objective.use_margin else np.zeros(len(pairs))
-    )
     loss = preference_loss(
         r_c,
         r_r,
-        margin=torch.as_tensor(margin),
+        margin=torch.as_tensor(np.asarray(pairs.margin, dtype=np.float64)),
         tie=torch.as_tensor(np.asarray(pairs.tie, dtype=bool)),
         weight=torch.as_tensor(np.asarray(pairs.weight, dtype=np.float64)),
-        ties=objective.ties,
-        tie_nu=objective.tie_nu,
-        center_coef=objective.center_coef,
-        label_smoothing=objective.label_smoothing,
+        objective=objective,
     )
     return float(loss)
 
 
 def choose_l2(
     pairs: PairFeatures,
-    objective: HeadObjective = HeadObjective(),
+    objective: Objective = Objective(),
     *,
     grid: tuple[float, ...] = L2_GRID,
     folds: int = 4,
@@ -179,12 +137,7 @@ def choose_l2(
     n = len(pairs)
     if n < 2 * folds:
         return grid[len(grid) // 2], {}
-    rng = np.random.default_rng(seed)
-    if groups is None:
-        fold_of = rng.permutation(n) % folds
-    else:
-        _, group_index = np.unique(np.asarray(groups), return_inverse=True)
-        fold_of = rng.permutation(group_index.max() + 1)[group_index] % folds
+    fold_of = fold_assignments(n, folds, np.random.default_rng(seed), groups)
     scores = {}
     for l2 in grid:
         losses = []
@@ -202,7 +155,7 @@ def choose_l2(
 def fit_heads(
     pairs: PairFeatures,
     k: int = 1,
-    objective: HeadObjective = HeadObjective(),
+    objective: Objective = Objective(),
     *,
     l2: float | None = None,
     seed: int = 0,

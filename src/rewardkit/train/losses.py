@@ -5,6 +5,8 @@ Shapes: every tensor argument is ``(B,)`` — one entry per pair.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 
@@ -70,24 +72,41 @@ def weighted_mean(values: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     return (values * weights).sum() / weights.sum().clamp_min(1e-12)
 
 
+@dataclass(frozen=True)
+class Objective:
+    """The per-pair training objective, as ``rewardkit train``'s options set it: how ties are
+    modelled (dropped before training, or Davidson 1970 with ``tie_nu``), the reward-centering
+    coefficient, label smoothing, and whether a pair's margin enters the loss."""
+
+    ties: str = "drop"
+    tie_nu: float = 1.0
+    center_coef: float = 0.0
+    label_smoothing: float = 0.0
+    use_margin: bool = True
+
+    @classmethod
+    def of(cls, config) -> "Objective":
+        """The objective a :class:`~rewardkit.train.config.TrainConfig` asks for."""
+        return cls(
+            ties=config.ties,
+            tie_nu=config.tie_nu,
+            center_coef=config.center_coef,
+            label_smoothing=config.label_smoothing,
+            use_margin=config.use_margin,
+        )
+
+
 def preference_loss(
-    r_chosen,
-    r_rejected,
-    *,
-    margin,
-    tie,
-    weight,
-    ties: str = "drop",
-    tie_nu: float = 1.0,
-    center_coef: float = 0.0,
-    label_smoothing: float = 0.0,
+    r_chosen, r_rejected, *, margin, tie, weight, objective: Objective = Objective()
 ) -> torch.Tensor:
     """The training objective for one batch (a scalar)."""
-    if ties == "davidson":
-        per_pair = davidson_loss(r_chosen, r_rejected, tie, nu=tie_nu, margin=margin)
+    margin = margin if objective.use_margin else None
+    if objective.ties == "davidson":
+        per_pair = davidson_loss(r_chosen, r_rejected, tie, nu=objective.tie_nu, margin=margin)
     else:
-        per_pair = bradley_terry_loss(r_chosen, r_rejected, margin, label_smoothing)
+        per_pair = bradley_terry_loss(r_chosen, r_rejected, margin, objective.label_smoothing)
     loss = weighted_mean(per_pair, weight)
-    if center_coef:
-        loss = loss + center_coef * weighted_mean(centering_penalty(r_chosen, r_rejected), weight)
+    if objective.center_coef:
+        penalty = weighted_mean(centering_penalty(r_chosen, r_rejected), weight)
+        loss = loss + objective.center_coef * penalty
     return loss

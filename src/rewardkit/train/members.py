@@ -14,105 +14,75 @@ from pathlib import Path
 
 import numpy as np
 
-from rewardkit.eval.ood import QUANTILE, FeatureStatistics, ood_flags
-from rewardkit.eval.proxy import ProxyOptions, core_metrics, proxy_sections
-from rewardkit.model.ensemble import RewardEnsemble, write_members_manifest
-from rewardkit.model.sidecar import write_json_atomic
-from rewardkit.progress import console
+from rewardkit.eval.ood import QUANTILE, FeatureStatistics
+from rewardkit.eval.proxy import NOT_AT_TRAINING_TIME, ProxyOptions, evaluate_proxy
+from rewardkit.files import write_json_atomic
+from rewardkit.formatting import percent
+from rewardkit.model.ensemble import write_members_manifest
+from rewardkit.model.loading import load_reward_model
+from rewardkit.model.scorer import Scorer
 from rewardkit.train.config import TrainConfig
+from rewardkit.train.finetune import train_finetune
+from rewardkit.train.outputs import TrainResult, say
 from rewardkit.train.prepare import load_splits
 
-SPREAD_SAMPLE_PAIRS = 256
+SPREAD_SAMPLE_PAIRS = 256  # training pairs whose members' spread sets the spread threshold
 
 
-def train_members(config: TrainConfig, *, quiet: bool = False, progress: bool | None = None):
-    from rewardkit.train.trainer import TrainResult, train
-
+def train_members(
+    config: TrainConfig, *, quiet: bool = False, progress: bool | None = None
+) -> TrainResult:
+    """Train the K members one after the other, then judge their mean reward."""
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    names, result = [], None
-    for j in range(config.ensemble):
-        name = f"member-{j}"
-        if not quiet:
-            console.print(
-                f"ensemble member {j + 1}/{config.ensemble} (seed {config.seed + j})",
-                highlight=False,
-            )
-        result = train(
+    names, seeds, result = [], [config.seed + j for j in range(config.ensemble)], None
+    for j, seed in enumerate(seeds):
+        say(f"ensemble member {j + 1}/{config.ensemble} (seed {seed})", quiet=quiet)
+        result = train_finetune(
             replace(
-                config, out=str(out / name), seed=config.seed + j, ensemble=1, ensemble_mode="heads"
+                config, out=str(out / f"member-{j}"), seed=seed, ensemble=1, ensemble_mode="heads"
             ),
             quiet=quiet,
             progress=progress,
         )
-        names.append(name)
-    ensemble = RewardEnsemble.from_pretrained([out / n for n in names])
+        names.append(f"member-{j}")
+    scorer = load_reward_model([out / name for name in names])
     train_pairs, eval_pairs = load_splits(config)[:2]
-
-    # the spread threshold: 95th percentile of the members' spread on training pairs
-    rng = np.random.default_rng(config.seed)
-    rows = np.sort(
-        rng.choice(len(train_pairs), size=min(SPREAD_SAMPLE_PAIRS, len(train_pairs)), replace=False)
-    )
-    sample = ensemble.score_pairs(
-        [train_pairs[i] for i in rows if not train_pairs[i].tie],
-        overlong=config.overlong,
-        batch_size=config.eval_batch_size,
-    )
-    spread_threshold = float(np.quantile(sample.spread, QUANTILE)) if sample.pairs else None
-
-    metrics, heldout = {}, {}
+    spread_threshold = _spread_threshold(scorer, train_pairs, config)
+    stats = FeatureStatistics.load(out / names[0])
+    if stats is not None:
+        stats.spread_threshold = spread_threshold
+    metrics = {}
     if eval_pairs:
-        scored = ensemble.score_pairs(
+        scored = scorer.score_pairs(
             eval_pairs,
             overlong=config.overlong,
             batch_size=config.eval_batch_size,
             progress=progress,
         )
-        metrics = core_metrics(
-            scored, len(eval_pairs), ensemble.primary.info.max_length, ensemble.temperature
-        )
-        stats = FeatureStatistics.load(out / names[0])
-        if stats is not None:
-            stats.spread_threshold = spread_threshold
-            distance = (
-                stats.pair_distance(scored.features_chosen, scored.features_rejected)
-                if scored.features_chosen is not None
-                else None
-            )
-            flags = ood_flags(len(scored.pairs), distance, scored.spread, stats, spread_threshold)
-            heldout = {
-                "source": f"held-out eval split ({len(scored.pairs)} pairs)",
-                **{
-                    f"fraction_flagged{'' if k == 'any' else '_' + k}": float(v.mean())
-                    for k, v in flags.items()
-                },
-            }
-            stats.heldout = heldout
-        sections = proxy_sections(
-            ensemble,
+        metrics = evaluate_proxy(
+            scorer,
+            eval_pairs,
             scored,
-            metrics,
             ProxyOptions(
                 probes=[],
+                skip_probes_reason=NOT_AT_TRAINING_TIME,
                 stats=stats,
                 spread_threshold=spread_threshold,
+                heldout=True,
                 plots=False,
-                skip_probes_reason="not run at training time "
-                "(rewardkit eval --model OUT runs them)",
             ),
-        )
-        metrics.update(sections.sections)
+        ).metrics
     metrics.update(
         {
             "split": "eval",
             "data": config.eval_data or config.data,
             "model": str(out),
-            "ensemble": ensemble.describe(),
+            "ensemble": scorer.describe(),
             "ensemble_training": {
                 "form": "members",
                 "k": config.ensemble,
-                "seeds": [config.seed + j for j in range(config.ensemble)],
+                "seeds": seeds,
                 "member_accuracy": metrics.get("uncertainty", {}).get("member_accuracy"),
             },
         }
@@ -120,16 +90,30 @@ def train_members(config: TrainConfig, *, quiet: bool = False, progress: bool | 
     write_members_manifest(
         out,
         names,
-        seeds=[config.seed + j for j in range(config.ensemble)],
+        seeds=seeds,
         spread_threshold=spread_threshold,
-        heldout=heldout,
+        heldout=stats.heldout if stats is not None and eval_pairs else {},
         metrics={k: metrics.get(k) for k in ("n", "accuracy", "bt_loss")},
     )
     write_json_atomic(out / "metrics.json", metrics)
-    if not quiet and metrics:
-        console.print(
+    if eval_pairs:
+        say(
             f"ensemble of {config.ensemble}: eval accuracy of the mean reward "
-            f"{100 * metrics['accuracy']:.1f}% on {metrics['n']} pairs; saved to {out}",
-            highlight=False,
+            f"{percent(metrics.get('accuracy'), missing='n/a')} on {metrics.get('n')} pairs; "
+            f"saved to {out}",
+            quiet=quiet,
         )
     return TrainResult(out, metrics, result.state)
+
+
+def _spread_threshold(scorer: Scorer, train_pairs, config: TrainConfig) -> float | None:
+    """The 95th percentile of the members' spread on (a sample of) the training pairs."""
+    rng = np.random.default_rng(config.seed)
+    size = min(SPREAD_SAMPLE_PAIRS, len(train_pairs))
+    rows = np.sort(rng.choice(len(train_pairs), size=size, replace=False))
+    sample = scorer.score_pairs(
+        [train_pairs[i] for i in rows if not train_pairs[i].tie],
+        overlong=config.overlong,
+        batch_size=config.eval_batch_size,
+    )
+    return float(np.quantile(sample.spread, QUANTILE)) if sample.pairs else None

@@ -1,8 +1,11 @@
-"""Training data preparation: read, split by prompt, handle ties, tokenize — all counted."""
+"""Setting a run up: the new reward model, and the training data — read, split by prompt, ties
+handled, tokenized, all counted."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+import torch
 
 from rewardkit.data import data_fingerprint, read_pairs, split_by_prompt
 from rewardkit.data.records import PreferencePair, prompt_text
@@ -69,6 +72,17 @@ def load_splits(
         f"{len(train_pairs)} train, {len(eval_pairs)} eval pairs"
     )
     return train_pairs, eval_pairs, notes, len(report.skipped)
+
+
+def new_reward_model(config: TrainConfig) -> RewardModel:
+    """The backbone with a new reward head, seeded by ``--seed`` (the head's initialisation)."""
+    torch.manual_seed(config.seed)
+    return RewardModel.from_backbone(
+        config.backbone,
+        max_length=config.max_length,
+        precision=config.precision,
+        disable_dropout=config.disable_dropout,
+    )
 
 
 def prepare_data(config: TrainConfig, model: RewardModel) -> PreparedData:

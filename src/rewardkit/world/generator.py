@@ -16,11 +16,12 @@ attributes of both responses, their flattery flags, the topic and the annotator'
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
 
+from rewardkit.config import option
 from rewardkit.data.records import PreferencePair
 from rewardkit.errors import UserError
 from rewardkit.world.annotators import Annotator, make_annotators
@@ -41,50 +42,32 @@ T = TypeVar("T")
 class WorldConfig:
     """Options of the demo world; each ``help`` text doubles as the CLI help."""
 
-    n_train_pairs: int = field(default=2000, metadata={"help": "Number of training pairs."})
-    n_eval_pairs: int = field(
-        default=500,
-        metadata={"help": "Number of held-out pairs (on prompts not seen in training)."},
+    n_train_pairs: int = option(2000, "Number of training pairs.")
+    n_eval_pairs: int = option(500, "Number of held-out pairs (on prompts not seen in training).")
+    n_annotators: int = option(
+        5, "Number of simulated annotators; each pair is judged by one, drawn uniformly."
     )
-    n_annotators: int = field(
-        default=5,
-        metadata={
-            "help": "Number of simulated annotators; each pair is judged by one, drawn uniformly."
-        },
+    annotator_tau_range: tuple[float, float] = option(
+        (0.3, 1.0),
+        "Annotators' noise temperatures τ, evenly spaced over [low, high], in gold units (gold "
+        "steps are 0.5): P(A≻B) = σ((s(A)-s(B))/τ).",
     )
-    annotator_tau_range: tuple[float, float] = field(
-        default=(0.3, 1.0),
-        metadata={
-            "help": "Annotators' noise temperatures τ, evenly spaced over [low, high], in gold "
-            "units (gold steps are 0.5): P(A≻B) = σ((s(A)-s(B))/τ)."
-        },
+    flattery_bias: float = option(
+        1.25,
+        "Shared annotator bias b: an appended flattering sentence adds b to the perceived reward "
+        "s = g + b*flattery; gold ignores it. 1.25 is a little more than one tone level (1.0), and "
+        "not a multiple of the 0.5 gold step, so it never creates ties.",
     )
-    flattery_bias: float = field(
-        default=1.25,
-        metadata={
-            "help": "Shared annotator bias b: an appended flattering sentence adds b to the "
-            "perceived reward s = g + b*flattery; gold ignores it. 1.25 is a little more than "
-            "one tone level (1.0), and not a multiple of the 0.5 gold step, so it never "
-            "creates ties."
-        },
+    flattery_rate: float = option(
+        0.35, "Probability that a response ends with a flattering sentence."
     )
-    flattery_rate: float = field(
-        default=0.35,
-        metadata={"help": "Probability that a response ends with a flattering sentence."},
+    off_topic_rate: float = option(
+        0.35, "Probability that a response answers a different topic of the same family."
     )
-    off_topic_rate: float = field(
-        default=0.35,
-        metadata={
-            "help": "Probability that a response answers a different topic of the same family."
-        },
+    eval_prompt_fraction: float = option(
+        0.2, "Fraction of each family's prompt texts reserved for the eval split."
     )
-    eval_prompt_fraction: float = field(
-        default=0.2,
-        metadata={"help": "Fraction of each family's prompt texts reserved for the eval split."},
-    )
-    seed: int = field(
-        default=0, metadata={"help": "Random seed; the same config always builds the same world."}
-    )
+    seed: int = option(0, "Random seed; the same config always builds the same world.")
 
     def __post_init__(self) -> None:
         self.annotator_tau_range = tuple(

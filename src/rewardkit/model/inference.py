@@ -1,0 +1,118 @@
+"""Batched inference: token-id sequences in, rewards (and head-input features) out.
+
+Every reward rewardkit reports is computed here, by one loop:
+
+1. sort the sequences by length and cut them into forward passes (:func:`scoring_batches`:
+   32 texts on a CPU, a token budget on CUDA);
+2. pad each pass on the right (left, with real-token position ids, only when asked, and only
+   for decoders), so every token keeps the position it has unpadded and no reward depends on
+   the batch it was computed in;
+3. run the model's own HF forward (bf16 autocast when its precision says so) and read
+   ``logits[:, 0]``; with ``features=True`` a hook also keeps what the reward head reads
+   (:mod:`rewardkit.model.features`: BERT's pooler output, a decoder's last-token state);
+4. keep the outputs on the device and copy them to the host at the end (features every
+   ``FLUSH_EVERY`` passes: on CUDA each copy makes the host wait for the GPU, and features
+   are large), then put them back in input order.
+
+:class:`rewardkit.model.scorer.Scorer` calls this for every model it holds; nothing else runs
+a scoring forward pass.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from rewardkit.errors import UserError
+from rewardkit.model.attention import shape_stable_attention
+from rewardkit.model.collate import pad_left, pad_right, scoring_batches
+from rewardkit.model.features import classification_head, pool_last_token
+from rewardkit.progress import progress_bar
+
+FLUSH_EVERY = 32  # passes whose features stay on the device before one copy to the host
+
+
+@dataclass
+class Forward:
+    """Rewards ``(N,)`` float64 and, when asked for, head-input features ``(N, H)`` float32,
+    in input order."""
+
+    rewards: np.ndarray
+    features: np.ndarray | None = None
+
+
+@torch.inference_mode()
+def forward_sequences(
+    model,
+    sequences: Sequence[Sequence[int]],
+    *,
+    batch_size: int = 0,
+    features: bool = False,
+    padding_side: str = "right",
+    progress: bool | None = False,
+    description: str = "scoring",
+) -> Forward:
+    """Score token-id ``sequences`` with ``model`` (a :class:`RewardModel`)."""
+    if padding_side == "left" and model.info.scoring["rule"] != "last-token":
+        raise UserError("left padding only applies to decoders (last-token scoring)")
+    n = len(sequences)
+    head = classification_head(model.model)[1] if features else None
+    captured: list[torch.Tensor] = []
+    hook = (
+        head.register_forward_pre_hook(lambda _m, args: captured.append(args[0])) if head else None
+    )
+    was_training = model.model.training
+    model.model.eval()
+    batches = scoring_batches(
+        [len(s) for s in sequences], batch_size, model.device, model.pad_multiple
+    )
+    out = Forward(np.zeros(n, dtype=np.float64))
+    if head is not None:
+        out.features = np.zeros((n, head.in_features), dtype=np.float32)
+    pending: list[tuple[np.ndarray, torch.Tensor, torch.Tensor | None]] = []
+    started, done = time.perf_counter(), 0
+    try:
+        with (
+            progress_bar(description, n, show=progress) as bar,
+            shape_stable_attention(model.device),
+        ):
+            for rows in batches:
+                batch = [sequences[i] for i in rows]
+                captured.clear()
+                if padding_side == "left":
+                    ids, mask, positions = pad_left(batch, model.pad_id)
+                    rewards = model.forward_ids(ids, mask, positions)
+                else:
+                    ids, mask = pad_right(batch, model.pad_id, multiple_of=model.pad_multiple)
+                    rewards = model.forward_ids(ids, mask)
+                hidden = None
+                if head is not None:
+                    hidden = captured[-1]
+                    hidden = pool_last_token(hidden, ids.to(hidden.device), model.pad_id)
+                pending.append((rows, rewards, hidden))
+                if head is not None and len(pending) >= FLUSH_EVERY:
+                    _to_host(pending, out)  # features are large: do not keep them all
+                done += len(rows)
+                bar.update(len(rows), rate=done / max(time.perf_counter() - started, 1e-9))
+            _to_host(pending, out)
+    finally:
+        if hook is not None:
+            hook.remove()
+        model.model.train(was_training)
+    return out
+
+
+def _to_host(pending: list, out: Forward) -> None:
+    """Copy the pending passes' outputs into ``out`` (at their rows), one copy per output,
+    and forget them."""
+    if not pending:
+        return
+    rows = np.concatenate([item[0] for item in pending])
+    out.rewards[rows] = torch.cat([item[1] for item in pending]).double().cpu().numpy()
+    if out.features is not None:
+        out.features[rows] = torch.cat([item[2] for item in pending]).float().cpu().numpy()
+    pending.clear()

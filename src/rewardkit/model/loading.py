@@ -1,0 +1,78 @@
+"""The one loader: any saved reward model, opened as a :class:`~rewardkit.model.scorer.Scorer`.
+
+=============================  ===============================================================
+what ``spec`` names            what is loaded
+=============================  ===============================================================
+a model folder                 one model (``rewardkit.json`` when present; a plain HF folder
+                               trained elsewhere takes its template from its tokenizer)
+… with ensemble heads          the model and its K heads (``ensemble_heads.safetensors``)
+a members folder               the K models listed in ``ensemble.json``
+``DIR1,DIR2,…`` or a list      separately trained models, combined as members
+=============================  ===============================================================
+
+Weights are read from safetensors only (nothing is unpickled) and ``trust_remote_code`` stays
+off unless asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from rewardkit.errors import UserError
+from rewardkit.model.ensemble import (
+    HEADS_FILE,
+    MEMBERS_FILE,
+    is_members_dir,
+    load_ensemble_heads,
+    read_members_manifest,
+)
+from rewardkit.model.reward_model import RewardModel
+from rewardkit.model.scorer import Scorer
+
+
+def load_reward_model(
+    spec: str | Path | Sequence[str | Path],
+    *,
+    precision: str | None = None,
+    max_length: int | None = None,
+    device: str | None = None,
+    template=None,
+    trust_remote_code: bool = False,
+) -> Scorer:
+    """Open ``spec`` (see the module table). The keyword arguments override what the folders
+    say (precision, max length, text template) or choose where the models run
+    (``device``: auto, cpu, cuda[:N]; None keeps the CPU)."""
+    options = {
+        "precision": precision,
+        "max_length": max_length,
+        "device": device,
+        "template": template,
+        "trust_remote_code": trust_remote_code,
+    }
+    if isinstance(spec, (str, Path)) and "," in str(spec):
+        spec = [part for part in str(spec).split(",") if part.strip()]
+    if not isinstance(spec, (str, Path)):
+        paths = [Path(str(part).strip()) for part in spec]
+        if len(paths) == 1:
+            return load_reward_model(paths[0], **options)
+        models = [RewardModel.from_pretrained(path, **options) for path in paths]
+        return Scorer(models, source=",".join(map(str, paths)), primary_dir=paths[0])
+    path = Path(spec)
+    if is_members_dir(path):
+        manifest = read_members_manifest(path)
+        if not manifest.get("members"):
+            raise UserError(f"{path / MEMBERS_FILE}: lists no members")
+        models = [
+            RewardModel.from_pretrained(path / name, **options) for name in manifest["members"]
+        ]
+        return Scorer(
+            models,
+            source=str(path),
+            temperature=manifest.get("temperature"),
+            primary_dir=path / manifest["members"][0],
+            manifest=manifest,
+        )
+    model = RewardModel.from_pretrained(path, **options)
+    heads = load_ensemble_heads(path) if (path / HEADS_FILE).is_file() else None
+    return Scorer([model], heads=heads, source=str(path), primary_dir=path)

@@ -1,0 +1,326 @@
+"""The one scorer: every reward rewardkit reports comes from :class:`Scorer`.
+
+A scorer holds what :func:`rewardkit.model.loading.load_reward_model` opened — a single model,
+K linear heads on one backbone, or K member models — and answers with
+:class:`~rewardkit.model.scores.Scores` (rewards, each member's rewards, their spread, and on
+request the head-input features).
+
+Calls, all through one forward loop (:func:`rewardkit.model.inference.forward_sequences`):
+:meth:`Scorer.score` (prompt, response texts), :meth:`Scorer.score_ids` (token ids already
+encoded, e.g. by the server), :meth:`Scorer.score_pairs` (preference pairs, with the
+over-long policy) and :meth:`Scorer.score_encoded_pairs` (pairs training already encoded);
+:meth:`Scorer.scores_from_features` applies the head(s) to features the frozen-feature path
+already has, without a forward pass.
+Repeated texts (evaluation's probes rescore the same chosen responses) are cached by
+:meth:`Scorer.cached`, which wraps the forward loop and leaves the scorer as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rewardkit.data.records import PreferencePair, Prompt
+from rewardkit.errors import UserError
+from rewardkit.model.encode import EncodedPair, EncodeReport, TextEncoder
+from rewardkit.model.ensemble import LinearHeads
+from rewardkit.model.features import classification_head, head_parameters, rewards_from_features
+from rewardkit.model.forward_cache import CachedForward
+from rewardkit.model.inference import Forward, forward_sequences
+from rewardkit.model.scores import ResponseTooLongError, ScoredPairs, Scores
+
+
+@dataclass
+class EncodingGroup:
+    """Members that turn a text into the same token ids (indices into ``Scorer.models``)."""
+
+    encoder: TextEncoder
+    members: list[int]
+
+
+class Scorer:
+    """A single reward model, K heads on one backbone, or K member models, scored alike.
+
+    Args:
+        models: :class:`~rewardkit.model.reward_model.RewardModel` s, the primary model first;
+            more than one makes a members ensemble.
+        heads: K linear heads on the primary model's features (a heads ensemble).
+        source: where it was loaded from (for descriptions).
+        temperature: a calibrated temperature of the ensemble itself (a members manifest's),
+            else the primary model's.
+        primary_dir: the primary model's folder (feature statistics, calibration are stored
+            there).
+        manifest: a members folder's ``ensemble.json``.
+        forward: the forward loop (``forward_sequences``, or a cache around it).
+    """
+
+    def __init__(
+        self,
+        models: Sequence,
+        *,
+        heads: LinearHeads | None = None,
+        source: str = "",
+        temperature: float | None = None,
+        primary_dir: str | Path | None = None,
+        manifest: dict | None = None,
+        forward: Callable[..., Forward] = forward_sequences,
+    ):
+        if not models:
+            raise ValueError("a scorer needs at least one model")
+        if heads is not None and len(models) > 1:
+            raise ValueError("an ensemble has heads or members, not both")
+        self.models = list(models)
+        self.primary = self.models[0]
+        self.heads = heads
+        self.source = source
+        self._temperature = temperature
+        self.primary_dir = Path(primary_dir) if primary_dir else None
+        self.manifest = manifest or {}
+        self.forward = forward
+        self.groups = _encoding_groups(self.models)
+        if heads is not None:
+            width = classification_head(self.primary.model)[1].in_features
+            if heads.weight.shape[1] != width:
+                raise UserError(
+                    f"{source}: heads of width {heads.weight.shape[1]} do not fit "
+                    f"the model's head input of width {width}"
+                )
+
+    # ------------------------------------------------------------------ what it is
+    @property
+    def kind(self) -> str:
+        return (
+            "heads" if self.heads is not None else "members" if len(self.models) > 1 else "single"
+        )
+
+    @property
+    def k(self) -> int:
+        return self.heads.k if self.heads is not None else len(self.models)
+
+    @property
+    def members(self) -> list | None:
+        return self.models if self.kind == "members" else None
+
+    @property
+    def temperature(self) -> float:
+        return float(self._temperature or self.primary.temperature)
+
+    @property
+    def temperature_calibrated(self) -> bool:
+        return self._temperature is not None or self.primary.info.temperature is not None
+
+    @property
+    def encoder(self) -> TextEncoder:
+        return self.primary.encoder
+
+    @property
+    def max_length(self) -> int:
+        return int(self.primary.info.max_length)
+
+    @property
+    def has_linear_head(self) -> bool:
+        try:
+            classification_head(self.primary.model)
+            return True
+        except UserError:
+            return False
+
+    def normalize(self, rewards: np.ndarray) -> np.ndarray:
+        """``(r − mean) / std`` with the primary model's stored normalization."""
+        return self.primary.normalize(rewards)
+
+    def describe(self) -> str:
+        if self.kind == "heads":
+            return f"{self.k} linear heads on one backbone ({self.source})"
+        if self.kind == "members":
+            return f"{self.k} member models ({self.source})"
+        return f"a single model ({self.source})"
+
+    def cached(self) -> "Scorer":
+        """The same models with a forward loop that computes each distinct text once."""
+        return Scorer(
+            self.models,
+            heads=self.heads,
+            source=self.source,
+            temperature=self._temperature,
+            primary_dir=self.primary_dir,
+            manifest=self.manifest,
+            forward=CachedForward(forward_sequences),
+        )
+
+    # ------------------------------------------------------------------ scoring
+    def score(
+        self,
+        prompts: Sequence[Prompt] | Prompt,
+        responses: Sequence[str],
+        *,
+        batch_size: int = 0,
+        progress: bool | None = False,
+        features: bool = False,
+    ) -> Scores:
+        """Scores of each (prompt, response) with the model's own template; one prompt may be
+        shared by all responses. Over-long texts lose prompt tokens from the left; a response
+        that alone exceeds ``max_length`` is a one-line error naming it."""
+        if isinstance(prompts, str) or (prompts and isinstance(prompts[0], dict)):
+            prompts = [prompts] * len(responses)
+        if len(prompts) != len(responses):
+            raise UserError(f"{len(prompts)} prompts for {len(responses)} responses")
+        texts = list(zip(prompts, responses))
+        encoded = [_encode_texts(group.encoder, texts) for group in self.groups]
+        scores = self._score_groups(
+            [[ids for ids, _ in group] for group in encoded],
+            batch_size=batch_size,
+            progress=progress,
+            features=features,
+        )
+        scores.truncated = np.array([cut for _, cut in encoded[0]], dtype=bool)
+        return scores
+
+    def score_ids(
+        self,
+        sequences: Sequence[Sequence[int]],
+        *,
+        batch_size: int = 0,
+        progress: bool | None = False,
+        features: bool = False,
+        description: str = "scoring",
+    ) -> Scores:
+        """Scores of token-id sequences encoded by :attr:`encoder`."""
+        if len(self.groups) > 1:
+            first, other = (self.models[g.members[0]] for g in self.groups[:2])
+            raise UserError(
+                f"ensemble member {other.info.backbone} tokenizes differently from "
+                f"{first.info.backbone} (vocabulary, template or max length); "
+                "serve members that share a backbone, or serve them separately"
+            )
+        return self._score_groups(
+            [sequences],
+            batch_size=batch_size,
+            progress=progress,
+            features=features,
+            description=description,
+        )
+
+    def score_pairs(
+        self,
+        pairs: Sequence[PreferencePair],
+        *,
+        overlong: str = "truncate-prompt",
+        batch_size: int = 0,
+        progress: bool | None = False,
+        features: bool | None = None,
+    ) -> ScoredPairs:
+        """Encode ``pairs`` with the primary model's over-long policy and score every kept
+        pair; ``features`` (default: whenever the head is linear) keeps the head inputs."""
+        pairs = list(pairs)
+        encoded, report = self.encoder.encode_pairs(pairs, overlong)
+        return self.score_encoded_pairs(
+            pairs, encoded, report, batch_size=batch_size, progress=progress, features=features
+        )
+
+    def score_encoded_pairs(
+        self,
+        pairs: Sequence[PreferencePair],
+        encoded: list[EncodedPair],
+        report: EncodeReport,
+        *,
+        batch_size: int = 0,
+        progress: bool | None = False,
+        features: bool | None = None,
+    ) -> ScoredPairs:
+        """Score pairs already encoded by :attr:`encoder` (``encoded[i].index`` points into
+        ``pairs``)."""
+        if features is None:
+            features = self.has_linear_head
+        kept = [pairs[e.index] for e in encoded]
+        per_group = [[e.chosen_ids for e in encoded] + [e.rejected_ids for e in encoded]]
+        for group in self.groups[1:]:  # members that encode differently: their own ids
+            again, _ = group.encoder.encode_pairs(kept, "truncate-prompt")
+            if len(again) != len(encoded):
+                member = self.models[group.members[0]]
+                raise UserError(
+                    f"member {member.info.backbone} drops {len(encoded) - len(again)}"
+                    " pairs the first member keeps (over-long); give the members "
+                    "the same --max-length"
+                )
+            per_group.append([e.chosen_ids for e in again] + [e.rejected_ids for e in again])
+        scores = self._score_groups(
+            per_group,
+            batch_size=batch_size,
+            progress=progress,
+            features=features,
+            description="scoring pairs",
+        )
+        return ScoredPairs.from_scores(kept, encoded, report, scores)
+
+    def scores_from_features(self, features: np.ndarray) -> Scores:
+        """Scores of texts whose head-input features ``(N, H)`` are already known (the
+        frozen-feature path embeds once and fits heads): the heads applied to them, no
+        forward pass. Single models and heads ensembles only."""
+        if self.kind == "members":
+            raise ValueError("members need their own forward passes, not shared features")
+        weight, bias = head_parameters(self.primary.model)
+        rewards = rewards_from_features(features, weight, bias)
+        members = (
+            self.heads.member_rewards(features) if self.heads is not None else rewards[None, :]
+        )
+        return Scores(rewards, members, np.asarray(features))
+
+    # ------------------------------------------------------------------ internals
+    def _score_groups(
+        self,
+        per_group: list,
+        *,
+        batch_size: int,
+        progress: bool | None,
+        features: bool,
+        description: str = "scoring",
+    ) -> Scores:
+        """Run every model on its group's sequences and combine them into :class:`Scores`."""
+        kwargs = {"batch_size": batch_size, "progress": progress, "description": description}
+        if self.heads is not None:
+            out = self.forward(self.primary, per_group[0], features=True, **kwargs)
+            return Scores(out.rewards, self.heads.member_rewards(out.features), out.features)
+        if len(self.models) == 1:
+            out = self.forward(self.primary, per_group[0], features=features, **kwargs)
+            return Scores(out.rewards, out.rewards[None, :], out.features)
+        rows, primary_features = [], None
+        for group, sequences in zip(self.groups, per_group):
+            for j in group.members:
+                out = self.forward(
+                    self.models[j], sequences, features=features and j == 0, **kwargs
+                )
+                rows.append((j, out.rewards))
+                primary_features = out.features if j == 0 else primary_features
+        members = np.stack([rewards for _, rewards in sorted(rows, key=lambda r: r[0])])
+        return Scores(members.mean(axis=0), members, primary_features)
+
+
+def _encoding_groups(models: Sequence) -> list[EncodingGroup]:
+    """Members grouped by how they encode text (the primary model's group first)."""
+    groups: list[EncodingGroup] = []
+    signatures: list[str] = []
+    for j, model in enumerate(models):
+        signature = model.encoder.signature()
+        if signature in signatures:
+            groups[signatures.index(signature)].members.append(j)
+        else:
+            signatures.append(signature)
+            groups.append(EncodingGroup(model.encoder, [j]))
+    return groups
+
+
+def _encode_texts(
+    encoder: TextEncoder, texts: list[tuple[Prompt, str]]
+) -> list[tuple[list[int], bool]]:
+    """``(ids, truncated)`` of each text; a response longer than ``max_length`` alone is a
+    :class:`ResponseTooLongError` naming it."""
+    out = []
+    for i, fitted in enumerate(encoder.encode_singles(texts)):
+        if fitted is None:
+            raise ResponseTooLongError(i, encoder.max_length)
+        out.append(fitted)
+    return out

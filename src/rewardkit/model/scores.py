@@ -1,0 +1,106 @@
+"""What the scorer returns: :class:`Scores` of texts, :class:`ScoredPairs` of preference pairs.
+
+==============  ==============================================================================
+field           meaning
+==============  ==============================================================================
+rewards (N,)    the reward: the model's own for a single model and for heads (the saved head is
+                the exact mean of the K heads, so any HF tool computes the same), the mean over
+                members for a members ensemble; raw, float64
+members (K, N)  each member's reward (K = 1 for a single model)
+spread (N,)     std over members (ddof 0; Coste et al. 2023), zeros for a single model
+features        (N, H) the primary model's head input, when asked for (OOD statistics)
+truncated (N,)  whether the prompt was cut from the left to fit ``max_length``
+==============  ==============================================================================
+
+Later measurements (a conservative aggregate such as the worst case or mean − λ·variance, an
+uncertainty, an out-of-distribution flag) belong on :class:`Scores` as further fields, so that
+every caller gets them from the same call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rewardkit.data.records import PreferencePair
+from rewardkit.errors import UserError
+from rewardkit.model.encode import EncodedPair, EncodeReport
+
+
+class ResponseTooLongError(UserError):
+    """Text ``index``'s response alone does not fit in ``max_length`` tokens (the prompt can be
+    cut, the response never is)."""
+
+    def __init__(self, index: int, max_length: int):
+        self.index = index
+        self.max_length = max_length
+        super().__init__(
+            f"response {index} alone is longer than max_length {max_length}; "
+            "raise max_length or shorten it"
+        )
+
+
+@dataclass
+class Scores:
+    """Rewards of N texts and what the ensemble knows about them (see the module table)."""
+
+    rewards: np.ndarray
+    members: np.ndarray
+    features: np.ndarray | None = None
+    truncated: np.ndarray | None = None
+
+    @property
+    def spread(self) -> np.ndarray:
+        """Std over members (ddof 0) of each reward; zeros for a single model."""
+        return self.members.std(axis=0)
+
+    def rows(self, start: int, stop: int) -> "Scores":
+        """The scores of texts ``start:stop``."""
+        cut = slice(start, stop)
+        return Scores(
+            self.rewards[cut],
+            self.members[:, cut],
+            None if self.features is None else self.features[cut],
+            None if self.truncated is None else self.truncated[cut],
+        )
+
+
+@dataclass
+class ScoredPairs:
+    """Pairs kept after the over-long policy, with everything measured on them.
+
+    ``r_chosen``/``r_rejected`` (N,) are the rewards; ``members_*`` (K, N) each member's;
+    ``features_*`` (N, H) the primary model's head input (None when its head is not linear)."""
+
+    pairs: list[PreferencePair]
+    encoded: list[EncodedPair]
+    report: EncodeReport
+    r_chosen: np.ndarray
+    r_rejected: np.ndarray
+    members_chosen: np.ndarray
+    members_rejected: np.ndarray
+    features_chosen: np.ndarray | None
+    features_rejected: np.ndarray | None
+
+    @property
+    def spread(self) -> np.ndarray:
+        """Per pair, the std over members (ddof 0) of ``Δ_k``; zeros for a single model."""
+        return (self.members_chosen - self.members_rejected).std(axis=0)
+
+    @classmethod
+    def from_scores(cls, pairs, encoded, report, scores: Scores) -> "ScoredPairs":
+        """``scores`` of the chosen texts of ``encoded`` followed by their rejected texts."""
+        n = len(encoded)
+        chosen, rejected = scores.rows(0, n), scores.rows(n, 2 * n)
+        return cls(
+            list(pairs),
+            list(encoded),
+            report,
+            chosen.rewards,
+            rejected.rewards,
+            chosen.members,
+            rejected.members,
+            chosen.features,
+            rejected.features,
+        )

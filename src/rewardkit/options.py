@@ -1,0 +1,81 @@
+"""Options shared by several commands, declared once with their help text: the data-reading
+options (format, bad records, over-long pairs), how a saved reward model is loaded (``score``,
+``bon``, ``label-pairs``, ``serve``, ``eval``), and how the file-to-file scorers (``score``,
+``bon``, ``label-pairs``) read and batch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rewardkit.config import Options, option
+
+FORMATS = ("auto", "explicit", "implicit", "hh-rlhf", "rankings", "votes")
+OVERLONG_POLICIES = ("truncate-prompt", "drop", "error")
+SPLITS = ("all", "eval", "train")
+DEVICE_HELP = (
+    "Where the model runs: auto (a CUDA GPU when one is visible, else the CPU), cpu, "
+    "cuda or cuda:N."
+)
+BATCH_SIZE_HELP = (
+    "Texts per forward pass; 0 = the device's default (32 on a CPU; on a GPU as "
+    "many as fit in 65,536 padded tokens). Does not change any score."
+)
+
+
+REWARD_MODEL_HELP = (
+    "Reward model: a folder from `rewardkit train` or any HF sequence-classification reward "
+    "model, an ensemble folder, or DIR1,DIR2,… (separate models combined as members)."
+)
+
+
+def reward_model_option(*, required: bool = True, positional: bool = False) -> Any:
+    """``--model`` (or the ``MODEL`` argument): what :func:`load_reward_model` opens."""
+    return option("", REWARD_MODEL_HELP, required=required, positional=positional)
+
+
+def format_option(extra: tuple[str, ...] = ()) -> Any:
+    """``--format``: the input format, sniffed by default."""
+    return option("auto", "Input format, sniffed by default.", choices=FORMATS + extra)
+
+
+def bad_record_option() -> Any:
+    """``--on-bad-record``: stop at a bad record, or skip and count it."""
+    return option(
+        "error",
+        "Bad records stop the run (error) or are skipped and counted (skip).",
+        choices=("error", "skip"),
+    )
+
+
+def overlong_option() -> Any:
+    """``--overlong``: what happens to pairs longer than the max length."""
+    return option(
+        "truncate-prompt",
+        "Over-long pairs: cut the prompt from the left, drop them, or stop.",
+        choices=OVERLONG_POLICIES,
+    )
+
+
+def batch_size_option() -> Any:
+    """``--batch-size`` of scoring: texts per forward pass."""
+    return option(0, BATCH_SIZE_HELP)
+
+
+@dataclass
+class ModelLoadOptions(Options):
+    precision: str | None = option(
+        None, "Override the model's precision.", choices=("fp32", "bf16")
+    )
+    max_length: int | None = option(None, "Override the model's max length.")
+    device: str = option("auto", DEVICE_HELP)
+
+    def load_kwargs(self) -> dict:
+        """Keyword arguments of :func:`rewardkit.model.loading.load_reward_model`."""
+        return {"precision": self.precision, "max_length": self.max_length, "device": self.device}
+
+
+@dataclass
+class FileScoringOptions(ModelLoadOptions):
+    batch_size: int = batch_size_option()
+    on_bad_record: str = bad_record_option()

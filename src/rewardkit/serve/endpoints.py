@@ -1,0 +1,264 @@
+"""The reward server's endpoints: :class:`RewardServer` answers each request; ``create_app``
+(:mod:`rewardkit.serve.app`) wires it into FastAPI.
+
+==================  =========================================================================
+endpoint            response
+==================  =========================================================================
+POST /get_reward    OpenRLHF's shape (``openrlhf/cli/serve_rm.py``, HEAD):
+                    ``{"rewards": [f], "scores": [f], "extra_logs": {name: [f]}}``; rewards and
+                    scores are equal, raw unless the server runs with ``--normalize``;
+                    ``extra_logs`` holds numbers only (OpenRLHF logs them): ``raw_reward``,
+                    ``normalized_reward``, ``rewards_normalized`` (1.0/0.0), ``prompt_split``
+                    (1.0: scored as prompt + response with the model's template), ``truncated``,
+                    and ``ensemble_spread`` for ensembles. Header ``X-Rewardkit-Scores``.
+POST /score         ``{"model", "scores_are": "raw", "rewards", "normalized_rewards",
+                    "normalization", "truncated", "preference", "spread"}``; ``preference`` is
+                    ``{"p_a_over_b", "temperature", "temperature_calibrated"}`` when exactly
+                    two responses to one prompt were sent (Bradley–Terry: σ((r_a − r_b)/T)).
+GET /health         ``{"status": "ok"}`` (no token needed: liveness probes).
+GET /info           model, template, max_length, normalization, precision, device, fingerprint, …
+==================  =========================================================================
+
+Errors: ``{"error": {"code", "message", "field"}}`` with 401 (token), 413 (too many texts, too
+long a text, too big a body), 422 (not JSON, or a field of the wrong shape), 503 (shutting down).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from rewardkit.bradley_terry import preference_probability
+from rewardkit.serve.batcher import BatcherClosed, MicroBatcher
+from rewardkit.serve.config import ServeConfig
+from rewardkit.serve.schemas import (
+    RequestError,
+    ScoreItemsRequest,
+    parse_get_reward_request,
+    parse_score_request,
+)
+from rewardkit.serve.scoring import ScoringModel
+
+ENDPOINTS = ["POST /get_reward", "POST /score", "GET /health", "GET /info"]
+
+
+class RewardServer:
+    """The server's state (model, batcher, settings, token) and one method per endpoint."""
+
+    def __init__(self, scorer: ScoringModel, settings: ServeConfig, token: str | None):
+        self.scorer = scorer
+        self.settings = settings
+        self.token = token
+        self.draining = False
+        self.batcher = MicroBatcher(
+            scorer.score_sequences,
+            max_batch_tokens=settings.max_batch_tokens,
+            max_wait_ms=settings.max_wait_ms,
+            enabled=settings.batching,
+            min_fill=settings.min_fill,
+        )
+        self.body_limit = settings.max_items * (6 * settings.max_chars + 64) + (1 << 16)
+
+    # ------------------------------------------------------------------ endpoints
+    async def get_reward(self, request: Request):
+        """OpenRLHF's ``/get_reward``."""
+        self.check_token(request)
+        body = parse_get_reward_request(await self.read_json(request))
+        self.check_count(len(body.query), "query")
+        for i, query in enumerate(body.query):
+            self.check_chars(len(query), f"query[{i}]")
+        prompts = body.prompts
+        if prompts is not None:
+            if len(prompts) != len(body.query):
+                raise RequestError(
+                    422,
+                    "invalid_field",
+                    f"'prompts' has {len(prompts)} "
+                    f"entries for {len(body.query)} queries; send one prompt per "
+                    "query",
+                    "prompts",
+                )
+            for i, prompt in enumerate(prompts):
+                self.check_chars(len(prompt), f"prompts[{i}]")
+        encoded = [
+            self.scorer.encode_query(q, prompts[i] if prompts else None)
+            for i, q in enumerate(body.query)
+        ]
+        result = await self.score([e.ids for e in encoded])
+        raw = result.rewards
+        normalized = self.scorer.normalize(raw)
+        rewards = (normalized if self.settings.normalize else raw).tolist()
+        extra = {
+            "raw_reward": raw.tolist(),
+            "normalized_reward": normalized.tolist(),
+            "rewards_normalized": [float(self.settings.normalize)] * len(raw),
+            "prompt_split": [float(e.prompt_split) for e in encoded],
+            "truncated": [float(e.truncated) for e in encoded],
+        }
+        if self.scorer.is_ensemble:
+            extra["ensemble_spread"] = result.spread.tolist()
+        return JSONResponse(
+            {"rewards": rewards, "scores": rewards, "extra_logs": extra},
+            headers={"X-Rewardkit-Scores": self.scores_are},
+        )
+
+    async def score_texts(self, request: Request):
+        """rewardkit's own ``/score``."""
+        self.check_token(request)
+        texts = self.checked_texts(parse_score_request(await self.read_json(request)))
+        sequences, truncated = [], []
+        for prompt, response, field in texts:
+            try:
+                ids, cut = self.scorer.encode_pair(prompt, response)
+            except ValueError:
+                raise RequestError(
+                    422,
+                    "response_too_long",
+                    f"'{field}' alone is longer than "
+                    f"the model's max_length {self.scorer.max_length} tokens",
+                    field,
+                ) from None
+            sequences.append(ids)
+            truncated.append(cut)
+        result = await self.score(sequences)
+        raw = result.rewards
+        preference = None
+        if len(texts) == 2 and texts[0][0] == texts[1][0]:
+            t = self.scorer.temperature
+            preference = {
+                "p_a_over_b": preference_probability(raw[0] - raw[1], t),
+                "temperature": t,
+                "temperature_calibrated": self.scorer.temperature_calibrated,
+            }
+        return {
+            "model": self.scorer.name,
+            "scores_are": "raw",
+            "rewards": raw.tolist(),
+            "normalized_rewards": self.scorer.normalize(raw).tolist(),
+            "normalization": self.scorer.describe_normalization(),
+            "truncated": truncated,
+            "preference": preference,
+            "spread": result.spread.tolist() if self.scorer.is_ensemble else None,
+        }
+
+    async def health(self):
+        return {"status": "draining" if self.draining else "ok"}
+
+    async def info(self, request: Request):
+        self.check_token(request)
+        stats, settings = self.batcher.stats, self.settings
+        return {
+            **self.scorer.describe(),
+            "get_reward_scores_are": self.scores_are,
+            "batching": {
+                "enabled": settings.batching,
+                "max_batch_tokens": settings.max_batch_tokens,
+                "max_wait_ms": settings.max_wait_ms,
+                "batches": stats.batches,
+                "forward_passes": stats.forwards,
+                "requests": stats.jobs,
+                "texts": stats.texts,
+                "pending": self.batcher.pending,
+            },
+            "limits": {"max_items": settings.max_items, "max_chars": settings.max_chars},
+            "auth": self.token is not None,
+            "endpoints": ENDPOINTS,
+        }
+
+    # ------------------------------------------------------------------ checks
+    @property
+    def scores_are(self) -> str:
+        return "normalized" if self.settings.normalize else "raw"
+
+    def checked_texts(self, body) -> list[tuple]:
+        """``(prompt, response, response field)`` of a ``/score`` body, within the limits."""
+        if isinstance(body, ScoreItemsRequest):
+            texts = [
+                (_plain_prompt(item.prompt), item.response, f"items[{i}]")
+                for i, item in enumerate(body.items)
+            ]
+            self.check_count(len(texts), "items")
+            for prompt, response, where in texts:
+                self.check_chars(_prompt_chars(prompt), f"{where}.prompt")
+                self.check_chars(len(response), f"{where}.response")
+            return [(prompt, response, f"{where}.response") for prompt, response, where in texts]
+        prompt = _plain_prompt(body.prompt)
+        self.check_count(len(body.responses), "responses")
+        self.check_chars(_prompt_chars(prompt), "prompt")
+        texts = [(prompt, response, f"responses[{i}]") for i, response in enumerate(body.responses)]
+        for _, response, field in texts:
+            self.check_chars(len(response), field)
+        return texts
+
+    def check_token(self, request: Request) -> None:
+        if self.token is None:
+            return
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode(), self.token.encode()
+        ):
+            raise RequestError(
+                401,
+                "unauthorized",
+                "missing or wrong bearer token; send "
+                "'Authorization: Bearer <token from --token-file>'",
+            )
+
+    async def read_json(self, request: Request):
+        size = request.headers.get("content-length")
+        if size and size.isdigit() and int(size) > self.body_limit:
+            raise _body_too_large(self.body_limit)
+        chunks, total = [], 0
+        async for chunk in request.stream():
+            total += len(chunk)
+            if total > self.body_limit:
+                raise _body_too_large(self.body_limit)
+            chunks.append(chunk)
+        try:
+            return json.loads(b"".join(chunks))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            decode = isinstance(exc, json.JSONDecodeError)
+            where = f" at line {exc.lineno} column {exc.colno}" if decode else ""
+            reason = exc.msg if decode else "not UTF-8"
+            raise RequestError(
+                422, "invalid_json", f"the body is not valid JSON ({reason}{where})"
+            ) from None
+
+    def check_count(self, n: int, field: str) -> None:
+        limit = self.settings.max_items
+        if n > limit:
+            message = f"{n} texts in '{field}', over the server's --max-items {limit}; split it"
+            raise RequestError(413, "too_many_items", message, field)
+
+    def check_chars(self, n: int, field: str) -> None:
+        limit = self.settings.max_chars
+        if n > limit:
+            message = f"'{field}' has {n} characters, over the server's --max-chars {limit}"
+            raise RequestError(413, "text_too_long", message, field)
+
+    async def score(self, sequences):
+        try:
+            return await self.batcher.score(sequences)
+        except BatcherClosed:
+            raise RequestError(
+                503, "shutting_down", "the server is shutting down; retry on another replica"
+            ) from None
+
+
+def _plain_prompt(prompt):
+    return prompt if isinstance(prompt, str) else [m.model_dump() for m in prompt]
+
+
+def _prompt_chars(prompt) -> int:
+    return len(prompt) if isinstance(prompt, str) else sum(len(m["content"]) for m in prompt)
+
+
+def _body_too_large(limit: int) -> RequestError:
+    return RequestError(
+        413,
+        "body_too_large",
+        f"the body is over {limit} bytes (--max-items × --max-chars); split the request",
+    )

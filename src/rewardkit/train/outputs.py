@@ -1,0 +1,198 @@
+"""What a training run leaves in ``--out``, written in one place for every training path.
+
+==================  ==========================================================================
+file                written by
+==================  ==========================================================================
+train_config.json   :func:`start_run` — every option and the training data's fingerprint
+                    (``--resume`` checks both)
+metrics.jsonl       :class:`MetricsLog` — one line per evaluation during training
+metrics.json        :func:`save_run` — the final evaluation, the schema of ``rewardkit eval``
+                    plus a ``training`` block
+the model           :func:`save_run` — a standard HF folder with ``rewardkit.json``
+                    (normalization from the eval rewards, data fingerprint, headline metrics)
+==================  ==========================================================================
+
+Only the main process writes (``is_main``), so ``accelerate launch`` runs write each file once.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rewardkit.files import write_json_atomic
+from rewardkit.formatting import percent
+from rewardkit.model.reward_model import RewardModel
+from rewardkit.model.scorer import Scorer
+from rewardkit.model.sidecar import Normalization
+from rewardkit.progress import console
+from rewardkit.train.checkpoint import TrainState
+from rewardkit.train.config import TrainConfig
+from rewardkit.train.prepare import PreparedData
+
+HEADLINE = ("n", "accuracy", "mean_margin", "bt_loss")  # of metrics.json, in metrics.jsonl too
+NORMALIZATION_SAMPLE = 256  # training pairs that set the normalization without an eval split
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    metrics: dict
+    state: TrainState
+
+
+@dataclass
+class FinalEvaluation:
+    """The end-of-run evaluation: the metrics block and the eval split's rewards."""
+
+    metrics: dict
+    r_chosen: np.ndarray
+    r_rejected: np.ndarray
+
+    @classmethod
+    def empty(cls) -> "FinalEvaluation":
+        return cls({}, np.zeros(0), np.zeros(0))
+
+
+def say(message: str, *, quiet: bool = False, is_main: bool = True) -> None:
+    """One line on the console (stderr), from the main process, unless ``quiet``."""
+    if is_main and not quiet:
+        console.print(message, highlight=False)
+
+
+def start_run(out: Path, config: TrainConfig, fingerprint: str, *, is_main: bool = True) -> None:
+    """A fresh run: the folder, ``train_config.json`` and an empty ``metrics.jsonl``."""
+    if not is_main:
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    MetricsLog(out).reset()
+    write_json_atomic(
+        out / "train_config.json", {"config": asdict(config), "data_fingerprint": fingerprint}
+    )
+
+
+class MetricsLog:
+    """``metrics.jsonl``: one JSON line per evaluation, appended as training goes."""
+
+    def __init__(self, out: Path, *, is_main: bool = True):
+        self.path = Path(out) / "metrics.jsonl"
+        self.is_main = is_main
+
+    def reset(self) -> None:
+        if self.is_main:
+            self.path.write_text("")
+
+    def append(self, entry: dict) -> None:
+        if self.is_main:
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(entry) + "\n")
+
+    def truncate_to(self, step: int) -> None:
+        """Keep the lines of steps up to ``step`` (a resumed run rewrites the later ones)."""
+        if not self.is_main or not self.path.is_file():
+            return
+        kept = [
+            line
+            for line in self.path.read_text().splitlines()
+            if line.strip() and json.loads(line)["step"] <= step
+        ]
+        self.path.write_text("".join(line + "\n" for line in kept))
+
+
+def log_entry(state: TrainState, started: float, metrics: dict, **fields) -> dict:
+    """A ``metrics.jsonl`` line: where training is, ``fields``, and the eval headline."""
+    entry = {
+        "step": state.step,
+        "epoch": state.epoch,
+        "pairs_seen": state.pairs_seen,
+        **fields,
+        "elapsed_s": round(time.perf_counter() - started, 3),
+    }
+    if metrics:
+        entry["eval"] = {k: metrics.get(k) for k in HEADLINE}
+        entry["eval"]["fits_max_length_accuracy"] = metrics.get("fits_max_length", {}).get(
+            "accuracy"
+        )
+    return entry
+
+
+def save_run(
+    model: RewardModel,
+    data: PreparedData,
+    config: TrainConfig,
+    state: TrainState,
+    final: FinalEvaluation,
+    *,
+    seconds: float,
+    loop_seconds: float,
+    is_main: bool = True,
+    batch_size: int = 0,
+) -> dict:
+    """Set the model's normalization and sidecar, save it, write ``metrics.json``; returns
+    the metrics."""
+    model.info.normalization = _normalization(model, data, final, batch_size)
+    metrics = dict(final.metrics)
+    metrics.update(
+        {
+            "split": "eval",
+            "data": config.eval_data or config.data,
+            "model": str(Path(config.out)),
+            "skipped_records": data.skipped_records,
+            "training": {
+                "steps": state.step,
+                "epochs": state.epoch,
+                "pairs_seen": state.pairs_seen,
+                "seconds": round(seconds, 2),
+                "pairs_per_second": round(state.pairs_seen / max(seconds, 1e-9), 3),
+                "tokens_seen": state.tokens_seen,
+                "loop_seconds": round(loop_seconds, 3),
+                **data.summary(),
+            },
+        }
+    )
+    model.info.data = {
+        "fingerprint": data.fingerprint,
+        "source": config.data,
+        "eval_source": config.eval_data or f"--eval-fraction {config.eval_fraction}",
+        "train_pairs": len(data.train_pairs),
+        "eval_pairs": len(data.eval_pairs),
+    }
+    model.info.metrics = {k: metrics.get(k) for k in HEADLINE}
+    model.info.metrics["fits_max_length_accuracy"] = metrics.get("fits_max_length", {}).get(
+        "accuracy"
+    )
+    if is_main:
+        model.save_pretrained(config.out)
+        write_json_atomic(Path(config.out) / "metrics.json", metrics)
+    return metrics
+
+
+def summary_line(metrics: dict, config: TrainConfig) -> str:
+    """The line a run ends with."""
+    fits = metrics.get("fits_max_length", {})
+    return (
+        f"eval accuracy {percent(metrics.get('accuracy'), missing='n/a')} on "
+        f"{metrics.get('n', 0)} pairs; {percent(fits.get('accuracy'), missing='n/a')} on the "
+        f"{fits.get('n', 0)} that fit in {config.max_length} tokens; saved to {config.out}"
+    )
+
+
+def _normalization(
+    model: RewardModel, data: PreparedData, final: FinalEvaluation, batch_size: int
+) -> Normalization:
+    """Mean and std of the eval rewards (OpenRLHF's normalization); of a sample of training
+    pairs when the eval split is empty."""
+    rewards = np.concatenate([final.r_chosen, final.r_rejected])
+    measured_on = f"eval split ({len(final.r_chosen)} pairs, {rewards.size} rewards)"
+    if rewards.size < 2:
+        sample = data.train_encoded[:NORMALIZATION_SAMPLE]
+        scored = Scorer([model]).score_encoded_pairs(
+            data.train_pairs, sample, data.train_report, batch_size=batch_size
+        )
+        rewards = np.concatenate([scored.r_chosen, scored.r_rejected])
+        measured_on = f"train pairs ({len(sample)}; the eval split is empty)"
+    return Normalization(float(rewards.mean()), float(max(rewards.std(), 1e-8)), measured_on)
