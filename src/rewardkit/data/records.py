@@ -26,6 +26,10 @@ from typing import Any, Union
 Message = dict[str, str]
 Prompt = Union[str, list[Message]]
 
+# The chat roles rewardkit accepts in a prompt's messages (the roles every common chat template
+# renders); data files and server requests with another or an empty role are refused.
+CHAT_ROLES = ("system", "user", "assistant")
+
 
 @dataclass
 class PreferencePair:
