@@ -398,3 +398,16 @@ def test_candidates_files_get_the_same_checks(tmp_path, bad, says):
     assert says in str(err.value) and str(err.value).startswith(f"{path}:2: ")
     sets, skipped = read_candidates(path, on_bad_record="skip")
     assert len(sets) == 1 and [where for where, _ in skipped] == [f"{path}:2"]
+
+
+@pytest.mark.parametrize("kind", [".jsonl", ".json"])
+def test_a_file_holding_one_huge_integer(tmp_path, kind):
+    """Not a record at all: a .jsonl line is a bad record, a .json file a bad file; both say
+    it holds an int (the digits cannot be printed: Python will not convert them)."""
+    path = write_records(tmp_path / f"data{kind}", [EXPLICIT])
+    Path(path).write_text("9" * 5001 + "\n")
+    with pytest.raises(UserError) as err:
+        read_pairs(path, on_bad_record="skip" if kind == ".json" else "error")
+    assert_one_line(str(err.value), path)
+    expected = "is not a JSON object (got int)" if kind == ".jsonl" else "holds a JSON int;"
+    assert expected in str(err.value)

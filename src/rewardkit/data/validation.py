@@ -71,7 +71,7 @@ class OversizedInteger:
 
 def type_name(value: Any) -> str:
     if isinstance(value, OversizedInteger):
-        return f"an integer of {value.digits} digits"
+        return "int"
     return "null" if value is None else type(value).__name__
 
 
