@@ -31,7 +31,7 @@ its ``"\\n\\nHuman:"`` and ``"\\n\\nAssistant:"`` markers.
 from __future__ import annotations
 
 from collections.abc import Callable
-from math import comb, isfinite
+from math import comb
 from typing import Any
 
 from rewardkit.data.records import PreferencePair, Prompt, ScoredItem
@@ -39,7 +39,10 @@ from rewardkit.data.validation import (
     RecordProblem,
     check_messages,
     check_responses,
+    escaped,
+    finite_number,
     get_field,
+    number_kind,
     optional_bool,
     optional_id,
     optional_number,
@@ -79,7 +82,7 @@ def sniff_format(record: dict[str, Any]) -> str:
         return "hh-rlhf" if is_transcript else "implicit"
     if {"prompt", "response"} <= keys:
         return "single"
-    shown = ", ".join(sorted(keys)[:8]) or "none"
+    shown = ", ".join(escaped(key) for key in sorted(keys)[:8]) or "none"
     raise RecordProblem(
         "has an unknown record shape",
         hint=f"its keys are {shown}; expected one of: "
@@ -279,9 +282,9 @@ def _scored_pairs(scores: Any, k: int) -> list[tuple[int, int, bool]]:
     if not isinstance(scores, list) or len(scores) != k:
         raise RecordProblem(f"is not a list of {k} numbers, one per response", field="scores")
     for i, score in enumerate(scores):
-        if isinstance(score, bool) or not isinstance(score, (int, float)) or not isfinite(score):
+        if finite_number(score) is None:
             raise RecordProblem(
-                f"item {i} is not a finite number (got {type_name(score)})", field="scores"
+                f"item {i} is not a finite number (got {number_kind(score)})", field="scores"
             )
     pairs = []
     for i in range(k):

@@ -17,12 +17,19 @@ kind                   what it holds                          ``where``
 ``hf:NAME[:split]``    ``datasets.load_dataset(NAME, split)``  ``hf:NAME:split:row N``
 =====================  =====================================  =========================
 
+Every record (a dict) passes :func:`~rewardkit.data.validation.check_values`, whatever its
+kind: nesting, lone surrogates and over-long integers are bad records like any other. JSON
+integers longer than Python converts (4300 digits) are read as
+:class:`~rewardkit.data.validation.OversizedInteger`, and JSON nested past Python's recursion
+limit is a bad record (a ``.json`` file: a bad file, as one value holds every record).
+
 Blank lines are not records. CSV cells are text; the columns ``responses``, ``ranking`` and
 ``scores`` are JSON-decoded, ``margin``/``weight`` read as numbers, ``tie`` as true/false,
 and ``prompt``/``chosen``/``rejected`` cells holding a JSON list of message dicts as chat
 messages. Empty cells of optional columns count as absent.
 
-A file that is missing, unreadable, or of an unknown kind is a :class:`UserError` (one line).
+A file that is missing, unreadable, or of an unknown kind is a :class:`UserError` (one line);
+a compressed file that breaks off midway names the line where reading stopped.
 """
 
 from __future__ import annotations
@@ -32,11 +39,18 @@ import csv
 import gzip
 import json
 import os
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Union
 
-from rewardkit.data.validation import RecordProblem, type_name
+from rewardkit.data.validation import (
+    OversizedInteger,
+    RecordProblem,
+    check_values,
+    too_deep,
+    type_name,
+)
 from rewardkit.errors import UserError
 
 RawRecord = tuple[str, Union[dict[str, Any], RecordProblem]]
@@ -50,7 +64,7 @@ def open_records(path: str | os.PathLike[str]) -> Iterator[RawRecord]:
     """Check that ``path`` can be read and return an iterator over its raw records."""
     name = str(path)
     if name.startswith("hf:"):
-        return _hf_records(name)
+        return _checked(_hf_records(name))
     file = Path(name)
     kind = _file_kind(name)
     if not file.exists():
@@ -59,15 +73,26 @@ def open_records(path: str | os.PathLike[str]) -> Iterator[RawRecord]:
         raise UserError("is not a file; pass a data file, not a folder", where=name)
     if file.stat().st_size == 0:
         raise UserError("the file is empty; pass a file with at least one record", where=name)
-    if kind == ".jsonl":
-        return _jsonl_records(name, _binary_lines(file, gz=False))
-    if kind == ".jsonl.gz":
-        return _jsonl_records(name, _binary_lines(file, gz=True))
-    if kind in (".json", ".json.gz"):
-        return _json_records(name, file, gz=kind == ".json.gz")
-    if kind == ".csv":
-        return _csv_records(name, file)
-    return _parquet_records(name, file)
+    if kind in (".jsonl", ".jsonl.gz"):
+        records = _jsonl_records(name, _binary_lines(name, gz=kind == ".jsonl.gz"))
+    elif kind in (".json", ".json.gz"):
+        records = _json_records(name, gz=kind == ".json.gz")
+    elif kind == ".csv":
+        records = _csv_records(name, file)
+    else:
+        records = _parquet_records(name, file)
+    return _checked(records)
+
+
+def _checked(records: Iterable[RawRecord]) -> Iterator[RawRecord]:
+    """Each record, or the :class:`RecordProblem` :func:`check_values` finds in it."""
+    for where, record in records:
+        if isinstance(record, dict):
+            try:
+                check_values(record)
+            except RecordProblem as problem:
+                record = problem
+        yield where, record
 
 
 def _file_kind(name: str) -> str:
@@ -81,14 +106,21 @@ def _file_kind(name: str) -> str:
 # --- JSON lines and JSON -------------------------------------------------------------------
 
 
-def _binary_lines(file: Path, *, gz: bool) -> Iterator[bytes]:
+def _binary_lines(name: str, *, gz: bool) -> Iterator[bytes]:
+    """The file's lines; a stream that breaks off (corrupt or truncated gzip) is a
+    :class:`UserError` naming the line where reading stopped."""
     opener = gzip.open if gz else open
+    lines_read = 0
     try:
-        with opener(file, "rb") as stream:
-            yield from stream
-    except (OSError, EOFError) as err:  # gzip.BadGzipFile is an OSError
-        message = f"cannot read the file ({err}); check that it is intact"
-        raise UserError(message, where=str(file)) from None
+        with opener(name, "rb") as stream:
+            for line in stream:
+                yield line
+                lines_read += 1
+    except (OSError, EOFError, zlib.error) as err:  # gzip.BadGzipFile is an OSError
+        where = f"{name}:{lines_read + 1}" if lines_read else name
+        stopped = f"; reading stopped after line {lines_read}" if lines_read else ""
+        message = f"cannot read the file ({err}){stopped}; check that it is intact"
+        raise UserError(message, where=where) from None
 
 
 def _jsonl_records(name: str, lines: Iterable[bytes]) -> Iterator[RawRecord]:
@@ -104,33 +136,61 @@ def _jsonl_records(name: str, lines: Iterable[bytes]) -> Iterator[RawRecord]:
         yield where, _decode_object(text)
 
 
+def _loads(text: str) -> Any:
+    """``json.loads`` that reads over-long integers as :class:`OversizedInteger` and turns
+    nesting past Python's recursion limit into a :class:`RecordProblem`."""
+    try:
+        return _JSON.decode(text)
+    except RecursionError:
+        raise too_deep() from None
+
+
+def _json_integer(digits: str) -> int | OversizedInteger:
+    try:
+        return int(digits)
+    except ValueError:  # more digits than sys.get_int_max_str_digits()
+        return OversizedInteger(len(digits.lstrip("-")))
+
+
+_JSON = json.JSONDecoder(parse_int=_json_integer)
+
+
 def _decode_object(text: str) -> dict[str, Any] | RecordProblem:
     try:
-        value = json.loads(text)
+        value = _loads(text)
     except json.JSONDecodeError as err:
         return RecordProblem("broken JSON", hint=f"{err.msg} at column {err.colno}")
+    except RecordProblem as problem:
+        return problem
     if not isinstance(value, dict):
         return RecordProblem(f"is not a JSON object (got {type_name(value)})")
     return value
 
 
-def _json_records(name: str, file: Path, *, gz: bool) -> Iterator[RawRecord]:
+def _json_records(name: str, *, gz: bool) -> Iterator[RawRecord]:
     """A JSON list of records, ``{"data": [...]}``, or (as HF writes ``.json``) JSON lines."""
-    raw = b"".join(_binary_lines(file, gz=gz))
+    raw = b"".join(_binary_lines(name, gz=gz))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise UserError("is not UTF-8 text; save the file as UTF-8", where=name) from None
+        raise _not_utf8(name, raw) from None
+    lines = text.split("\n")  # not splitlines(): JSON strings may hold U+2028 and the like
     try:
-        value = json.loads(text)
+        value = _loads(text)
     except json.JSONDecodeError as err:
-        first_line = next((line for line in text.splitlines() if line.strip()), "")
+        first_line = next((line for line in lines if line.strip()), "")
         if text.lstrip().startswith("{") and isinstance(_decode_object(first_line), dict):
-            return _jsonl_records(name, (line.encode("utf-8") for line in text.splitlines()))
+            return _jsonl_records(name, (line.encode("utf-8") for line in lines))
         raise UserError(
             f"broken JSON ({err.msg} at column {err.colno}); fix the file, or use .jsonl "
             "with one record per line so that bad records can be skipped",
             where=f"{name}:{err.lineno}",
+        ) from None
+    except RecordProblem as problem:
+        raise UserError(
+            f"{problem.problem}; fix the file, or use .jsonl with one record per line so that "
+            "bad records can be skipped",
+            where=name,
         ) from None
     if isinstance(value, dict) and isinstance(value.get("data"), list):
         value = value["data"]
@@ -142,6 +202,17 @@ def _json_records(name: str, file: Path, *, gz: bool) -> Iterator[RawRecord]:
             where=name,
         )
     return _rows(name, value)
+
+
+def _not_utf8(name: str, raw: bytes) -> UserError:
+    """A file that is not UTF-8, named with the line of its first bad byte."""
+    where = name
+    try:
+        raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        where = f"{name}:{line}"
+    return UserError("is not UTF-8 text; save the file as UTF-8", where=where)
 
 
 def _rows(name: str, rows: Iterable[Any]) -> Iterator[RawRecord]:
@@ -165,6 +236,7 @@ _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 def _csv_records(name: str, file: Path) -> Iterator[RawRecord]:
     old_limit = csv.field_size_limit()
     csv.field_size_limit(2**31 - 1)  # long transcripts exceed the 128 KiB default
+    reader = None
     try:
         with open(file, newline="", encoding="utf-8-sig") as stream:
             reader = csv.reader(stream)
@@ -186,22 +258,27 @@ def _csv_records(name: str, file: Path) -> Iterator[RawRecord]:
                         ),
                     )
                     continue
-                yield where, _decode_csv_row(dict(zip(header, row)))
-    except UnicodeDecodeError:
-        raise UserError("is not UTF-8 text; save the file as UTF-8", where=name) from None
+                try:
+                    yield where, _decode_csv_row(dict(zip(header, row)))
+                except RecordProblem as problem:
+                    yield where, problem
+    except UnicodeDecodeError:  # its position is within a chunk: find the line in the bytes
+        raise _not_utf8(name, file.read_bytes()) from None
     except csv.Error as err:
-        raise UserError(f"cannot parse the CSV ({err}); check its quoting", where=name) from None
+        where = f"{name}:{reader.line_num}" if reader and reader.line_num else name
+        raise UserError(f"cannot parse the CSV ({err}); check its quoting", where=where) from None
     finally:
         csv.field_size_limit(old_limit)
 
 
 def _decode_csv_row(row: dict[str, str]) -> dict[str, Any]:
+    """The record of one row; :class:`RecordProblem` if a JSON column's cell nests too deep."""
     out: dict[str, Any] = {}
     for column, cell in row.items():
         if column in _MESSAGE_COLUMNS and cell.lstrip().startswith("["):
             out[column] = _maybe_messages(cell)
         elif column in _JSON_COLUMNS:
-            out[column] = _maybe_json(cell)
+            out[column] = _maybe_json(column, cell)
         elif column in _NUMBER_COLUMNS + _OPTIONAL_TEXT_COLUMNS + ("tie",) and not cell.strip():
             continue
         elif column in _NUMBER_COLUMNS:
@@ -215,17 +292,23 @@ def _decode_csv_row(row: dict[str, str]) -> dict[str, Any]:
 
 
 def _maybe_messages(cell: str) -> Any:
-    value = _maybe_json(cell)
+    """Chat messages, or the cell's text when it holds none (text may start with "[")."""
+    try:
+        value = _loads(cell)
+    except (json.JSONDecodeError, RecordProblem):  # RecordProblem: nested past the limit
+        return cell
     if isinstance(value, list) and value and all(isinstance(m, dict) for m in value):
         return value
     return cell
 
 
-def _maybe_json(cell: str) -> Any:
+def _maybe_json(column: str, cell: str) -> Any:
     try:
-        return json.loads(cell)
+        return _loads(cell)
     except json.JSONDecodeError:
         return cell
+    except RecordProblem:
+        raise too_deep(column) from None
 
 
 def _maybe_float(cell: str) -> Any:
@@ -244,7 +327,8 @@ def _parquet_records(name: str, file: Path) -> Iterator[RawRecord]:
 
     try:
         rows = pyarrow.parquet.read_table(file).to_pylist()
-    except (pyarrow.ArrowException, OSError) as err:
+    except (pyarrow.ArrowException, OSError, ValueError, OverflowError) as err:
+        # ValueError: text that is not UTF-8, dates out of Python's range, in a damaged file
         first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise UserError(f"cannot read as parquet ({first_line})", where=name) from None
     return _rows(name, rows)

@@ -1,10 +1,19 @@
 """Field checks shared by every record format.
 
-The rules (from the issue that asked for them): a record is bad when a field is missing or
+The rules (from the issues that asked for them): a record is bad when a field is missing or
 not a string, when both responses are empty, when chosen is identical to rejected, or when
 its JSON is broken. One empty response is valid: silent refusals exist in the data (4
-hh-rlhf pairs). Chat messages must be dicts with string ``role`` and ``content``; a margin or
-weight must be a finite number.
+hh-rlhf pairs). Chat messages must be dicts with string ``role`` and ``content``, and the role
+one of :data:`~rewardkit.data.records.CHAT_ROLES` (``system``, ``user``, ``assistant``): an
+unknown or empty role is refused, not rendered as a made-up speaker (``"Wizard: …"``) or
+passed to a chat template that rejects it. A margin, weight or ranking score must be a finite
+number (a 401-digit integer is not: it has no float).
+
+Whatever a record's format, :func:`check_values` refuses (naming the field) values no reader
+should pass on: lists or objects nested deeper than :data:`MAX_NESTING` levels (Python's
+recursion would give out further on), text holding a lone surrogate (a JSON ``"\\ud800"``
+escape; text that cannot be encoded as UTF-8 cannot be tokenized or hashed), and integers
+longer than Python converts (:class:`OversizedInteger`).
 
 The helpers raise :class:`RecordProblem`, which knows the field but not the place; the
 reader adds ``file:line`` and either raises :class:`~rewardkit.errors.BadRecordError` or
@@ -13,12 +22,21 @@ counts the record as skipped.
 
 from __future__ import annotations
 
+import json
 import math
+import re
+import sys
 from typing import Any
 
-from rewardkit.data.records import Message, Prompt
+from rewardkit.data.records import CHAT_ROLES, Message, Prompt
 
 MISSING = object()
+
+MAX_NESTING = 100
+"""Levels of lists and objects one record may nest, the record itself being level 1: chat
+messages need 3, and deeper values would reach Python's recursion limit in ``json``."""
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class RecordProblem(Exception):
@@ -42,8 +60,112 @@ class RecordProblem(Exception):
         return f"field '{self.field}': {self.problem}" if self.field else self.problem
 
 
+class OversizedInteger:
+    """Stands in for a JSON integer with more digits than Python converts to ``int``
+    (``sys.get_int_max_str_digits()``, 4300 by default), so that one record is refused
+    (by :func:`check_values`) instead of the whole file."""
+
+    def __init__(self, digits: int):
+        self.digits = digits
+
+
 def type_name(value: Any) -> str:
+    if isinstance(value, OversizedInteger):
+        return "int"
     return "null" if value is None else type(value).__name__
+
+
+def escaped(text: str, limit: int = 40) -> str:
+    """``text`` fit for a one-line message: control characters, line separators and lone
+    surrogates written as JSON escapes, cut to ``limit`` characters."""
+    shown = json.dumps(text[:limit])[1:-1]
+    return shown + "…" if len(text) > limit else shown
+
+
+def is_unicode_text(text: str) -> bool:
+    """False when ``text`` holds a lone surrogate, i.e. cannot be encoded as UTF-8."""
+    return text.isascii() or _SURROGATE.search(text) is None
+
+
+def check_values(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` unchanged, or :class:`RecordProblem` naming the top-level field whose value
+    nests deeper than :data:`MAX_NESTING`, holds a lone surrogate, or holds an
+    :class:`OversizedInteger`."""
+    for key, value in record.items():
+        if isinstance(key, str) and not is_unicode_text(key):
+            problem: RecordProblem | None = _lone_surrogate()
+        else:
+            problem = _value_problem(value)
+        if problem is not None:
+            raise RecordProblem(problem.problem, field=escaped(str(key)), hint=problem.hint)
+    return record
+
+
+def too_deep(field: str | None = None) -> RecordProblem:
+    """The problem of a value nested deeper than :data:`MAX_NESTING` levels."""
+    return RecordProblem(
+        f"nests lists or objects deeper than {MAX_NESTING} levels",
+        field=field,
+        hint="a record needs only a few levels; chat messages need 3",
+    )
+
+
+def _lone_surrogate() -> RecordProblem:
+    return RecordProblem(
+        "holds a lone surrogate, which is not valid Unicode",
+        hint="such text cannot be encoded as UTF-8, tokenized or hashed; remove its "
+        "\\ud800-\\udfff escape or complete the surrogate pair",
+    )
+
+
+def _value_problem(value: Any) -> RecordProblem | None:
+    """The problem of the first bad value inside ``value`` (a field of a record, so at level
+    2), or None. Iterative, so that the check itself cannot recurse too deep; strings are
+    checked as they are met, only containers are stacked (most fields are plain text)."""
+    stack = [(value, 2)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if not is_unicode_text(value):
+                return _lone_surrogate()
+        elif isinstance(value, OversizedInteger):
+            return RecordProblem(
+                f"holds an integer of {value.digits} digits, more than the "
+                f"{sys.get_int_max_str_digits()} Python reads",
+                hint="write such a number as a string",
+            )
+        elif isinstance(value, (list, tuple, dict)):
+            if depth > MAX_NESTING:
+                return too_deep()
+            for child in value.values() if isinstance(value, dict) else value:
+                if isinstance(child, str):
+                    if not is_unicode_text(child):
+                        return _lone_surrogate()
+                elif isinstance(child, (list, tuple, dict, OversizedInteger)):
+                    stack.append((child, depth + 1))
+            if isinstance(value, dict):
+                stack.extend((key, depth) for key in value)  # keys are text
+    return None
+
+
+def finite_number(value: Any) -> float | None:
+    """``value`` as a float when it is a finite int or float (not a bool), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond the largest float (about 1.8e308)
+        return None
+    return number if math.isfinite(number) else None
+
+
+def number_kind(value: Any) -> str:
+    """What a value that is not a finite number is, for "(got …)" in a message."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return "an integer too large for a float"
+    if isinstance(value, float):
+        return "NaN" if math.isnan(value) else "an infinite number"
+    return type_name(value)
 
 
 def get_field(record: dict[str, Any], field: str) -> Any:
@@ -79,6 +201,14 @@ def check_messages(value: Any, field: str) -> list[Message]:
                     field=field,
                     hint='write each message as {"role": ..., "content": ...}',
                 )
+        if message["role"] not in CHAT_ROLES:
+            empty = not message["role"].strip()
+            raise RecordProblem(
+                f"message {i} has {'an empty' if empty else 'an unknown'} role",
+                field=field,
+                hint=("" if empty else f'got "{escaped(message["role"])}"; ')
+                + f"use {', '.join(CHAT_ROLES[:-1])} or {CHAT_ROLES[-1]}, in lowercase",
+            )
     return value
 
 
@@ -98,9 +228,10 @@ def optional_number(record: dict[str, Any], field: str, default: float) -> float
     value = record.get(field)
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise RecordProblem(f"is not a finite number (got {type_name(value)})", field=field)
-    return float(value)
+    number = finite_number(value)
+    if number is None:
+        raise RecordProblem(f"is not a finite number (got {number_kind(value)})", field=field)
+    return number
 
 
 def optional_weight(record: dict[str, Any]) -> float:
