@@ -5,6 +5,11 @@ order differ) saved to ``OUT/member-j/``; ``OUT/ensemble.json`` lists them, and
 ``OUT/metrics.json`` evaluates their mean reward on the eval split (Lakshminarayanan et al.
 2017 deep ensembles; Coste et al. 2023 for reward models). It costs K fine-tunes; the default
 ``--ensemble-mode heads`` costs one.
+
+``ensemble.json`` is what makes ``OUT`` an ensemble, so it is removed when a run begins and
+written last, atomically, once every member is saved (each atomically) and ``metrics.json``
+is written: a kill at any point leaves a folder that does not load as an ensemble, or the
+complete one.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from rewardkit.eval.ood import QUANTILE, FeatureStatistics
 from rewardkit.eval.proxy import NOT_AT_TRAINING_TIME, ProxyOptions, evaluate_proxy
 from rewardkit.files import write_json_atomic
 from rewardkit.formatting import percent
-from rewardkit.model.ensemble import write_members_manifest
+from rewardkit.model.ensemble import MEMBERS_FILE, write_members_manifest
 from rewardkit.model.loading import load_reward_model
 from rewardkit.model.scorer import Scorer
 from rewardkit.train.config import TrainConfig
@@ -34,7 +39,7 @@ def train_members(
 ) -> TrainResult:
     """Train the K members one after the other, then judge their mean reward."""
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
+    (out / MEMBERS_FILE).unlink(missing_ok=True)  # written again last, when all is saved
     names, seeds, result = [], [config.seed + j for j in range(config.ensemble)], None
     for j, seed in enumerate(seeds):
         say(f"ensemble member {j + 1}/{config.ensemble} (seed {seed})", quiet=quiet)
@@ -87,6 +92,7 @@ def train_members(
             },
         }
     )
+    write_json_atomic(out / "metrics.json", metrics)
     write_members_manifest(
         out,
         names,
@@ -95,7 +101,6 @@ def train_members(
         heldout=stats.heldout if stats is not None and eval_pairs else {},
         metrics={k: metrics.get(k) for k in ("n", "accuracy", "bt_loss")},
     )
-    write_json_atomic(out / "metrics.json", metrics)
     if eval_pairs:
         say(
             f"ensemble of {config.ensemble}: eval accuracy of the mean reward "
