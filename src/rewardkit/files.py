@@ -188,13 +188,15 @@ def atomic_directory(
     (:func:`commit_in_place`)."""
     target = Path(os.path.abspath(Path(path).resolve() if Path(path).is_symlink() else path))
     target.parent.mkdir(parents=True, exist_ok=True)
-    in_place = bool(replace and commit_last and target.is_dir() and os.path.ismount(target))
+    in_place = bool(replace and commit_last and os.path.ismount(target))
     home = target if in_place else target.parent
     remove_stale_temporaries(target / target.name if in_place else target)
     tmp = Path(tempfile.mkdtemp(dir=home, prefix=temporary_prefix(target, "new"), suffix=".tmp"))
     try:
         yield tmp
-        if os.path.lexists(target) and not replace:
+        if not replace:  # first come, first kept: never swap out another process's folder
+            with contextlib.suppress(OSError):
+                os.rename(tmp, target)
             return
         if in_place:
             commit_in_place(tmp, target, keep, commit_last)
@@ -205,10 +207,9 @@ def atomic_directory(
         try:
             put_in_place(tmp, target)
         except OSError as exc:
-            if exc.errno in (errno.EBUSY, errno.EXDEV) and commit_last and target.is_dir():
-                commit_in_place(tmp, target, keep, commit_last)
-            elif replace:
+            if exc.errno not in (errno.EBUSY, errno.EXDEV) or not commit_last:
                 raise
+            commit_in_place(tmp, target, keep, commit_last)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
