@@ -52,23 +52,27 @@ def test_an_empty_eval_split_is_one_line_before_anything_is_written(
     data = few_prompts(write_preferences, 8)
     out = tmp_path / "out"
     line = refusal(
-        [
-            "train",
-            "--data",
-            data,
-            "--out",
-            out,
-            "--backbone",
-            tiny_bert_dir,
-            "--max-length",
-            "64",
-            "--threads",
-            "1",
-            *extra,
-        ]
-    )
+        ["train", "--data", data, "--out", out, "--backbone", tiny_bert_dir,
+         "--max-length", "64", "--threads", "1", *extra]
+    )  # fmt: skip
     assert "eval split is empty" in line and "--eval-data" in line and "--eval-fraction" in line
     assert not out.exists()
+
+
+def test_a_refused_members_run_leaves_a_previous_ensemble_alone(
+    tiny_bert_dir, write_preferences, tmp_path
+):
+    """--ensemble-mode members into a folder holding an earlier ensemble, with an empty eval
+    split: one line, and the earlier ensemble.json (what makes the folder load) untouched."""
+    out = tmp_path / "ensemble"
+    out.mkdir()
+    (out / "ensemble.json").write_text('{"form": "members", "members": ["member-0"]}')
+    line = refusal(
+        ["train", "--data", few_prompts(write_preferences, 8), "--out", out, "--backbone",
+         tiny_bert_dir, "--ensemble", "2", "--ensemble-mode", "members", "--threads", "1"]
+    )  # fmt: skip
+    assert "eval split is empty" in line
+    assert json.loads((out / "ensemble.json").read_text())["members"] == ["member-0"]
 
 
 def test_eval_pairs_all_dropped_as_over_long_is_one_line(
@@ -83,24 +87,9 @@ def test_eval_pairs_all_dropped_as_over_long_is_one_line(
     )
     out = tmp_path / "out"
     line = refusal(
-        [
-            "train",
-            "--data",
-            data,
-            "--eval-data",
-            eval_data,
-            "--out",
-            out,
-            "--backbone",
-            tiny_bert_dir,
-            "--max-length",
-            "32",
-            "--overlong",
-            "drop",
-            "--threads",
-            "1",
-        ]
-    )
+        ["train", "--data", data, "--eval-data", eval_data, "--out", out, "--backbone",
+         tiny_bert_dir, "--max-length", "32", "--overlong", "drop", "--threads", "1"]
+    )  # fmt: skip
     assert eval_data in line and "over-long" in line and "--max-length" in line
     assert not out.exists()
 

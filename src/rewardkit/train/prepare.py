@@ -91,8 +91,10 @@ def new_reward_model(config: TrainConfig) -> RewardModel:
     )
 
 
-def prepare_data(config: TrainConfig, model: RewardModel) -> PreparedData:
-    train_pairs, eval_pairs, notes, skipped = load_splits(config)
+def check_splits(
+    config: TrainConfig, train_pairs: list[PreferencePair], eval_pairs: list[PreferencePair]
+) -> None:
+    """Both splits have pairs, or one line saying what to pass."""
     if not train_pairs:
         raise UserError(
             "no training pairs left after the eval split; add data or lower --eval-fraction",
@@ -100,6 +102,11 @@ def prepare_data(config: TrainConfig, model: RewardModel) -> PreparedData:
         )
     if not eval_pairs:
         _refuse_empty_eval_split(config, train_pairs)
+
+
+def prepare_data(config: TrainConfig, model: RewardModel) -> PreparedData:
+    train_pairs, eval_pairs, notes, skipped = load_splits(config)
+    check_splits(config, train_pairs, eval_pairs)
     fingerprint = data_fingerprint(train_pairs)
     ties_dropped = 0
     usable = train_pairs
