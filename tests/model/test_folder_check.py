@@ -141,20 +141,14 @@ CASES = {
 
 
 def command(kind: str, model: Path, work: Path, pairs: str, candidates: str) -> list:
+    """The command line of ``kind`` on ``model``, writing under ``work``."""
+    cands = ["--model", model, "--data", candidates, "--out"]
     return {
         "score": ["score", "--model", model, "--data", pairs, "--out", work / "scores.jsonl"],
         "eval": ["eval", "--model", model, "--data", pairs, "--out", work / "eval"],
         "serve": ["serve", model, "--port", "0"],
-        "bon": ["bon", "--model", model, "--data", candidates, "--out", work / "bon.jsonl"],
-        "label-pairs": [
-            "label-pairs",
-            "--model",
-            model,
-            "--data",
-            candidates,
-            "--out",
-            work / "dpo.jsonl",
-        ],
+        "bon": ["bon", *cands, work / "bon.jsonl"],
+        "label-pairs": ["label-pairs", *cands, work / "dpo.jsonl"],
         "train": [
             "train",
             "--data",
@@ -167,7 +161,7 @@ def command(kind: str, model: Path, work: Path, pairs: str, candidates: str) -> 
             "64",
             "--threads",
             "1",
-        ],
+        ],  # fmt: skip
     }[kind]
 
 
@@ -208,6 +202,20 @@ def test_a_broken_folder_is_one_line_and_exit_2(case, tiny_bert_rm_dir, inputs, 
     assert str(model) in line, line
     assert not marker(model).exists(), "code from the folder ran"
     assert not (tmp_path / "run").exists()
+
+
+def test_a_broken_members_manifest_is_one_line(tiny_bert_rm_dir, inputs, tmp_path):
+    """A members folder whose ensemble.json is cut short, or lists a member folder that is not
+    there: one line each through `rewardkit score`, naming ensemble.json."""
+    ensemble = tmp_path / "ensemble"
+    shutil.copytree(tiny_bert_rm_dir, ensemble / "member-0")
+    manifest = ensemble / "ensemble.json"
+    manifest.write_text('{"form": "members", "members": ["member-0", "memb')
+    line = refusal(command("score", ensemble, tmp_path, *inputs))
+    assert f"{manifest}: broken JSON" in line
+    manifest.write_text(json.dumps({"form": "members", "members": ["member-0", "member-1"]}))
+    line = refusal(command("score", ensemble, tmp_path, *inputs))
+    assert f"{manifest}: lists member-1, which is missing" in line
 
 
 def test_the_intact_folder_passes_the_same_commands(tiny_bert_rm_dir, inputs, tmp_path):
