@@ -23,6 +23,11 @@ BATCH_SIZE_HELP = (
 )
 
 
+TRUST_REMOTE_CODE_HELP = (
+    "Run Python code that comes inside a model folder (its config's auto_map), as "
+    "transformers' trust_remote_code does. Off by default: only for folders whose code you "
+    "have read."
+)
 REWARD_MODEL_HELP = (
     "Reward model: a folder from `rewardkit train` or any HF sequence-classification reward "
     "model, an ensemble folder, or DIR1,DIR2,… (separate models combined as members)."
@@ -57,6 +62,11 @@ def overlong_option() -> Any:
     )
 
 
+def trust_remote_code_option() -> Any:
+    """``--trust-remote-code``: allow a model folder's own Python code to run."""
+    return option(False, TRUST_REMOTE_CODE_HELP)
+
+
 def batch_size_option() -> Any:
     """``--batch-size`` of scoring: texts per forward pass."""
     return option(0, BATCH_SIZE_HELP)
@@ -69,10 +79,16 @@ class ModelLoadOptions(Options):
     )
     max_length: int | None = option(None, "Override the model's max length.")
     device: str = option("auto", DEVICE_HELP)
+    trust_remote_code: bool = trust_remote_code_option()
 
     def load_kwargs(self) -> dict:
         """Keyword arguments of :func:`rewardkit.model.loading.load_reward_model`."""
-        return {"precision": self.precision, "max_length": self.max_length, "device": self.device}
+        return {
+            "precision": self.precision,
+            "max_length": self.max_length,
+            "device": self.device,
+            "trust_remote_code": self.trust_remote_code,
+        }
 
 
 @dataclass

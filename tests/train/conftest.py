@@ -26,3 +26,26 @@ def tiny_config(tiny_bert_dir, world_files):
         return TrainConfig(**options)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def cli_args():
+    """``cli_args(config)`` → the ``rewardkit train`` arguments that give ``config``: one flag
+    per option that differs from its default."""
+    import dataclasses
+
+    from rewardkit.config import flag_name
+
+    def make(config: TrainConfig) -> list[str]:
+        args = ["train"]
+        for field in dataclasses.fields(config):
+            value = getattr(config, field.name)
+            if value == field.default:
+                continue
+            if isinstance(value, bool):
+                args.append(flag_name(field.name) if value else f"--no-{flag_name(field.name)[2:]}")
+            else:
+                args += [flag_name(field.name), str(value)]
+        return args
+
+    return make

@@ -2,12 +2,15 @@
 loadable; load restores weights, optimizer, scheduler, RNG and the train state exactly."""
 
 import json
+import os
 
 import pytest
 import torch
 from transformers import get_scheduler
 
+import rewardkit.files as files
 import rewardkit.train.checkpoint as checkpoint
+from rewardkit.errors import UserError
 from rewardkit.train.checkpoint import (
     TrainState,
     latest_checkpoint,
@@ -86,19 +89,24 @@ def test_an_interrupted_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch
     weights_at_1 = model.weight.detach().clone()
     one_step(model, optimizer, scheduler)
 
-    real_replace = checkpoint.os.replace
+    real_put, real_replace = files.put_in_place, os.replace
+
+    def failing_put(new, target):
+        if target.name == "step-2":
+            raise KeyboardInterrupt("killed while renaming")
+        return real_put(new, target)
 
     def failing_replace(src, dst):
-        if (where == "rename" and str(src).endswith(".tmp-step-2")) or (
-            where == "pointer" and str(dst).endswith("latest.json")
-        ):
-            raise KeyboardInterrupt("killed while renaming")
+        if str(dst).endswith("latest.json"):
+            raise KeyboardInterrupt("killed while replacing the pointer")
         return real_replace(src, dst)
 
     if where == "weights":
         monkeypatch.setattr(checkpoint, "save_file", half_written_save_file)
+    elif where == "rename":
+        monkeypatch.setattr(files, "put_in_place", failing_put)
     else:
-        monkeypatch.setattr(checkpoint.os, "replace", failing_replace)
+        monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(tmp_path, TrainState(step=2), model, optimizer, scheduler)
     monkeypatch.undo()
@@ -111,7 +119,25 @@ def test_an_interrupted_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch
     # and the next save goes through (a leftover temporary folder is no obstacle)
     assert save_checkpoint(tmp_path, TrainState(step=2), model, optimizer, scheduler).is_dir()
     assert latest_checkpoint(tmp_path).name == "step-2"
-    assert not list(tmp_path.glob(".tmp-*"))
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_truncated_or_tampered_checkpoint_is_one_line(tmp_path):
+    """Weights cut short, a broken state.json, a broken latest.json: each a UserError naming
+    the file (the tampered optimizer.pt is tested through the CLI in test_refusals.py)."""
+    model, optimizer, scheduler = setup()
+    path = save_checkpoint(tmp_path, TrainState(step=1), model, optimizer, scheduler)
+    weights = (path / "model.safetensors").read_bytes()
+    (path / "model.safetensors").write_bytes(weights[:-3])
+    with pytest.raises(UserError, match="model.safetensors: truncated"):
+        load_checkpoint(path, *setup())
+    (path / "model.safetensors").write_bytes(weights)
+    (path / "state.json").write_text('{"step": ')
+    with pytest.raises(UserError, match="state.json: broken JSON"):
+        load_checkpoint(path, *setup())
+    (tmp_path / "latest.json").write_text("[")
+    with pytest.raises(UserError, match="latest.json: broken JSON"):
+        latest_checkpoint(tmp_path)
 
 
 def test_no_pointer_means_no_checkpoint(tmp_path):

@@ -10,8 +10,9 @@ a members folder               the K models listed in ``ensemble.json``
 ``DIR1,DIR2,…`` or a list      separately trained models, combined as members
 =============================  ===============================================================
 
-Weights are read from safetensors only (nothing is unpickled) and ``trust_remote_code`` stays
-off unless asked for.
+Every folder is checked before it is opened (:mod:`rewardkit.model.folder_check`): a broken,
+incomplete or refused folder is one line naming the file and what to do. Weights are read from
+safetensors only (nothing is unpickled) and ``trust_remote_code`` stays off unless asked for.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from rewardkit.errors import UserError
 from rewardkit.model.ensemble import (
     HEADS_FILE,
     MEMBERS_FILE,
@@ -27,6 +27,7 @@ from rewardkit.model.ensemble import (
     load_ensemble_heads,
     read_members_manifest,
 )
+from rewardkit.model.folder_check import check_members_manifest
 from rewardkit.model.reward_model import RewardModel
 from rewardkit.model.scorer import Scorer
 
@@ -60,17 +61,14 @@ def load_reward_model(
         return Scorer(models, source=",".join(map(str, paths)), primary_dir=paths[0])
     path = Path(spec)
     if is_members_dir(path):
+        names = check_members_manifest(path, MEMBERS_FILE)
         manifest = read_members_manifest(path)
-        if not manifest.get("members"):
-            raise UserError(f"{path / MEMBERS_FILE}: lists no members")
-        models = [
-            RewardModel.from_pretrained(path / name, **options) for name in manifest["members"]
-        ]
+        models = [RewardModel.from_pretrained(path / name, **options) for name in names]
         return Scorer(
             models,
             source=str(path),
             temperature=manifest.get("temperature"),
-            primary_dir=path / manifest["members"][0],
+            primary_dir=path / names[0],
             manifest=manifest,
         )
     model = RewardModel.from_pretrained(path, **options)

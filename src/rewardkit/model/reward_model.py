@@ -10,22 +10,35 @@ Scores are computed by the model's own HF forward on right-padded batches, so pl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from rewardkit.bradley_terry import preference_probability
 from rewardkit.data.records import Prompt
-from rewardkit.errors import UserError
+from rewardkit.files import atomic_directory
 from rewardkit.model.backbone import ensure_distinct_pad, resolve_backbone, scoring_rule
 from rewardkit.model.collate import pad_multiple_for, to_device
 from rewardkit.model.device import autocast_for, check_precision, resolve_device
 from rewardkit.model.encode import TextEncoder
 from rewardkit.model.first_token import enable_first_token_last_layer
+from rewardkit.model.folder_check import (
+    CONFIG,
+    check_model_folder,
+    check_tokenizer_fits,
+    is_model_file,
+)
 from rewardkit.model.fp32_head import keep_head_in_fp32
+from rewardkit.model.hf_folder import (
+    PLAIN_FOLDER_MAX_LENGTH,
+    check_max_length,
+    length_limit,
+    load_classifier,
+    load_config,
+    load_tokenizer,
+)
 from rewardkit.model.scorer import Scorer
 from rewardkit.model.sidecar import RewardKitInfo, read_info, write_info
 from rewardkit.model.template import TextTemplate
@@ -56,31 +69,21 @@ class RewardModel:
         disable_dropout: bool = True,
         trust_remote_code: bool = False,
     ) -> "RewardModel":
-        """A fresh reward model: the backbone with a new ``num_labels=1`` head."""
+        """A fresh reward model: the backbone with a new ``num_labels=1`` head. A local
+        backbone folder is checked first (:func:`check_model_folder`)."""
         check_precision(precision)
         source = resolve_backbone(backbone)
-        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
+        if Path(source).exists():
+            check_model_folder(source, role="backbone", trust_remote_code=trust_remote_code)
+        tokenizer = load_tokenizer(source, trust_remote_code)
         overrides = _no_dropout_overrides(source, trust_remote_code) if disable_dropout else {}
-        try:
-            model = AutoModelForSequenceClassification.from_pretrained(
-                source, num_labels=1, trust_remote_code=trust_remote_code, **overrides
-            )
-        except OSError as exc:
-            raise UserError(
-                f"cannot load backbone {source!r}: {str(exc).splitlines()[0]}; pass a "
-                "local folder, or a hub id while online"
-            ) from exc
+        model = load_classifier(source, trust_remote_code, complete=False, **overrides)
         rule = scoring_rule(model)
         if rule == "last-token":
             ensure_distinct_pad(model, tokenizer)
         tokenizer.padding_side = "right"
         template = TextTemplate.for_tokenizer(tokenizer, is_decoder=rule == "last-token")
-        limit = getattr(model.config, "max_position_embeddings", None)
-        if limit and max_length > limit:
-            raise UserError(
-                f"--max-length {max_length} exceeds the backbone's "
-                f"{limit} positions; use --max-length {limit} or less"
-            )
+        check_max_length(max_length, length_limit(model.config, tokenizer), source)
         info = RewardKitInfo(
             backbone=str(backbone or "all-MiniLM-L6-v2"),
             template=template.to_dict(),
@@ -102,48 +105,28 @@ class RewardModel:
         device: str | None = None,
         trust_remote_code: bool = False,
     ) -> "RewardModel":
-        """Load a saved reward model (safetensors only; nothing is unpickled).
+        """Load a saved reward model (safetensors only; nothing is unpickled), after
+        :func:`check_model_folder`: a broken, incomplete or refused folder is one line.
 
         Directories without ``rewardkit.json`` (e.g. trained by TRL) work too: the template
-        comes from the tokenizer's chat template, or ``template``. ``device``: ``auto`` (CUDA
-        when visible), ``cpu``, ``cuda[:N]``; None keeps the CPU, as ``transformers`` does."""
+        comes from the tokenizer's chat template, or ``template``. The max length is the
+        smallest of the saved one (``rewardkit.json``), the tokenizer's ``model_max_length``
+        and the position embeddings; ``max_length`` overrides it up to the last two.
+        ``device``: ``auto`` (CUDA when visible), ``cpu``, ``cuda[:N]``; None keeps the CPU,
+        as ``transformers`` does."""
         directory = Path(directory)
-        if not (directory / "config.json").is_file():
-            raise UserError(
-                f"{directory}: not a model directory (no config.json); "
-                "pass the --out folder of `rewardkit train`"
-            )
-        tokenizer = AutoTokenizer.from_pretrained(directory, trust_remote_code=trust_remote_code)
-        try:
-            model = AutoModelForSequenceClassification.from_pretrained(
-                directory, num_labels=1, use_safetensors=True, trust_remote_code=trust_remote_code
-            )
-        except OSError as exc:  # e.g. only a pickled pytorch_model.bin: never loaded
-            raise UserError(
-                f"{directory}: cannot load the weights ({str(exc).splitlines()[0]}); "
-                "rewardkit loads safetensors only (model.safetensors)"
-            ) from None
+        check_model_folder(directory, trust_remote_code=trust_remote_code)
+        tokenizer = load_tokenizer(directory, trust_remote_code)
+        model = load_classifier(directory, trust_remote_code, complete=True)
+        check_tokenizer_fits(directory, tokenizer, model)
         model.eval()
-        info = read_info(directory)
-        rule = scoring_rule(model)
-        if info is None:
-            if model.config.pad_token_id is None and tokenizer.pad_token_id is not None:
-                model.config.pad_token_id = tokenizer.pad_token_id
-            chosen_template = template or TextTemplate.for_tokenizer(
-                tokenizer, is_decoder=rule == "last-token"
-            )
-            info = RewardKitInfo(
-                backbone=str(directory),
-                template=chosen_template.to_dict(),
-                max_length=max_length or min(int(tokenizer.model_max_length), 4096),
-                scoring=_scoring_dict(rule, tokenizer),
-                rewardkit_version=__version__,
-            )
-        else:
-            if max_length:
-                info.max_length = max_length
-            if template is not None:
-                info.template = template.to_dict()
+        limit = length_limit(model.config, tokenizer)
+        info = read_info(directory) or _plain_folder_info(directory, model, tokenizer, template)
+        info.max_length = min(info.max_length, limit[0] or info.max_length)
+        if max_length:
+            info.max_length = check_max_length(max_length, limit, directory)
+        if template is not None:
+            info.template = template.to_dict()
         if precision:
             check_precision(precision)
             info.precision = precision
@@ -153,8 +136,29 @@ class RewardModel:
         return cls(model, tokenizer, info)
 
     # ------------------------------------------------------------------ saving
-    def save_pretrained(self, directory: str | Path) -> Path:
-        """Write safetensors weights, the tokenizer (with its chat template) and rewardkit.json.
+    def save_pretrained(
+        self, directory: str | Path, *, also: Callable[[Path], None] | None = None
+    ) -> Path:
+        """Save the model to ``directory`` atomically: the files are written into a temporary
+        folder beside it (``also(folder)`` may add more: a run's metrics, ensemble heads),
+        which then takes its place in one step (:func:`atomic_directory`), so a kill leaves
+        the previous folder or the complete new one, never a mix. Files of a previous model
+        there are replaced; anything else (logs, ``checkpoints/``, sub-folders) is kept
+        (:func:`is_model_file`). A folder that cannot be renamed (a mount point) is filled in
+        place, its ``config.json`` removed first and written last: until then it does not
+        load."""
+        with atomic_directory(
+            directory, keep=lambda name: not is_model_file(name), commit_last=CONFIG
+        ) as staging:
+            self.write_files(staging)
+            if also is not None:
+                also(staging)
+        return Path(directory)
+
+    def write_files(self, directory: str | Path) -> Path:
+        """Write safetensors weights, the tokenizer (with its chat template) and
+        rewardkit.json into ``directory`` as they are (not atomic: see
+        :meth:`save_pretrained`).
 
         ``config.json`` also gets OpenRLHF's ``mean``/``std`` keys, so OpenRLHF's
         ``--reward.normalize_enable`` uses the same normalization."""
@@ -252,11 +256,26 @@ def _scoring_dict(rule: str, tokenizer) -> dict:
     }
 
 
+def _plain_folder_info(directory: Path, model, tokenizer, template) -> RewardKitInfo:
+    """What a folder without ``rewardkit.json`` (trained elsewhere) is read with: the
+    tokenizer's chat template (or ``template``), and at most
+    :data:`PLAIN_FOLDER_MAX_LENGTH` tokens."""
+    rule = scoring_rule(model)
+    if model.config.pad_token_id is None and tokenizer.pad_token_id is not None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    chosen = template or TextTemplate.for_tokenizer(tokenizer, is_decoder=rule == "last-token")
+    return RewardKitInfo(
+        backbone=str(directory),
+        template=chosen.to_dict(),
+        max_length=PLAIN_FOLDER_MAX_LENGTH,
+        scoring=_scoring_dict(rule, tokenizer),
+        rewardkit_version=__version__,
+    )
+
+
 def _no_dropout_overrides(source: str, trust_remote_code: bool) -> dict:
     """Config overrides that set every dropout probability to 0 (TRL disables dropout too)."""
-    from transformers import AutoConfig
-
-    config = AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code)
+    config = load_config(source, trust_remote_code)
     return {
         key: 0.0
         for key, value in config.to_dict().items()

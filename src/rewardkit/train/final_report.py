@@ -22,7 +22,7 @@ from rewardkit.eval.proxy import (
     evaluate_proxy,
 )
 from rewardkit.formatting import percent
-from rewardkit.model.ensemble import LinearHeads, save_ensemble_heads
+from rewardkit.model.ensemble import LinearHeads
 from rewardkit.model.reward_model import RewardModel
 from rewardkit.model.scorer import Scorer
 from rewardkit.model.scores import ScoredPairs
@@ -60,13 +60,10 @@ def final_report(
     scored: ScoredPairs | None,
     heads: LinearHeads | None,
     train_features: tuple[np.ndarray, np.ndarray],
-    *,
-    is_main: bool = True,
 ) -> FinalEvaluation:
-    """Metrics of the eval split (``scored``; None when it is empty) with the proxy sections
-    and OOD statistics fitted on ``train_features``, saved next to the model."""
-    out = Path(config.out)
-    scorer = scorer_for(model, heads, out)
+    """Metrics of the eval split (``scored``; None when it is empty) with the proxy sections,
+    and the OOD statistics fitted on ``train_features`` and the K heads, for the save."""
+    scorer = scorer_for(model, heads, Path(config.out))
     reference = None
     if config.proxy_eval:
         spread = pair_spread(heads, *train_features) if scorer.kind == "heads" else None
@@ -74,13 +71,12 @@ def final_report(
             *train_features, spread, f"training pairs ({len(train_features[0])})", seed=config.seed
         )
     if scored is None:
-        if reference is not None and is_main:
-            out.mkdir(parents=True, exist_ok=True)
-            reference.fit().save(out)
-        return FinalEvaluation.empty()
+        final = FinalEvaluation.empty()
+        final.heads, final.stats = heads, reference.fit() if reference is not None else None
+        return final
     if reference is None:
         metrics = core_metrics(scored, len(data.eval_pairs), scorer.max_length, scorer.temperature)
-        return FinalEvaluation(metrics, scored.r_chosen, scored.r_rejected)
+        return FinalEvaluation(metrics, scored.r_chosen, scored.r_rejected, heads)
     result = evaluate_proxy(
         scorer,
         data.eval_pairs,
@@ -93,10 +89,7 @@ def final_report(
             plots=False,
         ),
     )
-    if is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        result.stats.save(out)
-    return FinalEvaluation(result.metrics, scored.r_chosen, scored.r_rejected)
+    return FinalEvaluation(result.metrics, scored.r_chosen, scored.r_rejected, heads, result.stats)
 
 
 def finish_with_features(
@@ -135,9 +128,6 @@ def finish_with_features(
             groups=feature_heads.prompt_groups(data, train_encoded),
         )
         feature_heads.install_heads(model, heads, trained_from="the fine-tuned backbone's features")
-        if is_main:
-            Path(config.out).mkdir(parents=True, exist_ok=True)
-            save_ensemble_heads(config.out, heads)
         if scored is not None:  # the head changed: the eval rewards follow from the features
             scored = scored_from_features(
                 scorer_for(model, heads, Path(config.out)),
@@ -145,7 +135,7 @@ def finish_with_features(
                 scored.features_chosen,
                 scored.features_rejected,
             )
-    result = final_report(model, data, config, scored, heads, train_features, is_main=is_main)
+    result = final_report(model, data, config, scored, heads, train_features)
     if need_heads:
         result.metrics["ensemble_training"] = feature_heads.ensemble_note(
             heads, result.metrics, trained_accuracy

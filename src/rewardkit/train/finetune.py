@@ -8,7 +8,6 @@ the gradients. Read :func:`train_finetune` first; each step below it is one smal
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from contextlib import nullcontext
@@ -24,6 +23,7 @@ from rewardkit.errors import TrainingDivergedError, UserError
 from rewardkit.eval.proxy import core_metrics
 from rewardkit.model.attention import use_fast_attention
 from rewardkit.model.collate import pad_multiple_for
+from rewardkit.model.folder_check import read_json_object
 from rewardkit.model.reward_model import RewardModel
 from rewardkit.model.scorer import Scorer
 from rewardkit.progress import progress_bar
@@ -42,6 +42,7 @@ from rewardkit.train.losses import Objective, preference_loss
 from rewardkit.train.prepare import PreparedData, new_reward_model, prepare_data
 from rewardkit.train.running import RunningStats
 
+RESUME_MAY_CHANGE = ("resume", "out")  # options --resume does not compare
 SCHEDULES = {"linear": "linear", "cosine": "cosine", "constant": "constant_with_warmup"}
 
 
@@ -108,7 +109,6 @@ def train_finetune(
         seconds=time.perf_counter() - run.started,
         loop_seconds=loop_seconds,
         is_main=is_main,
-        batch_size=config.eval_batch_size,
     )
     accelerator.wait_for_everyone()
     outputs.say(outputs.summary_line(metrics, config), quiet=quiet, is_main=is_main)
@@ -215,15 +215,21 @@ def _check_same_run(out: Path, config: TrainConfig, data: PreparedData) -> None:
     path = out / "train_config.json"
     if not path.is_file():
         return
-    saved = json.loads(path.read_text())
+    saved = read_json_object(path, "delete it to resume without comparing the options")
+    if not isinstance(saved.get("config"), dict):
+        raise UserError(
+            'no "config" block; delete the file to resume without comparing the options',
+            where=str(path),
+        )
     if saved.get("data_fingerprint") != data.fingerprint:
         raise UserError(
             "--resume: the training data differs from the checkpointed run's "
             "(fingerprint mismatch); resume with the same --data",
             where=str(path),
         )
-    before = {k: v for k, v in saved["config"].items() if k not in ("resume",)}
-    now = {k: v for k, v in asdict(config).items() if k not in ("resume",)}
+    # the folder may have been moved or copied since: where it is now is not an option change
+    before = {k: v for k, v in saved["config"].items() if k not in RESUME_MAY_CHANGE}
+    now = {k: v for k, v in asdict(config).items() if k not in RESUME_MAY_CHANGE}
     changed = sorted(k for k in before if before[k] != now.get(k))
     if changed:
         raise UserError(

@@ -18,7 +18,7 @@ import torch
 from accelerate import Accelerator
 
 from rewardkit.formatting import percent
-from rewardkit.model.ensemble import LinearHeads, save_ensemble_heads
+from rewardkit.model.ensemble import LinearHeads
 from rewardkit.model.feature_cache import FeatureCache, backbone_fingerprint
 from rewardkit.model.features import head_input_description
 from rewardkit.model.reward_model import RewardModel
@@ -68,9 +68,7 @@ def train_frozen(
     )
     feature_heads.install_heads(model, heads, trained_from="the frozen backbone's features")
     fit_seconds = time.perf_counter() - fit_started
-    if is_main and heads.k > 1:
-        save_ensemble_heads(out, heads)
-    final = _evaluate(model, data, config, heads, embedded, is_main)
+    final = _evaluate(model, data, config, heads, embedded)
     final.metrics["frozen_backbone"] = {
         "cache": "off" if embedded.cache is None else str(embedded.cache.root),
         "cache_hit": embedded.cache_hit,
@@ -93,7 +91,6 @@ def train_frozen(
         seconds=time.perf_counter() - started,
         loop_seconds=embedded.seconds + fit_seconds,
         is_main=is_main,
-        batch_size=config.eval_batch_size,
     )
     outputs.say(
         f"frozen backbone: {len(data.train_encoded)} train pairs embedded in "
@@ -144,7 +141,6 @@ def _evaluate(
     config: TrainConfig,
     heads: LinearHeads,
     embedded: Embedded,
-    is_main: bool,
 ) -> outputs.FinalEvaluation:
     """The eval split scored from its features, with the proxy sections and OOD statistics
     of a sample of the training pairs."""
@@ -156,9 +152,7 @@ def _evaluate(
     )
     rows = feature_heads.train_rows(len(data.train_encoded), config, need_all=False)
     f_c, f_r = embedded.train
-    final = final_report(
-        model, data, config, scored, heads, (f_c[rows], f_r[rows]), is_main=is_main
-    )
+    final = final_report(model, data, config, scored, heads, (f_c[rows], f_r[rows]))
     if heads.k > 1:
         final.metrics["ensemble_training"] = feature_heads.ensemble_note(heads, final.metrics, None)
     return final

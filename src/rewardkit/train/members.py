@@ -5,6 +5,11 @@ order differ) saved to ``OUT/member-j/``; ``OUT/ensemble.json`` lists them, and
 ``OUT/metrics.json`` evaluates their mean reward on the eval split (Lakshminarayanan et al.
 2017 deep ensembles; Coste et al. 2023 for reward models). It costs K fine-tunes; the default
 ``--ensemble-mode heads`` costs one.
+
+``ensemble.json`` is what makes ``OUT`` an ensemble, so it is removed when a run begins and
+written last, atomically, once every member is saved (each atomically) and ``metrics.json``
+is written: a kill at any point leaves a folder that does not load as an ensemble, or the
+complete one.
 """
 
 from __future__ import annotations
@@ -18,13 +23,13 @@ from rewardkit.eval.ood import QUANTILE, FeatureStatistics
 from rewardkit.eval.proxy import NOT_AT_TRAINING_TIME, ProxyOptions, evaluate_proxy
 from rewardkit.files import write_json_atomic
 from rewardkit.formatting import percent
-from rewardkit.model.ensemble import write_members_manifest
+from rewardkit.model.ensemble import MEMBERS_FILE, write_members_manifest
 from rewardkit.model.loading import load_reward_model
 from rewardkit.model.scorer import Scorer
 from rewardkit.train.config import TrainConfig
 from rewardkit.train.finetune import train_finetune
 from rewardkit.train.outputs import TrainResult, say
-from rewardkit.train.prepare import load_splits
+from rewardkit.train.prepare import check_splits, load_splits
 
 SPREAD_SAMPLE_PAIRS = 256  # training pairs whose members' spread sets the spread threshold
 
@@ -34,7 +39,9 @@ def train_members(
 ) -> TrainResult:
     """Train the K members one after the other, then judge their mean reward."""
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
+    train_pairs, eval_pairs = load_splits(config)[:2]
+    check_splits(config, train_pairs, eval_pairs)  # before a previous ensemble is touched
+    (out / MEMBERS_FILE).unlink(missing_ok=True)  # written again last, when all is saved
     names, seeds, result = [], [config.seed + j for j in range(config.ensemble)], None
     for j, seed in enumerate(seeds):
         say(f"ensemble member {j + 1}/{config.ensemble} (seed {seed})", quiet=quiet)
@@ -47,32 +54,11 @@ def train_members(
         )
         names.append(f"member-{j}")
     scorer = load_reward_model([out / name for name in names])
-    train_pairs, eval_pairs = load_splits(config)[:2]
     spread_threshold = _spread_threshold(scorer, train_pairs, config)
     stats = FeatureStatistics.load(out / names[0])
     if stats is not None:
         stats.spread_threshold = spread_threshold
-    metrics = {}
-    if eval_pairs:
-        scored = scorer.score_pairs(
-            eval_pairs,
-            overlong=config.overlong,
-            batch_size=config.eval_batch_size,
-            progress=progress,
-        )
-        metrics = evaluate_proxy(
-            scorer,
-            eval_pairs,
-            scored,
-            ProxyOptions(
-                probes=[],
-                skip_probes_reason=NOT_AT_TRAINING_TIME,
-                stats=stats,
-                spread_threshold=spread_threshold,
-                heldout=True,
-                plots=False,
-            ),
-        ).metrics
+    metrics = _evaluate_mean(scorer, eval_pairs, config, stats, spread_threshold, progress)
     metrics.update(
         {
             "split": "eval",
@@ -87,23 +73,38 @@ def train_members(
             },
         }
     )
+    write_json_atomic(out / "metrics.json", metrics)
     write_members_manifest(
         out,
         names,
         seeds=seeds,
         spread_threshold=spread_threshold,
-        heldout=stats.heldout if stats is not None and eval_pairs else {},
+        heldout=stats.heldout if stats is not None else {},
         metrics={k: metrics.get(k) for k in ("n", "accuracy", "bt_loss")},
     )
-    write_json_atomic(out / "metrics.json", metrics)
-    if eval_pairs:
-        say(
-            f"ensemble of {config.ensemble}: eval accuracy of the mean reward "
-            f"{percent(metrics.get('accuracy'), missing='n/a')} on {metrics.get('n')} pairs; "
-            f"saved to {out}",
-            quiet=quiet,
-        )
+    say(
+        f"ensemble of {config.ensemble}: eval accuracy of the mean reward "
+        f"{percent(metrics.get('accuracy'), missing='n/a')} on {metrics.get('n')} pairs; "
+        f"saved to {out}",
+        quiet=quiet,
+    )
     return TrainResult(out, metrics, result.state)
+
+
+def _evaluate_mean(scorer, eval_pairs, config, stats, spread_threshold, progress) -> dict:
+    """The members' mean reward judged on the eval split, as ``rewardkit eval`` would."""
+    scored = scorer.score_pairs(
+        eval_pairs, overlong=config.overlong, batch_size=config.eval_batch_size, progress=progress
+    )
+    options = ProxyOptions(
+        probes=[],
+        skip_probes_reason=NOT_AT_TRAINING_TIME,
+        stats=stats,
+        spread_threshold=spread_threshold,
+        heldout=True,
+        plots=False,
+    )
+    return evaluate_proxy(scorer, eval_pairs, scored, options).metrics
 
 
 def _spread_threshold(scorer: Scorer, train_pairs, config: TrainConfig) -> float | None:

@@ -9,8 +9,18 @@ metrics.jsonl       :class:`MetricsLog` — one line per evaluation during train
 metrics.json        :func:`save_run` — the final evaluation, the schema of ``rewardkit eval``
                     plus a ``training`` block
 the model           :func:`save_run` — a standard HF folder with ``rewardkit.json``
-                    (normalization from the eval rewards, data fingerprint, headline metrics)
+                    (normalization from the eval rewards, data fingerprint, headline metrics),
+                    ``ensemble_heads.safetensors`` (``--ensemble K``) and
+                    ``feature_stats.safetensors`` (``--proxy-eval``)
 ==================  ==========================================================================
+
+The final save is atomic (:meth:`RewardModel.save_pretrained` with the run's files added): the
+whole folder — model, tokenizer, sidecar, heads, statistics, ``metrics.json``, and hard links to
+``metrics.jsonl``, ``train_config.json`` and ``checkpoints/`` — is written as a hidden sibling
+``.OUT.PID-HOST.new-….tmp`` and swapped with ``--out`` in one step (``renameat2``
+``RENAME_EXCHANGE``). A kill before the swap leaves ``--out`` as training left it (resumable
+from its checkpoints; not a model, so loading it is one line) and the hidden sibling, which
+the next run or save into ``--out`` removes; a kill after it leaves the complete model.
 
 Only the main process writes (``is_main``), so ``accelerate launch`` runs write each file once.
 """
@@ -20,14 +30,16 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
+from rewardkit.eval.ood import FeatureStatistics
 from rewardkit.files import write_json_atomic
 from rewardkit.formatting import percent
+from rewardkit.model.ensemble import LinearHeads, save_ensemble_heads
 from rewardkit.model.reward_model import RewardModel
-from rewardkit.model.scorer import Scorer
 from rewardkit.model.sidecar import Normalization
 from rewardkit.progress import console
 from rewardkit.train.checkpoint import TrainState
@@ -35,7 +47,6 @@ from rewardkit.train.config import TrainConfig
 from rewardkit.train.prepare import PreparedData
 
 HEADLINE = ("n", "accuracy", "mean_margin", "bt_loss")  # of metrics.json, in metrics.jsonl too
-NORMALIZATION_SAMPLE = 256  # training pairs that set the normalization without an eval split
 
 
 @dataclass
@@ -47,11 +58,14 @@ class TrainResult:
 
 @dataclass
 class FinalEvaluation:
-    """The end-of-run evaluation: the metrics block and the eval split's rewards."""
+    """The end-of-run evaluation: the metrics block and the eval split's rewards, with what is
+    saved beside the model: K > 1 ensemble heads, the training features' OOD statistics."""
 
     metrics: dict
     r_chosen: np.ndarray
     r_rejected: np.ndarray
+    heads: LinearHeads | None = None
+    stats: FeatureStatistics | None = None
 
     @classmethod
     def empty(cls) -> "FinalEvaluation":
@@ -92,15 +106,20 @@ class MetricsLog:
                 handle.write(json.dumps(entry) + "\n")
 
     def truncate_to(self, step: int) -> None:
-        """Keep the lines of steps up to ``step`` (a resumed run rewrites the later ones)."""
+        """Keep the lines of steps up to ``step`` (a resumed run rewrites the later ones); a
+        last line cut short by a kill is dropped too."""
         if not self.is_main or not self.path.is_file():
             return
-        kept = [
-            line
-            for line in self.path.read_text().splitlines()
-            if line.strip() and json.loads(line)["step"] <= step
-        ]
+        kept = [line for line in self.path.read_text().splitlines() if _step_of(line) <= step]
         self.path.write_text("".join(line + "\n" for line in kept))
+
+
+def _step_of(line: str) -> float:
+    """The step of a ``metrics.jsonl`` line; infinity for a blank or torn one."""
+    try:
+        return json.loads(line)["step"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return float("inf")
 
 
 def log_entry(state: TrainState, started: float, metrics: dict, **fields) -> dict:
@@ -130,11 +149,10 @@ def save_run(
     seconds: float,
     loop_seconds: float,
     is_main: bool = True,
-    batch_size: int = 0,
 ) -> dict:
     """Set the model's normalization and sidecar, save it, write ``metrics.json``; returns
     the metrics."""
-    model.info.normalization = _normalization(model, data, final, batch_size)
+    model.info.normalization = _normalization(final)
     metrics = dict(final.metrics)
     metrics.update(
         {
@@ -165,10 +183,20 @@ def save_run(
     model.info.metrics["fits_max_length_accuracy"] = metrics.get("fits_max_length", {}).get(
         "accuracy"
     )
-    if is_main:
-        model.save_pretrained(config.out)
-        write_json_atomic(Path(config.out) / "metrics.json", metrics)
+    if is_main:  # one atomic step: see the module docstring
+        model.save_pretrained(
+            config.out, also=partial(_add_run_files, final=final, metrics=metrics)
+        )
     return metrics
+
+
+def _add_run_files(folder: Path, *, final: FinalEvaluation, metrics: dict) -> None:
+    """What a run saves beside the model, into the folder about to take ``--out``'s place."""
+    if final.heads is not None and final.heads.k > 1:
+        save_ensemble_heads(folder, final.heads)
+    if final.stats is not None:
+        final.stats.save(folder)
+    write_json_atomic(folder / "metrics.json", metrics)
 
 
 def summary_line(metrics: dict, config: TrainConfig) -> str:
@@ -181,18 +209,9 @@ def summary_line(metrics: dict, config: TrainConfig) -> str:
     )
 
 
-def _normalization(
-    model: RewardModel, data: PreparedData, final: FinalEvaluation, batch_size: int
-) -> Normalization:
-    """Mean and std of the eval rewards (OpenRLHF's normalization); of a sample of training
-    pairs when the eval split is empty."""
+def _normalization(final: FinalEvaluation) -> Normalization:
+    """Mean and std of the eval rewards (OpenRLHF's normalization); the eval split is never
+    empty (:func:`rewardkit.train.prepare.prepare_data` refuses that before training)."""
     rewards = np.concatenate([final.r_chosen, final.r_rejected])
     measured_on = f"eval split ({len(final.r_chosen)} pairs, {rewards.size} rewards)"
-    if rewards.size < 2:
-        sample = data.train_encoded[:NORMALIZATION_SAMPLE]
-        scored = Scorer([model]).score_encoded_pairs(
-            data.train_pairs, sample, data.train_report, batch_size=batch_size
-        )
-        rewards = np.concatenate([scored.r_chosen, scored.r_rejected])
-        measured_on = f"train pairs ({len(sample)}; the eval split is empty)"
     return Normalization(float(rewards.mean()), float(max(rewards.std(), 1e-8)), measured_on)

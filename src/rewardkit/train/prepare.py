@@ -1,5 +1,10 @@
 """Setting a run up: the new reward model, and the training data — read, split by prompt, ties
-handled, tokenized, all counted."""
+handled, tokenized, all counted.
+
+Everything that would make the run fail later is refused here, before anything is written to
+``--out``: no training pairs, and no eval pairs (the end-of-run evaluation, the normalization
+and the OOD statistics' in-distribution reference all need the eval split).
+"""
 
 from __future__ import annotations
 
@@ -82,16 +87,26 @@ def new_reward_model(config: TrainConfig) -> RewardModel:
         max_length=config.max_length,
         precision=config.precision,
         disable_dropout=config.disable_dropout,
+        trust_remote_code=config.trust_remote_code,
     )
 
 
-def prepare_data(config: TrainConfig, model: RewardModel) -> PreparedData:
-    train_pairs, eval_pairs, notes, skipped = load_splits(config)
+def check_splits(
+    config: TrainConfig, train_pairs: list[PreferencePair], eval_pairs: list[PreferencePair]
+) -> None:
+    """Both splits have pairs, or one line saying what to pass."""
     if not train_pairs:
         raise UserError(
             "no training pairs left after the eval split; add data or lower --eval-fraction",
             where=config.data,
         )
+    if not eval_pairs:
+        _refuse_empty_eval_split(config, train_pairs)
+
+
+def prepare_data(config: TrainConfig, model: RewardModel) -> PreparedData:
+    train_pairs, eval_pairs, notes, skipped = load_splits(config)
+    check_splits(config, train_pairs, eval_pairs)
     fingerprint = data_fingerprint(train_pairs)
     ties_dropped = 0
     usable = train_pairs
@@ -108,6 +123,12 @@ def prepare_data(config: TrainConfig, model: RewardModel) -> PreparedData:
         raise UserError(
             "every training pair was dropped as over-long; raise --max-length", where=config.data
         )
+    if not eval_encoded:
+        raise UserError(
+            f"all {len(eval_pairs)} eval pairs were dropped as over-long (--overlong drop), so "
+            "the eval split is empty; raise --max-length or pass --overlong truncate-prompt",
+            where=config.eval_data or config.data,
+        )
     return PreparedData(
         usable,
         eval_pairs,
@@ -119,6 +140,22 @@ def prepare_data(config: TrainConfig, model: RewardModel) -> PreparedData:
         ties_dropped,
         notes,
         skipped,
+    )
+
+
+def _refuse_empty_eval_split(config: TrainConfig, train_pairs: list[PreferencePair]) -> None:
+    """One line saying what to pass when the eval split has no pairs."""
+    if config.eval_data:
+        raise UserError(
+            "--eval-data has no pairs, so the eval split is empty; pass a file of pairs",
+            where=config.eval_data,
+        )
+    prompts = len({prompt_text(p.prompt) for p in train_pairs})
+    raise UserError(
+        f"the eval split is empty: --eval-fraction {config.eval_fraction} held out none of "
+        f"the {prompts} prompts (the split is by a hash of each prompt); pass --eval-data "
+        "FILE, or a larger --eval-fraction (e.g. 0.5)",
+        where=config.data,
     )
 
 

@@ -12,11 +12,13 @@ members``
 =====================================  =====================================================
 
 All three save through :mod:`rewardkit.train.outputs` and evaluate through
-:func:`rewardkit.eval.proxy.evaluate_proxy`.
+:func:`rewardkit.eval.proxy.evaluate_proxy`. A run begins by removing what a killed earlier
+writer left beside ``--out`` (:func:`rewardkit.files.remove_stale_temporaries`).
 """
 
 from __future__ import annotations
 
+from rewardkit.files import remove_stale_temporaries
 from rewardkit.train.config import TrainConfig
 from rewardkit.train.finetune import train_finetune
 from rewardkit.train.frozen import train_frozen
@@ -26,6 +28,7 @@ from rewardkit.train.outputs import TrainResult
 
 def train(config: TrainConfig, *, quiet: bool = False, progress: bool | None = None) -> TrainResult:
     """Train a reward model as ``config`` says and save it to ``config.out``."""
+    remove_stale_temporaries(config.out)
     if config.freeze_backbone:
         return train_frozen(config, quiet=quiet, progress=progress)
     if config.ensemble > 1 and config.ensemble_mode == "members":
