@@ -41,9 +41,24 @@ def today() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def matmul_peak(dtype: torch.dtype, n: int = 2048, repeats: int = 10) -> float:
+def matmul_peak(
+    dtype: torch.dtype, n: int = 2048, repeats: int = 10, call_budget_s: float = 0.5
+) -> float:
     """Measured GFLOP/s of an ``n×n @ n×n`` matmul in ``dtype`` (best of ``repeats``, after
-    warm-up: AMX tiles and clock licences take a few calls to settle)."""
+    warm-up: AMX tiles and clock licences take a few calls to settle).
+
+    ``n`` shrinks (by halves, down to 256) until one call is estimated to take at most
+    ``call_budget_s``: a CPU without bf16 matmul units (no AMX, no AVX512-BF16) runs a 2048²
+    bf16 matmul in minutes, which would stall every benchmark for a number that only gives
+    context (and is then far from any peak anyway)."""
+    probe = 256
+    a = torch.randn(probe, probe).to(dtype)
+    a @ a
+    start = time.perf_counter()
+    a @ a
+    per_call = time.perf_counter() - start
+    while n > probe and per_call * (n / probe) ** 3 > call_budget_s:
+        n //= 2
     a = torch.randn(n, n).to(dtype)
     b = torch.randn(n, n).to(dtype)
     for _ in range(3):
