@@ -291,7 +291,8 @@ def test_graceful_shutdown_finishes_requests_in_flight(start_server, bert_rm):
 def test_cli_serve_runs_and_stops_on_sigterm(tiny_bert_rm_dir, tmp_path):
     """`rewardkit serve MODEL --port 0 --token-file F`: prints its URL, enforces the token,
     answers OpenRLHF's request; SIGTERM runs the app's shutdown (the batcher drains) before
-    the process ends (uvicorn then re-raises the signal, the conventional exit status)."""
+    the process ends with status 0 (uvicorn re-raises the signal it handled; the command
+    ignores that re-raise)."""
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN)
     token_file.chmod(0o600)
@@ -339,8 +340,8 @@ def test_cli_serve_runs_and_stops_on_sigterm(tiny_bert_rm_dir, tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         rest = proc.communicate(timeout=30)[1]
-    assert proc.returncode in (0, -signal.SIGTERM)
     assert "Application shutdown complete" in rest
+    assert proc.returncode == 0, rest  # a clean shutdown, not death by the re-raised signal
 
 
 def test_cli_serve_without_model_is_one_line_error():
