@@ -10,20 +10,23 @@ import pytest
 from rewardkit.model.scores import Scores
 from rewardkit.serve.batcher import BatcherClosed, MicroBatcher
 
+POISON = 666  # a token id RecordingModel(poison=True) cannot score
+
 
 class RecordingModel:
-    """reward = sum of ids; records every call's sequences and batch size."""
+    """reward = sum of ids; records every call's sequences and batch size. ``fail``: every
+    call raises; ``poison``: a call raises when one of its texts holds the id POISON."""
 
-    def __init__(self, delay: float = 0.0, fail: bool = False):
+    def __init__(self, delay: float = 0.0, fail: bool = False, poison: bool = False):
         self.calls: list[tuple[list[list[int]], int]] = []
-        self.delay, self.fail = delay, fail
+        self.delay, self.fail, self.poison = delay, fail, poison
         self.busy = threading.Event()
 
     def __call__(self, sequences, *, batch_size):
         self.busy.set()
         time.sleep(self.delay)
         self.calls.append((sequences, batch_size))
-        if self.fail:
+        if self.fail or (self.poison and any(POISON in s for s in sequences)):
             raise RuntimeError("model exploded")
         rewards = np.array([float(sum(s)) for s in sequences])
         return Scores(rewards, rewards[None, :])
@@ -112,11 +115,42 @@ def test_lone_job_does_not_wait_longer_than_max_wait():
     assert 0.04 <= elapsed < 1.0
 
 
-def test_model_error_reaches_every_job_of_the_batch():
-    batcher = MicroBatcher(RecordingModel(fail=True), max_wait_ms=100).start()
+def test_a_failing_job_fails_alone():
+    """Three jobs gathered in one batch, the second holding a text the model cannot score:
+    the shared forward fails, each job is then scored on its own, and only the second gets
+    the error; the others get their rewards."""
+    model = RecordingModel(poison=True)
+    batcher = MicroBatcher(model, max_batch_tokens=1000, max_wait_ms=200, min_fill=0).start()
+    results = run_jobs(batcher, [[[1]], [[2], [POISON]], [[3, 4]]], gap_s=0.001)
+    batcher.close()
+    assert results[0].rewards.tolist() == [1.0] and results[2].rewards.tolist() == [7.0]
+    assert isinstance(results[1], RuntimeError) and "exploded" in str(results[1])
+    assert [len(seqs) for seqs, _ in model.calls] == [4, 1, 2, 1]  # shared, then each alone
+    assert batcher.stats.jobs == 2 and batcher.stats.texts == 2
+
+
+def test_model_error_reaches_every_job_that_fails_alone():
+    model = RecordingModel(fail=True)
+    batcher = MicroBatcher(model, max_wait_ms=100).start()
     results = run_jobs(batcher, [[[1]], [[2]]])
     batcher.close()
     assert all(isinstance(r, RuntimeError) and "exploded" in str(r) for r in results)
+    assert len(model.calls) == 3  # the shared forward, then each job's own
+
+
+def test_the_worker_keeps_serving_after_a_failure():
+    batcher = MicroBatcher(RecordingModel(poison=True), max_wait_ms=0).start()
+    first, second = run_jobs(batcher, [[[POISON]], [[5]]])
+    batcher.close()
+    assert isinstance(first, RuntimeError) and second.rewards.tolist() == [5.0]
+
+
+def test_score_starts_the_worker_when_nobody_did():
+    """An app run without its lifespan (a bare TestClient) must not hang on its first request."""
+    batcher = MicroBatcher(RecordingModel(), max_wait_ms=0)
+    (result,) = run_jobs(batcher, [[[2, 3]]])
+    batcher.close()
+    assert result.rewards.tolist() == [5.0]
 
 
 def test_close_finishes_queued_jobs_then_refuses_new_ones():

@@ -221,3 +221,47 @@ def test_unknown_path_uses_the_error_shape(bert_server):
     response = httpx.get(bert_server.url + "/nope")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def strings_in(value):
+    """Every string (keys too) of a JSON value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from strings_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings_in(item)
+
+
+def test_no_local_path_in_any_response(bert_server, tiny_bert_rm_dir, tiny_bert_dir):
+    """Issue 18: /info and /score showed the absolute paths of the model folder and its
+    backbone. They show base names; the weights' sha256 still fingerprints the folder."""
+    info = httpx.get(bert_server.url + "/info").json()
+    score = httpx.post(bert_server.url + "/score", json={"prompt": "p", "responses": ["r"]}).json()
+    assert info["model"] == score["model"] == tiny_bert_rm_dir.name
+    assert info["backbone"] == tiny_bert_dir.name
+    assert len(info["fingerprint"]["weights_sha256"]) == 64
+    for text in list(strings_in(info)) + list(strings_in(score)):
+        assert not text.startswith(("/", "~")) and str(tiny_bert_rm_dir.parent) not in text, text
+
+
+def test_name_option_names_the_model(start_server, tiny_bert_rm_dir):
+    from rewardkit.serve import ScoringModel
+
+    server = start_server(ScoringModel.load(str(tiny_bert_rm_dir)), name="helpfulness-v2")
+    assert httpx.get(server.url + "/info").json()["model"] == "helpfulness-v2"
+    score = httpx.post(server.url + "/score", json={"prompt": "p", "responses": ["r"]}).json()
+    assert score["model"] == "helpfulness-v2"
+
+
+def test_public_name():
+    """Local folders by their base name, hub ids as they are."""
+    from rewardkit.serve.scoring import public_name
+
+    assert public_name("/home/alice/runs/rm/") == "rm"
+    assert public_name("/a/m1,/b/m2") == "m1,m2"
+    assert public_name("~/runs/rm") == "rm"
+    assert public_name("OpenRLHF/Llama-3-8b-rm-700k") == "OpenRLHF/Llama-3-8b-rm-700k"

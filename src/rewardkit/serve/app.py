@@ -1,10 +1,11 @@
 """The reward server: ``create_app(model, settings)`` → a FastAPI app whose endpoints are
 :class:`rewardkit.serve.endpoints.RewardServer`'s methods (the table of endpoints is there).
 
-Errors: ``{"error": {"code", "message", "field"}}`` with 401 (token), 413 (too many texts, too
-long a text, too big a body), 422 (not JSON, or a field of the wrong shape), 503 (shutting down).
-Shutdown is graceful: uvicorn lets requests in flight finish, then the lifespan finishes every
-queued batch.
+Every error is ``{"error": {"code", "message", "field"}}`` (the codes are listed in
+:mod:`rewardkit.serve.endpoints`): a bad request is a 4xx, and even a bug of ours is a JSON 500
+for the one request it hit, never a plain-text page. Shutdown is graceful: uvicorn lets
+requests in flight finish, then the lifespan finishes every queued batch and records whether
+it did (``RewardServer.drained``: the command's exit status).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from rewardkit.model.scorer import Scorer
 from rewardkit.serve.config import ServeConfig
 from rewardkit.serve.endpoints import RewardServer
 from rewardkit.serve.schemas import RequestError
-from rewardkit.serve.scoring import ScoringModel
+from rewardkit.serve.scoring import ScoringModel, public_name
 
 
 def create_app(model, settings: ServeConfig | None = None, *, token: str | None = None) -> FastAPI:
@@ -27,7 +28,7 @@ def create_app(model, settings: ServeConfig | None = None, *, token: str | None 
     :class:`~rewardkit.model.scorer.Scorer` (any loaded reward model or ensemble), or a
     :class:`~rewardkit.model.reward_model.RewardModel`. ``token``: required bearer token."""
     settings = settings or ServeConfig()
-    server = RewardServer(_scoring_model(model, settings.model or None), settings, token)
+    server = RewardServer(_scoring_model(model, settings), settings, token)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -36,7 +37,7 @@ def create_app(model, settings: ServeConfig | None = None, *, token: str | None 
             yield
         finally:  # uvicorn has let in-flight requests finish; finish what is queued too
             server.draining = True
-            server.batcher.close(timeout=settings.drain_timeout_s)
+            server.drained = server.batcher.close(timeout=settings.drain_timeout_s)
 
     app = FastAPI(
         title="rewardkit reward server",
@@ -48,6 +49,7 @@ def create_app(model, settings: ServeConfig | None = None, *, token: str | None 
     app.state.server = server
     app.add_exception_handler(RequestError, _request_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _internal_error)
     app.add_api_route("/get_reward", server.get_reward, methods=["POST"])
     app.add_api_route("/score", server.score_texts, methods=["POST"])
     app.add_api_route("/health", server.health, methods=["GET"])
@@ -65,12 +67,27 @@ async def _http_error(_, exc: StarletteHTTPException):
     return JSONResponse(
         {"error": {"code": code, "message": str(exc.detail), "field": None}},
         status_code=exc.status_code,
+        headers=exc.headers,  # 405: Allow
     )
 
 
-def _scoring_model(model, name: str | None) -> ScoringModel:
-    if isinstance(model, ScoringModel):
-        return model
-    if isinstance(model, Scorer):
-        return ScoringModel(model, name=name)
-    return ScoringModel(Scorer([model], source=name or ""), name=name)
+async def _internal_error(_, exc: Exception):
+    """A bug of ours, as JSON (Starlette's ServerErrorMiddleware sends this, then re-raises
+    so uvicorn logs the traceback)."""
+    message = (
+        f"the server failed on this request ({type(exc).__name__}: a bug; its log has the "
+        "traceback)"
+    )
+    return JSONResponse(
+        {"error": {"code": "internal_error", "message": message, "field": None}}, status_code=500
+    )
+
+
+def _scoring_model(model, settings: ServeConfig) -> ScoringModel:
+    """``model`` as a ScoringModel, named ``--name`` when given (else by its folder)."""
+    if not isinstance(model, ScoringModel):
+        scorer = model if isinstance(model, Scorer) else Scorer([model], source=settings.model)
+        model = ScoringModel(scorer, name=settings.name or settings.model or None)
+    elif settings.name:
+        model.name = public_name(settings.name)
+    return model

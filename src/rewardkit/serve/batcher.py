@@ -12,7 +12,10 @@ over 32 texts costs far less than 32 passes over one. Here:
 * it sorts their texts by length, cuts them into forward passes within the token budget and
   with little padding (:func:`forward_groups`), scores each with ``score_ids`` (right-padded:
   a text's reward does not depend on its batch, to 1e-5 in fp32) and resolves each job's
-  future with its slice.
+  future with its slice;
+* when a shared forward fails, it scores each job of the batch on its own, so the error
+  reaches only the requests whose texts cause it (isolation costs nothing until something
+  fails).
 
 With batching off, each job is scored alone (the anchor of ``bench/serve_load.py``).
 :meth:`MicroBatcher.close` stops taking jobs and finishes every queued one before returning,
@@ -131,6 +134,7 @@ class MicroBatcher:
         with self._lock:
             if self._closed:
                 raise BatcherClosed("the server is shutting down")
+            self.start()  # an app run without its lifespan (a bare TestClient) still answers
             self._queue.put(job)
         return await job.future
 
@@ -171,33 +175,44 @@ class MicroBatcher:
             longest, rows = new_longest, rows + len(job.sequences)
 
     def _execute(self, batch: list[_Job]) -> None:
-        sequences = [seq for job in batch for seq in job.sequences]
-        rewards = np.zeros(len(sequences))
-        members = None  # (K, N) once the first forward pass says K
+        """Score a gathered batch and resolve each job's future. When the shared forward
+        fails, each job is scored on its own and only the jobs that fail again get the error:
+        one request's bad text never fails the requests it was batched with."""
         try:
-            for group in forward_groups(
-                [len(s) for s in sequences], self.max_batch_tokens, self.min_fill
-            ):
-                scores = self.score_fn([sequences[i] for i in group], batch_size=len(group))
-                rewards[group] = scores.rewards
-                if members is None:
-                    members = np.zeros((scores.members.shape[0], len(sequences)))
-                members[:, group] = scores.members
-                self.stats.forwards += 1
-        except BaseException as exc:  # handed to every waiting request
-            for job in batch:
-                job.loop.call_soon_threadsafe(_set_exception, job.future, exc)
+            results = self._score_jobs(batch)
+        except BaseException as exc:
+            if len(batch) > 1:
+                for job in batch:
+                    self._execute([job])
+                return
+            _deliver(batch[0], _set_exception, exc)
             return
         self.stats.batches += 1
         self.stats.jobs += len(batch)
-        self.stats.texts += len(sequences)
+        self.stats.texts += sum(len(job.sequences) for job in batch)
         self.stats.largest_batch_jobs = max(self.stats.largest_batch_jobs, len(batch))
-        combined = Scores(rewards, members)
-        start = 0
+        for job, result in zip(batch, results):
+            _deliver(job, _set_result, result)
+
+    def _score_jobs(self, batch: list[_Job]) -> list[Scores]:
+        """Each job's scores, from forward passes over all of the batch's texts."""
+        sequences = [seq for job in batch for seq in job.sequences]
+        rewards = np.zeros(len(sequences))
+        members = None  # (K, N) once the first forward pass says K
+        for group in forward_groups(
+            [len(s) for s in sequences], self.max_batch_tokens, self.min_fill
+        ):
+            scores = self.score_fn([sequences[i] for i in group], batch_size=len(group))
+            rewards[group] = scores.rewards
+            if members is None:
+                members = np.zeros((scores.members.shape[0], len(sequences)))
+            members[:, group] = scores.members
+            self.stats.forwards += 1
+        combined, results, start = Scores(rewards, members), [], 0
         for job in batch:
-            end = start + len(job.sequences)
-            job.loop.call_soon_threadsafe(_set_result, job.future, combined.rows(start, end))
-            start = end
+            results.append(combined.rows(start, start + len(job.sequences)))
+            start += len(job.sequences)
+        return results
 
 
 def forward_groups(lengths: list[int], max_tokens: int, min_fill: float) -> list[list[int]]:
@@ -220,6 +235,14 @@ def forward_groups(lengths: list[int], max_tokens: int, min_fill: float) -> list
     if group:
         groups.append(group)
     return groups
+
+
+def _deliver(job: _Job, setter, value) -> None:
+    """Hand ``value`` to the job's future on its event loop (from the worker thread)."""
+    try:
+        job.loop.call_soon_threadsafe(setter, job.future, value)
+    except RuntimeError:  # that loop is closed: nobody waits for this job any more
+        pass
 
 
 def _set_result(future: asyncio.Future, value) -> None:

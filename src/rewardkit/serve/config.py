@@ -24,6 +24,11 @@ class ServeConfig(ModelLoadOptions):
     command = "serve"
 
     model: str = reward_model_option(required=False, positional=True)  # the app's is loaded
+    name: str | None = option(
+        None,
+        "The model's name in /score and /info (default: the model folder's base name; "
+        "responses never show a local path).",
+    )
     host: str = option(
         "127.0.0.1",
         "Address to bind. Loopback by default; binding anything "

@@ -17,22 +17,26 @@ POST /score         ``{"model", "scores_are": "raw", "rewards", "normalized_rewa
                     two responses to one prompt were sent (Bradley–Terry: σ((r_a − r_b)/T)).
 GET /health         ``{"status": "ok"}`` (no token needed: liveness probes).
 GET /info           model, template, max_length, normalization, precision, device, fingerprint, …
+                    (names only: a local folder is shown by its base name, never its path)
 ==================  =========================================================================
 
 Errors: ``{"error": {"code", "message", "field"}}`` with 401 (token), 413 (too many texts, too
-long a text, too big a body), 422 (not JSON, or a field of the wrong shape), 503 (shutting down).
+long a text, too big a body), 415 (not JSON), 422 (bad JSON — :mod:`rewardkit.serve.body` —, a
+field of the wrong shape, a text the model cannot take), 503 (shutting down), and 500 only for
+the server's own bugs (a request whose forward fails alone: ``scoring_failed``).
 """
 
 from __future__ import annotations
 
 import hmac
-import json
+import logging
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from rewardkit.bradley_terry import preference_probability
 from rewardkit.serve.batcher import BatcherClosed, MicroBatcher
+from rewardkit.serve.body import read_json
 from rewardkit.serve.config import ServeConfig
 from rewardkit.serve.schemas import (
     RequestError,
@@ -43,6 +47,7 @@ from rewardkit.serve.schemas import (
 from rewardkit.serve.scoring import ScoringModel
 
 ENDPOINTS = ["POST /get_reward", "POST /score", "GET /health", "GET /info"]
+log = logging.getLogger("rewardkit.serve")
 
 
 class RewardServer:
@@ -53,6 +58,7 @@ class RewardServer:
         self.settings = settings
         self.token = token
         self.draining = False
+        self.drained: bool | None = None  # after shutdown: did every queued batch finish?
         self.batcher = MicroBatcher(
             scorer.score_sequences,
             max_batch_tokens=settings.max_batch_tokens,
@@ -66,7 +72,7 @@ class RewardServer:
     async def get_reward(self, request: Request):
         """OpenRLHF's ``/get_reward``."""
         self.check_token(request)
-        body = parse_get_reward_request(await self.read_json(request))
+        body = parse_get_reward_request(await read_json(request, self.body_limit))
         self.check_count(len(body.query), "query")
         for i, query in enumerate(body.query):
             self.check_chars(len(query), f"query[{i}]")
@@ -87,6 +93,8 @@ class RewardServer:
             self.scorer.encode_query(q, prompts[i] if prompts else None)
             for i, q in enumerate(body.query)
         ]
+        for i, e in enumerate(encoded):
+            self.check_sequence(e.ids, f"query[{i}]")
         result = await self.score([e.ids for e in encoded])
         raw = result.rewards
         normalized = self.scorer.normalize(raw)
@@ -108,7 +116,7 @@ class RewardServer:
     async def score_texts(self, request: Request):
         """rewardkit's own ``/score``."""
         self.check_token(request)
-        texts = self.checked_texts(parse_score_request(await self.read_json(request)))
+        texts = self.checked_texts(parse_score_request(await read_json(request, self.body_limit)))
         sequences, truncated = [], []
         for prompt, response, field in texts:
             try:
@@ -121,6 +129,7 @@ class RewardServer:
                     f"the model's max_length {self.scorer.max_length} tokens",
                     field,
                 ) from None
+            self.check_sequence(ids, field)
             sequences.append(ids)
             truncated.append(cut)
         result = await self.score(sequences)
@@ -207,25 +216,12 @@ class RewardServer:
                 "'Authorization: Bearer <token from --token-file>'",
             )
 
-    async def read_json(self, request: Request):
-        size = request.headers.get("content-length")
-        if size and size.isdigit() and int(size) > self.body_limit:
-            raise _body_too_large(self.body_limit)
-        chunks, total = [], 0
-        async for chunk in request.stream():
-            total += len(chunk)
-            if total > self.body_limit:
-                raise _body_too_large(self.body_limit)
-            chunks.append(chunk)
-        try:
-            return json.loads(b"".join(chunks))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            decode = isinstance(exc, json.JSONDecodeError)
-            where = f" at line {exc.lineno} column {exc.colno}" if decode else ""
-            reason = exc.msg if decode else "not UTF-8"
-            raise RequestError(
-                422, "invalid_json", f"the body is not valid JSON ({reason}{where})"
-            ) from None
+    def check_sequence(self, ids: list[int], field: str) -> None:
+        """A text's token ids within the model's limits, before they join a batch."""
+        problem = self.scorer.sequence_problem(ids)
+        if problem is not None:
+            code, why = problem
+            raise RequestError(422, code, f"'{field}' {why}", field)
 
     def check_count(self, n: int, field: str) -> None:
         limit = self.settings.max_items
@@ -240,11 +236,22 @@ class RewardServer:
             raise RequestError(413, "text_too_long", message, field)
 
     async def score(self, sequences):
+        """Scores from the micro-batcher. A failure of this request's own forward (the
+        batcher has already retried it alone) is a 500 for this request only: the texts passed
+        every check, so it is the server's bug, logged with its traceback."""
         try:
             return await self.batcher.score(sequences)
         except BatcherClosed:
             raise RequestError(
                 503, "shutting_down", "the server is shutting down; retry on another replica"
+            ) from None
+        except Exception as exc:
+            log.error("scoring a request failed", exc_info=exc)
+            raise RequestError(
+                500,
+                "scoring_failed",
+                f"scoring this request's texts failed ({type(exc).__name__}); the server's "
+                "log has the traceback; other requests are not affected",
             ) from None
 
 
@@ -254,11 +261,3 @@ def _plain_prompt(prompt):
 
 def _prompt_chars(prompt) -> int:
     return len(prompt) if isinstance(prompt, str) else sum(len(m["content"]) for m in prompt)
-
-
-def _body_too_large(limit: int) -> RequestError:
-    return RequestError(
-        413,
-        "body_too_large",
-        f"the body is over {limit} bytes (--max-items × --max-chars); split the request",
-    )

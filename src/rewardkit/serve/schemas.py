@@ -11,25 +11,33 @@ endpoint        request body
                 or that list of items alone.
 ==============  =============================================================================
 
+A chat prompt is a non-empty list of ``{"role", "content"}`` messages whose roles are
+:data:`rewardkit.data.records.CHAT_ROLES` (system, user, assistant): the policy of the data
+readers, so a prompt the CLI refuses is refused here too.
+
 Every error is ``{"error": {"code", "message", "field"}}``: ``field`` names the offending
 request field (``"query[2]"``), or is null when the body as a whole is wrong.
 """
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
+
+from rewardkit.data.records import CHAT_ROLES
+
+FIELD_NAME_CHARS = 64  # an unknown key is echoed in the error, cut to this length
 
 
 class Message(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    role: StrictStr
+    role: Literal[CHAT_ROLES]  # Literal[("a", "b")] is Literal["a", "b"]
     content: StrictStr
 
 
-PromptField = Union[StrictStr, list[Message]]
+PromptField = Union[StrictStr, Annotated[list[Message], Field(min_length=1)]]
 
 
 class GetRewardRequest(BaseModel):
@@ -86,15 +94,21 @@ def field_path(loc: tuple) -> str | None:
         elif part.startswith("list[") or part.startswith("constrained-"):
             continue
         else:
-            out += ("." if out else "") + str(part)
+            name = str(part)
+            if len(name) > FIELD_NAME_CHARS:
+                name = name[: FIELD_NAME_CHARS - 1] + "…"
+            out += ("." if out else "") + name
     return out or None
 
 
 def validation_error(exc: ValidationError, *, prefix: tuple = ()) -> RequestError:
-    """A pydantic error as a 422 naming its field: the most specific one (longest location,
-    so a chat prompt with a message lacking "content" says so rather than "not a string")."""
+    """A pydantic error as a 422 naming its field: the most specific one. A prompt that is
+    neither a string nor messages fails both branches of the union; the branch that matched
+    the value's type says more (``[]``: "at least 1 item", not "not a string"), so plain type
+    mismatches count last; then the longest location wins (a message lacking "content" says
+    so rather than "not a string")."""
     errors = exc.errors(include_url=False)
-    first = max(errors, key=lambda e: len(e["loc"]))
+    first = max(errors, key=lambda e: (not e["type"].endswith("_type"), len(e["loc"])))
     path = field_path(prefix + tuple(first["loc"]))
     kind = first["type"]
     if kind == "missing":

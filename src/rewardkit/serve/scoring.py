@@ -26,6 +26,7 @@ max length), since the server encodes each text once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -50,14 +51,17 @@ class ScoringModel:
     def __init__(self, scorer: Scorer, *, name: str | None = None):
         self.scorer = scorer
         self.model = scorer.primary
-        self.name = name or scorer.source or str(self.model.info.backbone)
+        self.folder = scorer.source or None  # hashed for the fingerprint, never shown
+        self.name = public_name(name or scorer.source or str(self.model.info.backbone))
+        self.vocabulary_rows = min(_embedding_rows(m) for m in scorer.models)
         self._weights_sha256: str | None = None
 
     @classmethod
-    def load(cls, path: str, **load_kwargs) -> "ScoringModel":
+    def load(cls, path: str, *, name: str | None = None, **load_kwargs) -> "ScoringModel":
         """A model folder, an ensemble folder, or ``DIR1,DIR2,…`` (members); ``load_kwargs``
-        are :func:`rewardkit.model.loading.load_reward_model`'s (precision, max_length, device)."""
-        return cls(load_reward_model(path, **load_kwargs), name=path)
+        are :func:`rewardkit.model.loading.load_reward_model`'s (precision, max_length, device).
+        ``name``: what responses call the model (default: the folder's base name)."""
+        return cls(load_reward_model(path, **load_kwargs), name=name or path)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -139,6 +143,25 @@ class ScoringModel:
         return ids[:head] + ids[head + cut :], True
 
     # ------------------------------------------------------------------ scoring
+    def sequence_problem(self, ids: list[int]) -> tuple[str, str] | None:
+        """``(code, why)`` when ``ids`` cannot go through the model — empty, longer than
+        ``max_length``, or a token id outside the embedding table (a tokenizer with more
+        tokens than the model) — else None. Checked per request before batching, so such a
+        text fails its own request instead of the forward pass it would share."""
+        if not ids:
+            return "empty_text", "encodes to no tokens at all"
+        if len(ids) > self.max_length:
+            return "too_long_for_model", (
+                f"encodes to {len(ids)} tokens, over the model's max_length {self.max_length}"
+            )
+        highest = max(ids)
+        if highest >= self.vocabulary_rows or min(ids) < 0:
+            return "token_outside_vocabulary", (
+                f"encodes to token id {highest}, outside the model's {self.vocabulary_rows} "
+                "embedding rows (its tokenizer and weights disagree)"
+            )
+        return None
+
     def score_sequences(self, sequences: list[list[int]], *, batch_size: int) -> Scores:
         """Raw rewards (and the members' ones) of id sequences, through the one scorer."""
         return self.scorer.score_ids(sequences, batch_size=batch_size)
@@ -146,7 +169,8 @@ class ScoringModel:
     # ------------------------------------------------------------------ description
     def weights_sha256(self) -> str | None:
         if self._weights_sha256 is None:
-            self._weights_sha256 = sha256_tree(self.name, "*.safetensors") or ""
+            folder = self.folder
+            self._weights_sha256 = (sha256_tree(folder, "*.safetensors") if folder else "") or ""
         return self._weights_sha256 or None
 
     def device_name(self) -> str:
@@ -162,7 +186,7 @@ class ScoringModel:
         info = self.model.info
         return {
             "model": self.name,
-            "backbone": info.backbone,
+            "backbone": public_name(str(info.backbone)),
             "template": info.template,
             "max_length": int(info.max_length),
             "scoring": info.scoring,
@@ -178,6 +202,24 @@ class ScoringModel:
             "ensemble": ({"members": self.members} if self.is_ensemble else None),
             "rewardkit_version": info.rewardkit_version,
         }
+
+
+def public_name(spec: str) -> str:
+    """What a response may show of a model or backbone: a local folder's base name (each one
+    of ``DIR1,DIR2``), a hub id (``org/name``) as it is; never an absolute path, which would
+    tell every client the server's file layout and user name."""
+    names = []
+    for part in (p.strip() for p in spec.split(",")):
+        path = Path(part).expanduser()
+        if path.is_absolute() or path.exists() or part.startswith((".", "~")):
+            part = path.resolve().name or "model"
+        names.append(part)
+    return ",".join(names)
+
+
+def _embedding_rows(model) -> int:
+    embeddings = model.model.get_input_embeddings()
+    return int(embeddings.num_embeddings)
 
 
 def _strip_trailing(text: str, token: str | None) -> str:
