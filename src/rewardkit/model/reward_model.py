@@ -20,12 +20,15 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from rewardkit.bradley_terry import preference_probability
 from rewardkit.data.records import Prompt
 from rewardkit.errors import UserError
+from rewardkit.files import atomic_write
 from rewardkit.model.backbone import ensure_distinct_pad, resolve_backbone, scoring_rule
 from rewardkit.model.collate import pad_multiple_for, to_device
 from rewardkit.model.device import autocast_for, check_precision, resolve_device
 from rewardkit.model.encode import TextEncoder
 from rewardkit.model.first_token import enable_first_token_last_layer
 from rewardkit.model.fp32_head import keep_head_in_fp32
+from rewardkit.model.model_card import model_card
+from rewardkit.model.portability import left_padding_check
 from rewardkit.model.scorer import Scorer
 from rewardkit.model.sidecar import RewardKitInfo, read_info, write_info
 from rewardkit.model.template import TextTemplate
@@ -154,10 +157,14 @@ class RewardModel:
 
     # ------------------------------------------------------------------ saving
     def save_pretrained(self, directory: str | Path) -> Path:
-        """Write safetensors weights, the tokenizer (with its chat template) and rewardkit.json.
+        """Write safetensors weights, the tokenizer (with its chat template), rewardkit.json and
+        the model card (``README.md``).
 
         ``config.json`` also gets OpenRLHF's ``mean``/``std`` keys, so OpenRLHF's
-        ``--reward.normalize_enable`` uses the same normalization."""
+        ``--reward.normalize_enable`` uses the same normalization. The tokenizer carries the
+        over-length rule (``model_max_length`` = the max length, ``truncation_side="left"``), and
+        the sidecar whether left-padded batches change the scores
+        (:mod:`rewardkit.model.portability`)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         norm = self.info.normalization
@@ -166,8 +173,13 @@ class RewardModel:
         self.model.save_pretrained(directory, safe_serialization=True)
         if self.template.chat_template_source != "tokenizer":
             self.tokenizer.chat_template = self.template.chat_template
+        self.tokenizer.model_max_length = int(self.info.max_length)
+        self.tokenizer.truncation_side = "left"
         self.tokenizer.save_pretrained(directory)
+        self.info.scoring["left_padding"] = left_padding_check(self)
         write_info(directory, self.info)
+        with atomic_write(directory / "README.md") as card:
+            card.write(model_card(self.info))
         return directory
 
     # ------------------------------------------------------------------ scoring
