@@ -6,6 +6,7 @@ the same run, on the same machine.
 
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
 import os
 import platform
@@ -98,3 +99,17 @@ def training_workspace(args, prefix: str) -> Path:
         args.data = tiny_world_file(work / "world")
         args.max_length = min(args.max_length, 128)
     return work
+
+
+HH_TEST = Path(__file__).resolve().parents[2] / "shared" / "data" / "hh-rlhf-harmless-base"
+
+
+def interop_parser(doc: str) -> argparse.ArgumentParser:
+    """The options every interop script shares: the model, the pairs, how many."""
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", required=True, help="a reward model saved by rewardkit")
+    parser.add_argument("--data", default=str(HH_TEST / "test.jsonl.gz"))
+    parser.add_argument("--limit", type=int, default=200, help="pairs of the eval split")
+    return parser

@@ -206,7 +206,7 @@ def main() -> None:
 def _print_split(model: RewardModel, prompts, responses, batch_size: int, device) -> None:
     """Where one fp32 pass's time goes: tokenizing (host) against the forwards."""
     start = time.perf_counter()
-    sequences = [ids for ids, _ in model.encoder.encode_singles(list(zip(prompts, responses)))]
+    sequences = [fitted.ids for fitted in model.encoder.fit_texts(list(zip(prompts, responses)))]
     tokenizing = time.perf_counter() - start
     _synchronize(device)
     start = time.perf_counter()

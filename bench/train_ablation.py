@@ -141,7 +141,7 @@ def cache_timing(train_file: Path, eval_file: Path, args, work: Path) -> dict:
 
 def inference_timing(args, texts: list[tuple[str, str]]) -> dict:
     model = RewardModel.from_backbone(args.backbone, max_length=args.max_length)
-    ids = [model.encoder.encode_single(prompt, response)[0] for prompt, response in texts]
+    ids = [fitted.ids for fitted in model.encoder.fit_texts(texts)]
     plain = forward_sequences.__wrapped__  # forward_sequences() without its inference_mode
     runs = {
         "inference_mode": lambda: forward_sequences(model, ids),

@@ -35,8 +35,8 @@ COMMANDS = [
         "score",
         "rewardkit.score_file:ScoreConfig",
         "rewardkit.score_file:score_file",
-        report="scored {texts} texts from {records} records ({prompt_truncated} "
-        "prompt-truncated) → {out}",
+        report="scored {texts} texts from {records} records ({truncated} cut to the max "
+        "length) → {out}",
         help="Write raw and normalized rewards for every record, in input order.",
         epilog="Example:  \n`rewardkit score --model runs/hh --data pairs.jsonl "
         "--out scores.jsonl`",

@@ -116,6 +116,8 @@ def _parameter(field: dataclasses.Field, hint: Any) -> inspect.Parameter:
     """The typer parameter of one config field."""
     base = strip_optional(hint)
     annotation = Optional[base] if base in (int, float, str, bool) else Optional[str]
+    if typing.get_origin(base) is list:  # a repeatable flag, or several arguments
+        annotation = Optional[list[str]]
     help_text = field.metadata.get("help", "")
     if field.metadata.get("choices"):
         help_text += f" [{'|'.join(field.metadata['choices'])}]"
@@ -123,8 +125,6 @@ def _parameter(field: dataclasses.Field, hint: Any) -> inspect.Parameter:
     if not field.metadata.get("required") and default not in (None, ""):
         help_text += f" (default: {default})"
     if field.metadata.get("positional"):
-        if typing.get_origin(base) is list:
-            annotation = Optional[list[str]]
         return inspect.Parameter(
             field.name,
             inspect.Parameter.POSITIONAL_OR_KEYWORD,

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from rewardkit.config import Options, option
+from rewardkit.model.overlong import PAIR_POLICIES, TEXT_POLICIES
 
 FORMATS = ("auto", "explicit", "implicit", "hh-rlhf", "rankings", "votes")
-OVERLONG_POLICIES = ("truncate-prompt", "drop", "error")
 SPLITS = ("all", "eval", "train")
 DEVICE_HELP = (
     "Where the model runs: auto (a CUDA GPU when one is visible, else the CPU), cpu, "
@@ -53,12 +53,25 @@ def bad_record_option() -> Any:
     )
 
 
-def overlong_option() -> Any:
-    """``--overlong``: what happens to pairs longer than the max length."""
+def overlong_option(default: str = "truncate") -> Any:
+    """``--overlong`` of the commands that read pairs (``train``: ``truncate-prompt``)."""
     return option(
-        "truncate-prompt",
-        "Over-long pairs: cut the prompt from the left, drop them, or stop.",
-        choices=OVERLONG_POLICIES,
+        default,
+        "Over-long pairs: cut from the left (truncate: the prompt, then the start of a "
+        "response that alone is too long; truncate-prompt: the prompt only, dropping pairs "
+        "whose response alone is too long), drop them, or stop (error). Every cut is counted.",
+        choices=PAIR_POLICIES,
+    )
+
+
+def text_overlong_option() -> Any:
+    """``--overlong`` of the commands that score texts: every text gets a score, or stop."""
+    return option(
+        "truncate",
+        "Over-long texts: cut from the left (the prompt, then the start of a response that "
+        "alone is too long; each text is flagged with the tokens removed), or stop at a "
+        "response that alone is too long (error).",
+        choices=TEXT_POLICIES,
     )
 
 
@@ -94,4 +107,5 @@ class ModelLoadOptions(Options):
 @dataclass
 class FileScoringOptions(ModelLoadOptions):
     batch_size: int = batch_size_option()
+    overlong: str = text_overlong_option()
     on_bad_record: str = bad_record_option()

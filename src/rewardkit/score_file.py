@@ -1,9 +1,11 @@
 """``rewardkit score``: rewards for every record of a file, written in input order.
 
-Each pair gives ``reward_chosen``/``reward_rejected`` (and their normalized values), each single
-``{prompt, response}`` record ``reward``/``normalized_reward``; ensembles (a heads or members
-folder, or ``DIR1,DIR2,…``) add the members' ``spread``. The rewards come from the one scorer
-(:class:`rewardkit.model.scorer.Scorer`), as everywhere else.
+Each pair gives ``reward_chosen``/``reward_rejected``, their normalized values, and per side
+``truncated``/``tokens_removed`` (the over-length rule, :mod:`rewardkit.model.overlong`); each
+single ``{prompt, response}`` record ``reward``, ``normalized_reward``, ``truncated`` and
+``tokens_removed``; ensembles (a heads or members folder, or ``DIR1,DIR2,…``) add the members'
+``spread``. The rewards come from the one scorer (:class:`rewardkit.model.scorer.Scorer`), as
+everywhere else.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class ScoreConfig(FileScoringOptions):
 def score_file(config: ScoreConfig, *, progress: bool | None = None) -> dict:
     """Score ``config.data`` and write ``config.out``; returns a summary dict."""
     from rewardkit.model.loading import load_reward_model  # torch: not for `--help`
-    from rewardkit.model.scores import ResponseTooLongError
+    from rewardkit.model.overlong import ResponseTooLongError
 
     scorer = load_reward_model(config.model, **config.load_kwargs())
     items, report = read_items(
@@ -55,11 +57,12 @@ def score_file(config: ScoreConfig, *, progress: bool | None = None) -> dict:
             [r for _, r in texts],
             batch_size=config.batch_size,
             progress=progress,
+            overlong=config.overlong,
         )
-    except ResponseTooLongError as err:
+    except ResponseTooLongError as err:  # --overlong error
         raise UserError(
             f"a response alone is longer than max_length {err.max_length}; pass a "
-            "larger --max-length",
+            "larger --max-length, or --overlong truncate to cut it from the left",
             where=owners[err.index].source or config.data,
         ) from None
     write_jsonl(
@@ -68,35 +71,43 @@ def score_file(config: ScoreConfig, *, progress: bool | None = None) -> dict:
     return {
         "records": len(items),
         "texts": len(texts),
-        "prompt_truncated": int(scores.truncated.sum()),
+        "truncated": int(scores.truncated.sum()),
         "skipped": len(report.skipped),
         "out": config.out,
     }
 
 
 def _rows(items, scores, normalized, *, ensemble: bool) -> list[dict]:
-    rewards, spread = scores.rewards, scores.spread
+    """One output row per item: a pair's two sides (``_chosen``/``_rejected``), or a text."""
     rows, k = [], 0
     for item in items:
         if isinstance(item, PreferencePair):
-            row = {
-                "id": item.id,
-                "reward_chosen": float(rewards[k]),
-                "reward_rejected": float(rewards[k + 1]),
-                "normalized_chosen": float(normalized[k]),
-                "normalized_rejected": float(normalized[k + 1]),
+            sides = {
+                **_text_fields(scores, normalized, k, "_chosen", ensemble),
+                **_text_fields(scores, normalized, k + 1, "_rejected", ensemble),
             }
-            if ensemble:
-                row.update(spread_chosen=float(spread[k]), spread_rejected=float(spread[k + 1]))
+            row = {"id": item.id, **_ordered(sides)}
             k += 2
         else:
-            row = {
-                "id": item.id,
-                "reward": float(rewards[k]),
-                "normalized_reward": float(normalized[k]),
-            }
-            if ensemble:
-                row["spread"] = float(spread[k])
+            row = {"id": item.id, **_text_fields(scores, normalized, k, "", ensemble)}
             k += 1
         rows.append(row)
     return rows
+
+
+def _text_fields(scores, normalized, at: int, suffix: str, ensemble: bool) -> dict:
+    fields = {
+        f"reward{suffix}": float(scores.rewards[at]),
+        f"normalized{suffix or '_reward'}": float(normalized[at]),
+        f"truncated{suffix}": bool(scores.tokens_removed[at] > 0),
+        f"tokens_removed{suffix}": int(scores.tokens_removed[at]),
+    }
+    if ensemble:
+        fields[f"spread{suffix}"] = float(scores.spread[at])
+    return fields
+
+
+def _ordered(row: dict) -> dict:
+    """Rewards first (chosen, rejected), then normalized rewards, flags and spreads."""
+    order = ("reward", "normalized", "truncated", "tokens_removed", "spread")
+    return {k: row[k] for name in order for k in row if k.startswith(name)}

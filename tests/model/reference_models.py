@@ -295,7 +295,7 @@ def reference_scores(folder: Path) -> dict:
 
     scorer = load_reward_model(folder)
     scores = scorer.score([p for p, _ in TEXTS], [r for _, r in TEXTS])
-    pairs = scorer.score_pairs(pair_records())
+    pairs = scorer.score_pairs(pair_records(), overlong="truncate-prompt")
     return {
         "rewards": _lists(scores.rewards),
         "spread": _lists(scores.spread),

@@ -109,7 +109,10 @@ def test_reward_is_read_at_the_final_eos(request, which):
     eos = model.tokenizer.eos_token_id
     prompt = [{"role": "user", "content": PROMPT}] if which == "llama_chat_rm" else PROMPT
     sequences = [
-        model.encoder.encode_single(prompt, r)[0] for r in ["good", "green tea is good to me", "no"]
+        f.ids
+        for f in model.encoder.fit_texts(
+            [(prompt, r) for r in ["good", "green tea is good to me", "no"]]
+        )
     ]
     rewards, per_token = _per_token_head_outputs(model, sequences)
     for seq, reward, outputs in zip(sequences, rewards, per_token):
@@ -123,7 +126,7 @@ def test_reward_is_read_at_the_final_eos(request, which):
 def test_pad_equal_to_eos_would_read_a_wrong_token(llama_rm):
     """The check above can fail: with the config's pad set back to EOS, HF pools at the token
     before the final EOS (the last response token), and the reward changes."""
-    sequences = [llama_rm.encoder.encode_single(PROMPT, "green tea is good")[0]]
+    sequences = [llama_rm.encoder.fit_texts([(PROMPT, "green tea is good")])[0].ids]
     right, per_token = _per_token_head_outputs(llama_rm, sequences)
     llama_rm.model.config.pad_token_id = llama_rm.tokenizer.eos_token_id
     wrong = llama_rm.model(input_ids=torch.tensor(sequences)).logits[0, 0].item()

@@ -1,6 +1,7 @@
-"""Encoding pairs and the over-long policies: the prompt is cut from the left (after
-[CLS]/BOS), never the response, by the same number of tokens on both sides; pairs that cannot
-fit are dropped and counted, or stop the run with file:line."""
+"""Encoding texts and pairs, and the training over-long policies: under truncate-prompt the
+prompt is cut from the left (after [CLS]/BOS), never the response, by the same number of
+tokens on both sides; pairs that cannot fit are dropped and counted, or stop the run with
+file:line. (The scoring rule, truncate, is tested in test_overlong.py.)"""
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from rewardkit.data.records import PreferencePair
 from rewardkit.errors import UserError
 from rewardkit.model import TextTemplate
 from rewardkit.model.encode import TextEncoder
+from rewardkit.model.overlong import ResponseTooLongError
 
 PROMPT = "a b c d e f g h"  # 8 one-token words in the MiniLM vocabulary
 
@@ -39,7 +41,7 @@ def test_truncate_prompt_cuts_the_prompt_from_the_left_by_the_same_amount(bert_t
     """chosen "x y" is 12 tokens, rejected "x y z" 13; max_length 8 → cut = 13 − 8 = 5 prompt
     tokens (a..e) from both: [CLS] f g h x y [SEP] (7) and [CLS] f g h x y z [SEP] (8)."""
     pair = PreferencePair(PROMPT, "x y", "x y z", margin=0.5, weight=0.25)
-    (encoded,), report = bert_encoder(bert_tokenizer, 8).encode_pairs([pair])
+    (encoded,), report = bert_encoder(bert_tokenizer, 8).encode_pairs([pair], "truncate-prompt")
     assert tokens(bert_tokenizer, encoded.chosen_ids) == ["[CLS]", "f", "g", "h", "x", "y", "[SEP]"]
     assert tokens(bert_tokenizer, encoded.rejected_ids) == [
         "[CLS]",
@@ -55,7 +57,8 @@ def test_truncate_prompt_cuts_the_prompt_from_the_left_by_the_same_amount(bert_t
     assert report.to_dict() == {
         "pairs": 1,
         "kept": 1,
-        "prompt_truncated": 1,
+        "truncated": 1,
+        "response_truncated": 0,
         "dropped_overlong": 0,
         "dropped_response_too_long": 0,
     }
@@ -65,7 +68,7 @@ def test_a_response_alone_too_long_is_dropped_and_counted_separately(bert_tokeni
     """prompt "a b" (2 tokens of room) + rejected of 8 tokens = 12 tokens; max_length 8 needs a
     cut of 4 > 2, so the pair is dropped as 'response too long', not truncated."""
     pair = PreferencePair("a b", "x", "c d e f g h i j", source="data.jsonl:7")
-    encoded, report = bert_encoder(bert_tokenizer, 8).encode_pairs([pair])
+    encoded, report = bert_encoder(bert_tokenizer, 8).encode_pairs([pair], "truncate-prompt")
     assert encoded == []
     assert report.dropped_response_too_long == 1 and report.truncated == 0
     assert report.dropped_overlong == 0 and report.n_kept == 0
@@ -83,7 +86,8 @@ def test_drop_policy_drops_every_over_long_pair(bert_tokenizer):
     assert report.to_dict() == {
         "pairs": 2,
         "kept": 1,
-        "prompt_truncated": 0,
+        "truncated": 0,
+        "response_truncated": 0,
         "dropped_overlong": 1,
         "dropped_response_too_long": 0,
     }
@@ -119,32 +123,36 @@ def test_report_counts_a_mixed_list(bert_tokenizer):
         PreferencePair("a b", "x", "c d e f g h i j"),
         PreferencePair("b", "z", "y"),
     ]
-    encoded, report = bert_encoder(bert_tokenizer, 8).encode_pairs(pairs)
+    encoded, report = bert_encoder(bert_tokenizer, 8).encode_pairs(pairs, "truncate-prompt")
     assert [e.index for e in encoded] == [0, 1, 3]
     assert [e.truncated for e in encoded] == [False, True, False]
     assert all(len(e.chosen_ids) <= 8 and len(e.rejected_ids) <= 8 for e in encoded)
     assert report.to_dict() == {
         "pairs": 4,
         "kept": 3,
-        "prompt_truncated": 1,
+        "truncated": 1,
+        "response_truncated": 0,
         "dropped_overlong": 0,
         "dropped_response_too_long": 1,
     }
     assert report.summary(8) == (
-        "4 pairs, max_length 8: 1 prompt-truncated, 1 dropped (a response "
-        "alone is too long), 0 dropped (over-long, --overlong drop); 3 kept"
+        "4 pairs, max_length 8: 1 truncated (0 of them in a response), 1 dropped (a "
+        "response alone is too long), 0 dropped (over-long, --overlong drop); 3 kept"
     )
 
 
-def test_encode_single_cuts_the_prompt_or_refuses(bert_tokenizer):
+def test_fit_texts_cuts_the_prompt_or_refuses_under_error(bert_tokenizer):
     """One text of 12 tokens, max_length 10 → a and b cut: [CLS] c … h x y [SEP]; a response
-    of 9 tokens cannot fit 10 with [CLS]/[SEP] and a 1-token prompt → ValueError."""
+    of 9 tokens cannot fit 10 with [CLS]/[SEP] and a 1-token prompt → refused under
+    --overlong error."""
     encoder = bert_encoder(bert_tokenizer, 10)
-    ids, cut = encoder.encode_single(PROMPT, "x y")
-    assert cut and tokens(bert_tokenizer, ids) == ["[CLS]", *"cdefgh", "x", "y", "[SEP]"]
-    assert encoder.encode_single("a", "x y") == (encoder.encode_text("a", "x y").ids, False)
-    with pytest.raises(ValueError, match="response alone"):
-        encoder.encode_single("a", "b c d e f g h i j")
+    (fitted,) = encoder.fit_texts([(PROMPT, "x y")])
+    assert fitted.removed == 2
+    assert tokens(bert_tokenizer, fitted.ids) == ["[CLS]", *"cdefgh", "x", "y", "[SEP]"]
+    (fitted,) = encoder.fit_texts([("a", "x y")])
+    assert (fitted.ids, fitted.removed) == (encoder.encode_text("a", "x y").ids, 0)
+    with pytest.raises(ResponseTooLongError, match="response 0 alone"):
+        encoder.fit_texts([("a", "b c d e f g h i j")], "error")
 
 
 def test_chat_prompt_is_cut_from_the_left_of_the_transcript(bert_tokenizer):
@@ -165,7 +173,7 @@ def test_chat_prompt_is_cut_from_the_left_of_the_transcript(bert_tokenizer):
         "y",
         "[SEP]",
     ]
-    ids, cut = encoder.encode_single(prompt, "x y")
+    ids = encoder.fit_texts([(prompt, "x y")])[0].ids
     assert tokens(bert_tokenizer, ids) == [
         "[CLS]",
         "e",
@@ -201,7 +209,7 @@ def test_decoder_text_keeps_bos_and_ends_with_eos(tiny_llama_dir):
         "yes",
         "</s>",
     ]
-    ids, cut = encoder.encode_single("one two three four", "good yes")
+    ids = encoder.fit_texts([("one two three four", "good yes")])[0].ids
     assert tokens(tokenizer, ids) == ["<s>", "three", "four", "good", "yes", "</s>"]
 
 
@@ -229,7 +237,7 @@ def test_decoder_chat_template_bos_is_never_cut(llama_chat_tokenizer):
         "</s>",
     ]
     assert full.prompt_start == 1 and full.prompt_end == 10
-    ids, _ = encoder.encode_single(prompt, "good yes")
+    ids = encoder.fit_texts([(prompt, "good yes")])[0].ids
     assert tokens(tok, ids) == [
         "<s>",
         "two",
@@ -242,7 +250,9 @@ def test_decoder_chat_template_bos_is_never_cut(llama_chat_tokenizer):
         "yes",
         "</s>",
     ]
-    (pair,), report = encoder.encode_pairs([PreferencePair(prompt, "good yes", "no")])
+    (pair,), report = encoder.encode_pairs(
+        [PreferencePair(prompt, "good yes", "no")], "truncate-prompt"
+    )
     assert tokens(tok, pair.chosen_ids) == tokens(tok, ids)
     assert tokens(tok, pair.rejected_ids) == [
         "<s>",
@@ -275,7 +285,7 @@ def test_encoded_ids_are_int_arrays(bert_tokenizer):
 def test_batched_encoding_equals_one_text_at_a_time(
     which, bert_tokenizer, llama_chat_tokenizer, monkeypatch
 ):
-    """encode_texts/encode_singles/encode_pairs tokenize in batched chunks (here of 3, so items
+    """encode_texts/fit_texts/encode_pairs tokenize in batched chunks (here of 3, so items
     straddle chunks): every result equals encoding that text alone, text and chat prompts
     mixed (two add_special_tokens settings in one chunk for the chat template), over-long
     ones cut or refused the same way."""
@@ -303,17 +313,14 @@ def test_batched_encoding_equals_one_text_at_a_time(
     assert [(e.ids, e.prompt_start, e.prompt_end) for e in batched] == [
         (e.ids, e.prompt_start, e.prompt_end) for e in alone
     ]
-    singles = encoder.encode_singles(items)
+    singles = encoder.fit_texts(items)
     for (prompt, response), fitted in zip(items, singles):
-        try:
-            assert fitted == encoder.encode_single(prompt, response)
-        except ValueError:
-            assert fitted is None
-    assert None in singles  # the 11-word response alone does not fit in 9
+        assert fitted == encoder.fit_texts([(prompt, response)])[0]
+    assert singles[3].removed > 0  # the 11-word response alone does not fit in 9: cut
     pairs = [PreferencePair(p, r, "x") for p, r in items]
-    got, report = encoder.encode_pairs(pairs)
+    got, report = encoder.encode_pairs(pairs, "truncate-prompt")
     monkeypatch.setattr(encode_module, "TOKENIZE_CHUNK", 1024)
-    want, want_report = encoder.encode_pairs(pairs)
+    want, want_report = encoder.encode_pairs(pairs, "truncate-prompt")
     assert [(g.index, g.chosen_ids.tolist(), g.rejected_ids.tolist()) for g in got] == [
         (w.index, w.chosen_ids.tolist(), w.rejected_ids.tolist()) for w in want
     ]

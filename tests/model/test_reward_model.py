@@ -90,7 +90,7 @@ def _mixed_sequences(model, n=24):
     rng = np.random.default_rng(0)
     words = ["tea", "coffee", "good", "bad", "cats", "dogs", "water", "help"]
     prompts = [" ".join(rng.choice(words, size=int(rng.integers(1, 20)))) for _ in range(n)]
-    return [model.encoder.encode_single(p, "good yes")[0] for p in prompts]
+    return [f.ids for f in model.encoder.fit_texts([(p, "good yes") for p in prompts])]
 
 
 @pytest.mark.parametrize("backbone", ["tiny_bert_rm_dir", "tiny_llama_rm_dir"])

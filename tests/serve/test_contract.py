@@ -17,6 +17,8 @@ EXTRA_LOG_KEYS = {
     "rewards_normalized",
     "prompt_split",
     "truncated",
+    "tokens_removed",
+    "stripped_chars",
 }
 SCORE_KEYS = {
     "model",
@@ -25,6 +27,7 @@ SCORE_KEYS = {
     "normalized_rewards",
     "normalization",
     "truncated",
+    "tokens_removed",
     "preference",
     "spread",
 }
@@ -172,6 +175,7 @@ def test_health_and_info(bert_server, tiny_bert_rm_dir):
     info = httpx.get(bert_server.url + "/info").json()
     assert set(info) == INFO_KEYS
     assert info["max_length"] == 64 and info["precision"] == "fp32"
+    assert info["scoring"]["left_padding"]["changes_scores"] is True  # BERT: absolute positions
     assert info["device"].startswith("cuda" if torch.cuda.is_available() else "cpu")
     assert info["normalization"]["mean"] == 0.25 and info["normalization"]["std"] == 2.0
     assert set(info["fingerprint"]) == {"training_data", "weights_sha256"}

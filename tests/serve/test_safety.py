@@ -17,6 +17,7 @@ from rewardkit.model.scorer import Scorer
 from rewardkit.model.scores import Scores
 from rewardkit.serve import ServeConfig
 from rewardkit.serve.config import read_token_file
+from rewardkit.serve.scoring import ScoringModel
 
 TOKEN = "s3cret-token"
 
@@ -115,16 +116,30 @@ def test_oversized_body_413_before_parsing(small_limits_server):
     assert response.json()["error"]["code"] == "body_too_large"
 
 
-def test_response_longer_than_max_length_422(bert_server):
-    """max_length is 64 tokens; a response alone longer than that cannot be scored honestly."""
+def test_response_longer_than_max_length_is_cut_and_reported(bert_server):
+    """max_length is 64 tokens; by default (--overlong truncate, as RewardBench and TRL do) a
+    response longer than that is scored on its first tokens and the cut is reported."""
     response = httpx.post(
         bert_server.url + "/score", json={"prompt": "p", "responses": ["ok", "tea " * 100]}
+    )
+    assert response.status_code == 200
+    data = response.json()
+    assert data["truncated"] == [False, True]
+    assert data["tokens_removed"][0] == 0 and data["tokens_removed"][1] > 30
+
+
+def test_response_longer_than_max_length_422_with_overlong_error(start_server, tiny_bert_rm_dir):
+    """--overlong error: a response alone longer than max_length is refused, naming it."""
+    server = start_server(ScoringModel.load(str(tiny_bert_rm_dir)), overlong="error")
+    response = httpx.post(
+        server.url + "/score", json={"prompt": "p", "responses": ["ok", "tea " * 100]}
     )
     assert response.status_code == 422
     assert response.json()["error"] == {
         "code": "response_too_long",
         "field": "responses[1]",
-        "message": "'responses[1]' alone is longer than the model's max_length 64 tokens",
+        "message": "'responses[1]' alone is longer than the model's max_length 64 tokens "
+        "(the server runs with --overlong error)",
     }
 
 

@@ -16,6 +16,7 @@ ranks               1 = best; ties keep input order
 best_index          index of the best response; ``best_response`` its text
 spread              ensembles only: std of the members' rewards per response
 kl_bound            ``log n − (n − 1)/n``
+tokens_removed      per response, the tokens the over-length rule cut (0 when it fits)
 ==================  ========================================================================
 """
 
@@ -48,7 +49,9 @@ def best_of_n(config: BonConfig, *, progress: bool | None = None) -> dict:
     """Rerank ``config.data`` and write ``config.out``; returns a summary."""
     sets, skipped = read_candidates(config.data, on_bad_record=config.on_bad_record)
     scorer = load_reward_model(config.model, **config.load_kwargs())
-    scored = score_sets(scorer, sets, batch_size=config.batch_size, progress=progress)
+    scored = score_sets(
+        scorer, sets, batch_size=config.batch_size, progress=progress, overlong=config.overlong
+    )
     rows, best, mean = [], [], []
     for item in scored:
         ranks = rank_descending(item.rewards)
@@ -60,6 +63,7 @@ def best_of_n(config: BonConfig, *, progress: bool | None = None) -> dict:
             best_index=top,
             best_response=item.candidates.responses[top],
             kl_bound=kl_bound(len(item.rewards)),
+            tokens_removed=item.tokens_removed.tolist(),
         )
         if scorer.k > 1:
             row["spread"] = item.spread.tolist()

@@ -89,7 +89,9 @@ def label_pairs(config: LabelPairsConfig, *, progress: bool | None = None) -> di
         )
     counts: Counter = Counter()
     rows = []
-    for item in score_sets(scorer, sets, batch_size=config.batch_size, progress=progress):
+    for item in score_sets(
+        scorer, sets, batch_size=config.batch_size, progress=progress, overlong=config.overlong
+    ):
         rows.extend(label_set(item, config, counts))
     write_jsonl(config.out, rows)
     return {

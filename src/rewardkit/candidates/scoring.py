@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from rewardkit.candidates.format import CandidateSet
+from rewardkit.errors import UserError
+from rewardkit.model.overlong import ResponseTooLongError
 from rewardkit.progress import progress_bar
 
 CHUNK = 256  # texts per scorer call (one progress-bar step)
@@ -22,12 +24,14 @@ CHUNK = 256  # texts per scorer call (one progress-bar step)
 @dataclass
 class ScoredSet:
     """A candidate set with, per response, the raw reward ``(K,)``, the normalized reward
-    ``(K,)`` and each ensemble member's raw reward ``(M, K)`` (M = 1 for one model)."""
+    ``(K,)``, each ensemble member's raw reward ``(M, K)`` (M = 1 for one model) and the tokens
+    the over-length rule cut ``(K,)``."""
 
     candidates: CandidateSet
     rewards: np.ndarray
     normalized: np.ndarray
     members: np.ndarray
+    tokens_removed: np.ndarray
 
     @property
     def spread(self) -> np.ndarray:
@@ -36,26 +40,46 @@ class ScoredSet:
 
 
 def score_sets(
-    scorer, sets: list[CandidateSet], *, batch_size: int = 0, progress: bool | None = None
+    scorer,
+    sets: list[CandidateSet],
+    *,
+    batch_size: int = 0,
+    progress: bool | None = None,
+    overlong: str = "truncate",
 ) -> list[ScoredSet]:
     """Score every response of every set with ``scorer`` (the one scorer,
-    :class:`rewardkit.model.scorer.Scorer`); results follow ``sets``."""
+    :class:`rewardkit.model.scorer.Scorer`); results follow ``sets``. ``--overlong error``
+    stops at a response that alone is too long, naming its candidate set."""
     prompts = [s.prompt for s in sets for _ in s.responses]
     responses = [r for s in sets for r in s.responses]
-    means, per_member = [], []
+    owners = [s for s in sets for _ in s.responses]
+    parts = []
     with progress_bar("scoring candidates", len(responses), show=progress) as bar:
         for start in range(0, len(responses), CHUNK):
             end = start + CHUNK
-            scores = scorer.score(prompts[start:end], responses[start:end], batch_size=batch_size)
-            means.append(scores.rewards)
-            per_member.append(scores.members)
-            bar.update(len(scores.rewards))
-    rewards = np.concatenate(means) if means else np.zeros(0)
-    members = np.concatenate(per_member, axis=1) if per_member else np.zeros((1, 0))
+            try:
+                parts.append(
+                    scorer.score(
+                        prompts[start:end],
+                        responses[start:end],
+                        batch_size=batch_size,
+                        overlong=overlong,
+                    )
+                )
+            except ResponseTooLongError as err:
+                raise UserError(
+                    f"a response of candidate set {owners[start + err.index].id} "
+                    f"alone is longer than max_length {err.max_length}; pass a "
+                    "larger --max-length, or --overlong truncate"
+                ) from None
+            bar.update(end - start)
+    rewards = np.concatenate([p.rewards for p in parts]) if parts else np.zeros(0)
+    members = np.concatenate([p.members for p in parts], axis=1) if parts else np.zeros((1, 0))
+    removed = np.concatenate([p.tokens_removed for p in parts]) if parts else np.zeros(0, int)
     normalized = scorer.normalize(rewards)
     out, start = [], 0
     for s in sets:
-        end = start + len(s.responses)
-        out.append(ScoredSet(s, rewards[start:end], normalized[start:end], members[:, start:end]))
-        start = end
+        rows = slice(start, start + len(s.responses))
+        out.append(ScoredSet(s, rewards[rows], normalized[rows], members[:, rows], removed[rows]))
+        start = rows.stop
     return out

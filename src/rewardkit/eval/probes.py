@@ -263,10 +263,17 @@ def edited_pairs(pairs: Sequence[PreferencePair], probe: Probe) -> list[Preferen
 
 
 def run_probes(
-    target, scored, probes: Sequence[Probe], *, batch_size: int = 0, progress: bool | None = False
+    target,
+    scored,
+    probes: Sequence[Probe],
+    *,
+    batch_size: int = 0,
+    progress: bool | None = False,
+    overlong: str = "truncate",
 ) -> dict:
     """Every probe on the non-tie pairs of ``scored`` (a :class:`ScoredPairs` from
-    ``target.score_pairs``); returns ``{name: block}`` with flip statistics, kind and text."""
+    ``target.score_pairs``, with the same over-length policy ``overlong``); returns
+    ``{name: block}`` with flip statistics, kind and text."""
     keep = np.array([not p.tie for p in scored.pairs], dtype=bool)
     pairs = [p for p, k in zip(scored.pairs, keep) if k]
     r_c, r_r = scored.r_chosen[keep], scored.r_rejected[keep]
@@ -274,7 +281,7 @@ def run_probes(
     for probe in probes:
         edited = edited_pairs(pairs, probe)
         after = target.score_pairs(
-            edited, overlong="truncate-prompt", batch_size=batch_size, progress=progress
+            edited, overlong=overlong, batch_size=batch_size, progress=progress
         )
         index = np.array([e.index for e in after.encoded], dtype=np.int64)
         block = flip_statistics(r_c[index], r_r[index], after.r_chosen, after.r_rejected)

@@ -79,6 +79,7 @@ class ProxyOptions:
     reference: ReferenceFeatures | None = None
     spread_threshold: float | None = None
     heldout: bool = False
+    overlong: str = "truncate"  # the policy the pairs were scored with (probes rescore alike)
     plots: bool = True
     batch_size: int = 0
     progress: bool | None = False
@@ -218,7 +219,12 @@ def _probe_section(scorer, scored, metrics: dict, options: ProxyOptions) -> dict
         return {}
     probes = list(options.probes) if options.probes is not None else default_probes()
     results = run_probes(
-        scorer, scored, probes, batch_size=options.batch_size, progress=options.progress
+        scorer,
+        scored,
+        probes,
+        batch_size=options.batch_size,
+        progress=options.progress,
+        overlong=options.overlong,
     )
     metrics["probes"] = {
         "applied_to": "the rejected response of every non-tie pair",
@@ -262,6 +268,8 @@ def _pair_rows(scored, temperature: float, ood: _OodInputs) -> list[dict]:
             "p_chosen": float(p[i]),
             "correct": bool(delta[i] > 0) if not pair.tie else None,
             "flagged": bool(ood.flags["any"][i]),
+            "tokens_removed_chosen": scored.encoded[i].removed_chosen,
+            "tokens_removed_rejected": scored.encoded[i].removed_rejected,
         }
         if ood.spread is not None:
             row["spread"] = float(ood.spread[i])

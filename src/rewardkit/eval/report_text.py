@@ -39,7 +39,7 @@ def print_metrics(metrics: dict) -> None:
     overlong = metrics.get("overlong") or {}
     if metrics.get("ties"):
         console.print(f"{metrics['ties']} tied pairs left out of accuracy")
-    if overlong.get("prompt_truncated") or overlong.get("dropped_response_too_long"):
+    if overlong.get("truncated") or overlong.get("dropped_response_too_long"):
         console.print(f"over-long: {overlong}")
     _print_proxy_sections(metrics)
 

@@ -152,6 +152,7 @@ def evaluate_with_rows(
             skip_probes_reason="skipped (--no-probes)",
             n_bins=config.n_bins,
             binning=config.binning,
+            overlong=config.overlong,
             **ood_reference(target, config, progress),
             plots=bool(config.out),
             batch_size=config.batch_size,

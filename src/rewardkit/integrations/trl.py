@@ -22,7 +22,14 @@ conversational  ``prompt`` = messages, ``completion`` = ``[{"role": "assistant",
 
 In-process and HTTP give the same numbers: both encode with the model's own template and score
 with the one scorer, :class:`rewardkit.model.scorer.Scorer` (the server batches, which changes
-no score).
+no score). Passing TRL the model folder itself (``reward_funcs="runs/hh"``) gives other numbers:
+TRL's own loader scores ``prompt + completion`` without the tokenizer's special tokens and
+without truncation.
+
+The other way round, :func:`preference_dataset` lets TRL's ``RewardTrainer`` continue training a
+saved model on exactly the token ids rewardkit scores: TRL takes ``chosen_ids``/``rejected_ids``
+columns as they are, where from text it would append the EOS *text*, join ``prompt + chosen``
+without rewardkit's space, and fail on an encoder that has no EOS token.
 """
 
 from __future__ import annotations
@@ -109,9 +116,10 @@ def _plain_message(message: dict) -> dict[str, str]:
 
 
 def _local_scorer(directory: str, normalized: bool, batch_size: int):
+    """Scores in this process with the one scorer; an over-long completion is cut by the
+    over-length rule, as on every other path (a reward function must return a number)."""
     from rewardkit.errors import UserError
     from rewardkit.model.loading import load_reward_model
-    from rewardkit.model.scores import ResponseTooLongError
 
     if not Path(directory.split(",")[0]).exists():
         raise UserError(
@@ -121,13 +129,7 @@ def _local_scorer(directory: str, normalized: bool, batch_size: int):
     scorer = load_reward_model(directory)
 
     def score(prompts, responses):
-        try:
-            rewards = scorer.score(prompts, responses, batch_size=batch_size).rewards
-        except ResponseTooLongError as err:
-            raise UserError(
-                f"completion {err.index} alone is longer than the reward model's "
-                f"max_length {err.max_length}"
-            ) from None
+        rewards = scorer.score(prompts, responses, batch_size=batch_size).rewards
         return scorer.normalize(rewards) if normalized else rewards
 
     return score
@@ -144,3 +146,27 @@ def _remote_scorer(url: str, token, token_file, normalized: bool, timeout: float
         return client.rewards(prompts, responses, normalized=normalized)
 
     return score
+
+
+def preference_dataset(model_dir: str, pairs, *, overlong: str = "truncate"):
+    """A ``datasets.Dataset`` for TRL's ``RewardTrainer``: per pair ``chosen_ids``,
+    ``rejected_ids`` (encoded by the saved model's own template and over-length rule, as
+    rewardkit scores them) and ``margin``. ``pairs``: :class:`PreferencePair` records, or a file
+    in any format rewardkit reads. Pair it with ``RewardConfig(max_length=None, ...)``: the ids
+    already fit the model's max length."""
+    from datasets import Dataset
+
+    from rewardkit.data import read_pairs
+    from rewardkit.model.loading import load_reward_model
+
+    if isinstance(pairs, (str, Path)):
+        pairs, _ = read_pairs(pairs)
+    encoder = load_reward_model(model_dir).encoder
+    encoded, _ = encoder.encode_pairs(list(pairs), overlong)
+    return Dataset.from_dict(
+        {
+            "chosen_ids": [e.chosen_ids.tolist() for e in encoded],
+            "rejected_ids": [e.rejected_ids.tolist() for e in encoded],
+            "margin": [e.margin for e in encoded],
+        }
+    )

@@ -1,14 +1,8 @@
-"""Tokenizing pairs: one text per side, prompt cut from the left when a pair is too long.
+"""Tokenizing texts and pairs exactly as they are scored: one text per (prompt, response).
 
-Over-long policy (``--overlong``):
-
-=================  ===========================================================================
-truncate-prompt    (default) drop prompt tokens from the left, the same number for chosen and
-                   rejected so both see the same context; the response is never cut. A pair
-                   whose response alone does not fit is dropped and counted separately.
-drop               drop every pair that does not fit.
-error              stop at the first pair that does not fit (one line naming file:line).
-=================  ===========================================================================
+What happens to a text longer than the max length is :mod:`rewardkit.model.overlong`'s rule;
+this module finds where each text's prompt and response are (from the tokenizer's offsets) so
+the rule can cut them.
 """
 
 from __future__ import annotations
@@ -22,45 +16,67 @@ import numpy as np
 
 from rewardkit.data.records import PreferencePair, Prompt
 from rewardkit.errors import UserError
+from rewardkit.model.overlong import (
+    PAIR_POLICIES,
+    TEXT_POLICIES,
+    Fitted,
+    check_policy,
+    fit_pair,
+    fit_text,
+)
 from rewardkit.model.template import TextTemplate
 
-OVERLONG_POLICIES = ("truncate-prompt", "drop", "error")
 TOKENIZE_CHUNK = 1024  # texts per batched tokenizer call (bounded memory on large files)
 
 
 class EncodedText:
-    """Token ids of one rendered text, and where its prompt tokens are (the cuttable region:
-    ``prompt_start`` is the first prompt token after BOS/[CLS], ``prompt_end`` the response's
-    first token). The region is found from the tokenizer's offsets on first use: only texts
-    that must be cut need it."""
+    """Token ids of one rendered text and where its parts are: ``prompt_start`` is the first
+    prompt token after BOS/[CLS], ``prompt_end`` the response's first token, ``response_end``
+    the first token after the response (the template's closing tokens, [SEP], EOS follow).
+    The parts are found from the tokenizer's offsets on first use: only texts that must be cut
+    need them."""
 
-    def __init__(self, ids: list[int], encoding, response_start: int, uncuttable: set[int]):
+    def __init__(self, ids: list[int], encoding, response: tuple[int, int], uncuttable: set[int]):
         self.ids = ids
         self._encoding = encoding
-        self._response_start = response_start
+        self._response = response  # (first, end) character offsets of the response
         self._uncuttable = uncuttable
-        self._region: tuple[int, int] | None = None
+        self._parts: tuple[int, int, int] | None = None
 
     @property
     def prompt_start(self) -> int:
-        return self._prompt_region()[0]
+        return self._find_parts()[0]
 
     @property
     def prompt_end(self) -> int:
-        return self._prompt_region()[1]
+        return self._find_parts()[1]
 
-    def _prompt_region(self) -> tuple[int, int]:
-        if self._region is None:
+    @property
+    def prompt_length(self) -> int:
+        """Prompt tokens the rule may cut."""
+        return self.prompt_end - self.prompt_start
+
+    @property
+    def cuttable(self) -> int:
+        """Tokens the rule may cut: the prompt's and the response's."""
+        return self._find_parts()[2] - self.prompt_start
+
+    def _find_parts(self) -> tuple[int, int, int]:
+        if self._parts is None:
             special, offsets = self._encoding.special_tokens_mask, self._encoding.offsets
             n = len(offsets)  # without an EOS the template appends
+            first, end_char = self._response
             start = 0
             while start < n and (special[start] or self.ids[start] in self._uncuttable):
                 start += 1
             end = start
-            while end < n and not special[end] and offsets[end][1] <= self._response_start:
+            while end < n and not special[end] and offsets[end][1] <= first:
                 end += 1
-            self._region = (start, end)
-        return self._region
+            stop = end
+            while stop < n and not special[stop] and offsets[stop][0] < end_char:
+                stop += 1
+            self._parts = (start, end, stop)
+        return self._parts
 
 
 @dataclass
@@ -71,7 +87,12 @@ class EncodedPair:
     tie: bool
     weight: float
     index: int  # position of the pair in the input list
-    truncated: bool = False
+    removed_chosen: int = 0  # tokens the over-length rule cut from each side
+    removed_rejected: int = 0
+
+    @property
+    def truncated(self) -> bool:
+        return bool(self.removed_chosen or self.removed_rejected)
 
 
 @dataclass
@@ -80,7 +101,8 @@ class EncodeReport:
 
     n_pairs: int = 0
     n_kept: int = 0
-    truncated: int = 0
+    truncated: int = 0  # pairs cut at all
+    response_truncated: int = 0  # pairs with a response cut (``--overlong truncate``)
     dropped_overlong: int = 0
     dropped_response_too_long: int = 0
     examples: dict[str, list[str]] = field(default_factory=dict)
@@ -89,14 +111,16 @@ class EncodeReport:
         return {
             "pairs": self.n_pairs,
             "kept": self.n_kept,
-            "prompt_truncated": self.truncated,
+            "truncated": self.truncated,
+            "response_truncated": self.response_truncated,
             "dropped_overlong": self.dropped_overlong,
             "dropped_response_too_long": self.dropped_response_too_long,
         }
 
     def summary(self, max_length: int) -> str:
         return (
-            f"{self.n_pairs} pairs, max_length {max_length}: {self.truncated} prompt-truncated, "
+            f"{self.n_pairs} pairs, max_length {max_length}: {self.truncated} truncated "
+            f"({self.response_truncated} of them in a response), "
             f"{self.dropped_response_too_long} dropped (a response alone is too long), "
             f"{self.dropped_overlong} dropped (over-long, --overlong drop); {self.n_kept} kept"
         )
@@ -147,10 +171,8 @@ class TextEncoder:
         out: list[EncodedText] = []
         eos = self.tokenizer.eos_token_id if self.template.append_eos else None
         for start in range(0, len(items), TOKENIZE_CHUNK):
-            rendered = [
-                self.template.render(self.tokenizer, prompt, response)
-                for prompt, response in items[start : start + TOKENIZE_CHUNK]
-            ]
+            batch = items[start : start + TOKENIZE_CHUNK]
+            rendered = [self.template.render(self.tokenizer, p, r) for p, r in batch]
             chunk: list[EncodedText | None] = [None] * len(rendered)
             for add_special in {r[2] for r in rendered}:
                 rows = [i for i, r in enumerate(rendered) if r[2] == add_special]
@@ -159,7 +181,9 @@ class TextEncoder:
                     ids = encoding.ids
                     if eos is not None and (not ids or ids[-1] != eos):
                         ids.append(eos)
-                    chunk[i] = EncodedText(ids, encoding, rendered[i][1], self._uncuttable)
+                    first = rendered[i][1]
+                    span = (first, first + len(batch[i][1]))
+                    chunk[i] = EncodedText(ids, encoding, span, self._uncuttable)
             out.extend(chunk)
         return out
 
@@ -177,38 +201,54 @@ class TextEncoder:
             backend.encode_special_tokens = split
         return backend.encode_batch(texts, add_special_tokens=add_special_tokens)
 
-    def encode_single(self, prompt: Prompt, response: str) -> tuple[list[int], bool]:
-        """Ids for scoring one response: ``(ids, truncated)``; the prompt is cut from the left.
-        Raises ValueError when the response alone does not fit."""
-        fitted = self.encode_singles([(prompt, response)])[0]
-        if fitted is None:
-            raise ValueError("response alone is longer than max_length")
-        return fitted
+    def encode_whole_texts(self, texts: Sequence[str]) -> list[EncodedText]:
+        """Texts taken as they are (no template), with the tokenizer's special tokens (a BOS the
+        text already has is not doubled) and, for decoders, EOS appended: the whole text is the
+        "response" for the over-length rule. The server's ``/get_reward`` scores a query this
+        way when it does not start with its prompt."""
+        encodings = self._rust_encode(list(texts), True) if texts else []
+        bos = self.tokenizer.bos_token_id
+        eos = self.tokenizer.eos_token_id if self.template.append_eos else None
+        out = []
+        for text, encoding in zip(texts, encodings):
+            ids = encoding.ids
+            if bos is not None and len(ids) > 1 and ids[0] == bos and ids[1] == bos:
+                ids, encoding = ids[1:], _WithoutFirstToken(encoding)
+            if eos is not None and (not ids or ids[-1] != eos):
+                ids.append(eos)
+            out.append(EncodedText(ids, encoding, (0, len(text)), self._uncuttable))
+        return out
 
-    def encode_singles(
+    def fit_texts(
         self,
         items: Sequence[tuple[Prompt, str]],
-    ) -> list[tuple[list[int], bool] | None]:
-        """:meth:`encode_single` of many texts (batched); None where the response alone does
-        not fit, so the caller can name the item."""
-        out: list[tuple[list[int], bool] | None] = []
-        for enc in self.encode_texts(items):
-            cut = len(enc.ids) - self.max_length
-            if cut <= 0:
-                out.append((enc.ids, False))
-            elif enc.prompt_end - enc.prompt_start < cut:
-                out.append(None)
-            else:
-                out.append((_cut(enc, cut), True))
-        return out
+        overlong: str = "truncate",
+    ) -> list[Fitted]:
+        """The ids each (prompt, response) is scored on, under the over-length rule
+        (:mod:`rewardkit.model.overlong`; ``error`` raises ``ResponseTooLongError`` naming the
+        first text whose response alone does not fit)."""
+        check_policy(overlong, TEXT_POLICIES)
+        return [
+            fit_text(text, self.max_length, overlong, index)
+            for index, text in enumerate(self.encode_texts(items))
+        ]
+
+    def fit_whole_texts(self, texts: Sequence[str], overlong: str = "truncate") -> list[Fitted]:
+        """:meth:`encode_whole_texts` under the over-length rule."""
+        check_policy(overlong, TEXT_POLICIES)
+        return [
+            fit_text(text, self.max_length, overlong, index)
+            for index, text in enumerate(self.encode_whole_texts(texts))
+        ]
 
     def encode_pairs(
         self,
         pairs: list[PreferencePair],
-        overlong: str = "truncate-prompt",
+        overlong: str = "truncate",
     ) -> tuple[list[EncodedPair], EncodeReport]:
-        if overlong not in OVERLONG_POLICIES:
-            raise UserError(f"--overlong {overlong!r} is not one of {', '.join(OVERLONG_POLICIES)}")
+        """Both texts of every pair under the over-length rule; dropped pairs are counted in
+        the report (with their ``file:line``)."""
+        check_policy(overlong, PAIR_POLICIES)
         report = EncodeReport(n_pairs=len(pairs))
         encoded: list[EncodedPair] = []
         for start in range(0, len(pairs), TOKENIZE_CHUNK):
@@ -226,43 +266,45 @@ class TextEncoder:
         return encoded, report
 
     def _encode_pair(
-        self, index, pair, chosen: EncodedText, rejected: EncodedText, overlong, report
+        self,
+        index,
+        pair,
+        chosen: EncodedText,
+        rejected: EncodedText,
+        overlong: str,
+        report: EncodeReport,
     ) -> EncodedPair | None:
-        cut = max(len(chosen.ids), len(rejected.ids)) - self.max_length
-        truncated = cut > 0
-        if truncated:
-            where = pair.source or f"pair {index}"
-            room = min(
-                chosen.prompt_end - chosen.prompt_start, rejected.prompt_end - rejected.prompt_start
-            )
-            if overlong == "error":
-                raise UserError(
-                    f"pair is {cut + self.max_length} tokens, over --max-length "
-                    f"{self.max_length}; raise --max-length or pass "
-                    "--overlong truncate-prompt|drop",
-                    where=where,
-                )
-            if overlong == "drop":
-                report.dropped_overlong += 1
-                report.examples.setdefault("dropped_overlong", []).append(where)
-                return None
-            if room < cut:
-                report.dropped_response_too_long += 1
-                report.examples.setdefault("dropped_response_too_long", []).append(where)
-                return None
+        where = pair.source or f"pair {index}"
+        fitted = fit_pair(chosen, rejected, self.max_length, overlong, where)
+        if isinstance(fitted, str):  # dropped, and why
+            setattr(report, fitted, getattr(report, fitted) + 1)
+            report.examples.setdefault(fitted, []).append(where)
+            return None
+        fit_c, fit_r = fitted
+        if fit_c.truncated or fit_r.truncated:
             report.truncated += 1
-            chosen_ids, rejected_ids = _cut(chosen, cut), _cut(rejected, cut)
-        else:
-            chosen_ids, rejected_ids = chosen.ids, rejected.ids
+            report.response_truncated += (
+                fit_c.removed > chosen.prompt_length or fit_r.removed > rejected.prompt_length
+            )
         return EncodedPair(
-            np.asarray(chosen_ids, dtype=np.int32),
-            np.asarray(rejected_ids, dtype=np.int32),
+            np.asarray(fit_c.ids, dtype=np.int32),
+            np.asarray(fit_r.ids, dtype=np.int32),
             float(pair.margin),
             bool(pair.tie),
             float(pair.weight),
             index,
-            truncated,
+            fit_c.removed,
+            fit_r.removed,
         )
+
+
+class _WithoutFirstToken:
+    """An encoding's offsets and special-token mask without its first token (a doubled
+    BOS removed)."""
+
+    def __init__(self, encoding):
+        self.offsets = encoding.offsets[1:]
+        self.special_tokens_mask = encoding.special_tokens_mask[1:]
 
 
 def _sha256_text(text: str) -> str:
@@ -271,8 +313,3 @@ def _sha256_text(text: str) -> str:
 
 def _sha256_json(payload: dict) -> str:
     return _sha256_text(json.dumps(payload, sort_keys=True))
-
-
-def _cut(enc: EncodedText, n: int) -> list[int]:
-    """Remove ``n`` prompt tokens from the left of the prompt region."""
-    return enc.ids[: enc.prompt_start] + enc.ids[enc.prompt_start + n :]

@@ -63,7 +63,14 @@ JSON_FILES = (
 # What one save of a model writes (``metrics.json``: its training run's final metrics); a new
 # save replaces these and keeps anything else in the folder (logs, checkpoints/, reports).
 MODEL_FILES = frozenset(
-    {CONFIG, "generation_config.json", SIDECAR_NAME, "metrics.json", *TOKENIZER_FILES}
+    {
+        CONFIG,
+        "generation_config.json",
+        SIDECAR_NAME,
+        "metrics.json",
+        "README.md",  # the model card (rewardkit.model.model_card)
+        *TOKENIZER_FILES,
+    }
 )
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 SIZE_KEYS = ("vocab_size", "hidden_size", "num_hidden_layers", "max_position_embeddings")

@@ -39,6 +39,8 @@ from rewardkit.model.hf_folder import (
     load_config,
     load_tokenizer,
 )
+from rewardkit.model.model_card import model_card
+from rewardkit.model.portability import left_padding_check
 from rewardkit.model.scorer import Scorer
 from rewardkit.model.sidecar import RewardKitInfo, read_info, write_info
 from rewardkit.model.template import TextTemplate
@@ -156,12 +158,15 @@ class RewardModel:
         return Path(directory)
 
     def write_files(self, directory: str | Path) -> Path:
-        """Write safetensors weights, the tokenizer (with its chat template) and
-        rewardkit.json into ``directory`` as they are (not atomic: see
+        """Write safetensors weights, the tokenizer (with its chat template), rewardkit.json
+        and the model card (``README.md``) into ``directory`` as they are (not atomic: see
         :meth:`save_pretrained`).
 
         ``config.json`` also gets OpenRLHF's ``mean``/``std`` keys, so OpenRLHF's
-        ``--reward.normalize_enable`` uses the same normalization."""
+        ``--reward.normalize_enable`` uses the same normalization. The tokenizer carries the
+        over-length rule (``model_max_length`` = the max length, ``truncation_side="left"``), and
+        the sidecar whether left-padded batches change the scores
+        (:mod:`rewardkit.model.portability`)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         norm = self.info.normalization
@@ -170,8 +175,12 @@ class RewardModel:
         self.model.save_pretrained(directory, safe_serialization=True)
         if self.template.chat_template_source != "tokenizer":
             self.tokenizer.chat_template = self.template.chat_template
+        self.tokenizer.model_max_length = int(self.info.max_length)
+        self.tokenizer.truncation_side = "left"
         self.tokenizer.save_pretrained(directory)
+        self.info.scoring["left_padding"] = left_padding_check(self)
         write_info(directory, self.info)
+        (directory / "README.md").write_text(model_card(self.info), encoding="utf-8")
         return directory
 
     # ------------------------------------------------------------------ scoring
@@ -218,8 +227,8 @@ class RewardModel:
         """Reward of each (prompt, response); one prompt may be shared by all responses.
         Computed by the one scorer (:class:`rewardkit.model.scorer.Scorer`).
 
-        Over-long texts lose prompt tokens from the left; a response that alone exceeds
-        ``max_length`` is an error (raise ``max_length`` or shorten it)."""
+        Over-long texts are cut by the one over-length rule (:mod:`rewardkit.model.overlong`:
+        the prompt's start first, then the response's end)."""
         rewards = (
             Scorer([self])
             .score(prompts, responses, batch_size=batch_size, progress=progress)

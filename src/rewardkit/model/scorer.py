@@ -30,7 +30,7 @@ from rewardkit.model.ensemble import LinearHeads
 from rewardkit.model.features import classification_head, head_parameters, rewards_from_features
 from rewardkit.model.forward_cache import CachedForward
 from rewardkit.model.inference import Forward, forward_sequences
-from rewardkit.model.scores import ResponseTooLongError, ScoredPairs, Scores
+from rewardkit.model.scores import ScoredPairs, Scores
 
 
 @dataclass
@@ -160,23 +160,26 @@ class Scorer:
         batch_size: int = 0,
         progress: bool | None = False,
         features: bool = False,
+        overlong: str = "truncate",
     ) -> Scores:
         """Scores of each (prompt, response) with the model's own template; one prompt may be
-        shared by all responses. Over-long texts lose prompt tokens from the left; a response
-        that alone exceeds ``max_length`` is a one-line error naming it."""
+        shared by all responses. An over-long text is cut from the left by the over-length rule
+        (:mod:`rewardkit.model.overlong`) and its ``tokens_removed`` counted; with
+        ``overlong="error"`` a response that alone is too long raises ``ResponseTooLongError``
+        naming it."""
         if isinstance(prompts, str) or (prompts and isinstance(prompts[0], dict)):
             prompts = [prompts] * len(responses)
         if len(prompts) != len(responses):
             raise UserError(f"{len(prompts)} prompts for {len(responses)} responses")
         texts = list(zip(prompts, responses))
-        encoded = [_encode_texts(group.encoder, texts) for group in self.groups]
+        fitted = [group.encoder.fit_texts(texts, overlong) for group in self.groups]
         scores = self._score_groups(
-            [[ids for ids, _ in group] for group in encoded],
+            [[f.ids for f in group] for group in fitted],
             batch_size=batch_size,
             progress=progress,
             features=features,
         )
-        scores.truncated = np.array([cut for _, cut in encoded[0]], dtype=bool)
+        scores.tokens_removed = np.array([f.removed for f in fitted[0]], dtype=np.int64)
         return scores
 
     def score_ids(
@@ -208,7 +211,7 @@ class Scorer:
         self,
         pairs: Sequence[PreferencePair],
         *,
-        overlong: str = "truncate-prompt",
+        overlong: str = "truncate",
         batch_size: int = 0,
         progress: bool | None = False,
         features: bool | None = None,
@@ -238,7 +241,7 @@ class Scorer:
         kept = [pairs[e.index] for e in encoded]
         per_group = [[e.chosen_ids for e in encoded] + [e.rejected_ids for e in encoded]]
         for group in self.groups[1:]:  # members that encode differently: their own ids
-            again, _ = group.encoder.encode_pairs(kept, "truncate-prompt")
+            again, _ = group.encoder.encode_pairs(kept, "truncate")
             if len(again) != len(encoded):
                 member = self.models[group.members[0]]
                 raise UserError(
@@ -311,16 +314,3 @@ def _encoding_groups(models: Sequence) -> list[EncodingGroup]:
             signatures.append(signature)
             groups.append(EncodingGroup(model.encoder, [j]))
     return groups
-
-
-def _encode_texts(
-    encoder: TextEncoder, texts: list[tuple[Prompt, str]]
-) -> list[tuple[list[int], bool]]:
-    """``(ids, truncated)`` of each text; a response longer than ``max_length`` alone is a
-    :class:`ResponseTooLongError` naming it."""
-    out = []
-    for i, fitted in enumerate(encoder.encode_singles(texts)):
-        if fitted is None:
-            raise ResponseTooLongError(i, encoder.max_length)
-        out.append(fitted)
-    return out

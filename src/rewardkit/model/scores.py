@@ -9,7 +9,8 @@ rewards (N,)    the reward: the model's own for a single model and for heads (th
 members (K, N)  each member's reward (K = 1 for a single model)
 spread (N,)     std over members (ddof 0; Coste et al. 2023), zeros for a single model
 features        (N, H) the primary model's head input, when asked for (OOD statistics)
-truncated (N,)  whether the prompt was cut from the left to fit ``max_length``
+tokens_removed  (N,) how many tokens the over-length rule cut from each text
+                (:mod:`rewardkit.model.overlong`); ``truncated`` is ``tokens_removed > 0``
 ==============  ==============================================================================
 
 Later measurements (a conservative aggregate such as the worst case or mean − λ·variance, an
@@ -24,21 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rewardkit.data.records import PreferencePair
-from rewardkit.errors import UserError
 from rewardkit.model.encode import EncodedPair, EncodeReport
-
-
-class ResponseTooLongError(UserError):
-    """Text ``index``'s response alone does not fit in ``max_length`` tokens (the prompt can be
-    cut, the response never is)."""
-
-    def __init__(self, index: int, max_length: int):
-        self.index = index
-        self.max_length = max_length
-        super().__init__(
-            f"response {index} alone is longer than max_length {max_length}; "
-            "raise max_length or shorten it"
-        )
 
 
 @dataclass
@@ -48,7 +35,12 @@ class Scores:
     rewards: np.ndarray
     members: np.ndarray
     features: np.ndarray | None = None
-    truncated: np.ndarray | None = None
+    tokens_removed: np.ndarray | None = None
+
+    @property
+    def truncated(self) -> np.ndarray | None:
+        """Whether each text was cut to fit the max length (None when not known: token ids)."""
+        return None if self.tokens_removed is None else self.tokens_removed > 0
 
     @property
     def spread(self) -> np.ndarray:
@@ -62,7 +54,7 @@ class Scores:
             self.rewards[cut],
             self.members[:, cut],
             None if self.features is None else self.features[cut],
-            None if self.truncated is None else self.truncated[cut],
+            None if self.tokens_removed is None else self.tokens_removed[cut],
         )
 
 

@@ -6,7 +6,7 @@ same data is tokenized once and reused across epochs, runs, sweeps and ensemble 
 
 Layout of ``<cache>/tokens/<key>/``: ``tokens.npy`` (all ids, int32, concatenated),
 ``pairs.npy`` (one structured row per kept pair: offsets, lengths, margin, tie, weight, index,
-truncated) and ``report.json`` (the over-long counts). Arrays are opened with
+tokens removed per side) and ``report.json`` (the over-long counts). Arrays are opened with
 ``mmap_mode="r"``: only the pages a batch touches are read.
 """
 
@@ -33,10 +33,11 @@ PAIR_DTYPE = np.dtype(
         ("tie", np.bool_),
         ("weight", np.float32),
         ("index", np.int64),
-        ("truncated", np.bool_),
+        ("removed_chosen", np.int32),
+        ("removed_rejected", np.int32),
     ]
 )
-CACHE_VERSION = 2  # 2: keyed by TextEncoder.signature()
+CACHE_VERSION = 3  # 2: keyed by TextEncoder.signature(); 3: tokens removed per side
 
 
 def cache_key(encoder: TextEncoder, pairs: list[PreferencePair], overlong: str) -> str:
@@ -87,7 +88,8 @@ def _store(folder: Path, encoded: list[EncodedPair], report: EncodeReport) -> No
             pair.tie,
             pair.weight,
             pair.index,
-            pair.truncated,
+            pair.removed_chosen,
+            pair.removed_rejected,
         )
         chunks += [pair.chosen_ids, pair.rejected_ids]
         offset += len(pair.chosen_ids) + len(pair.rejected_ids)
@@ -106,7 +108,8 @@ def _load(folder: Path) -> tuple[list[EncodedPair], EncodeReport]:
     report = EncodeReport(
         n_pairs=saved["n_pairs"],
         n_kept=saved["kept"],
-        truncated=saved["prompt_truncated"],
+        truncated=saved["truncated"],
+        response_truncated=saved.get("response_truncated", 0),
         dropped_overlong=saved["dropped_overlong"],
         dropped_response_too_long=saved["dropped_response_too_long"],
         examples=saved.get("examples", {}),
@@ -119,7 +122,8 @@ def _load(folder: Path) -> tuple[list[EncodedPair], EncodeReport]:
             bool(r["tie"]),
             float(r["weight"]),
             int(r["index"]),
-            bool(r["truncated"]),
+            int(r["removed_chosen"]),
+            int(r["removed_rejected"]),
         )
         for r in rows
     ]

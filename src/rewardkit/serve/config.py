@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rewardkit.config import option
 from rewardkit.errors import UserError
-from rewardkit.options import ModelLoadOptions, reward_model_option
+from rewardkit.options import ModelLoadOptions, reward_model_option, text_overlong_option
 
 LOOPBACK_NAMES = ("localhost",)
 
@@ -53,6 +53,13 @@ class ServeConfig(ModelLoadOptions):
     )
     max_items: int = option(256, "Most texts in one request (more: 413).")
     max_chars: int = option(100_000, "Most characters in one text (more: 413).")
+    overlong: str = text_overlong_option()
+    strip_suffix: list[str] = option(
+        [],
+        "End-of-turn text removed from the end of /get_reward queries before scoring "
+        "(repeatable); by default the common chat templates' markers (<|im_end|>, <|eot_id|>, "
+        "</s>, <|endoftext|>, <end_of_turn>) and the model's own pad and EOS; 'none' turns it off.",
+    )
     normalize: bool = option(
         False,
         "Return normalized rewards, (r − mean) / std, in /get_reward's "

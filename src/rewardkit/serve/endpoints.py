@@ -9,10 +9,14 @@ POST /get_reward    OpenRLHF's shape (``openrlhf/cli/serve_rm.py``, HEAD):
                     scores are equal, raw unless the server runs with ``--normalize``;
                     ``extra_logs`` holds numbers only (OpenRLHF logs them): ``raw_reward``,
                     ``normalized_reward``, ``rewards_normalized`` (1.0/0.0), ``prompt_split``
-                    (1.0: scored as prompt + response with the model's template), ``truncated``,
-                    and ``ensemble_spread`` for ensembles. Header ``X-Rewardkit-Scores``.
+                    (1.0: scored as prompt + response with the model's template), ``truncated``
+                    and ``tokens_removed`` (the over-length rule), ``stripped_chars`` (the
+                    end-of-turn markers removed, :mod:`rewardkit.serve.end_markers`), and
+                    ``ensemble_spread`` for ensembles. Header ``X-Rewardkit-Scores``.
 POST /score         ``{"model", "scores_are": "raw", "rewards", "normalized_rewards",
-                    "normalization", "truncated", "preference", "spread"}``; ``preference`` is
+                    "normalization", "truncated", "tokens_removed", "preference", "spread"}``;
+                    an over-long text is cut by the over-length rule and scored (``--overlong
+                    error``: 422 when a response alone is too long); ``preference`` is
                     ``{"p_a_over_b", "temperature", "temperature_calibrated"}`` when exactly
                     two responses to one prompt were sent (Bradley–Terry: σ((r_a − r_b)/T)).
 GET /health         ``{"status": "ok"}`` (no token needed: liveness probes).
@@ -35,9 +39,11 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from rewardkit.bradley_terry import preference_probability
+from rewardkit.model.overlong import ResponseTooLongError
 from rewardkit.serve.batcher import BatcherClosed, MicroBatcher
 from rewardkit.serve.body import read_json
 from rewardkit.serve.config import ServeConfig
+from rewardkit.serve.end_markers import EndMarkers
 from rewardkit.serve.schemas import (
     RequestError,
     ScoreItemsRequest,
@@ -67,6 +73,7 @@ class RewardServer:
             min_fill=settings.min_fill,
         )
         self.body_limit = settings.max_items * (6 * settings.max_chars + 64) + (1 << 16)
+        self.end_markers = EndMarkers.from_option(settings.strip_suffix, scorer.model.tokenizer)
 
     # ------------------------------------------------------------------ endpoints
     async def get_reward(self, request: Request):
@@ -90,7 +97,7 @@ class RewardServer:
             for i, prompt in enumerate(prompts):
                 self.check_chars(len(prompt), f"prompts[{i}]")
         encoded = [
-            self.scorer.encode_query(q, prompts[i] if prompts else None)
+            self.scorer.encode_query(q, prompts[i] if prompts else None, self.end_markers)
             for i, q in enumerate(body.query)
         ]
         for i, e in enumerate(encoded):
@@ -105,6 +112,8 @@ class RewardServer:
             "rewards_normalized": [float(self.settings.normalize)] * len(raw),
             "prompt_split": [float(e.prompt_split) for e in encoded],
             "truncated": [float(e.truncated) for e in encoded],
+            "tokens_removed": [float(e.tokens_removed) for e in encoded],
+            "stripped_chars": [float(e.stripped_chars) for e in encoded],
         }
         if self.scorer.is_ensemble:
             extra["ensemble_spread"] = result.spread.tolist()
@@ -117,21 +126,21 @@ class RewardServer:
         """rewardkit's own ``/score``."""
         self.check_token(request)
         texts = self.checked_texts(parse_score_request(await read_json(request, self.body_limit)))
-        sequences, truncated = [], []
+        fitted = []
         for prompt, response, field in texts:
             try:
-                ids, cut = self.scorer.encode_pair(prompt, response)
-            except ValueError:
+                fitted.append(self.scorer.encode_pair(prompt, response, self.settings.overlong))
+            except ResponseTooLongError:
                 raise RequestError(
                     422,
                     "response_too_long",
                     f"'{field}' alone is longer than "
-                    f"the model's max_length {self.scorer.max_length} tokens",
+                    f"the model's max_length {self.scorer.max_length} tokens "
+                    "(the server runs with --overlong error)",
                     field,
                 ) from None
-            self.check_sequence(ids, field)
-            sequences.append(ids)
-            truncated.append(cut)
+            self.check_sequence(fitted[-1].ids, field)
+        sequences = [f.ids for f in fitted]
         result = await self.score(sequences)
         raw = result.rewards
         preference = None
@@ -148,7 +157,8 @@ class RewardServer:
             "rewards": raw.tolist(),
             "normalized_rewards": self.scorer.normalize(raw).tolist(),
             "normalization": self.scorer.describe_normalization(),
-            "truncated": truncated,
+            "truncated": [f.truncated for f in fitted],
+            "tokens_removed": [f.removed for f in fitted],
             "preference": preference,
             "spread": result.spread.tolist() if self.scorer.is_ensemble else None,
         }

@@ -6,14 +6,17 @@ Two encodings, both the same code path as ``rewardkit score`` where they overlap
 =========================  ===================================================================
 input                      token ids
 =========================  ===================================================================
-(prompt, response)         ``RewardModel.encoder.encode_single``: the model's own template
-                           (text prompts: ``prompt + " " + response``; chat prompts: its chat
-                           template), EOS appended for decoders, prompt cut from the left when
-                           too long. Used by ``/score`` and by ``/get_reward`` when the query
-                           starts with its prompt.
-one whole text             the text tokenized as it is, with the tokenizer's special tokens
-                           (a doubled BOS dropped), EOS appended for decoders, cut from the
-                           left when too long. ``/get_reward`` without usable prompts.
+(prompt, response)         ``TextEncoder.fit_texts``: the model's own template (text prompts:
+                           ``prompt + " " + response``; chat prompts: its chat template), EOS
+                           appended for decoders. Used by ``/score`` and by ``/get_reward`` when
+                           the query starts with its prompt.
+one whole text             ``TextEncoder.fit_whole_texts``: the text tokenized as it is, with
+                           the tokenizer's special tokens (a doubled BOS dropped), EOS appended
+                           for decoders. ``/get_reward`` without usable prompts.
+
+Both cut an over-long text by the one over-length rule (:mod:`rewardkit.model.overlong`: from
+the left, the prompt first) and count the tokens removed. ``/get_reward`` first removes the
+policy's end-of-turn markers from the query's end (:mod:`rewardkit.serve.end_markers`).
 =========================  ===================================================================
 
 Rewards come from the one scorer (:class:`rewardkit.model.scorer.Scorer`, opened by
@@ -33,15 +36,22 @@ import numpy as np
 from rewardkit.data.records import Prompt
 from rewardkit.files import sha256_tree
 from rewardkit.model.loading import load_reward_model
+from rewardkit.model.overlong import Fitted
 from rewardkit.model.scorer import Scorer
 from rewardkit.model.scores import Scores
+from rewardkit.serve.end_markers import EndMarkers
 
 
 @dataclass
 class EncodedQuery:
     ids: list[int]
-    truncated: bool
+    tokens_removed: int  # by the over-length rule (rewardkit.model.overlong)
     prompt_split: bool  # True: scored as (prompt, response) with the model's template
+    stripped_chars: int = 0  # end-of-turn markers removed from the query's end
+
+    @property
+    def truncated(self) -> bool:
+        return self.tokens_removed > 0
 
 
 class ScoringModel:
@@ -92,55 +102,27 @@ class ScoringModel:
         return np.asarray(self.scorer.normalize(np.asarray(rewards, dtype=np.float64)))
 
     # ------------------------------------------------------------------ encoding
-    def encode_pair(self, prompt: Prompt, response: str) -> tuple[list[int], bool]:
-        """Ids of (prompt, response) exactly as ``rewardkit score`` builds them; raises
-        ValueError when the response alone is longer than max_length."""
-        ids, truncated = self.model.encoder.encode_single(prompt, response)
-        return list(ids), truncated
+    def encode_pair(self, prompt: Prompt, response: str, overlong: str = "truncate") -> Fitted:
+        """Ids of (prompt, response) exactly as ``rewardkit score`` builds them, under the
+        over-length rule (``overlong="error"``: ``ResponseTooLongError`` when the response alone
+        does not fit)."""
+        return self.model.encoder.fit_texts([(prompt, response)], overlong)[0]
 
-    def encode_query(self, query: str, prompt: str | None) -> EncodedQuery:
-        """OpenRLHF's query: ``prompt + response`` when it starts with ``prompt``, else one text."""
-        response = _strip_trailing(query, self.model.tokenizer.pad_token)
-        if prompt and response.startswith(prompt):
-            response = response[len(prompt) :]
+    def encode_query(
+        self, query: str, prompt: str | None, markers: EndMarkers | None = None
+    ) -> EncodedQuery:
+        """OpenRLHF's query, without the end-of-turn ``markers`` at its end: ``prompt + response``
+        when it starts with ``prompt`` (scored with the model's template), else one whole text."""
+        text, stripped = markers.strip(query) if markers else (query, 0)
+        if prompt and text.startswith(prompt):
+            response = text[len(prompt) :]
             joiner = self.model.template.text_joiner
             if not prompt[-1].isspace() and joiner and response.startswith(joiner):
                 response = response[len(joiner) :]  # the template puts the joiner back
-            try:
-                ids, truncated = self.encode_pair(prompt, response)
-                return EncodedQuery(ids, truncated, True)
-            except ValueError:
-                pass  # the response alone is too long: score the whole text, cut from the left
-        ids, truncated = self.encode_whole_text(query)
-        return EncodedQuery(ids, truncated, False)
-
-    def encode_whole_text(self, text: str) -> tuple[list[int], bool]:
-        """``text`` tokenized as it is with the model's rules; left-truncated to max_length."""
-        tokenizer = self.model.tokenizer
-        text = _strip_trailing(text, tokenizer.pad_token)
-        enc = tokenizer(
-            text,
-            add_special_tokens=True,
-            return_special_tokens_mask=True,
-            truncation=False,
-            verbose=False,
-        )
-        ids, special = list(enc["input_ids"]), list(enc["special_tokens_mask"])
-        bos = tokenizer.bos_token_id
-        if bos is not None and len(ids) > 1 and ids[0] == bos and ids[1] == bos:
-            ids, special = ids[1:], special[1:]  # the text already had its BOS
-        eos = tokenizer.eos_token_id
-        if self.model.template.append_eos and eos is not None and (not ids or ids[-1] != eos):
-            ids.append(eos)
-            special.append(1)
-        cut = len(ids) - self.max_length
-        if cut <= 0:
-            return ids, False
-        head = 0
-        while head < len(special) and special[head]:
-            head += 1
-        head = min(head, self.max_length - 1)
-        return ids[:head] + ids[head + cut :], True
+            fitted = self.encode_pair(prompt, response)
+            return EncodedQuery(fitted.ids, fitted.removed, True, stripped)
+        fitted = self.model.encoder.fit_whole_texts([text])[0]
+        return EncodedQuery(fitted.ids, fitted.removed, False, stripped)
 
     # ------------------------------------------------------------------ scoring
     def sequence_problem(self, ids: list[int]) -> tuple[str, str] | None:
@@ -220,11 +202,3 @@ def public_name(spec: str) -> str:
 def _embedding_rows(model) -> int:
     embeddings = model.model.get_input_embeddings()
     return int(embeddings.num_embeddings)
-
-
-def _strip_trailing(text: str, token: str | None) -> str:
-    """Remove trailing copies of ``token`` (the policy's right padding, as OpenRLHF did)."""
-    if token:
-        while text.endswith(token):
-            text = text[: -len(token)]
-    return text

@@ -47,7 +47,7 @@ class TrainConfig(Options):
     )
     trust_remote_code: bool = trust_remote_code_option()
     max_length: int = option(512, "Max tokens of prompt+response.")
-    overlong: str = overlong_option()
+    overlong: str = overlong_option("truncate-prompt")
     epochs: int = option(1, "Passes over the training pairs.")
     max_steps: int | None = option(None, "Stop after this many optimizer steps.")
     batch_size: int = option(16, "Pairs per micro-batch (per process).")
