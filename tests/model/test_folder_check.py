@@ -283,20 +283,24 @@ def test_max_length_is_the_smallest_limit(plain_128_positions, tmp_path):
 
 
 def test_a_300_word_text_on_a_128_position_model(plain_128_positions, write_preferences, tmp_path):
-    """Reproducer 2 through `rewardkit score`: a 300-word prompt is cut from the left (exit
-    0, counted as truncated); a 300-word response cannot be cut: one line naming its
-    file:line, exit 2 — where both used to end in a RuntimeError traceback."""
+    """Reproducer 2 through `rewardkit score`: a 300-word prompt is cut from the left, a
+    300-word response from its end (exit 0, counted as cut); with `--overlong error` the
+    response is one line naming its file:line, exit 2 — where both used to end in a
+    RuntimeError traceback."""
     long = " ".join(["tea"] * 300)
     data = write_preferences([{"prompt": long, "chosen": "tea is good", "rejected": "no"}])
     result = run_cli(
         ["score", "--model", plain_128_positions, "--data", data, "--out", tmp_path / "a.jsonl"]
     )
     assert result.exit_code == 0, result.stderr
-    assert "(2 prompt-truncated)" in result.stderr, result.stderr
+    assert "(2 cut to the max length)" in result.stderr, result.stderr
     data = write_preferences([{"prompt": "hi", "chosen": long, "rejected": "no"}], "long.jsonl")
-    line = refusal(
-        ["score", "--model", plain_128_positions, "--data", data, "--out", tmp_path / "b.jsonl"]
-    )
+    args = ["score", "--model", plain_128_positions, "--data", data, "--out", tmp_path / "b.jsonl"]
+    result = run_cli(args)
+    assert result.exit_code == 0, result.stderr
+    row = json.loads((tmp_path / "b.jsonl").read_text())
+    assert row["tokens_removed_chosen"] > 0 and row["tokens_removed_rejected"] == 0
+    line = refusal([*args, "--overlong", "error"])
     assert "longer than max_length 128" in line
 
 
