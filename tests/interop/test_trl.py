@@ -12,6 +12,19 @@ from rewardkit.data.records import PreferencePair  # noqa: E402
 from rewardkit.integrations.trl import preference_dataset, reward_function  # noqa: E402
 from rewardkit.model import load_reward_model  # noqa: E402
 
+
+
+@pytest.fixture(autouse=True)
+def fresh_accelerate_state():
+    """TRL's trainers set up accelerate's one-per-process state (bf16 by default); drop it
+    after each test, as a fresh process would, so the tests after these train as asked."""
+    yield
+    from accelerate.state import AcceleratorState, GradientState
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()
+
+
 PAIRS = [
     PreferencePair(f"what is {w} ?", f"{w} is good .", "no", id=str(i))
     for i, w in enumerate(["tea", "coffee", "water", "red", "blue", "green", "fish", "cats"])

@@ -149,3 +149,23 @@ def test_a_torn_last_metrics_line_is_dropped_on_resume(tmp_path):
         handle.write('{"step": 8, "ev')
     log.truncate_to(4)
     assert [json.loads(line)["step"] for line in log.path.read_text().splitlines()] == [2, 4]
+
+
+def test_accelerate_already_set_to_bf16_is_one_line_not_a_silent_bf16_run():
+    """Another trainer in this process (TRL's configs default to bf16) left accelerate's
+    one-per-process state at bf16: rewardkit does not train under that autocast, it says so."""
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState, GradientState
+
+    from rewardkit.errors import UserError
+    from rewardkit.train.accelerator import training_accelerator
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    try:
+        Accelerator(cpu=True, mixed_precision="bf16")
+        with pytest.raises(UserError, match="run rewardkit train in a fresh process"):
+            training_accelerator()
+    finally:
+        AcceleratorState._reset_state(reset_partial_state=True)
+        GradientState._reset_state()
+    assert training_accelerator().mixed_precision == "no"

@@ -28,6 +28,7 @@ from rewardkit.model.reward_model import RewardModel
 from rewardkit.model.scorer import Scorer
 from rewardkit.progress import progress_bar
 from rewardkit.train import outputs
+from rewardkit.train.accelerator import training_accelerator
 from rewardkit.train.batching import length_grouped_batches, pair_length
 from rewardkit.train.checkpoint import (
     TrainState,
@@ -79,7 +80,7 @@ def train_finetune(
     """Fine-tune the backbone with a new reward head and save it to ``config.out``."""
     if config.threads:
         torch.set_num_threads(config.threads)
-    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    accelerator = training_accelerator()
     is_main = accelerator.is_main_process
     _refuse_to_overwrite(config)
     model = _build_model(config)

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from accelerate import Accelerator
 
 from rewardkit.formatting import percent
 from rewardkit.model.ensemble import LinearHeads
@@ -23,6 +22,7 @@ from rewardkit.model.feature_cache import FeatureCache, backbone_fingerprint
 from rewardkit.model.features import head_input_description
 from rewardkit.model.reward_model import RewardModel
 from rewardkit.train import feature_heads, outputs
+from rewardkit.train.accelerator import training_accelerator
 from rewardkit.train.checkpoint import TrainState
 from rewardkit.train.config import TrainConfig
 from rewardkit.train.final_report import final_report, scored_from_features, scorer_for
@@ -49,7 +49,7 @@ def train_frozen(
     started = time.perf_counter()
     if config.threads:
         torch.set_num_threads(config.threads)
-    is_main = Accelerator(cpu=not torch.cuda.is_available()).is_main_process
+    is_main = training_accelerator().is_main_process
     out = Path(config.out)
     model = new_reward_model(config)
     data = prepare_data(config, model)

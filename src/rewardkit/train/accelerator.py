@@ -1,0 +1,30 @@
+"""The ``accelerate.Accelerator`` every training path runs under.
+
+rewardkit sets the compute precision itself (``--precision``: autocast around the forward, the
+head kept in fp32), so the Accelerator is asked for ``mixed_precision="no"``: otherwise a
+process where another library's trainer already set up accelerate (TRL's configs default to
+bf16) would silently wrap rewardkit's model in that trainer's autocast and train it at another
+precision than the one asked for. accelerate keeps one state per process and refuses to change
+it; that refusal becomes one line.
+"""
+
+from __future__ import annotations
+
+import torch
+from accelerate import Accelerator
+
+from rewardkit.errors import UserError
+
+
+def training_accelerator() -> Accelerator:
+    """An Accelerator on the GPU when there is one, without accelerate's mixed precision."""
+    try:
+        return Accelerator(cpu=not torch.cuda.is_available(), mixed_precision="no")
+    except ValueError as exc:
+        if "already been initialized" not in str(exc):
+            raise
+        raise UserError(
+            "accelerate was already set up in this process with another mixed precision "
+            "(e.g. by a TRL or transformers Trainer run before); rewardkit sets the precision "
+            "itself (--precision): run rewardkit train in a fresh process"
+        ) from None
