@@ -7,9 +7,28 @@ no downloads). Imported by those tests through ``sys.path`` (tests are not a pac
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import torch
+
+# A chat template that checks the turns, as many chat models' templates do: it raises (a jinja
+# TemplateError) unless user and assistant alternate, starting with the user.
+ALTERNATING_ONLY = (
+    "{% for m in messages %}{% if (m['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+    "{{ raise_exception('roles must alternate user/assistant') }}{% endif %}"
+    "{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+)
+
+
+def with_chat_template(model_dir: Path, out: Path, chat_template: str) -> Path:
+    """A copy of a saved reward model at ``out`` whose sidecar carries ``chat_template``."""
+    shutil.copytree(model_dir, out)
+    sidecar = json.loads((out / "rewardkit.json").read_text())
+    sidecar["template"]["chat_template"] = chat_template
+    (out / "rewardkit.json").write_text(json.dumps(sidecar))
+    return out
 
 
 def _minilm_tokenizer():

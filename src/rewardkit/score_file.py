@@ -37,6 +37,7 @@ def score_file(config: ScoreConfig, *, progress: bool | None = None) -> dict:
     """Score ``config.data`` and write ``config.out``; returns a summary dict."""
     from rewardkit.model.loading import load_reward_model  # torch: not for `--help`
     from rewardkit.model.overlong import ResponseTooLongError
+    from rewardkit.model.template import ChatTemplateRefused
 
     scorer = load_reward_model(config.model, **config.load_kwargs())
     items, report = read_items(
@@ -59,6 +60,9 @@ def score_file(config: ScoreConfig, *, progress: bool | None = None) -> dict:
             progress=progress,
             overlong=config.overlong,
         )
+    except ChatTemplateRefused as refused:
+        where = owners[refused.index].source or config.data
+        raise ChatTemplateRefused(refused.reason, refused.index, where) from None
     except ResponseTooLongError as err:  # --overlong error
         raise UserError(
             f"a response alone is longer than max_length {err.max_length}; pass a "

@@ -98,3 +98,12 @@ def test_read_prompts_from_hh_rlhf(shared_data):
         assert prompt.startswith("\n\nHuman:") and prompt.endswith("\n\nAssistant:")
         messages = transcript_messages(prompt)
         assert messages[0]["role"] == "user" and messages[-1]["role"] == "user"
+
+
+def test_a_prompts_txt_that_is_not_utf8_names_its_line(tmp_path):
+    """Latin-1 bytes on line 2 of a .txt prompts file: one line naming file:2."""
+    txt = tmp_path / "p.txt"
+    txt.write_bytes("first\nthé\n".encode("latin-1"))
+    with pytest.raises(UserError) as err:
+        read_prompts(str(txt))
+    assert str(err.value) == f"{txt}:2: not UTF-8 text; save the prompts file as UTF-8"

@@ -117,5 +117,5 @@ def test_smollm2_alias_without_the_package(monkeypatch, prompts_file, tmp_path):
 
 
 def test_model_folder_must_exist(prompts_file, tmp_path):
-    with pytest.raises(UserError, match="not a local model folder"):
+    with pytest.raises(UserError, match="no such folder; pass a local Hugging Face model folder"):
         run(tmp_path / "nothing", prompts_file, tmp_path / "c.jsonl")

@@ -12,6 +12,7 @@ Each file holds a good record, the bad one, and another good one, so the bad rec
 import gzip
 import re
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -411,3 +412,19 @@ def test_a_file_holding_one_huge_integer(tmp_path, kind):
     assert_one_line(str(err.value), path)
     expected = "is not a JSON object (got int)" if kind == ".jsonl" else "holds a JSON int;"
     assert expected in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "value, kind",
+    [(datetime(2026, 11, 30, 12, 0), "datetime"), (b"\x00\xff", "bytes")],
+)
+def test_a_parquet_message_holding_no_json_value_is_one_line(tmp_path, value, kind):
+    """Parquet columns may hold timestamps or bytes, which JSON (and the prompt's hash) has no
+    form for: the message is one line naming the key, not a TypeError later."""
+    good = {**EXPLICIT, "prompt": [{"role": "user", "content": "hi", "at": None}]}
+    bad = {**EXPLICIT, "prompt": [{"role": "user", "content": "hi", "at": value}]}
+    path = write_records(tmp_path / "data.parquet", [good, bad, good])
+    with pytest.raises(BadRecordError) as err:
+        read_items(path)
+    assert_one_line(str(err.value), path)
+    assert str(err.value).startswith(f"{path}:row 2: field 'prompt': message 0 holds a {kind}")

@@ -293,7 +293,7 @@ def test_a_300_word_text_on_a_128_position_model(plain_128_positions, write_pref
         ["score", "--model", plain_128_positions, "--data", data, "--out", tmp_path / "a.jsonl"]
     )
     assert result.exit_code == 0, result.stderr
-    assert "(2 cut to the max length)" in result.stderr, result.stderr
+    assert "(2 cut to the max length, 0 bad records skipped)" in result.stderr, result.stderr
     data = write_preferences([{"prompt": "hi", "chosen": long, "rejected": "no"}], "long.jsonl")
     args = ["score", "--model", plain_128_positions, "--data", data, "--out", tmp_path / "b.jsonl"]
     result = run_cli(args)

@@ -2,11 +2,19 @@
 exactly rewardkit's text; text prompts are joined with one space; hh-rlhf transcripts come
 back unchanged."""
 
+import sys
+from pathlib import Path
+
 import pytest
 from transformers import AutoTokenizer
 
 from rewardkit.data.formats import parse_hh_rlhf
 from rewardkit.model import DEFAULT_CHAT_TEMPLATE, RewardModel, TextTemplate
+from rewardkit.model.template import ChatTemplateRefused
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from one_line_refusals import refusal  # noqa: E402
+from tiny_reward_models import ALTERNATING_ONLY, with_chat_template  # noqa: E402
 
 CHAT = [
     {"role": "system", "content": "be good"},
@@ -103,3 +111,30 @@ def test_backbone_template_is_used_and_writes_its_own_bos(tiny_llama_chat_dir, t
 def test_template_round_trips_through_a_dict():
     template = TextTemplate(text_joiner="\n", append_eos=True)
     assert TextTemplate.from_dict({**template.to_dict(), "unknown": 1}) == template
+
+
+def test_a_template_that_raises_is_a_one_line_refusal(bert_tokenizer):
+    """A chat template that checks the messages (here: user and assistant must alternate)
+    raises a jinja error; rewardkit reports it as a UserError carrying the template's reason,
+    not a jinja traceback."""
+    template = TextTemplate(chat_template=ALTERNATING_ONLY)
+    turns = [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]
+    with pytest.raises(ChatTemplateRefused, match="roles must alternate user/assistant"):
+        template.render(bert_tokenizer, turns, "c")
+    text, _, _ = template.render(bert_tokenizer, turns[:1], "c")
+    assert text == "user: a\nassistant: c\n"
+
+
+def test_score_names_the_line_a_template_refuses(tiny_bert_rm_dir, write_preferences, tmp_path):
+    """Through `rewardkit score`: one line naming the record's file:line, exit 2."""
+    model = with_chat_template(tiny_bert_rm_dir, tmp_path / "model", ALTERNATING_ONLY)
+    good = [{"role": "user", "content": "tea?"}]
+    bad = good + [{"role": "user", "content": "well?"}]
+    data = write_preferences(
+        [
+            {"prompt": good, "chosen": "green", "rejected": "no"},
+            {"prompt": bad, "chosen": "green", "rejected": "no"},
+        ]
+    )
+    line = refusal(["score", "--model", model, "--data", data, "--out", tmp_path / "s.jsonl"])
+    assert f"{data}:2" in line and "roles must alternate user/assistant" in line, line

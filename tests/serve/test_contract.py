@@ -4,7 +4,9 @@ Clients (OpenRLHF's agent, the TRL adapter, dashboards) depend on these keys; a 
 a breaking change and must be deliberate.
 """
 
+import hashlib
 import math
+import shutil
 
 import httpx
 import numpy as np
@@ -269,3 +271,16 @@ def test_public_name():
     assert public_name("/a/m1,/b/m2") == "m1,m2"
     assert public_name("~/runs/rm") == "rm"
     assert public_name("OpenRLHF/Llama-3-8b-rm-700k") == "OpenRLHF/Llama-3-8b-rm-700k"
+
+
+def test_members_given_as_a_list_have_a_weights_fingerprint(tiny_bert_rm_dir, tmp_path):
+    """``DIR1,DIR2``: the sha256 of the members' weight hashes, in order (was null)."""
+    from rewardkit.files import sha256_tree
+    from rewardkit.serve import ScoringModel
+
+    other = tmp_path / "other"
+    shutil.copytree(tiny_bert_rm_dir, other)
+    served = ScoringModel.load(f"{tiny_bert_rm_dir},{other}")
+    one = sha256_tree(tiny_bert_rm_dir, "*.safetensors")
+    assert served.weights_sha256() == hashlib.sha256(f"{one},{one}".encode()).hexdigest()
+    assert served.describe()["fingerprint"]["weights_sha256"] == served.weights_sha256()

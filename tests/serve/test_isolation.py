@@ -2,6 +2,8 @@
 
 import asyncio
 import dataclasses
+import sys
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -9,6 +11,9 @@ import numpy as np
 from rewardkit.model import RewardModel
 from rewardkit.model.scorer import Scorer
 from rewardkit.serve import ScoringModel
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tiny_reward_models import ALTERNATING_ONLY, with_chat_template  # noqa: E402
 
 POISON_WORD = "zebra"  # one MiniLM token
 
@@ -93,3 +98,20 @@ def test_texts_are_checked_against_the_model_before_batching(start_server, bert_
     assert response.json()["error"]["code"] == "token_outside_vocabulary"
     assert response.json()["error"]["field"] == "query[1]"
     assert scorer.calls == []
+
+
+def test_a_prompt_the_chat_template_refuses_is_a_422(start_server, tiny_bert_rm_dir, tmp_path):
+    """A model whose chat template checks the turns (user/assistant must alternate): a
+    prompt it refuses is a JSON 422 naming that prompt, and the next request is scored."""
+    model = with_chat_template(tiny_bert_rm_dir, tmp_path / "model", ALTERNATING_ONLY)
+    server = start_server(ScoringModel.load(str(model)))
+    good = [{"role": "user", "content": "tea?"}]
+    bad = good + [{"role": "user", "content": "well?"}]
+    items = [{"prompt": good, "response": "green"}, {"prompt": bad, "response": "green"}]
+    response = httpx.post(server.url + "/score", json={"items": items})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "chat_template_refused" and error["field"] == "items[1].prompt"
+    assert "roles must alternate user/assistant" in error["message"]
+    ok = httpx.post(server.url + "/score", json={"items": items[:1]})
+    assert ok.status_code == 200 and len(ok.json()["rewards"]) == 1

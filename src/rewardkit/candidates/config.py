@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from rewardkit.config import Options, option
 from rewardkit.errors import UserError
-from rewardkit.options import FileScoringOptions, reward_model_option
+from rewardkit.options import FileScoringOptions, reward_model_option, trust_remote_code_option
 
 PAIRINGS = ("best-vs-worst", "all-pairs")
 
@@ -59,6 +59,7 @@ class SampleConfig(Options):
     )
     system_prompt: str | None = option(None, "System message put first (chat template only).")
     threads: int | None = option(None, "torch CPU threads (default: torch's choice).")
+    trust_remote_code: bool = trust_remote_code_option()
 
     def __post_init__(self):
         super().__post_init__()

@@ -48,7 +48,14 @@ def read_prompts(path: str, *, limit: int | None = None) -> list[Prompt]:
         file = Path(path)
         if not file.is_file():
             raise UserError("no such file; check the path", where=str(path))
-        for line in file.read_text(encoding="utf-8").splitlines():
+        try:
+            text = file.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            line = file.read_bytes()[: exc.start].count(b"\n") + 1
+            raise UserError(
+                "not UTF-8 text; save the prompts file as UTF-8", where=f"{path}:{line}"
+            ) from None
+        for line in text.splitlines():
             if line.strip() and add(line.strip()):
                 break
     else:

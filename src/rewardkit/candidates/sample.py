@@ -29,26 +29,29 @@ from rewardkit.candidates.prompts import prompt_messages, read_prompts
 from rewardkit.candidates.smollm2 import is_smollm2_alias, smollm2_folder
 from rewardkit.errors import UserError
 from rewardkit.files import write_json_atomic
+from rewardkit.model.folder_check import check_model_folder
 from rewardkit.model.template import DEFAULT_CHAT_TEMPLATE
 from rewardkit.progress import progress_bar
 from rewardkit.version import __version__
 
 
-def load_causal_lm(name: str):
-    """``(model, tokenizer, source)`` for a local folder or the ``smollm2`` alias."""
+def load_causal_lm(name: str, *, trust_remote_code: bool = False):
+    """``(model, tokenizer, source)`` for a local folder or the ``smollm2`` alias; a folder is
+    checked first as every model folder is (:func:`check_model_folder`: config, safetensors
+    weights complete, tokenizer files, no remote code without ``trust_remote_code``)."""
     source = str(smollm2_folder()) if is_smollm2_alias(name) else name
-    if not is_smollm2_alias(name) and not (Path(source) / "config.json").is_file():
-        raise UserError(
-            f"{name}: not a local model folder (no config.json); pass a folder "
-            "with a causal LM, or --model smollm2"
-        )
-    tokenizer = AutoTokenizer.from_pretrained(source)
+    if not is_smollm2_alias(name):
+        check_model_folder(source, role="backbone", trust_remote_code=trust_remote_code)
+    tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
     try:  # safetensors only: loading never unpickles
-        model = AutoModelForCausalLM.from_pretrained(source, use_safetensors=True)
-    except OSError as exc:
+        model = AutoModelForCausalLM.from_pretrained(
+            source, use_safetensors=True, trust_remote_code=trust_remote_code
+        )
+    except (OSError, ValueError) as exc:
         raise UserError(
-            f"{name}: cannot load a causal LM ({str(exc).splitlines()[0]}); the "
-            "folder needs safetensors weights"
+            f"cannot load a causal LM ({str(exc).splitlines()[0]}); pass a folder with a "
+            "causal LM's safetensors weights, or --model smollm2",
+            where=name,
         ) from None
     model.eval()
     return model, tokenizer, source
@@ -86,7 +89,9 @@ def sample_candidates(config: SampleConfig, *, progress: bool | None = None) -> 
     if config.threads:
         torch.set_num_threads(config.threads)
     prompts = read_prompts(config.prompts, limit=config.limit)
-    model, tokenizer, source = load_causal_lm(config.model)
+    model, tokenizer, source = load_causal_lm(
+        config.model, trust_remote_code=config.trust_remote_code
+    )
     renderer = PromptRenderer(tokenizer, config.chat_template, config.system_prompt)
     eos_ids = _eos_ids(model, tokenizer)
     generation = _generation_settings(config, tokenizer, eos_ids)

@@ -201,6 +201,14 @@ def check_messages(value: Any, field: str) -> list[Message]:
                     field=field,
                     hint='write each message as {"role": ..., "content": ...}',
                 )
+        for key, extra in message.items():
+            if not _is_json_value(extra):
+                raise RecordProblem(
+                    f"message {i} holds a {type_name(extra)} under '{escaped(str(key))}'",
+                    field=field,
+                    hint="messages hold text, numbers, lists and dicts only (as in JSON); "
+                    "drop that key or write it as text",
+                )
         if message["role"] not in CHAT_ROLES:
             empty = not message["role"].strip()
             raise RecordProblem(
@@ -210,6 +218,23 @@ def check_messages(value: Any, field: str) -> list[Message]:
                 + f"use {', '.join(CHAT_ROLES[:-1])} or {CHAT_ROLES[-1]}, in lowercase",
             )
     return value
+
+
+def _is_json_value(value: Any) -> bool:
+    """Whether ``value`` is made of JSON's types only (prompts are hashed as JSON), as a
+    parquet file's bytes or timestamps are not."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if not all(isinstance(key, str) for key in item):
+                return False
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif not (item is None or isinstance(item, (str, bool, int, float))):
+            return False
+    return True
 
 
 def require_prompt(record: dict[str, Any], field: str = "prompt") -> Prompt:

@@ -24,7 +24,7 @@ from rewardkit.model.overlong import (
     fit_pair,
     fit_text,
 )
-from rewardkit.model.template import TextTemplate
+from rewardkit.model.template import ChatTemplateRefused, TextTemplate
 
 TOKENIZE_CHUNK = 1024  # texts per batched tokenizer call (bounded memory on large files)
 
@@ -172,7 +172,7 @@ class TextEncoder:
         eos = self.tokenizer.eos_token_id if self.template.append_eos else None
         for start in range(0, len(items), TOKENIZE_CHUNK):
             batch = items[start : start + TOKENIZE_CHUNK]
-            rendered = [self.template.render(self.tokenizer, p, r) for p, r in batch]
+            rendered = [self._render(start + i, p, r) for i, (p, r) in enumerate(batch)]
             chunk: list[EncodedText | None] = [None] * len(rendered)
             for add_special in {r[2] for r in rendered}:
                 rows = [i for i, r in enumerate(rendered) if r[2] == add_special]
@@ -186,6 +186,13 @@ class TextEncoder:
                     chunk[i] = EncodedText(ids, encoding, span, self._uncuttable)
             out.extend(chunk)
         return out
+
+    def _render(self, index: int, prompt: Prompt, response: str) -> tuple[str, int, bool]:
+        """:meth:`TextTemplate.render`; a template's refusal names text ``index``."""
+        try:
+            return self.template.render(self.tokenizer, prompt, response)
+        except ChatTemplateRefused as refused:
+            raise ChatTemplateRefused(refused.reason, index) from None
 
     def _rust_encode(self, texts: list[str], add_special_tokens: bool) -> list:
         """The Rust tokenizer's ``encode_batch``, as ``tokenizer(texts, truncation=False)``
@@ -253,9 +260,14 @@ class TextEncoder:
         encoded: list[EncodedPair] = []
         for start in range(0, len(pairs), TOKENIZE_CHUNK):
             chunk = pairs[start : start + TOKENIZE_CHUNK]
-            texts = self.encode_texts(
-                [(p.prompt, side) for p in chunk for side in (p.chosen, p.rejected)]
-            )
+            try:
+                texts = self.encode_texts(
+                    [(p.prompt, side) for p in chunk for side in (p.chosen, p.rejected)]
+                )
+            except ChatTemplateRefused as refused:
+                k = refused.index // 2
+                where = chunk[k].source or f"pair {start + k}"
+                raise ChatTemplateRefused(refused.reason, start + k, where) from None
             for k, pair in enumerate(chunk):
                 item = self._encode_pair(
                     start + k, pair, texts[2 * k], texts[2 * k + 1], overlong, report

@@ -111,9 +111,11 @@ def check_model_folder(
     remedy = REMEDY[role]
     if not directory.is_dir():
         what = "not a folder" if directory.exists() else "no such folder"
-        raise UserError(
-            f"{what}; pass a model folder (the --out of `rewardkit train`)", where=str(directory)
-        )
+        wanted = {
+            "model": "a model folder (the --out of `rewardkit train`)",
+            "backbone": "a local Hugging Face model folder",
+        }[role]
+        raise UserError(f"{what}; pass {wanted}", where=str(directory))
     if not (directory / CONFIG).is_file():
         raise UserError(
             f"not a model directory (no {CONFIG}); pass the --out folder of a finished "

@@ -163,7 +163,7 @@ class Scorer:
         overlong: str = "truncate",
     ) -> Scores:
         """Scores of each (prompt, response) with the model's own template; one prompt may be
-        shared by all responses. An over-long text is cut from the left by the over-length rule
+        shared by all responses. An over-long text is cut by the over-length rule
         (:mod:`rewardkit.model.overlong`) and its ``tokens_removed`` counted; with
         ``overlong="error"`` a response that alone is too long raises ``ResponseTooLongError``
         naming it."""

@@ -21,7 +21,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from jinja2.exceptions import TemplateError
+
 from rewardkit.data.records import Prompt
+from rewardkit.errors import UserError
 
 # hh-rlhf's transcript style: "\n\nHuman: …\n\nAssistant: …". Documented in the README.
 DEFAULT_CHAT_TEMPLATE = (
@@ -34,6 +37,20 @@ DEFAULT_CHAT_TEMPLATE = (
 )
 
 _SENTINEL = "\ue000rewardkit-response\ue001"
+
+
+class ChatTemplateRefused(UserError):
+    """The model's chat template raised on a prompt's messages (e.g. a template that requires
+    user and assistant turns to alternate). ``index``: which text of a batch, once known."""
+
+    def __init__(self, reason: str, index: int | None = None, where: str | None = None):
+        self.reason = reason
+        self.index = index
+        super().__init__(
+            f"the model's chat template refuses this prompt's messages ({reason}); "
+            "fix the messages (roles, order) or use a model whose template takes them",
+            where=where,
+        )
 
 
 @dataclass
@@ -84,9 +101,12 @@ class TextTemplate:
             head = prompt + joiner
             return head + response, len(head), True
         messages = list(prompt) + [{"role": "assistant", "content": _SENTINEL}]
-        rendered = tokenizer.apply_chat_template(
-            messages, chat_template=self.chat_template, tokenize=False
-        )
+        try:
+            rendered = tokenizer.apply_chat_template(
+                messages, chat_template=self.chat_template, tokenize=False
+            )
+        except TemplateError as exc:
+            raise ChatTemplateRefused(" ".join(str(exc).split())) from None
         head, sep, tail = rendered.partition(_SENTINEL)
         if not sep:  # pragma: no cover - a template that drops the last message
             raise ValueError("the chat template does not render the assistant message")

@@ -40,6 +40,7 @@ from fastapi.responses import JSONResponse
 
 from rewardkit.bradley_terry import preference_probability
 from rewardkit.model.overlong import ResponseTooLongError
+from rewardkit.model.template import ChatTemplateRefused
 from rewardkit.serve.batcher import BatcherClosed, MicroBatcher
 from rewardkit.serve.body import read_json
 from rewardkit.serve.config import ServeConfig
@@ -138,6 +139,11 @@ class RewardServer:
                     f"the model's max_length {self.scorer.max_length} tokens "
                     "(the server runs with --overlong error)",
                     field,
+                ) from None
+            except ChatTemplateRefused as refused:
+                prompt_field = field.rsplit(".", 1)[0] + ".prompt" if "." in field else "prompt"
+                raise RequestError(
+                    422, "chat_template_refused", refused.message, prompt_field
                 ) from None
             self.check_sequence(fitted[-1].ids, field)
         sequences = [f.ids for f in fitted]

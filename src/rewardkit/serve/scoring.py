@@ -28,6 +28,7 @@ max length), since the server encodes each text once.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,9 +151,17 @@ class ScoringModel:
 
     # ------------------------------------------------------------------ description
     def weights_sha256(self) -> str | None:
+        """sha256 of the served weights (``*.safetensors`` under the folder); for members
+        given as ``DIR1,DIR2``, the sha256 of their hashes joined by commas, in order."""
         if self._weights_sha256 is None:
-            folder = self.folder
-            self._weights_sha256 = (sha256_tree(folder, "*.safetensors") if folder else "") or ""
+            folders = self.folder.split(",") if self.folder else []
+            hashes = [sha256_tree(folder, "*.safetensors") for folder in folders]
+            if not hashes or None in hashes:
+                self._weights_sha256 = ""
+            elif len(hashes) == 1:
+                self._weights_sha256 = hashes[0]
+            else:
+                self._weights_sha256 = hashlib.sha256(",".join(hashes).encode()).hexdigest()
         return self._weights_sha256 or None
 
     def device_name(self) -> str:

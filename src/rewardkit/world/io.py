@@ -16,13 +16,13 @@ world.json     config, annotators (name, τ, bias), the documented bias and its 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterable
 
 from rewardkit.data.records import PreferencePair
 from rewardkit.errors import UserError
+from rewardkit.files import atomic_write
 from rewardkit.world.generator import World
 from rewardkit.world.gold import GOLD_FORMULA, noise_ceiling, world_statistics
 from rewardkit.world.vocabulary import FLATTERY_SENTENCES
@@ -46,12 +46,11 @@ BIAS_DESCRIPTION = (
 )
 
 
-def _atomic_write(path: Path, lines: Iterable[str]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
+def _write_lines(path: Path, lines: Iterable[str]) -> None:
+    """``lines`` (each without its newline) into ``path``, atomically (:func:`atomic_write`)."""
+    with atomic_write(path) as handle:
         for line in lines:
-            fh.write(line + "\n")
-    os.replace(tmp, path)
+            handle.write(line + "\n")
 
 
 def _gold_record(pair: PreferencePair, split: str) -> dict[str, Any]:
@@ -91,14 +90,14 @@ def write_world(world: World, out_dir: str | Path) -> dict[str, Path]:
     paths = {name: out / f"{name}.jsonl" for name in ("train", "eval", "gold")}
     paths["world"] = out / "world.json"
     for split, pairs in (("train", world.train), ("eval", world.eval)):
-        _atomic_write(paths[split], (json.dumps(p.to_json(), ensure_ascii=False) for p in pairs))
+        _write_lines(paths[split], (json.dumps(p.to_json(), ensure_ascii=False) for p in pairs))
     gold_lines = [
         json.dumps(_gold_record(p, split), ensure_ascii=False)
         for split, pairs in (("train", world.train), ("eval", world.eval))
         for p in pairs
     ]
-    _atomic_write(paths["gold"], gold_lines)
-    _atomic_write(paths["world"], [json.dumps(world_summary(world), indent=2, ensure_ascii=False)])
+    _write_lines(paths["gold"], gold_lines)
+    _write_lines(paths["world"], [json.dumps(world_summary(world), indent=2, ensure_ascii=False)])
     return paths
 
 
