@@ -228,7 +228,7 @@ class RewardModel:
         Computed by the one scorer (:class:`rewardkit.model.scorer.Scorer`).
 
         Over-long texts are cut by the one over-length rule (:mod:`rewardkit.model.overlong`:
-        the prompt's start first, then the response's end)."""
+        cut from the left: the prompt first, never the end the reward is read from)."""
         rewards = (
             Scorer([self])
             .score(prompts, responses, batch_size=batch_size, progress=progress)
