@@ -26,6 +26,7 @@ from common import machine, today  # noqa: E402
 from rewardkit.cli_support import quiet_libraries  # noqa: E402
 from rewardkit.data import read_pairs, split_by_prompt  # noqa: E402
 from rewardkit.train import TrainConfig, train  # noqa: E402
+from rewardkit.train.accelerator import reset_accelerate_state  # noqa: E402
 
 
 def decoder_backbone(folder: Path, tokenizer_dir: str, tiny: bool) -> tuple[str, object]:
@@ -127,6 +128,7 @@ def run_trl(backbone, train_pairs, steps, batch_size) -> dict:
     start = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - start
+    reset_accelerate_state()  # TRL leaves accelerate at its precision; rewardkit sets its own
     tokens = trainer._total_train_tokens
     return {"seconds": seconds, "tokens": int(tokens), "steps": trainer.state.global_step}
 

@@ -41,6 +41,7 @@ from rewardkit.model.backbone import resolve_backbone  # noqa: E402
 from rewardkit.model.loading import load_reward_model  # noqa: E402
 from rewardkit.model.reward_model import RewardModel  # noqa: E402
 from rewardkit.train import TrainConfig, train  # noqa: E402
+from rewardkit.train.accelerator import reset_accelerate_state  # noqa: E402
 
 HH = (
     Path(__file__).resolve().parents[1]
@@ -102,6 +103,7 @@ def run_trl(backbone: str, train_pairs, args, precision: str, seed: int, out: Pa
     start = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - start
+    reset_accelerate_state()  # TRL leaves accelerate at its precision; rewardkit sets its own
     trainer.model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
     steps = trainer.state.global_step

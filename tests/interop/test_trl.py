@@ -11,7 +11,7 @@ datasets = pytest.importorskip("datasets")
 from rewardkit.data.records import PreferencePair  # noqa: E402
 from rewardkit.integrations.trl import preference_dataset, reward_function  # noqa: E402
 from rewardkit.model import load_reward_model  # noqa: E402
-
+from rewardkit.train.accelerator import reset_accelerate_state  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -19,10 +19,7 @@ def fresh_accelerate_state():
     """TRL's trainers set up accelerate's one-per-process state (bf16 by default); drop it
     after each test, as a fresh process would, so the tests after these train as asked."""
     yield
-    from accelerate.state import AcceleratorState, GradientState
-
-    AcceleratorState._reset_state(reset_partial_state=True)
-    GradientState._reset_state()
+    reset_accelerate_state()
 
 
 PAIRS = [

@@ -153,19 +153,18 @@ def test_a_torn_last_metrics_line_is_dropped_on_resume(tmp_path):
 
 def test_accelerate_already_set_to_bf16_is_one_line_not_a_silent_bf16_run():
     """Another trainer in this process (TRL's configs default to bf16) left accelerate's
-    one-per-process state at bf16: rewardkit does not train under that autocast, it says so."""
+    one-per-process state at bf16: rewardkit does not train under that autocast, it says so;
+    after reset_accelerate_state() it trains without accelerate's mixed precision."""
     from accelerate import Accelerator
-    from accelerate.state import AcceleratorState, GradientState
 
     from rewardkit.errors import UserError
-    from rewardkit.train.accelerator import training_accelerator
+    from rewardkit.train.accelerator import reset_accelerate_state, training_accelerator
 
-    AcceleratorState._reset_state(reset_partial_state=True)
+    reset_accelerate_state()
     try:
         Accelerator(cpu=True, mixed_precision="bf16")
         with pytest.raises(UserError, match="run rewardkit train in a fresh process"):
             training_accelerator()
     finally:
-        AcceleratorState._reset_state(reset_partial_state=True)
-        GradientState._reset_state()
+        reset_accelerate_state()
     assert training_accelerator().mixed_precision == "no"

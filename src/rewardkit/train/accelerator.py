@@ -26,5 +26,16 @@ def training_accelerator() -> Accelerator:
         raise UserError(
             "accelerate was already set up in this process with another mixed precision "
             "(e.g. by a TRL or transformers Trainer run before); rewardkit sets the precision "
-            "itself (--precision): run rewardkit train in a fresh process"
+            "itself (--precision): run rewardkit train in a fresh process, or call "
+            "rewardkit.train.accelerator.reset_accelerate_state() before it"
         ) from None
+
+
+def reset_accelerate_state() -> None:
+    """Forget accelerate's per-process state (left by another library's trainer, e.g. TRL's),
+    as a fresh process would, so that :func:`training_accelerator` can set its own. Only
+    between runs: never while another Accelerator is still training in this process."""
+    from accelerate.state import AcceleratorState, GradientState
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()
