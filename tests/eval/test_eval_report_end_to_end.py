@@ -128,7 +128,11 @@ def test_calibrate_stores_the_temperature_used_by_compare(world, tmp_path):
         )
     )
     fit = metrics["calibration"]["temperature_fit"]
-    assert fit["n_fit"] > 0 and fit["n_test"] > 0 and fit["n_fit"] + fit["n_test"] == metrics["n"]
+    assert fit["method"] == "cross-fitted" and fit["n_fit"] == fit["n_test"] == metrics["n"]
+    after = fit["after"]
+    assert after["ece_ci95"][0] <= after["ece_ci95"][1] and len(after["fold_temperatures"]) == 5
+    floor = after["noise_floor"]["band90"]
+    assert after["within_noise_floor"] == (after["ece"] <= floor[1])
     after = json.loads((model_dir / "rewardkit.json").read_text())
     stored = after["temperature"]
     assert stored == pytest.approx(fit["temperature"])

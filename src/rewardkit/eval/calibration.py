@@ -29,17 +29,24 @@ def reliability_bins(
 ) -> list[dict]:
     """Per confidence bin: ``lo``, ``hi`` (confidence range), ``n``, mean ``confidence`` and
     ``accuracy`` — the points of a reliability diagram."""
+    delta = np.asarray(delta, dtype=np.float64)
+    p = preference_probability(delta, temperature) if delta.size else delta
+    return confidence_bins(np.maximum(p, 1.0 - p), delta > 0, n_bins, binning)
+
+
+def confidence_bins(
+    confidence: np.ndarray, correct: np.ndarray, n_bins: int = 10, binning: str = "equal-mass"
+) -> list[dict]:
+    """:func:`reliability_bins` from each pair's confidence and whether the pick was right."""
     if binning not in BINNINGS:
         raise ValueError(f"binning must be one of {BINNINGS}")
-    delta = np.asarray(delta, dtype=np.float64)
-    if delta.size == 0:
+    confidence = np.asarray(confidence, dtype=np.float64)
+    correct = np.asarray(correct, dtype=np.float64)
+    if confidence.size == 0:
         return []
-    p = preference_probability(delta, temperature)
-    confidence = np.maximum(p, 1.0 - p)
-    correct = (delta > 0).astype(np.float64)
     if binning == "equal-mass":
         order = np.argsort(confidence, kind="stable")
-        groups = [g for g in np.array_split(order, min(n_bins, delta.size)) if g.size]
+        groups = [g for g in np.array_split(order, min(n_bins, confidence.size)) if g.size]
     else:
         edges = np.linspace(0.5, 1.0, n_bins + 1)
         which = np.clip(np.searchsorted(edges, confidence, side="right") - 1, 0, n_bins - 1)
@@ -57,15 +64,19 @@ def reliability_bins(
     ]
 
 
-def expected_calibration_error(
-    delta: np.ndarray, temperature: float = 1.0, n_bins: int = 10, binning: str = "equal-mass"
-) -> float:
-    """ECE = Σ_b (|B_b|/n)·|acc(B_b) − conf(B_b)| (see the module docstring for the bins)."""
-    bins = reliability_bins(delta, temperature, n_bins, binning)
+def ece_of_bins(bins: list[dict]) -> float:
+    """Σ_b (|B_b|/n)·|acc(B_b) − conf(B_b)|; NaN without pairs."""
     n = sum(b["n"] for b in bins)
     if n == 0:
         return float("nan")
     return float(sum(b["n"] / n * abs(b["accuracy"] - b["confidence"]) for b in bins))
+
+
+def expected_calibration_error(
+    delta: np.ndarray, temperature: float = 1.0, n_bins: int = 10, binning: str = "equal-mass"
+) -> float:
+    """ECE = Σ_b (|B_b|/n)·|acc(B_b) − conf(B_b)| (see the module docstring for the bins)."""
+    return ece_of_bins(reliability_bins(delta, temperature, n_bins, binning))
 
 
 def brier_score(delta: np.ndarray, temperature: float = 1.0) -> float:

@@ -54,9 +54,11 @@ class EvalConfig(ModelLoadOptions):
     )
     calibrate: bool = option(
         False,
-        "Fit the temperature T of σ(Δ/T) on a prompt-disjoint half "
-        "of the data (or --calibration-data), report ECE on the other half "
-        "before/after, and store T in rewardkit.json.",
+        "Calibrate σ(Δ/T) by cross-fitting: every pair gets its probability from a "
+        "temperature fitted on the other 4 of 5 prompt-disjoint folds; report that ECE with "
+        "its 95% interval and the noise floor (the 90% band of a perfectly calibrated "
+        "model's ECE on as many pairs), then store T fitted on all pairs in rewardkit.json. "
+        "With --calibration-data: fit there, report on --data.",
     )
     calibration_data: str | None = option(
         None, "Fit the temperature on this file instead (all its pairs); report on --data."

@@ -60,6 +60,16 @@ def _print_proxy_sections(metrics: dict) -> None:
                 f"; fitted T {number(fit['temperature'])} on {fit['fitted_on']}: ECE on "
                 f"{fit['tested_on']} {number(fit['before']['ece'])} → {number(fit['after']['ece'])}"
             )
+            floor = fit["after"].get("noise_floor")
+            if floor:
+                low, high = fit["after"]["ece_ci95"]
+                band = floor["band90"]
+                line += (
+                    f" (95% interval {number(low)}–{number(high)}); a perfectly calibrated model "
+                    f"on {fit['after']['n']} pairs: median {number(floor['median'])}, 90% band "
+                    f"{number(band[0])}–{number(band[1])} → "
+                    f"{'within' if fit['after']['within_noise_floor'] else 'above'} the noise floor"
+                )
         lines.append(line)
     lb = metrics.get("length_bias")
     if lb:

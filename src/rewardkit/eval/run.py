@@ -1,7 +1,7 @@
 """``rewardkit eval``: a reward model judged as a proxy → ``metrics.json`` + ``report.html``.
 
 Sections: accuracy (overall, per subset, per strength, sections, ties), calibration (with
-``--calibrate``: a temperature fitted on a prompt-disjoint half, or ``--calibration-data``),
+``--calibrate``: a cross-fitted temperature over prompt-disjoint folds, or ``--calibration-data``),
 length bias, hackability probes, uncertainty (ensembles) and OOD flags. With ``--out DIR``
 it writes ``metrics.json``, ``pairs.jsonl`` (one row per pair) and ``report.html``.
 """
@@ -18,6 +18,7 @@ from rewardkit.data.records import prompt_hash
 from rewardkit.errors import UserError
 from rewardkit.eval.calibration import temperature_fit_report
 from rewardkit.eval.config import EvalConfig
+from rewardkit.eval.cross_fitted import cross_fitted_report
 from rewardkit.eval.ood import FeatureStatistics
 from rewardkit.eval.probes import Probe, default_probes, load_probe_file
 from rewardkit.eval.proxy import ProxyOptions, ReferenceFeatures, evaluate_proxy
@@ -92,13 +93,6 @@ def ood_reference(target: Scorer, config: EvalConfig, progress: bool | None) -> 
         if target.manifest.get("heldout"):
             stats.heldout = target.manifest["heldout"]
     return {"stats": stats}
-
-
-def _calibration_split(scored) -> tuple[np.ndarray, np.ndarray]:
-    """Prompt-disjoint halves: prompts with an even sha256 go to fitting."""
-    fit = np.array([prompt_hash(p.prompt) % 2 == 0 for p in scored.pairs], dtype=bool)
-    judged = np.array([not p.tie for p in scored.pairs], dtype=bool)
-    return fit & judged, ~fit & judged
 
 
 def _store_temperature(target: Scorer, temperature: float) -> str:
@@ -182,31 +176,41 @@ def evaluate_with_rows(
 
 
 def _fit_temperature(target: Scorer, scored, config: EvalConfig, progress) -> dict:
-    """``--calibrate``: T fitted on a prompt-disjoint half (or ``--calibration-data``), ECE
-    reported on the other half (or all of ``--data``) before and after."""
+    """``--calibrate``: cross-fitted over prompt-disjoint folds of ``--data``
+    (:mod:`rewardkit.eval.cross_fitted`: every pair out of fold, the ECE's interval and its
+    noise floor; the stored T fitted on all pairs), or T fitted on ``--calibration-data`` and
+    tested on all of ``--data``."""
     delta = scored.r_chosen - scored.r_rejected
-    if config.calibration_data:
-        cal_pairs, _ = _read_split(config.calibration_data, config, "all")
-        cal = target.score_pairs(
-            cal_pairs, overlong=config.overlong, batch_size=config.batch_size, progress=progress
+    judged = np.array([not p.tie for p in scored.pairs], dtype=bool)
+    if not config.calibration_data:
+        prompts = [prompt_hash(p.prompt) for p, keep in zip(scored.pairs, judged) if keep]
+        if len(set(prompts)) < 2:
+            raise UserError(
+                "--calibrate needs non-tie pairs of at least 2 prompts to cross-fit; add "
+                "data or pass --calibration-data FILE"
+            )
+        return cross_fitted_report(
+            delta[judged],
+            prompts,
+            current_temperature=target.temperature,
+            n_bins=config.n_bins,
+            binning=config.binning,
         )
-        cal_delta = (cal.r_chosen - cal.r_rejected)[[not p.tie for p in cal.pairs]]
-        test = np.array([not p.tie for p in scored.pairs], dtype=bool)
-        fitted_on, tested_on = config.calibration_data, "all pairs of --data"
-    else:
-        fit, test = _calibration_split(scored)
-        cal_delta = delta[fit]
-        fitted_on, tested_on = "prompt-hash half A", "prompt-hash half B"
-    if cal_delta.size == 0 or not test.any():
+    cal_pairs, _ = _read_split(config.calibration_data, config, "all")
+    cal = target.score_pairs(
+        cal_pairs, overlong=config.overlong, batch_size=config.batch_size, progress=progress
+    )
+    cal_delta = (cal.r_chosen - cal.r_rejected)[[not p.tie for p in cal.pairs]]
+    if cal_delta.size == 0 or not judged.any():
         raise UserError(
             "--calibrate needs non-tie pairs on both sides; add data or pass "
             "--calibration-data FILE"
         )
     return temperature_fit_report(
         cal_delta,
-        delta[test],
-        fitted_on=fitted_on,
-        tested_on=tested_on,
+        delta[judged],
+        fitted_on=config.calibration_data,
+        tested_on="all pairs of --data",
         current_temperature=target.temperature,
         n_bins=config.n_bins,
         binning=config.binning,
