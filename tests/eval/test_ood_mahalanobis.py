@@ -92,3 +92,19 @@ def test_ood_section_by_hand():
     assert tied["fraction_flagged"] == 0.5 and tied["accuracy_flagged"] == 0.0
     none = ood_flags(3, None, None, None, None)
     assert not none["any"].any() and none["any"].shape == (3,)
+
+
+def test_abstaining_by_distance_by_hand():
+    """Same four pairs: abstaining on the most distant first keeps (1, 1, 1) then (3): at
+    74% coverage the kept pairs are 1, 3, 4 (2 of 3 right), at 50% pairs 1 and 3 (stable
+    order: 1 of 2 right); abstaining on the flagged pairs (2 of 4) keeps half of them."""
+    stats = FeatureStatistics(np.zeros(1), np.eye(1), 0.0, 2.0, 0.5)
+    distance, spread = np.array([1.0, 3.0, 1.0, 1.0]), np.array([0.1, 0.1, 0.9, 0.2])
+    correct = np.array([1, 0, 0, 1], bool)
+    abstain = ood_section(correct, distance, spread, stats, 0.5)["abstain_by_distance"]
+    assert abstain["accuracy_at"]["1.0"] == 0.5
+    assert abstain["accuracy_at"]["0.5"] == 0.5
+    at_74 = int(np.argmin(np.abs(np.array(abstain["coverage"]) - 0.74)))  # 3 of 4 pairs
+    assert abstain["accuracy"][at_74] == pytest.approx(2 / 3)
+    assert abstain["coverage_without_flagged"] == 0.5
+    assert "abstain_by_distance" not in ood_section(correct, None, spread, stats, 0.5)

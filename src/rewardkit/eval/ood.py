@@ -31,6 +31,7 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 
 from rewardkit.data.splits import fold_assignments
+from rewardkit.eval.uncertainty import accuracy_coverage
 
 STATS_FILE = "feature_stats.safetensors"
 QUANTILE = 0.95
@@ -211,8 +212,9 @@ def ood_section(
     spread_threshold: float | None,
     tie: np.ndarray | None = None,
 ) -> dict:
-    """Fractions flagged (by distance, by spread, by either) over all pairs, and accuracy of
-    flagged vs unflagged pairs over the non-tie ones (``tie`` marks the ties)."""
+    """Fractions flagged (by distance, by spread, by either) over all pairs, accuracy of
+    flagged vs unflagged pairs over the non-tie ones (``tie`` marks the ties), and the
+    accuracy–coverage curve of abstaining on the most distant pairs first."""
     correct = np.asarray(correct, dtype=bool)
     judged = ~np.asarray(tie, dtype=bool) if tie is not None else np.ones(correct.size, bool)
     flags = ood_flags(correct.size, distance, spread, stats, spread_threshold)
@@ -247,6 +249,12 @@ def ood_section(
             out["distance_median"] = float(np.median(distance))
     if spread_threshold is not None:
         out["spread_threshold"] = float(spread_threshold)
+    if distance is not None and judged.any():
+        # what abstaining buys: drop the most distant pairs first (Geifman & El-Yaniv 2017)
+        out["abstain_by_distance"] = accuracy_coverage(distance[judged], correct[judged])
+        out["abstain_by_distance"]["coverage_without_flagged"] = float(
+            (~flags["any"][judged]).mean()
+        )
     ref = out.get("in_distribution_fraction_flagged")
     if ref and out["fraction_flagged"] is not None:
         out["ratio_to_in_distribution"] = out["fraction_flagged"] / ref

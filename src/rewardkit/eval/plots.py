@@ -119,7 +119,7 @@ def probe_flip_rates(results: dict) -> str:
 
 def accuracy_coverage(curves: dict[str, dict]) -> str:
     plt, fig, ax = _figure(5.6, 3.8)
-    for (label, curve), color in zip(curves.items(), (ACCENT, REJECTED, CHOSEN)):
+    for (label, curve), color in zip(curves.items(), (ACCENT, REJECTED, CHOSEN, GREY)):
         if curve and curve.get("coverage"):
             ax.plot(curve["coverage"], curve["accuracy"], color=color, label=label)
     ax.set_xlabel("coverage (most certain fraction of pairs)")

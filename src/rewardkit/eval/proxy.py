@@ -287,9 +287,12 @@ def _plots(metrics, scored, judged, probe_results, distance, stats) -> dict:
     curves = {f"T = {calibration['temperature']:.3g}": calibration["bins"]}
     fit = calibration.get("temperature_fit")
     if fit:
+        after = fit["after"]["temperature"]
         curves = {
             f"before (T = {fit['before']['temperature']:.3g})": fit["before"]["bins"],
-            f"after (T = {fit['after']['temperature']:.3g})": fit["after"]["bins"],
+            ("after (cross-fitted)" if after is None else f"after (T = {after:.3g})"): fit[
+                "after"
+            ]["bins"],
         }
     out["reliability"] = plots.reliability_diagram(curves)
     out["length"] = plots.length_scatter(
@@ -305,6 +308,9 @@ def _plots(metrics, scored, judged, probe_results, distance, stats) -> dict:
             "probability spread": unc["probability_spread"]["accuracy_coverage"],
             **coverage,
         }
+    abstain = metrics["ood"].get("abstain_by_distance")
+    if abstain:
+        coverage["OOD distance (abstain on the most distant)"] = abstain
     out["coverage"] = plots.accuracy_coverage(coverage)
     if distance is not None and distance.size:
         out["ood"] = plots.distance_histogram(distance, stats.distance_threshold)
