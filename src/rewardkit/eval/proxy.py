@@ -287,12 +287,11 @@ def _plots(metrics, scored, judged, probe_results, distance, stats) -> dict:
     curves = {f"T = {calibration['temperature']:.3g}": calibration["bins"]}
     fit = calibration.get("temperature_fit")
     if fit:
-        after = fit["after"]["temperature"]
+        after_t = fit["after"]["temperature"]
+        after = "after (cross-fitted)" if after_t is None else f"after (T = {after_t:.3g})"
         curves = {
             f"before (T = {fit['before']['temperature']:.3g})": fit["before"]["bins"],
-            ("after (cross-fitted)" if after is None else f"after (T = {after:.3g})"): fit[
-                "after"
-            ]["bins"],
+            after: fit["after"]["bins"],
         }
     out["reliability"] = plots.reliability_diagram(curves)
     out["length"] = plots.length_scatter(
