@@ -72,3 +72,48 @@ def log_in(client: httpx.Client, name: str, token: str) -> str:
 
 def settings(**changes) -> AnnotateServeConfig:
     return AnnotateServeConfig(**{"seed": 0, **changes})
+
+
+class CliServer:
+    """``rewardkit annotate serve`` in its own process (as a user starts it) on a free
+    loopback port; stopped with SIGTERM."""
+
+    def __init__(self, *args: str):
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.args = [*args, "--port", str(self.port)]
+        self.process = None
+
+    def __enter__(self) -> str:
+        import os
+        import subprocess
+        import sys
+
+        command = [sys.executable, "-m", "rewardkit", "annotate", "serve", *self.args]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ
+        )
+        url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 120
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.process.stdout.read()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    return url
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start in 120 s")
+            time.sleep(0.2)
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except Exception:
+            self.process.kill()
+            self.process.wait()

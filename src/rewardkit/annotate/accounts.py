@@ -54,7 +54,7 @@ def add_annotator(store: Store, name: str, *, admin: bool = False) -> str:
 
 def check_login(store: Store, name: str, token: str) -> Annotator | None:
     """The annotator whose name and token these are, or None."""
-    with store.transaction() as session:
+    with store.reading() as session:
         annotator = session.scalar(select(Annotator).where(Annotator.name == name))
     if annotator is None:
         HASHER.hash(token)  # same work either way: no timing hint that a name exists
@@ -90,7 +90,7 @@ def session_user(store: Store, cookie: str | None) -> SessionUser | None:
     """The user of a live session cookie, or None (missing, unknown or expired)."""
     if not cookie or len(cookie) > 200:
         return None
-    with store.transaction() as session:
+    with store.reading() as session:
         row = session.execute(
             select(WebSession, Annotator)
             .join(Annotator, Annotator.id == WebSession.annotator_id)

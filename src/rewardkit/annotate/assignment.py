@@ -14,6 +14,7 @@ reward model's least certain items first.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
@@ -72,6 +73,15 @@ def open_items(session, annotator_id: int, overlap: int) -> list[tuple[int, int]
     return [(item_id, count) for item_id, count in rows]
 
 
+@dataclass
+class Next:
+    """What an annotator's page shows: the item (None when nothing is left) and progress."""
+
+    item: Item | None
+    done: int
+    total: int
+
+
 def next_item(
     store: Store,
     annotator_id: int,
@@ -79,32 +89,26 @@ def next_item(
     overlap: int,
     gold_rate: float = 0.0,
     priority: dict[int, int] | None = None,
-) -> Item | None:
-    """The item ``annotator_id`` should judge next, or None when nothing is left."""
-    with store.transaction() as session:
+) -> Next:
+    """The item ``annotator_id`` should judge next, with their progress (judged, judged +
+    still open)."""
+    with store.reading() as session:
         done = session.scalar(select(func.count()).where(Judgement.annotator_id == annotator_id))
+        candidates = open_items(session, annotator_id, overlap)
+        total = done + len(candidates)
         if gold_rate > 0 and (done + 1) % max(1, round(1 / gold_rate)) == 0:
             seen = select(Judgement.item_id).where(Judgement.annotator_id == annotator_id)
             gold = session.scalar(
                 select(Item).where(Item.gold.is_not(None), Item.id.not_in(seen)).order_by(Item.id)
             )
             if gold is not None:
-                return gold
-        candidates = open_items(session, annotator_id, overlap)
+                return Next(gold, done, total + 1)
         if not candidates:
-            return None
+            return Next(None, done, total)
         if priority:
             last = len(priority)
             candidates.sort(key=lambda row: (priority.get(row[0], last), row[1], row[0]))
-        return session.get(Item, candidates[0][0])
-
-
-def progress(store: Store, annotator_id: int, overlap: int) -> tuple[int, int]:
-    """``(judged, judged + still open)`` for one annotator's progress bar."""
-    with store.transaction() as session:
-        done = session.scalar(select(func.count()).where(Judgement.annotator_id == annotator_id))
-        left = len(open_items(session, annotator_id, overlap))
-    return done, done + left
+        return Next(session.get(Item, candidates[0][0]), done, total)
 
 
 def check_answer(item: Item, answer: Answer) -> None:
@@ -128,13 +132,22 @@ def check_answer(item: Item, answer: Answer) -> None:
         raise Refused(422, f"a comment holds at most {MAX_COMMENT} characters")
 
 
-def submit(store: Store, annotator_id: int, answer: Answer, *, overlap: int) -> int:
-    """Record ``answer``; returns the judgement's id or raises :class:`Refused`."""
+def submit(
+    store: Store,
+    annotator_id: int,
+    item_id: int,
+    read_answer: Callable[[Item], Answer],
+    *,
+    overlap: int,
+) -> int:
+    """Record the answer ``read_answer(item)`` gives for item ``item_id`` (read inside the
+    transaction that locks the item); returns the judgement's id or raises :class:`Refused`."""
     try:
         with store.transaction() as session:
-            item = session.scalar(select(Item).where(Item.id == answer.item_id).with_for_update())
+            item = session.scalar(select(Item).where(Item.id == item_id).with_for_update())
             if item is None:
-                raise Refused(404, f"no item {answer.item_id}")
+                raise Refused(404, f"no item {item_id}")
+            answer = read_answer(item)
             check_answer(item, answer)
             if item.gold is None and answer.choice != "skip":
                 counts = judged_counts()
@@ -154,7 +167,7 @@ def submit(store: Store, annotator_id: int, answer: Answer, *, overlap: int) -> 
             session.flush()
             return judgement.id
     except IntegrityError:
-        raise Refused(409, f"you already judged item {answer.item_id}") from None
+        raise Refused(409, f"you already judged item {item_id}") from None
 
 
 def undo_last(store: Store, annotator_id: int) -> int | None:

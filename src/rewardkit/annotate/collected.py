@@ -44,7 +44,7 @@ class Collected:
 
 def collect(store: Store) -> Collected:
     """Read every item, judgement and annotator name (ordered by id)."""
-    with store.transaction() as session:
+    with store.reading() as session:
         items = list(session.scalars(select(Item).order_by(Item.id)))
         rows = session.execute(
             select(Judgement, Annotator.name)

@@ -47,6 +47,7 @@ class Store:
     url: str
     engine: Engine
     sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
     upgraded_from: str | None = None
     backup: Path | None = None
 
@@ -54,6 +55,13 @@ class Store:
     def transaction(self) -> Iterator[Session]:
         """A session whose transaction commits on a clean exit and rolls back on an error."""
         with self.sessions.begin() as session:
+            yield session
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reads only: on SQLite a deferred transaction, which does not queue
+        behind writers (WAL readers see the last commit)."""
+        with self.read_sessions.begin() as session:
             yield session
 
 
@@ -67,9 +75,9 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite connections get WAL, foreign keys and immediate
-    transactions (see the module's docstring)."""
+def make_engine(url: str, *, immediate: bool = True) -> Engine:
+    """An engine for ``url``; SQLite connections get WAL, foreign keys and (unless
+    ``immediate`` is False: readers) immediate transactions (see the module's docstring)."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -93,8 +101,8 @@ def make_engine(url: str) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _begin_immediate(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
@@ -118,7 +126,13 @@ def open_store(url: str, *, upgrade: bool = True) -> Store:
             f"cannot open the database {safe_url(url)}: {err.orig}; check --db"
         ) from None
     head = head_revision()
-    store = Store(url=url, engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
+    reader = engine if engine.dialect.name != "sqlite" else make_engine(url, immediate=False)
+    store = Store(
+        url=url,
+        engine=engine,
+        sessions=sessionmaker(engine, expire_on_commit=False),
+        read_sessions=sessionmaker(reader, expire_on_commit=False),
+    )
     if revision == head:
         return store
     if revision is None and has_tables:

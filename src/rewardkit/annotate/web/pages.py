@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Stre
 from sqlalchemy import select
 
 from rewardkit.annotate import accounts
-from rewardkit.annotate.assignment import Refused, next_item, progress, submit, undo_last
+from rewardkit.annotate.assignment import Next, Refused, next_item, submit, undo_last
 from rewardkit.annotate.schema import Item, Judgement
 from rewardkit.annotate.web.forms import (
     LOGIN_CSRF_COOKIE,
@@ -95,10 +95,18 @@ def logout(request: Request, csrf: str = Form(""), user=Depends(current_user)):
     return response
 
 
-def item_to_show(request: Request, user: accounts.SessionUser, wanted: int | None) -> Item | None:
+def item_to_show(request: Request, user: accounts.SessionUser, wanted: int | None) -> Next:
     store, settings = request.app.state.store, request.app.state.settings
+    queue = request.app.state.queue
+    upcoming = next_item(
+        store,
+        user.annotator_id,
+        overlap=settings.overlap,
+        gold_rate=settings.gold_rate,
+        priority=queue.priority() if queue is not None else None,
+    )
     if wanted is not None:
-        with store.transaction() as session:
+        with store.reading() as session:
             item = session.get(Item, wanted)
             mine = session.scalar(
                 select(Judgement.id).where(
@@ -106,28 +114,20 @@ def item_to_show(request: Request, user: accounts.SessionUser, wanted: int | Non
                 )
             )
         if item is not None and mine is None:
-            return item
-    queue = request.app.state.queue
-    return next_item(
-        store,
-        user.annotator_id,
-        overlap=settings.overlap,
-        gold_rate=settings.gold_rate,
-        priority=queue.priority() if queue is not None else None,
-    )
+            upcoming.item = item
+    return upcoming
 
 
 @router.get("/", response_class=HTMLResponse)
 def annotate_page(
     request: Request, item: int | None = None, note: str = "", user=Depends(current_user)
 ):
-    store, settings = request.app.state.store, request.app.state.settings
-    shown = item_to_show(request, user, item)
-    done, total = progress(store, user.annotator_id, settings.overlap)
+    upcoming = item_to_show(request, user, item)
+    shown = upcoming.item
     context = {
         "user": user,
-        "done": done,
-        "total": max(total, 1),
+        "done": upcoming.done,
+        "total": max(upcoming.total, 1),
         "note": NOTES.get(note, ""),
         "item": item_view(shown, request.app.state.shuffle) if shown else None,
     }
@@ -140,12 +140,14 @@ async def judge(request: Request, user=Depends(current_user)):
     check_csrf(user, form.get("csrf"))
     store, settings = request.app.state.store, request.app.state.settings
     try:
-        with store.transaction() as session:
-            item = session.get(Item, _item_id(form.get("item_id")))
-        if item is None:
-            raise Refused(404, "no such item")
-        answer = answer_from_form(item, form)
-        submit(store, user.annotator_id, answer, overlap=settings.overlap)
+        item_id = _item_id(form.get("item_id"))
+        submit(
+            store,
+            user.annotator_id,
+            item_id,
+            lambda item: answer_from_form(item, form),
+            overlap=settings.overlap,
+        )
     except Refused as refused:
         if refused.status == 409:
             return RedirectResponse("/?note=taken", status_code=303)
