@@ -101,8 +101,10 @@ def test_pandalm_subset_matches_the_hand_computation(pandalm_subset, sqlite_stor
     # leave-one-out for annotator1: the two others lead only when they agree
     used = [v for v in labels if v["annotator2"] == v["annotator3"]]
     expected = sum(v["annotator1"] == v["annotator2"] for v in used) / len(used)
-    assert stats["leave_one_out"]["annotator1"] == {"agreement": pytest.approx(expected),
-                                                    "items": len(used)}
+    assert stats["leave_one_out"]["annotator1"] == {
+        "agreement": pytest.approx(expected),
+        "items": len(used),
+    }
     assert stats["progress"]["judgements"] == 3 * ITEMS
 
 
@@ -114,7 +116,9 @@ def test_dawid_skene_ranks_a_careless_annotator_last():
         truth[item] = rng.choice("ab")
         for name in ("c1", "c2", "c3"):
             wrong = rng.random() < 0.1
-            table.append((str(item), name, ("b" if truth[item] == "a" else "a") if wrong else truth[item]))
+            table.append(
+                (str(item), name, ("b" if truth[item] == "a" else "a") if wrong else truth[item])
+            )
         table.append((str(item), "random", rng.choice(["a", "b", "tie", "both_bad"])))
     reliability, labels = dawid_skene(table)
     assert min(reliability, key=reliability.get) == "random"

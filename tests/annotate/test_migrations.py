@@ -9,7 +9,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select
 
 from rewardkit.annotate.schema import Base, Judgement
-from rewardkit.annotate.store import current_revision, head_revision, make_engine, migrate, open_store
+from rewardkit.annotate.store import (
+    current_revision,
+    head_revision,
+    make_engine,
+    migrate,
+    open_store,
+)
 from rewardkit.errors import UserError
 
 

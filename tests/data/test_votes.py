@@ -119,16 +119,20 @@ def test_real_pandalm_judgements(shared_data):
 
 
 def test_both_bad_votes_are_left_out_and_counted(write_jsonl):
-    """Item x: a, both_bad (field), b-as-both_bad (choice) → only the a vote counts.
-    Item y: two both-bad votes → no pair, counted as an item with only both-bad votes."""
-    rows = _votes("x", ["a", "tie", "both_bad"]) + _votes("y", ["both_bad", "BOTH_BAD"])
+    """Item x: a, tie-marked-both_bad (field), both_bad → a 1, both bad 2: both bad leads, no
+    pair. Item y: a, a, both_bad → the a votes decide. Item z: both_bad ×2 → no pair."""
+    rows = (
+        _votes("x", ["a", "tie", "both_bad"])
+        + _votes("y", ["a", "a", "both_bad"])
+        + _votes("z", ["both_bad", "BOTH_BAD"])
+    )
     rows[1]["both_bad"] = True
     pairs, report = read_pairs(write_jsonl(rows))
     assert [(p.id, p.chosen, p.extra["votes"]) for p in pairs] == [
-        ("x", "answer A", {"a": 1, "b": 0, "tie": 0})
+        ("y", "answer A", {"a": 2, "b": 0, "tie": 0})
     ]
-    assert (report.both_bad_votes, report.both_bad_items) == (4, 1)
-    assert "4 both-bad votes left out (1 items had only those)" in report.summary()
+    assert (report.both_bad_votes, report.both_bad_items) == (5, 2)
+    assert "5 both-bad votes left out (2 items where both bad led, no pair)" in report.summary()
 
 
 def test_strength_becomes_the_mean_margin_of_the_winning_votes(write_jsonl):

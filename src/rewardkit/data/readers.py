@@ -53,7 +53,7 @@ class LoadReport:
     n_items: int = 0
     skipped: list[SkippedRecord] = field(default_factory=list)
     both_bad_votes: int = 0  # votes format: "both bad" votes, left out of the pairs
-    both_bad_items: int = 0  # votes format: items whose every vote was "both bad" (no pair)
+    both_bad_items: int = 0  # votes format: items where "both bad" led (no pair)
 
     def skipped_by_reason(self) -> dict[str, int]:
         """``{reason: count}``, most frequent first."""
@@ -75,7 +75,7 @@ class LoadReport:
         if self.both_bad_votes:
             text += (
                 f"; {self.both_bad_votes} both-bad votes left out "
-                f"({self.both_bad_items} items had only those)"
+                f"({self.both_bad_items} items where both bad led, no pair)"
             )
         return text
 

@@ -17,9 +17,10 @@ subset         task family (optional; taken from the item's first vote)
 =============  ============================================================
 
 "Both bad" is kept apart from "tie" (Chatbot Arena records both): a both-bad vote says
-neither response should be learned from, so it is left out of the count and counted in
-:attr:`VoteTally.both_bad_votes`; an item whose every vote is both-bad gives no pair and is
-counted in :attr:`VoteTally.both_bad_items`.
+neither response should be learned from. An item where "both bad" has strictly more votes
+than a, b and tie each gives no pair and is counted in :attr:`VoteTally.both_bad_items`;
+otherwise its both-bad votes are left out and the other votes decide. Every both-bad vote is
+counted in :attr:`VoteTally.both_bad_votes`.
 
 A pair's ``margin`` is the mean of ``strength_margins[strength]`` over the winning votes that
 gave a strength (0 when none did, and for ties): default slight 0, clear 0.5, strong 1.0.
@@ -106,6 +107,7 @@ class _Item:
     first: Vote
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CHOICES, 0))
     margins: dict[str, list[float]] = field(default_factory=lambda: {c: [] for c in CHOICES})
+    both_bad: int = 0
     annotators: list[str] = field(default_factory=list)
 
 
@@ -133,6 +135,7 @@ class VoteTally:
             item.annotators.append(vote.annotator)
         if vote.choice == BOTH_BAD:
             self.both_bad_votes += 1
+            item.both_bad += 1
             return
         item.counts[vote.choice] += 1
         if vote.strength is not None:
@@ -140,15 +143,19 @@ class VoteTally:
 
     @property
     def both_bad_items(self) -> int:
-        """Items whose every vote was both-bad (they give no pair)."""
-        return sum(not any(item.counts.values()) for item in self._items.values())
+        """Items where "both bad" leads alone (they give no pair)."""
+        return sum(_both_bad_leads(item) for item in self._items.values())
 
     def pairs(self) -> list[PreferencePair]:
         return [
             _majority_pair(item_id, item)
             for item_id, item in self._items.items()
-            if any(item.counts.values())
+            if not _both_bad_leads(item)
         ]
+
+
+def _both_bad_leads(item: _Item) -> bool:
+    return item.both_bad > max(item.counts.values())
 
 
 def _majority_pair(item_id: str, item: _Item) -> PreferencePair:
