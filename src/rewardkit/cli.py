@@ -140,7 +140,8 @@ ANNOTATE_COMMANDS = [
         "add-annotator",
         "rewardkit.annotate.config:AddAnnotatorConfig",
         "rewardkit.annotate.commands:add_annotator_command",
-        report="{role} {name} added; login token (shown once, only its hash is kept): {token}",
+        report="{role} {name} added; their login token (shown once, only its hash is kept):"
+        "\n{token}",
         help="Add an annotator (or an admin) and print their login token once.",
         epilog="Example:  \n`rewardkit annotate add-annotator alice`",
     ),
