@@ -21,8 +21,11 @@ from annotate_helpers import write_items  # noqa: E402
 
 WORDS = "tea coffee water cats dogs birds fish red blue green".split()
 ITEMS = [
-    {"id": f"i{n}", "prompt": f"what is {WORDS[n]}", "responses": [f"{WORDS[n]} is good",
-                                                                     f"no {WORDS[(n + 3) % 10]}"]}
+    {
+        "id": f"i{n}",
+        "prompt": f"what is {WORDS[n]}",
+        "responses": [f"{WORDS[n]} is good", f"no {WORDS[(n + 3) % 10]}"],
+    }
     for n in range(10)
 ]
 
