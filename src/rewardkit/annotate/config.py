@@ -28,7 +28,7 @@ class AnnotateServeConfig(Options):
     host: str = option(
         "127.0.0.1", "Address to bind. Loopback by default; anything else exposes the pages."
     )
-    port: int = option(8300, "TCP port (0 = pick a free one and print it).")
+    port: int = option(8300, "TCP port.")
     overlap: int = option(3, "Judgements wanted per item (each by a different annotator).")
     gold_rate: float = option(
         0.0,

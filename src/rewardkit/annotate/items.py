@@ -28,16 +28,10 @@ from sqlalchemy import select
 from rewardkit.annotate.schema import Item
 from rewardkit.annotate.store import Store
 from rewardkit.data import read_pairs
-from rewardkit.data.formats import ranked_pairs
+from rewardkit.data.formats import ranked_pairs, require_responses
 from rewardkit.data.readers import bad_record_error
 from rewardkit.data.sources import open_records
-from rewardkit.data.validation import (
-    RecordProblem,
-    get_field,
-    optional_id,
-    require_prompt,
-    type_name,
-)
+from rewardkit.data.validation import RecordProblem, optional_id, require_prompt
 from rewardkit.errors import UserError
 
 
@@ -66,14 +60,7 @@ def item_key(prompt: Any, responses: list[str]) -> str:
 def parse_item(record: dict[str, Any], where: str, *, gold: bool) -> NewItem:
     """One ``{"prompt", "responses", ...}`` record as an item (a gold one needs ``ranking``)."""
     prompt = require_prompt(record)
-    responses = get_field(record, "responses")
-    if not isinstance(responses, list) or len(responses) < 2:
-        raise RecordProblem("is not a list of at least 2 responses", field="responses")
-    for i, response in enumerate(responses):
-        if not isinstance(response, str):
-            raise RecordProblem(
-                f"item {i} is not a string (got {type_name(response)})", field="responses"
-            )
+    responses = require_responses(record)
     if len(set(responses)) < len(responses):
         raise RecordProblem(
             "holds the same response twice", field="responses", hint="keep each response once"

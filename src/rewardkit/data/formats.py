@@ -227,14 +227,7 @@ def parse_rankings(record: dict[str, Any], where: str) -> list[PreferencePair]:
     counts once (InstructGPT, Ouyang et al. 2022). Equal scores give ``tie=True`` pairs. A
     top-k ranking gives only the pairs it orders (see the module's docstring)."""
     prompt = require_prompt(record)
-    responses = get_field(record, "responses")
-    if not isinstance(responses, list) or len(responses) < 2:
-        raise RecordProblem("is not a list of at least 2 responses", field="responses")
-    for i, response in enumerate(responses):
-        if not isinstance(response, str):
-            raise RecordProblem(
-                f"item {i} is not a string (got {type_name(response)})", field="responses"
-            )
+    responses = require_responses(record)
     k = len(responses)
     if record.get("ranking") is not None:
         ordered = ranked_pairs(record["ranking"], k)
@@ -266,6 +259,19 @@ def parse_rankings(record: dict[str, Any], where: str) -> list[PreferencePair]:
             )
         )
     return pairs
+
+
+def require_responses(record: dict[str, Any]) -> list[str]:
+    """The record's ``responses``: a list of at least 2 strings."""
+    responses = get_field(record, "responses")
+    if not isinstance(responses, list) or len(responses) < 2:
+        raise RecordProblem("is not a list of at least 2 responses", field="responses")
+    for i, response in enumerate(responses):
+        if not isinstance(response, str):
+            raise RecordProblem(
+                f"item {i} is not a string (got {type_name(response)})", field="responses"
+            )
+    return responses
 
 
 def ranked_pairs(ranking: Any, k: int) -> list[tuple[int, int, bool]]:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import socket
-
 from rewardkit.annotate.config import AnnotateServeConfig
 from rewardkit.annotate.store import open_store, safe_url
-from rewardkit.errors import UserError
 
 
 def serve(config: AnnotateServeConfig) -> None:
@@ -26,20 +23,7 @@ def serve(config: AnnotateServeConfig) -> None:
         queue = UncertaintyQueue(store, config.model)
         queue.priority()  # score every item before the first page
     app = create_app(store, config, queue=queue)
-    sock = bind(config.host, config.port)
-    host, port = sock.getsockname()[:2]
-    console.print(f"annotation pages on http://{host}:{port}/ ({safe_url(config.db)})")
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    server.run(sockets=[sock])
-
-
-def bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as err:
-        sock.close()
-        raise UserError(f"cannot listen on {host}:{port} ({err.strerror}); pick another --port")
-    return sock
+    console.print(
+        f"annotation pages on http://{config.host}:{config.port}/ ({safe_url(config.db)})"
+    )
+    uvicorn.run(app, host=config.host, port=config.port, log_level="warning", access_log=False)
