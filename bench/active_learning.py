@@ -108,7 +108,7 @@ def fit(t: dict, rows: np.ndarray, members: int, seed: int):
 
 
 def accuracy(t: dict, heads) -> float:
-    w, b = heads.weights.mean(axis=0), float(np.mean(heads.biases))
+    w, b = heads.mean_head()
     prefers_chosen = t["eval_c"] @ w + b > t["eval_r"] @ w + b
     return float(np.mean(prefers_chosen == t["eval_truth"]))
 
@@ -116,7 +116,7 @@ def accuracy(t: dict, heads) -> float:
 def pick(t: dict, queue: str, heads, pool: np.ndarray, k: int, rng) -> np.ndarray:
     if queue == "random":
         return rng.choice(pool, size=k, replace=False)
-    deltas = t["a"][pool] @ heads.weights.T - t["b"][pool] @ heads.weights.T  # (P, K)
+    deltas = (t["a"][pool] - t["b"][pool]) @ heads.weight.T  # (P, K): each head's r_a − r_b
     if queue == "margin":
         order = np.argsort(np.abs(deltas.mean(axis=1)), kind="stable")
     else:

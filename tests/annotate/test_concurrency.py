@@ -24,7 +24,10 @@ ANNOTATORS, EACH, ITEMS, OVERLAP = 50, 20, 400, 3
 
 def annotate(url: str, name: str, token: str, accepted: Counter, errors: list) -> None:
     try:
-        with httpx.Client(base_url=url, timeout=120) as client:
+        # a refused connect (a full accept queue on a loaded machine) never reached the server:
+        # retrying it cannot duplicate a judgement; anything after the connect is not retried
+        transport = httpx.HTTPTransport(retries=5)
+        with httpx.Client(base_url=url, timeout=120, transport=transport) as client:
             html = log_in(client, name, token)
             while accepted[name] < EACH:
                 data = {
