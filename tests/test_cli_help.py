@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from rewardkit.cli import COMMANDS
+from rewardkit.cli import ANNOTATE_COMMANDS, COMMANDS
 
 HEAVY = ("torch", "transformers", "numpy")
 PROBE = (
@@ -37,9 +37,14 @@ def help_of(*words: str) -> tuple[str, dict]:
     return done.stdout, json.loads(done.stderr.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("verb", [None] + [command.name for command in COMMANDS] + ["version"])
+ANNOTATE_VERBS = ["annotate"] + [f"annotate {command.name}" for command in ANNOTATE_COMMANDS]
+
+
+@pytest.mark.parametrize(
+    "verb", [None] + [command.name for command in COMMANDS] + ["version"] + ANNOTATE_VERBS
+)
 def test_help_loads_no_heavy_library(verb):
-    words = () if verb is None else (verb,)
+    words = () if verb is None else tuple(verb.split())
     output, probe = help_of(*words)
     assert probe == {"code": 0, "heavy": []}
     assert f"Usage: rewardkit {verb or ''}".rstrip() in output

@@ -117,8 +117,77 @@ COMMANDS = [
     ),
 ]
 
+ANNOTATE_COMMANDS = [
+    Command(
+        "serve",
+        "rewardkit.annotate.config:AnnotateServeConfig",
+        "rewardkit.annotate.commands:serve_command",
+        help="Serve the annotation pages: annotators log in with their token and compare "
+        "or rank responses; loopback by default.",
+        epilog="Example:  \n`rewardkit annotate serve --db sqlite:///annotations.db "
+        "--overlap 3 --port 8300`",
+    ),
+    Command(
+        "import",
+        "rewardkit.annotate.config:AnnotateImportConfig",
+        "rewardkit.annotate.commands:import_command",
+        report="added {added} items and {gold_added} gold items ({already_present} already "
+        "present, {skipped} bad records skipped)",
+        help="Add items (a prompt and 2..K responses) to annotate, and gold items.",
+        epilog="Example:  \n`rewardkit annotate import cands.jsonl --gold checks.jsonl`",
+    ),
+    Command(
+        "add-annotator",
+        "rewardkit.annotate.config:AddAnnotatorConfig",
+        "rewardkit.annotate.commands:add_annotator_command",
+        report="{role} {name} added; their login token (shown once, only its hash is kept):"
+        "\n{token}",
+        help="Add an annotator (or an admin) and print their login token once.",
+        epilog="Example:  \n`rewardkit annotate add-annotator alice`",
+    ),
+    Command(
+        "stats",
+        "rewardkit.annotate.config:AnnotateStatsConfig",
+        "rewardkit.annotate.commands:stats_command",
+        show="rewardkit.annotate.stats:print_stats",
+        help="Progress, raw agreement, Cohen's κ per pair, Fleiss' κ, Krippendorff's α, "
+        "each annotator against the others and on gold items, Dawid–Skene reliability.",
+        epilog="Example:  \n`rewardkit annotate stats --json stats.json`",
+    ),
+    Command(
+        "export",
+        "rewardkit.annotate.config:AnnotateExportConfig",
+        "rewardkit.annotate.commands:export_command",
+        report="{pairs} pairs ({ties} ties, {pairs_from_rankings} from rankings; "
+        "{both_bad_items_left_out} both-bad items left out) by {aggregate} → {out}; raw votes "
+        "→ {raw_votes}, rankings → {raw_rankings}",
+        help="Write the judgements as pairs for rewardkit train, plus the raw votes.",
+        epilog="Example:  \n`rewardkit annotate export --out pairs.jsonl` then "
+        "`rewardkit train --data pairs.jsonl --out runs/mine`",
+    ),
+    Command(
+        "import-votes",
+        "rewardkit.annotate.config:ImportVotesConfig",
+        "rewardkit.annotate.commands:import_votes_command",
+        report="imported {votes} votes ({items_added} new items, {annotators_added} new "
+        "annotators, {already_present} already present, {skipped} bad rows skipped)",
+        help="Load per-vote rows (e.g. PandaLM's judgements) to get the same statistics.",
+        epilog="Example:  \n`rewardkit annotate import-votes ../shared/data/pandalm/"
+        "judgements.jsonl`",
+    ),
+]
+
 for _command in COMMANDS:
     config_command(app, _command)
+
+annotate_app = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    help="Collect human comparisons: pages, annotators, agreement, export to training.",
+)
+for _command in ANNOTATE_COMMANDS:
+    config_command(annotate_app, _command)
+app.add_typer(annotate_app, name="annotate")
 
 
 @app.command("version", help="Print the rewardkit version.")

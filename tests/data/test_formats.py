@@ -220,11 +220,28 @@ def test_rankings_from_scores_keep_ties(write_jsonl):
     assert math.fsum(p.weight for p in pairs) == pytest.approx(1.0)
 
 
+def test_top_k_ranking_orders_ranked_over_unranked_only(write_jsonl):
+    """K = 5, top-2 [3, 1]: 3 ≻ 1, then each of 3 and 1 ≻ each of the unranked {0, 2, 4}
+    (2 × 3 = 6 pairs), and nothing among 0, 2, 4: 1 + 6 = 7 pairs, weight 1/7 each."""
+    row = {"id": "g", "prompt": "p", "responses": ["r0", "r1", "r2", "r3", "r4"], "ranking": [3, 1]}
+    pairs, report = read_pairs(write_jsonl([row]))
+    assert report.n_pairs == 7
+    assert [p.id for p in pairs] == ["g:3-1", "g:3-0", "g:3-2", "g:3-4", "g:1-0", "g:1-2", "g:1-4"]
+    assert all(p.weight == pytest.approx(1 / 7) for p in pairs)
+    unranked = {"r0", "r2", "r4"}
+    assert not any(p.chosen in unranked for p in pairs)
+
+
+NOT_A_RANKING = "field 'ranking': is not a full or top-k ranking"
+
+
 @pytest.mark.parametrize(
     "row, expected",
     [
-        ({"responses": ["a", "b"], "ranking": [0, 0]}, "field 'ranking': is not a permutation"),
-        ({"responses": ["a", "b"], "ranking": [0, 1, 2]}, "field 'ranking': is not a permutation"),
+        ({"responses": ["a", "b"], "ranking": [0, 0]}, f"{NOT_A_RANKING}"),
+        ({"responses": ["a", "b"], "ranking": [0, 1, 2]}, f"{NOT_A_RANKING}"),
+        ({"responses": ["a", "b"], "ranking": []}, f"{NOT_A_RANKING}"),
+        ({"responses": ["a", "b"], "ranking": [2]}, f"{NOT_A_RANKING}"),
         ({"responses": ["a", "b"], "scores": [1]}, "field 'scores': is not a list of 2 numbers"),
         (
             {"responses": ["a", "b"], "scores": [1, float("nan")]},

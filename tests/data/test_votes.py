@@ -61,7 +61,9 @@ def test_votes_may_come_in_any_order(write_jsonl):
 @pytest.mark.parametrize(
     "change, expected",
     [
-        ({"choice": "maybe"}, "field 'choice': is not 'a', 'b' or 'tie'"),
+        ({"choice": "maybe"}, "field 'choice': is not 'a', 'b', 'tie' or 'both_bad'"),
+        ({"strength": "huge"}, "field 'strength': is not one of slight, clear, strong"),
+        ({"both_bad": "yes"}, "field 'both_bad': is not true/false"),
         ({"choice": None}, "field 'choice': is missing"),
         ({"response_b": "answer A"}, "'response_a' is identical to 'response_b'"),
         (
@@ -114,3 +116,31 @@ def test_real_pandalm_judgements(shared_data):
     assert sum(p.tie for p in pairs) == expected_ties
     assert all(sum(p.extra["votes"].values()) == 3 for p in pairs)
     assert all(p.annotator == "annotator1,annotator2,annotator3" for p in pairs)
+
+
+def test_both_bad_votes_are_left_out_and_counted(write_jsonl):
+    """Item x: a, tie-marked-both_bad (field), both_bad → a 1, both bad 2: both bad leads, no
+    pair. Item y: a, a, both_bad → the a votes decide. Item z: both_bad ×2 → no pair."""
+    rows = (
+        _votes("x", ["a", "tie", "both_bad"])
+        + _votes("y", ["a", "a", "both_bad"])
+        + _votes("z", ["both_bad", "BOTH_BAD"])
+    )
+    rows[1]["both_bad"] = True
+    pairs, report = read_pairs(write_jsonl(rows))
+    assert [(p.id, p.chosen, p.extra["votes"]) for p in pairs] == [
+        ("y", "answer A", {"a": 2, "b": 0, "tie": 0})
+    ]
+    assert (report.both_bad_votes, report.both_bad_items) == (5, 2)
+    assert "5 both-bad votes left out (2 items where both bad led, no pair)" in report.summary()
+
+
+def test_strength_becomes_the_mean_margin_of_the_winning_votes(write_jsonl):
+    """b wins 2–1; the b votes say strong (1.0) and clear (0.5) → margin 0.75; the a vote's
+    strength is not the winner's and does not count. A tie has margin 0."""
+    rows = _votes("s", ["b", "b", "a"]) + _votes("t", ["tie", "tie"])
+    for row, strength in zip(rows, ["strong", "clear", "strong", "strong", None]):
+        row["strength"] = strength
+    by_id = {p.id: p for p in read_pairs(write_jsonl(rows))[0]}
+    assert by_id["s"].margin == pytest.approx((1.0 + 0.5) / 2)
+    assert (by_id["t"].tie, by_id["t"].margin) == (True, 0.0)

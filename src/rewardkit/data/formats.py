@@ -12,11 +12,16 @@ implicit    ``{"chosen", "rejected"}`` whole conversations (message lists    1
 hh-rlhf     ``{"chosen", "rejected"}`` Anthropic transcripts                 1
             ``"\\n\\nHuman: … \\n\\nAssistant: …"``
 rankings    ``{"prompt", "responses": [K texts], "ranking": [best first]}``  C(K,2), weight
-            or ``"scores": [K numbers]`` (higher is better)                  1/C(K,2) each
+            or ``"scores": [K numbers]`` (higher is better); a partial       1/C(K,2) each
+            (top-k) ``ranking`` lists only the k best                        (top-k: see below)
 votes       one row per vote: ``{"item_id", "prompt", "response_a",         1 per item_id
             "response_b", "annotator", "choice": "a"|"b"|"tie"}``            (see ``votes.py``)
 single      ``{"prompt", "response"}``: one response to score                (a ScoredItem)
 ==========  ===============================================================  ==================
+
+A top-k ranking (``ranking`` lists k < K distinct indices, best first) gives the pairs among
+the k ranked responses plus each ranked response ≻ every unranked one, and no pair among the
+unranked: k(k−1)/2 + k(K−k) pairs, each weighted 1 over that count.
 
 Optional fields of explicit, implicit and hh-rlhf records: ``margin`` (finite number),
 ``tie`` (bool), ``weight`` (number >= 0), ``subset``, ``annotator``, ``id``. Rankings take
@@ -31,7 +36,6 @@ its ``"\\n\\nHuman:"`` and ``"\\n\\nAssistant:"`` markers.
 from __future__ import annotations
 
 from collections.abc import Callable
-from math import comb
 from typing import Any
 
 from rewardkit.data.records import PreferencePair, Prompt, ScoredItem
@@ -220,19 +224,13 @@ def _pair(
 
 def parse_rankings(record: dict[str, Any], where: str) -> list[PreferencePair]:
     """All C(K,2) pairs of K ranked responses, each weighted 1/C(K,2) so that every prompt
-    counts once (InstructGPT, Ouyang et al. 2022). Equal scores give ``tie=True`` pairs."""
+    counts once (InstructGPT, Ouyang et al. 2022). Equal scores give ``tie=True`` pairs. A
+    top-k ranking gives only the pairs it orders (see the module's docstring)."""
     prompt = require_prompt(record)
-    responses = get_field(record, "responses")
-    if not isinstance(responses, list) or len(responses) < 2:
-        raise RecordProblem("is not a list of at least 2 responses", field="responses")
-    for i, response in enumerate(responses):
-        if not isinstance(response, str):
-            raise RecordProblem(
-                f"item {i} is not a string (got {type_name(response)})", field="responses"
-            )
+    responses = require_responses(record)
     k = len(responses)
     if record.get("ranking") is not None:
-        ordered = _ranked_pairs(record["ranking"], k)
+        ordered = ranked_pairs(record["ranking"], k)
     elif record.get("scores") is not None:
         ordered = _scored_pairs(record["scores"], k)
     else:
@@ -242,7 +240,7 @@ def parse_rankings(record: dict[str, Any], where: str) -> list[PreferencePair]:
             hint="give 'ranking' (response indices, best first) or 'scores' (higher is better)",
         )
     group_id = optional_id(record) or where
-    weight = optional_weight(record) / comb(k, 2)
+    weight = optional_weight(record) / len(ordered)
     subset, annotator = optional_text(record, "subset"), optional_text(record, "annotator")
     pairs = []
     for i, j, tie in ordered:
@@ -263,19 +261,39 @@ def parse_rankings(record: dict[str, Any], where: str) -> list[PreferencePair]:
     return pairs
 
 
-def _ranked_pairs(ranking: Any, k: int) -> list[tuple[int, int, bool]]:
+def require_responses(record: dict[str, Any]) -> list[str]:
+    """The record's ``responses``: a list of at least 2 strings."""
+    responses = get_field(record, "responses")
+    if not isinstance(responses, list) or len(responses) < 2:
+        raise RecordProblem("is not a list of at least 2 responses", field="responses")
+    for i, response in enumerate(responses):
+        if not isinstance(response, str):
+            raise RecordProblem(
+                f"item {i} is not a string (got {type_name(response)})", field="responses"
+            )
+    return responses
+
+
+def ranked_pairs(ranking: Any, k: int) -> list[tuple[int, int, bool]]:
+    """``(chosen, rejected, tie)`` index pairs of a full or top-k ``ranking`` (best first) of
+    ``k`` responses: every ranked response ≻ each one ranked below it and each unranked one;
+    the unranked ones are not compared with each other."""
     valid = (
         isinstance(ranking, list)
+        and 0 < len(ranking) <= k
         and all(isinstance(i, int) and not isinstance(i, bool) for i in ranking)
-        and sorted(ranking) == list(range(k))
+        and all(0 <= i < k for i in ranking)
+        and len(set(ranking)) == len(ranking)
     )
     if not valid:
         raise RecordProblem(
-            "is not a permutation of the response indices",
+            "is not a full or top-k ranking of the response indices",
             field="ranking",
-            hint=f"list each index 0..{k - 1} once, best first",
+            hint=f"list distinct indices of 0..{k - 1}, best first (all of them, or the k best)",
         )
-    return [(ranking[a], ranking[b], False) for a in range(k) for b in range(a + 1, k)]
+    unranked = [i for i in range(k) if i not in ranking]
+    below = [list(ranking[place + 1 :]) + unranked for place in range(len(ranking))]
+    return [(best, worse, False) for best, rest in zip(ranking, below) for worse in rest]
 
 
 def _scored_pairs(scores: Any, k: int) -> list[tuple[int, int, bool]]:

@@ -52,6 +52,8 @@ class LoadReport:
     n_pairs: int = 0
     n_items: int = 0
     skipped: list[SkippedRecord] = field(default_factory=list)
+    both_bad_votes: int = 0  # votes format: "both bad" votes, left out of the pairs
+    both_bad_items: int = 0  # votes format: items where "both bad" led (no pair)
 
     def skipped_by_reason(self) -> dict[str, int]:
         """``{reason: count}``, most frequent first."""
@@ -70,6 +72,11 @@ class LoadReport:
         if self.skipped:
             reasons = "; ".join(f"{n}× {reason}" for reason, n in self.skipped_by_reason().items())
             text += f" ({reasons})"
+        if self.both_bad_votes:
+            text += (
+                f"; {self.both_bad_votes} both-bad votes left out "
+                f"({self.both_bad_items} items where both bad led, no pair)"
+            )
         return text
 
 
@@ -128,9 +135,10 @@ def _read(
             resolved = record_format
         except RecordProblem as problem:
             if on_bad_record == "error":
-                raise _bad_record_error(problem, where, resolved) from None
+                raise bad_record_error(problem, where, resolved) from None
             report.skipped.append(SkippedRecord(where=where, reason=problem.reason))
     items.extend(tally.pairs())
+    report.both_bad_votes, report.both_bad_items = tally.both_bad_votes, tally.both_bad_items
     report.format = resolved or "unknown"
     report.n_pairs = sum(isinstance(item, PreferencePair) for item in items)
     report.n_items = len(items) - report.n_pairs
@@ -143,7 +151,8 @@ def _read(
     return items, report
 
 
-def _bad_record_error(problem: RecordProblem, where: str, format: str | None) -> BadRecordError:
+def bad_record_error(problem: RecordProblem, where: str, format: str | None) -> BadRecordError:
+    """The one line a bad record becomes: where, field, problem, hint and the fix."""
     message = problem.problem
     if problem.hint:
         message += f" ({problem.hint})"
