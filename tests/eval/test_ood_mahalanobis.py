@@ -40,6 +40,19 @@ def test_shrinkage_makes_few_samples_invertible():
     assert np.all(np.linalg.eigvalsh(cov) > 0)
 
 
+@pytest.mark.parametrize("rows", [2, 1])
+def test_two_texts_or_two_distinct_ones_still_give_an_invertible_covariance(rows):
+    """Two texts (one pair), or many copies of two: the formula gives no shrinkage, the
+    sample covariance has rank 1; the estimate falls back to the target μ·I (a tiny eval
+    split used to end training with LinAlgError: Singular matrix)."""
+    x = np.random.default_rng(2).normal(size=(2, 16))
+    x = np.repeat(x, rows, axis=0) if rows > 1 else x
+    _, cov, shrinkage = ledoit_wolf(x)
+    assert shrinkage == 1.0 and np.all(np.linalg.eigvalsh(cov) > 0)
+    stats = fit_feature_statistics(x[:1], x[1:2])
+    assert np.isfinite(stats.distance_threshold)
+
+
 def test_out_of_fold_threshold_flags_about_five_percent_in_distribution():
     rng = np.random.default_rng(2)
     scale = np.diag(np.linspace(0.5, 2.0, 16))

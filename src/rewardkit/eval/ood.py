@@ -55,7 +55,11 @@ def ledoit_wolf(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     beta = (beta_sum / n - delta_sum) / (h * n)
     delta = (delta_sum - 2 * mu * np.trace(sample) + h * mu**2) / h
     beta = min(beta, delta)
-    shrinkage = 0.0 if beta == 0 else float(beta / delta)
+    shrinkage = 0.0 if beta <= 0 else float(beta / delta)
+    if shrinkage == 0 and n - 1 < h:
+        # the sample covariance has rank ≤ n − 1 < h (e.g. two texts): not invertible, and the
+        # estimate's formula gives no shrinkage to repair it; use the target, μ·I
+        shrinkage = 1.0
     covariance = (1 - shrinkage) * sample + shrinkage * mu * np.eye(h)
     if mu == 0:  # all features identical
         covariance = np.eye(h)
