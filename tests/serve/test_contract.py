@@ -30,6 +30,7 @@ SCORE_KEYS = {
     "tokens_removed",
     "preference",
     "spread",
+    "aggregate",
 }
 INFO_KEYS = {
     "model",
@@ -46,6 +47,7 @@ INFO_KEYS = {
     "ensemble",
     "rewardkit_version",
     "get_reward_scores_are",
+    "aggregate",
     "batching",
     "limits",
     "auth",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from rewardkit.config import Options, option
 from rewardkit.errors import UserError
-from rewardkit.options import FileScoringOptions, reward_model_option
+from rewardkit.options import AggregateOptions, FileScoringOptions, reward_model_option
 
 PAIRINGS = ("best-vs-worst", "all-pairs")
 
@@ -78,8 +78,9 @@ class SampleConfig(Options):
 
 
 @dataclass
-class CandidateScoringOptions(FileScoringOptions):
-    """What ``bon`` and ``label-pairs`` share: the reward model and the candidates file."""
+class CandidateScoringOptions(FileScoringOptions, AggregateOptions):
+    """What ``bon`` and ``label-pairs`` share: the reward model, the candidates file, and how
+    an ensemble's members make the reward that ranks the candidates."""
 
     model: str = reward_model_option()
     data: str = candidates_option()

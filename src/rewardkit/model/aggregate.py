@@ -21,16 +21,21 @@ Used by ``rewardkit serve``, ``bon``, ``label-pairs`` and ``overopt``.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from rewardkit.errors import UserError
+
+if TYPE_CHECKING:  # numpy is loaded when a reward is aggregated, not for `--help`
+    import numpy as np
 
 AGGREGATES = ("mean", "min", "uwo")
 DEFAULT_UWO_LAMBDA = 0.5  # Coste et al.'s best-of-n setting
 
 
-def aggregate_members(normalized: np.ndarray, method: str, uwo_lambda: float) -> np.ndarray:
+def aggregate_members(normalized: "np.ndarray", method: str, uwo_lambda: float) -> "np.ndarray":
     """``(N,)`` aggregate of ``normalized`` members' rewards ``(K, N)`` (module table)."""
+    import numpy as np
+
     members = np.asarray(normalized, dtype=np.float64)
     if method == "mean":
         return members.mean(axis=0)

@@ -136,7 +136,7 @@ class Scorer:
     def normalize_members(self, members: np.ndarray) -> np.ndarray:
         """``(K, N)`` members' rewards, each with its own stored normalization (a members
         ensemble's member folders; heads share the primary model's)."""
-        if self.kind != "members":
+        if self.heads is not None or len(self.models) == 1:
             return self.normalize(members)
         return np.stack([m.normalize(row) for m, row in zip(self.models, members)])
 

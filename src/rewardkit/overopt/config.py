@@ -7,9 +7,7 @@ from dataclasses import dataclass
 
 from rewardkit.config import Options, option
 from rewardkit.errors import UserError
-from rewardkit.options import FileScoringOptions, trust_remote_code_option
-
-DEFAULT_UWO_LAMBDA = 0.5  # Coste et al. 2023's setting for best-of-n (rewardkit.model.aggregate)
+from rewardkit.options import FileScoringOptions, trust_remote_code_option, uwo_lambda_option
 
 
 @dataclass
@@ -37,9 +35,7 @@ class OveroptConfig(FileScoringOptions):
         "a stronger reward model or ensemble (its mean normalized reward).",
     )
     out: str = option("", "Folder for overopt.json and report.html.", required=True)
-    uwo_lambda: float = option(
-        DEFAULT_UWO_LAMBDA, "λ of the uncertainty-weighted reward mean − λ·variance."
-    )
+    uwo_lambda: float = uwo_lambda_option()
     bootstrap: int = option(1000, "Bootstrap resamples of the prompts for the intervals.")
 
     def __post_init__(self):
