@@ -28,7 +28,7 @@ def synthetic(seed=0, bias=3.0):
         responses.append(
             [f"answer {i}" + (f" {FLATTERY_SENTENCES[0]}" if f else "") for i, f in enumerate(flag)]
         )
-    return gold, {"proxy": greedy, "proxy min": careful}, responses
+    return gold, {"proxy": greedy, "worst case (min)": careful}, responses
 
 
 @pytest.fixture(scope="module")
@@ -52,13 +52,13 @@ def test_a_proxy_that_rewards_a_trick_overoptimizes_and_says_so(lab):
 
 def test_the_mitigation_sentence_matches_the_computed_peaks(lab):
     results = lab["selectors"]
-    ours = results["proxy min"]["observed_peak"]["gold"]
+    ours = results["worst case (min)"]["observed_peak"]["gold"]
     theirs = results["proxy"]["observed_peak"]["gold"]
-    sentence = lab["findings"]["mitigations"]["proxy min"]
+    sentence = lab["findings"]["mitigations"]["worst case (min)"]
     assert ("reached a higher gold peak" in sentence) == (ours > theirs)
     assert ("did not reach a higher" in sentence) == (ours <= theirs)
     assert f"{ours:.3f}" in sentence and f"{theirs:.3f}" in sentence
-    swapped = mitigation_sentence("proxy min", "proxy", results)
+    swapped = mitigation_sentence("worst case (min)", "proxy", results)
     assert ("did not reach" in swapped) == (theirs <= ours)
 
 

@@ -54,7 +54,7 @@ def test_overopt_on_a_heads_ensemble_writes_json_and_report(
     assert result.exit_code == 0, result.stderr
     lab = json.loads((out / "overopt.json").read_text())
     names = list(lab["selectors"])
-    assert len(names) == 4 and names[1].endswith("mean") and names[2].endswith("min")
+    assert len(names) == 4 and names[1].startswith("ensemble mean") and names[2].startswith("worst")
     assert lab["candidates_per_prompt"] == 6 and lab["prompts"] == 12
     first = lab["selectors"][names[0]]
     assert len(first["gold"]) == 6 and first["fit"]["alpha"] is not None

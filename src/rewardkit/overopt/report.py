@@ -17,7 +17,7 @@ from rewardkit.overopt.summary import (
 from rewardkit.overopt.tricks import WORLD_FLATTERY_PROBE
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-CONSERVATIVE = (" min", " uwo")
+CONSERVATIVE = ("worst case", "uncertainty-weighted")
 
 
 def findings(lab: dict) -> dict:
@@ -37,7 +37,7 @@ def findings(lab: dict) -> dict:
     trick = WORLD_FLATTERY_PROBE if WORLD_FLATTERY_PROBE in tricks else None
     if trick is None and tricks:
         trick = max(tricks, key=lambda t: tricks[t]["lift"])
-    worst_case = next((n for n in names if any(c in n for c in CONSERVATIVE)), None)
+    worst_case = next((n for n in names if n.startswith(CONSERVATIVE)), None)
     shared = shared_error_sentence(baseline, worst_case, results, trick) if worst_case else None
     if shared:
         sentences.append(shared)

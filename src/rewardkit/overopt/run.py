@@ -67,14 +67,22 @@ def world_gold(sets: list[CandidateSet]) -> list[np.ndarray]:
 
 def selectors_of(name: str, scorer: Scorer, scored: list[ScoredSet], uwo_lambda: float) -> dict:
     """One selector for a single model (its normalized reward); for an ensemble its mean,
-    worst case and uncertainty-weighted rewards over the members' normalized rewards."""
+    worst case and uncertainty-weighted rewards over the members' normalized rewards.
+    ``name``: appended to each label when several proxies are compared."""
+    suffix = f" {name}" if name else ""
     if scorer.k == 1:
-        return {name: [item.normalized for item in scored]}
-    out = {}
-    for method in AGGREGATES:
-        label = f"{name} {method}" + (f" λ={uwo_lambda:g}" if method == "uwo" else "")
-        out[label] = [scorer.aggregate(item.members, method, uwo_lambda) for item in scored]
-    return out
+        return {f"proxy{suffix}": [item.normalized for item in scored]}
+    labels = {
+        "mean": "ensemble mean",
+        "min": "worst case (min)",
+        "uwo": f"uncertainty-weighted (λ={uwo_lambda:g})",
+    }
+    return {
+        labels[method] + suffix: [
+            scorer.aggregate(item.members, method, uwo_lambda) for item in scored
+        ]
+        for method in AGGREGATES
+    }
 
 
 def score_candidates(spec: str, sets, config: OveroptConfig, progress) -> tuple[Scorer, list]:
@@ -98,7 +106,7 @@ def run_overopt(config: OveroptConfig, *, progress: bool | None = None) -> dict:
     selectors: dict[str, list[np.ndarray]] = {}
     for spec in config.proxy:
         scorer, scored = score_candidates(spec, sets, config, progress)
-        name = Path(spec.rstrip("/")).name or spec
+        name = (Path(spec.rstrip("/")).name or spec) if len(config.proxy) > 1 else ""
         selectors.update(selectors_of(name, scorer, scored, config.uwo_lambda))
     lab = analyse(
         selectors,

@@ -20,11 +20,11 @@ def overoptimization_sentence(name: str, result: dict, n_max: int) -> str:
     peak = result["observed_peak"]
     if trend == "rises":
         return (
-            f"Against {name}, the gold reward keeps rising up to best-of-{n_max} while the proxy "
+            f"Against the {name}, the gold reward keeps rising up to best-of-{n_max} while the proxy "
             f"rises too: this proxy does not overoptimize in this range."
         )
     return (
-        f"Against {name}, the gold reward {TREND_WORDS[trend]} (highest at best-of-{peak['n']}, "
+        f"Against the {name}, the gold reward {TREND_WORDS[trend]} (highest at best-of-{peak['n']}, "
         f"gold {peak['gold']:.3f}; {result['gold_at_largest_n']:.3f} at best-of-{n_max}) while "
         f"the proxy keeps rising: optimizing this proxy harder stops helping."
     )
@@ -36,7 +36,7 @@ def mitigation_sentence(baseline: str, mitigation: str, results: dict) -> str:
     theirs = results[baseline]["observed_peak"]["gold"]
     verdict = "reached a higher" if ours > theirs else "did not reach a higher"
     return (
-        f"The {mitigation} curve {verdict} gold peak ({ours:.3f}) than the {baseline} "
+        f"The {mitigation} curve {verdict} gold peak ({ours:.3f}) than the {baseline} curve "
         f"({theirs:.3f})."
     )
 
@@ -56,6 +56,6 @@ def shared_error_sentence(baseline: str, ensemble: str, results: dict, trick: st
     )
     return (
         f"The trick '{trick}' is {percent(single['share_of_candidates'])} of the candidates; "
-        f"{percent(single['share_of_winners'])} of the {baseline}'s best-of-{single['n']} "
-        f"winners and {percent(members['share_of_winners'])} of the {ensemble}'s: {verdict}."
+        f"{percent(single['share_of_winners'])} of the best-of-{single['n']} winners by the "
+        f"{baseline} and {percent(members['share_of_winners'])} by the {ensemble}: {verdict}."
     )
