@@ -160,7 +160,6 @@ def overoptimization_lab(out: Path, world, config: DemoConfig, *, progress=None)
     return {**lab, "section": render_section(lab)}
 
 
-
 def proxy_report(out: Path, eval_path: Path, *, progress: bool | None = None, sections=()) -> dict:
     """Step 5: ``rewardkit eval --calibrate`` on the held-out pairs, with one extra probe for
     the world's annotator bias (an appended :data:`FLATTERY_SENTENCES` sentence), ending in

@@ -20,13 +20,14 @@ def overoptimization_sentence(name: str, result: dict, n_max: int) -> str:
     peak = result["observed_peak"]
     if trend == "rises":
         return (
-            f"Against the {name}, the gold reward keeps rising up to best-of-{n_max} while the proxy "
-            f"rises too: this proxy does not overoptimize in this range."
+            f"Against the {name}, the gold reward keeps rising up to best-of-{n_max} while "
+            f"the proxy rises too: this proxy does not overoptimize in this range."
         )
     return (
-        f"Against the {name}, the gold reward {TREND_WORDS[trend]} (highest at best-of-{peak['n']}, "
-        f"gold {peak['gold']:.3f}; {result['gold_at_largest_n']:.3f} at best-of-{n_max}) while "
-        f"the proxy keeps rising: optimizing this proxy harder stops helping."
+        f"Against the {name}, the gold reward {TREND_WORDS[trend]} (highest at "
+        f"best-of-{peak['n']}, gold {peak['gold']:.3f}; {result['gold_at_largest_n']:.3f} "
+        f"at best-of-{n_max}) while the proxy keeps rising: optimizing this proxy harder "
+        "stops helping."
     )
 
 
