@@ -30,7 +30,7 @@ import numpy as np
 
 from rewardkit.candidates.config import BonConfig
 from rewardkit.candidates.format import read_candidates, write_candidates
-from rewardkit.candidates.scoring import score_sets
+from rewardkit.candidates.scoring import score_with_options
 from rewardkit.model.aggregate import describe_aggregate
 from rewardkit.model.loading import load_reward_model
 
@@ -52,15 +52,7 @@ def best_of_n(config: BonConfig, *, progress: bool | None = None) -> dict:
     """Rerank ``config.data`` and write ``config.out``; returns a summary."""
     sets, skipped = read_candidates(config.data, on_bad_record=config.on_bad_record)
     scorer = load_reward_model(config.model, **config.load_kwargs())
-    scored = score_sets(
-        scorer,
-        sets,
-        batch_size=config.batch_size,
-        progress=progress,
-        overlong=config.overlong,
-        aggregate=config.aggregate,
-        uwo_lambda=config.uwo_lambda,
-    )
+    scored = score_with_options(scorer, sets, config, progress=progress)
     rows, best, mean = [], [], []
     for item in scored:
         ranks = rank_descending(item.ranking)

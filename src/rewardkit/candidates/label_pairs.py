@@ -33,7 +33,7 @@ import numpy as np
 
 from rewardkit.candidates.config import LabelPairsConfig
 from rewardkit.candidates.format import read_candidates
-from rewardkit.candidates.scoring import ScoredSet, score_sets
+from rewardkit.candidates.scoring import ScoredSet, score_with_options
 from rewardkit.data.writers import write_jsonl
 from rewardkit.errors import UserError
 from rewardkit.model.loading import load_reward_model
@@ -91,15 +91,7 @@ def label_pairs(config: LabelPairsConfig, *, progress: bool | None = None) -> di
         )
     counts: Counter = Counter()
     rows = []
-    scored = score_sets(
-        scorer,
-        sets,
-        batch_size=config.batch_size,
-        progress=progress,
-        overlong=config.overlong,
-        aggregate=config.aggregate,
-        uwo_lambda=config.uwo_lambda,
-    )
+    scored = score_with_options(scorer, sets, config, progress=progress)
     for item in scored:
         rows.extend(label_set(item, config, counts))
     write_jsonl(config.out, rows)

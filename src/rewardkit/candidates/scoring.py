@@ -102,3 +102,17 @@ def score_sets(
         out.append(ScoredSet(s, *parts_of_set, aggregated))
         start = rows.stop
     return out
+
+
+def score_with_options(scorer, sets: list[CandidateSet], options, *, progress=None):
+    """:func:`score_sets` with a command's options: ``batch_size``, ``overlong`` and, when it
+    has them, ``aggregate`` and ``uwo_lambda``."""
+    return score_sets(
+        scorer,
+        sets,
+        batch_size=options.batch_size,
+        progress=progress,
+        overlong=options.overlong,
+        aggregate=getattr(options, "aggregate", "mean"),
+        uwo_lambda=getattr(options, "uwo_lambda", 0.0),
+    )

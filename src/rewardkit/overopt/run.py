@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from rewardkit.candidates.format import CandidateSet, read_candidates
-from rewardkit.candidates.scoring import ScoredSet, score_sets
+from rewardkit.candidates.scoring import ScoredSet, score_with_options
 from rewardkit.errors import UserError
 from rewardkit.files import write_json_atomic
 from rewardkit.model.aggregate import AGGREGATES
@@ -87,10 +87,7 @@ def selectors_of(name: str, scorer: Scorer, scored: list[ScoredSet], uwo_lambda:
 
 def score_candidates(spec: str, sets, config: OveroptConfig, progress) -> tuple[Scorer, list]:
     scorer = load_reward_model(spec, **config.load_kwargs())
-    scored = score_sets(
-        scorer, sets, batch_size=config.batch_size, progress=progress, overlong=config.overlong
-    )
-    return scorer, scored
+    return scorer, score_with_options(scorer, sets, config, progress=progress)
 
 
 def run_overopt(config: OveroptConfig, *, progress: bool | None = None) -> dict:
