@@ -70,6 +70,20 @@ def gold_trend(
     }
 
 
+def paired_peak_difference(
+    ours: np.ndarray, theirs: np.ndarray, *, samples: int, seed: int = 2
+) -> dict:
+    """Gold peak of ``ours`` minus that of ``theirs`` (per-prompt gold curves ``(P, n)``), with
+    a 95% interval from resampling the same prompts for both."""
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(ours.shape[0], size=(samples, ours.shape[0]))
+    differences = ours[picks].mean(1).max(1) - theirs[picks].mean(1).max(1)
+    return {
+        "difference": float(ours.mean(0).max() - theirs.mean(0).max()),
+        "interval": percentile_interval(differences),
+    }
+
+
 def analyse_selector(
     scores: list[np.ndarray],
     gold: list[np.ndarray],
@@ -131,6 +145,18 @@ def analyse(
     prompt contributes n = 1 … the smallest candidate count over prompts."""
     n_max = min(len(g) for g in gold)
     distance = best_of_n_distance(np.arange(1, n_max + 1))
+    results = {
+        name: analyse_selector(
+            scores, gold, responses, n_max=n_max, bootstrap=bootstrap, world=world
+        )
+        for name, scores in selectors.items()
+    }
+    curves = {name: prompt_curves(scores, gold, n_max) for name, scores in selectors.items()}
+    first = next(iter(selectors))
+    for name in list(selectors)[1:]:
+        results[name]["peak_vs_first"] = paired_peak_difference(
+            curves[name], curves[first], samples=bootstrap
+        )
     return {
         "prompts": len(gold),
         "candidates_per_prompt": n_max,
@@ -139,12 +165,7 @@ def analyse(
         "distance": distance.tolist(),
         "gold_best": float(np.mean([g.max() for g in gold])),
         "gold_mean": float(np.mean([g.mean() for g in gold])),
-        "selectors": {
-            name: analyse_selector(
-                scores, gold, responses, n_max=n_max, bootstrap=bootstrap, world=world
-            )
-            for name, scores in selectors.items()
-        },
+        "selectors": results,
     }
 
 

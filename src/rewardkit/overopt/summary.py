@@ -32,14 +32,21 @@ def overoptimization_sentence(name: str, result: dict, n_max: int) -> str:
 
 
 def mitigation_sentence(baseline: str, mitigation: str, results: dict) -> str:
-    """Whether ``mitigation`` reached a higher gold peak than ``baseline``, with both peaks."""
+    """Whether ``mitigation`` reached a higher gold peak than ``baseline``, with both peaks and,
+    when measured, the paired bootstrap interval of the difference."""
     ours = results[mitigation]["observed_peak"]["gold"]
     theirs = results[baseline]["observed_peak"]["gold"]
     verdict = "reached a higher" if ours > theirs else "did not reach a higher"
-    return (
+    sentence = (
         f"The {mitigation} curve {verdict} gold peak ({ours:.3f}) than the {baseline} curve "
-        f"({theirs:.3f})."
+        f"({theirs:.3f})"
     )
+    paired = results[mitigation].get("peak_vs_first")
+    low, high = paired["interval"] if paired else (None, None)
+    if low is None:
+        return sentence + "."
+    noise = "within noise" if low <= 0 <= high else "beyond noise"
+    return sentence + f"; difference 95% CI {low:+.3f} to {high:+.3f}: {noise}."
 
 
 def shared_error_sentence(baseline: str, ensemble: str, results: dict, trick: str) -> str | None:
