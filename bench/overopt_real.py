@@ -43,7 +43,7 @@ def write_splits(work: Path, share: float, seed: int) -> dict[str, Path]:
     from rewardkit.data.splits import split_by_prompt
     from rewardkit.data.writers import pairs_to_jsonl
 
-    pairs = read_pairs(str(DATA))
+    pairs, _ = read_pairs(str(DATA))
     train, held_out = split_by_prompt(pairs, 0.2)
     keep = np.random.default_rng(seed).permutation(len(train))[: round(share * len(train))]
     paths = {name: work / f"{name}.jsonl" for name in ("train_all", "train_share", "eval")}
