@@ -115,6 +115,28 @@ COMMANDS = [
         epilog="Example:  \n`rewardkit label-pairs --model runs/hh --data cands.jsonl "
         "--out pairs.jsonl --pairs best-vs-worst --min-gap 0.5`",
     ),
+    Command(
+        "overopt",
+        "rewardkit.overopt.config:OveroptConfig",
+        "rewardkit.overopt.run:run_overopt",
+        report="{prompts} prompts × {candidates_per_prompt} candidates, "
+        "{selector_count} selectors → {out}: {paragraph}",
+        help="Overoptimization lab: best-of-n against proxy reward models, measured with a "
+        "gold reward (the demo world's, or a stronger model): curves against √KL, the fitted "
+        "d(α − βd), peaks with bootstrap intervals, tricks among winners; ensembles also by "
+        "their worst case and uncertainty-weighted reward.",
+        epilog="Example:  \n`rewardkit overopt --proxy demo-out/model --candidates "
+        "demo-out/world/candidates.jsonl --gold world --out runs/overopt`",
+    ),
+    Command(
+        "merge",
+        "rewardkit.overopt.config:MergeConfig",
+        "rewardkit.overopt.merge:merge_models",
+        report="averaged {models} models of backbone {backbone} → {out}",
+        help="WARM (Ramé et al. 2024): average the weights of reward models fine-tuned from "
+        "the same backbone into one ordinary model folder.",
+        epilog="Example:  \n`rewardkit merge runs/a runs/b runs/c --out runs/warm`",
+    ),
 ]
 
 ANNOTATE_COMMANDS = [

@@ -5,8 +5,12 @@
 2. train the default backbone (all-MiniLM-L6-v2) on the world's train pairs;
 3. evaluate on held-out pairs: accuracy against the simulated labels, against gold, and the
    noise ceiling (gold's own accuracy on those labels);
-4. judge the model as a proxy (``rewardkit eval --calibrate``) with an extra probe for the
-   annotators' flattery bias, ending with ``OUT/report/report.html``.
+4. the overoptimization lab (:mod:`rewardkit.overopt`): best-of-n over 16 world candidates per
+   held-out prompt against the trained proxy and its head ensemble (mean, worst case,
+   uncertainty-weighted), measured with gold → ``OUT/overopt/``;
+5. judge the model as a proxy (``rewardkit eval --calibrate``) with an extra probe for the
+   annotators' flattery bias, ending with ``OUT/report/report.html``, whose last section is the
+   lab's.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from rewardkit.train.config import TrainConfig
 
 # the demo's options that it passes on to `rewardkit train` unchanged
 TRAINING_OPTIONS = ("backbone", "epochs", "lr", "batch_size", "max_length", "seed", "precision")
+OVEROPT_DIR = "overopt"
 
 
 @dataclass
@@ -41,11 +46,23 @@ class DemoConfig(Options):
     max_length: int = option(192, "Max tokens per text (world texts are short).")
     backbone: str | None = option(None, "Backbone (default all-MiniLM-L6-v2, offline).")
     precision: str = option("fp32", "fp32 or bf16.", choices=("fp32", "bf16"))
+    ensemble: int = option(
+        5,
+        "Linear heads fitted on bootstrap resamples after training (the proxy is their mean); "
+        "the overoptimization lab also optimizes their worst case and mean − λ·variance.",
+    )
+    overopt_prompts: int = option(200, "Candidate sets in the overoptimization lab (0 = skip).")
+    overopt_candidates: int = option(16, "World candidates per prompt in the lab (best-of-1…N).")
 
     def __post_init__(self):
         super().__post_init__()
         if self.n_train_pairs < 16 or self.n_eval_pairs < 1:
             raise UserError("--n-train-pairs must be at least 16 and --n-eval-pairs at least 1")
+        if self.ensemble < 1 or self.overopt_prompts < 0 or self.overopt_candidates < 2:
+            raise UserError(
+                "--ensemble must be at least 1, --overopt-prompts 0 or more and "
+                "--overopt-candidates at least 2"
+            )
 
 
 def run_demo(config: DemoConfig, *, progress: bool | None = None) -> dict:
@@ -78,6 +95,7 @@ def run_demo(config: DemoConfig, *, progress: bool | None = None) -> dict:
             data=str(paths["train"]),
             eval_data=str(paths["eval"]),
             out=str(out / "model"),
+            ensemble=config.ensemble,
             **training,
         ),
         progress=progress,
@@ -105,36 +123,58 @@ def run_demo(config: DemoConfig, *, progress: bool | None = None) -> dict:
         f"noise ceiling (gold vs labels):        {percent(ceiling)}",
         highlight=False,
     )
-    summary.update(proxy_report(out, paths["eval"], progress=progress))
+    sections = []
+    if config.overopt_prompts:
+        lab = overoptimization_lab(out, world, config, progress=progress)
+        summary["overoptimization"] = lab["findings"]
+        sections.append(lab["section"])
+    summary.update(proxy_report(out, paths["eval"], progress=progress, sections=sections))
     write_json_atomic(out / "demo.json", summary)
     return summary
 
 
-BIAS_PROBE = "world-flattery-bias"
+def overoptimization_lab(out: Path, world, config: DemoConfig, *, progress=None) -> dict:
+    """Step 4: world candidates (``OUT/world/candidates.jsonl``), ``rewardkit overopt`` on the
+    trained proxy against gold (``OUT/overopt/``), and the section for the demo's report."""
+    from rewardkit.data.writers import write_jsonl
+    from rewardkit.overopt.config import OveroptConfig
+    from rewardkit.overopt.report import render_section
+    from rewardkit.overopt.run import run_overopt
+    from rewardkit.world import world_candidates
+
+    rows = world_candidates(
+        world, config.overopt_prompts, config.overopt_candidates, seed=config.seed
+    )
+    candidates = out / "world" / "candidates.jsonl"
+    write_jsonl(candidates, rows)
+    lab = run_overopt(
+        OveroptConfig(
+            proxy=[str(out / "model")],
+            candidates=str(candidates),
+            gold="world",
+            out=str(out / OVEROPT_DIR),
+        ),
+        progress=progress,
+    )
+    console.print(f"overoptimization lab: {lab['findings']['paragraph']}", highlight=False)
+    return {**lab, "section": render_section(lab)}
 
 
-def proxy_report(out: Path, eval_path: Path, *, progress: bool | None = None) -> dict:
-    """Step 4: ``rewardkit eval --calibrate`` on the held-out pairs, with one extra probe for
+def proxy_report(out: Path, eval_path: Path, *, progress: bool | None = None, sections=()) -> dict:
+    """Step 5: ``rewardkit eval --calibrate`` on the held-out pairs, with one extra probe for
     the world's annotator bias (an appended :data:`FLATTERY_SENTENCES` sentence), ending in
-    ``OUT/report/report.html``."""
-    from rewardkit.eval.probes import phrase_probe
+    ``OUT/report/report.html`` with ``sections`` (the lab's) at its end."""
     from rewardkit.eval.report_text import print_metrics
     from rewardkit.eval.run import EvalConfig, run_eval
-    from rewardkit.world import FLATTERY_SENTENCES
+    from rewardkit.overopt.tricks import WORLD_FLATTERY_PROBE, world_flattery_probe
 
-    bias = phrase_probe(
-        BIAS_PROBE,
-        FLATTERY_SENTENCES,
-        kind="trick",
-        description="appends one of the demo world's flattering sentences, "
-        "which its annotators (not gold) reward",
-    )
     metrics = run_eval(
         EvalConfig(
             model=str(out / "model"), data=str(eval_path), out=str(out / "report"), calibrate=True
         ),
         progress=progress,
-        extra_probes=[bias],
+        extra_probes=[world_flattery_probe()],
+        extra_sections=sections,
     )
     print_metrics(metrics)
     probes = metrics["probes"]["results"]
@@ -144,10 +184,10 @@ def proxy_report(out: Path, eval_path: Path, *, progress: bool | None = None) ->
         if block["kind"] == "meaning-preserving"
     }
     worst = max(preserving, key=preserving.get)
-    bias_rate = probes[BIAS_PROBE]["flip_rate"] or 0.0
+    bias_rate = probes[WORLD_FLATTERY_PROBE]["flip_rate"] or 0.0
     fit = metrics["calibration"]["temperature_fit"]
     console.print(
-        f"bias probe ({BIAS_PROBE}): flip rate {percent(bias_rate)} vs at most "
+        f"bias probe ({WORLD_FLATTERY_PROBE}): flip rate {percent(bias_rate)} vs at most "
         f"{percent(preserving[worst])} for a meaning-preserving edit ({worst})\n"
         f"report: {out / 'report' / 'report.html'}",
         highlight=False,

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from rewardkit.config import Options, option
+from rewardkit.errors import UserError
+from rewardkit.model.aggregate import AGGREGATES, DEFAULT_UWO_LAMBDA
 from rewardkit.model.overlong import PAIR_POLICIES, TEXT_POLICIES
 
 FORMATS = ("auto", "explicit", "implicit", "hh-rlhf", "rankings", "votes")
@@ -83,6 +85,34 @@ def trust_remote_code_option() -> Any:
 def batch_size_option() -> Any:
     """``--batch-size`` of scoring: texts per forward pass."""
     return option(0, BATCH_SIZE_HELP)
+
+
+def uwo_lambda_option() -> Any:
+    """``--uwo-lambda``: λ of the uncertainty-weighted reward."""
+    return option(
+        DEFAULT_UWO_LAMBDA,
+        "λ of --aggregate uwo: mean − λ·variance over the members' normalized rewards "
+        "(Coste et al. 2023; 0.5 for best-of-n).",
+    )
+
+
+@dataclass
+class AggregateOptions(Options):
+    """How an ensemble's members make one reward (:mod:`rewardkit.model.aggregate`)."""
+
+    aggregate: str = option(
+        "mean",
+        "Ensembles: the reward is the members' mean, their worst case (min), or the "
+        "uncertainty-weighted mean − λ·variance (uwo) over the members' normalized rewards "
+        "(Coste et al. 2023); min and uwo are in normalized units and need an ensemble.",
+        choices=AGGREGATES,
+    )
+    uwo_lambda: float = uwo_lambda_option()
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.uwo_lambda < 0:
+            raise UserError(f"--uwo-lambda must be 0 or more, got {self.uwo_lambda}")
 
 
 @dataclass

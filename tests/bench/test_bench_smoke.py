@@ -19,6 +19,7 @@ SCRIPTS = [
     ("frozen_vs_full.py", "full fine-tunes"),
     ("scaling.py", "s per 1k pairs"),
     ("prefix_sharing.py", "prefix sharing:"),
+    ("overopt.py", "| selector | gold trend |"),
     pytest.param(
         "train_vs_trl.py",
         "ratio",

@@ -154,3 +154,37 @@ def test_max_spread_skips_pairs_members_disagree_on(
     )
     assert summary["pairs"] == sum(s <= threshold for s in stds)
     assert summary["skipped_max_spread"] == sum(s > threshold for s in stds) > 0
+
+
+def test_bon_and_label_pairs_rank_by_the_worst_case_of_an_ensemble(
+    tmp_path, write_candidates_file, heads_ensemble_dir
+):
+    """``--aggregate min``: the kept response and the pairs follow min over the members'
+    normalized rewards, computed here by hand from the members' raw rewards."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from rewardkit.cli import app
+    from rewardkit.model.loading import load_reward_model
+
+    responses = ["green tea is good .", "no", "coffee and water , thanks", "yes sure"]
+    path = write_candidates_file([{"prompt": "what is a good tea ?", "responses": responses}])
+    out = tmp_path / "bon.jsonl"
+    args = ["bon", "--model", str(heads_ensemble_dir), "--data", path, "--out", str(out)]
+    result = CliRunner().invoke(app, args + ["--aggregate", "min"])
+    assert result.exit_code == 0, result.stderr
+    row = json.loads(out.read_text())
+    scorer = load_reward_model(heads_ensemble_dir)
+    norm = scorer.primary.info.normalization
+    members = scorer.score("what is a good tea ?", responses).members
+    worst = ((members - norm.mean) / norm.std).min(axis=0)
+    np.testing.assert_allclose(row["aggregated_rewards"], worst, atol=1e-5)
+    assert row["best_index"] == int(np.argmax(worst)) and row["aggregate"]["method"] == "min"
+    pairs_out = tmp_path / "pairs.jsonl"
+    args = ["label-pairs", "--model", str(heads_ensemble_dir), "--data", path]
+    result = CliRunner().invoke(app, args + ["--out", str(pairs_out), "--aggregate", "min"])
+    assert result.exit_code == 0, result.stderr
+    pair = json.loads(pairs_out.read_text().splitlines()[0])
+    assert pair["chosen"] == responses[int(np.argmax(worst))]
+    assert pair["margin"] == pytest.approx(worst.max() - worst.min(), abs=1e-5)

@@ -32,6 +32,7 @@ SCORE_KEYS = {
     "tokens_removed",
     "preference",
     "spread",
+    "aggregate",
 }
 INFO_KEYS = {
     "model",
@@ -48,6 +49,7 @@ INFO_KEYS = {
     "ensemble",
     "rewardkit_version",
     "get_reward_scores_are",
+    "aggregate",
     "batching",
     "limits",
     "auth",
@@ -150,7 +152,7 @@ def test_score_reports_ensemble_spread(start_server, fake_ensemble):
     ).json()
     assert data["spread"] == pytest.approx([abs(r) / 10 for r in data["rewards"]])
     logs = httpx.post(server.url + "/get_reward", json={"query": ["a"]}).json()["extra_logs"]
-    assert set(logs) == EXTRA_LOG_KEYS | {"ensemble_spread"}
+    assert set(logs) == EXTRA_LOG_KEYS | {"ensemble_spread", "aggregate_mean"}
     assert httpx.get(server.url + "/info").json()["ensemble"] == {"members": 3}
 
 

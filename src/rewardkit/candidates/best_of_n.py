@@ -12,9 +12,11 @@ field               meaning
 ==================  ========================================================================
 rewards             raw reward of each response (same as ``rewardkit score``)
 normalized_rewards  ``(r − mean) / std`` with the model's stored normalization
-ranks               1 = best; ties keep input order
+ranks               1 = best (by the reward, or by ``--aggregate``'s); ties keep input order
 best_index          index of the best response; ``best_response`` its text
 spread              ensembles only: std of the members' rewards per response
+aggregated_rewards  ``--aggregate min|uwo`` only: the conservative reward that ranks them
+                    (normalized units), and ``aggregate``: which one
 kl_bound            ``log n − (n − 1)/n``
 tokens_removed      per response, the tokens the over-length rule cut (0 when it fits)
 ==================  ========================================================================
@@ -28,7 +30,8 @@ import numpy as np
 
 from rewardkit.candidates.config import BonConfig
 from rewardkit.candidates.format import read_candidates, write_candidates
-from rewardkit.candidates.scoring import score_sets
+from rewardkit.candidates.scoring import score_with_options
+from rewardkit.model.aggregate import describe_aggregate
 from rewardkit.model.loading import load_reward_model
 
 
@@ -49,12 +52,10 @@ def best_of_n(config: BonConfig, *, progress: bool | None = None) -> dict:
     """Rerank ``config.data`` and write ``config.out``; returns a summary."""
     sets, skipped = read_candidates(config.data, on_bad_record=config.on_bad_record)
     scorer = load_reward_model(config.model, **config.load_kwargs())
-    scored = score_sets(
-        scorer, sets, batch_size=config.batch_size, progress=progress, overlong=config.overlong
-    )
+    scored = score_with_options(scorer, sets, config, progress=progress)
     rows, best, mean = [], [], []
     for item in scored:
-        ranks = rank_descending(item.rewards)
+        ranks = rank_descending(item.ranking)
         top = int(np.argmin(ranks))
         row = item.candidates.to_json(
             rewards=item.rewards.tolist(),
@@ -67,9 +68,12 @@ def best_of_n(config: BonConfig, *, progress: bool | None = None) -> dict:
         )
         if scorer.k > 1:
             row["spread"] = item.spread.tolist()
+        if item.aggregated is not None:
+            row["aggregated_rewards"] = item.aggregated.tolist()
+            row["aggregate"] = describe_aggregate(config.aggregate, config.uwo_lambda)
         rows.append(row)
-        best.append(float(item.rewards[top]))
-        mean.append(float(item.rewards.mean()))
+        best.append(float(item.ranking[top]))
+        mean.append(float(item.ranking.mean()))
     write_candidates(config.out, rows)
     return {
         "prompts": len(rows),
@@ -78,5 +82,6 @@ def best_of_n(config: BonConfig, *, progress: bool | None = None) -> dict:
         "mean_best_reward": float(np.mean(best)),
         "mean_reward": float(np.mean(mean)),
         "ensemble_members": scorer.k,
+        "aggregate": config.aggregate,
         "out": config.out,
     }

@@ -7,7 +7,12 @@ from dataclasses import dataclass
 
 from rewardkit.config import Options, option
 from rewardkit.errors import UserError
-from rewardkit.options import FileScoringOptions, reward_model_option, trust_remote_code_option
+from rewardkit.options import (
+    AggregateOptions,
+    FileScoringOptions,
+    reward_model_option,
+    trust_remote_code_option,
+)
 
 PAIRINGS = ("best-vs-worst", "all-pairs")
 
@@ -79,8 +84,9 @@ class SampleConfig(Options):
 
 
 @dataclass
-class CandidateScoringOptions(FileScoringOptions):
-    """What ``bon`` and ``label-pairs`` share: the reward model and the candidates file."""
+class CandidateScoringOptions(FileScoringOptions, AggregateOptions):
+    """What ``bon`` and ``label-pairs`` share: the reward model, the candidates file, and how
+    an ensemble's members make the reward that ranks the candidates."""
 
     model: str = reward_model_option()
     data: str = candidates_option()

@@ -39,12 +39,13 @@ CORE_FIELDS = ("id", "prompt", "responses")
 
 @dataclass
 class CandidateSet:
-    """One prompt and its candidate responses."""
+    """One prompt and its candidate responses; ``where`` is the ``file:line`` it was read at."""
 
     prompt: Prompt
     responses: list[str]
     id: str
     extra: dict[str, Any] = field(default_factory=dict)
+    where: str = ""
 
     def to_json(self, **more) -> dict[str, Any]:
         return {
@@ -70,7 +71,7 @@ def parse_candidates(record: dict[str, Any], where: str) -> CandidateSet:
             )
     ident = optional_id(record) or where
     extra = {k: v for k, v in record.items() if k not in CORE_FIELDS}
-    return CandidateSet(prompt, list(responses), ident, extra)
+    return CandidateSet(prompt, list(responses), ident, extra, where)
 
 
 def read_candidates(

@@ -5,7 +5,9 @@ Output: TRL's preference format, one pair per line, ``{"prompt", "chosen", "reje
 "margin"}``. Text prompts give text responses; chat prompts give TRL's conversational form
 (``chosen``/``rejected`` = ``[{"role": "assistant", "content": ...}]``). ``margin`` is the raw
 reward gap ``r(chosen) − r(rejected)`` (≥ 0); ``rewardkit train`` and TRL's RewardTrainer read
-it as the margin of ``-log σ(r_c − r_r − margin)``.
+it as the margin of ``-log σ(r_c − r_r − margin)``. With ``--aggregate min|uwo`` an ensemble's
+conservative reward (:mod:`rewardkit.model.aggregate`, normalized units) picks the pairs and
+gives the margin.
 
 ==============  ============================================================================
 --pairs         pairs per prompt with K responses
@@ -31,7 +33,7 @@ import numpy as np
 
 from rewardkit.candidates.config import LabelPairsConfig
 from rewardkit.candidates.format import read_candidates
-from rewardkit.candidates.scoring import ScoredSet, score_sets
+from rewardkit.candidates.scoring import ScoredSet, score_with_options
 from rewardkit.data.writers import write_jsonl
 from rewardkit.errors import UserError
 from rewardkit.model.loading import load_reward_model
@@ -54,8 +56,8 @@ def label_set(item: ScoredSet, config: LabelPairsConfig, counts: Counter) -> lis
     rows = []
     if len(responses) < 2:
         counts["prompts_with_one_response"] += 1
-    for i, j in candidate_pairs(len(responses), item.rewards, config.pairs):
-        gap = float(item.rewards[i] - item.rewards[j])
+    for i, j in candidate_pairs(len(responses), item.ranking, config.pairs):
+        gap = float(item.ranking[i] - item.ranking[j])
         if responses[i] == responses[j] or gap <= 0:
             counts["skipped_tie"] += 1
             continue
@@ -89,9 +91,8 @@ def label_pairs(config: LabelPairsConfig, *, progress: bool | None = None) -> di
         )
     counts: Counter = Counter()
     rows = []
-    for item in score_sets(
-        scorer, sets, batch_size=config.batch_size, progress=progress, overlong=config.overlong
-    ):
+    scored = score_with_options(scorer, sets, config, progress=progress)
+    for item in scored:
         rows.extend(label_set(item, config, counts))
     write_jsonl(config.out, rows)
     return {
@@ -103,6 +104,7 @@ def label_pairs(config: LabelPairsConfig, *, progress: bool | None = None) -> di
         "skipped_max_spread": counts["skipped_max_spread"],
         "prompts_with_one_response": counts["prompts_with_one_response"],
         "mean_margin": float(np.mean([r["margin"] for r in rows])) if rows else None,
+        "aggregate": config.aggregate,
         "out": config.out,
     }
 

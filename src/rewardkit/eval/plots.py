@@ -11,7 +11,7 @@ import numpy as np
 CHOSEN, REJECTED, ACCENT, GREY = "#2b6cb0", "#dd6b20", "#c53030", "#718096"
 
 
-def _figure(width: float = 6.4, height: float = 3.6, **subplots):
+def new_figure(width: float = 6.4, height: float = 3.6, **subplots):
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -21,7 +21,7 @@ def _figure(width: float = 6.4, height: float = 3.6, **subplots):
     return plt, fig, ax
 
 
-def _to_data_uri(plt, fig) -> str:
+def figure_data_uri(plt, fig) -> str:
     buffer = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buffer, format="png")
@@ -30,7 +30,7 @@ def _to_data_uri(plt, fig) -> str:
 
 
 def reward_distributions(r_chosen: np.ndarray, r_rejected: np.ndarray) -> str:
-    plt, fig, ax = _figure()
+    plt, fig, ax = new_figure()
     values = np.concatenate([r_chosen, r_rejected]) if len(r_chosen) else np.zeros(1)
     bins = np.linspace(values.min(), values.max() + 1e-9, 31)
     ax.hist(r_chosen, bins=bins, alpha=0.6, color=CHOSEN, label="chosen")
@@ -39,12 +39,12 @@ def reward_distributions(r_chosen: np.ndarray, r_rejected: np.ndarray) -> str:
     ax.set_ylabel("responses")
     ax.set_title("Reward distributions")
     ax.legend()
-    return _to_data_uri(plt, fig)
+    return figure_data_uri(plt, fig)
 
 
 def reliability_diagram(curves: dict[str, list[dict]]) -> str:
     """``curves``: label → reliability bins (from :func:`calibration.reliability_bins`)."""
-    plt, fig, ax = _figure(5.2, 4.2)
+    plt, fig, ax = new_figure(5.2, 4.2)
     ax.plot([0.5, 1.0], [0.5, 1.0], linestyle="--", color=GREY, label="perfect calibration")
     for (label, bins), color in zip(curves.items(), (CHOSEN, ACCENT, REJECTED)):
         if bins:
@@ -61,7 +61,7 @@ def reliability_diagram(curves: dict[str, list[dict]]) -> str:
     ax.set_ylim(0.0, 1.02)
     ax.set_title("Reliability diagram (equal-mass bins)")
     ax.legend(loc="lower right", fontsize=8)
-    return _to_data_uri(plt, fig)
+    return figure_data_uri(plt, fig)
 
 
 def length_scatter(
@@ -71,7 +71,7 @@ def length_scatter(
     r_rejected: np.ndarray,
     rates: dict,
 ) -> str:
-    plt, fig, (ax, bars) = _figure(9.6, 3.6, ncols=2, gridspec_kw={"width_ratios": [3, 2]})
+    plt, fig, (ax, bars) = new_figure(9.6, 3.6, ncols=2, gridspec_kw={"width_ratios": [3, 2]})
     ax.scatter(len_chosen, r_chosen, s=8, alpha=0.5, color=CHOSEN, label="chosen")
     ax.scatter(len_rejected, r_rejected, s=8, alpha=0.5, color=REJECTED, label="rejected")
     longest = max(np.max(len_chosen, initial=0), np.max(len_rejected, initial=0))
@@ -100,12 +100,12 @@ def length_scatter(
     bars.set_ylim(0, 1)
     bars.axhline(0.5, color=GREY, linewidth=0.8, linestyle=":")
     bars.set_title("Length preference")
-    return _to_data_uri(plt, fig)
+    return figure_data_uri(plt, fig)
 
 
 def probe_flip_rates(results: dict) -> str:
     names = list(results)
-    plt, fig, ax = _figure(6.4, 0.35 * max(len(names), 3) + 1.2)
+    plt, fig, ax = new_figure(6.4, 0.35 * max(len(names), 3) + 1.2)
     rates = [results[n]["flip_rate"] or 0.0 for n in names]
     colors = [CHOSEN if results[n]["kind"] == "meaning-preserving" else ACCENT for n in names]
     ax.barh(range(len(names)), rates, color=colors)
@@ -114,11 +114,11 @@ def probe_flip_rates(results: dict) -> str:
     ax.set_xlabel("flip rate (correct pairs the edit flips)")
     ax.set_xlim(0, max(max(rates, default=0) * 1.15, 0.05))
     ax.set_title("Probes: blue = meaning-preserving, red = cheap trick")
-    return _to_data_uri(plt, fig)
+    return figure_data_uri(plt, fig)
 
 
 def accuracy_coverage(curves: dict[str, dict]) -> str:
-    plt, fig, ax = _figure(5.6, 3.8)
+    plt, fig, ax = new_figure(5.6, 3.8)
     for (label, curve), color in zip(curves.items(), (ACCENT, REJECTED, CHOSEN, GREY)):
         if curve and curve.get("coverage"):
             ax.plot(curve["coverage"], curve["accuracy"], color=color, label=label)
@@ -127,13 +127,13 @@ def accuracy_coverage(curves: dict[str, dict]) -> str:
     ax.set_xlim(0, 1)
     ax.set_title("Accuracy–coverage")
     ax.legend(fontsize=8)
-    return _to_data_uri(plt, fig)
+    return figure_data_uri(plt, fig)
 
 
 def distance_histogram(
     distance: np.ndarray, threshold: float, reference: np.ndarray | None = None
 ) -> str:
-    plt, fig, ax = _figure()
+    plt, fig, ax = new_figure()
     values = distance if reference is None else np.concatenate([distance, reference])
     bins = np.linspace(values.min(), max(values.max(), threshold) + 1e-9, 40)
     if reference is not None:
@@ -144,4 +144,4 @@ def distance_histogram(
     ax.set_ylabel("pairs")
     ax.set_title("Feature-space distance from the training data")
     ax.legend(fontsize=8)
-    return _to_data_uri(plt, fig)
+    return figure_data_uri(plt, fig)

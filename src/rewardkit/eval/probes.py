@@ -45,12 +45,14 @@ KINDS = ("meaning-preserving", "trick")
 
 @dataclass(frozen=True)
 class Probe:
-    """``edit(response, pair_index) -> edited response`` plus what it is."""
+    """``edit(response, pair_index) -> edited response`` plus what it is; ``phrases``: the
+    texts a phrase probe adds (so a response that already carries one can be recognized)."""
 
     name: str
     kind: str
     edit: Callable[[str, int], str]
     description: str
+    phrases: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -98,7 +100,7 @@ def phrase_probe(
         return _join(response, phrase, position)
 
     text = description or f"{position}s one of {len(phrases)} phrase(s), e.g. {phrases[0]!r}"
-    return Probe(name, kind, edit, text)
+    return Probe(name, kind, edit, text, phrases)
 
 
 # ---------------------------------------------------------------------------- built-ins

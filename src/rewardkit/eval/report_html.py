@@ -5,6 +5,7 @@ Every model-provided string is escaped (autoescape)."""
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -21,9 +22,11 @@ def _ci(interval) -> str:
     return f"{percent(interval[0])}–{percent(interval[1])}"
 
 
-def environment() -> Environment:
+def environment(*more_templates: str | Path) -> Environment:
+    """The reports' Jinja environment: eval's templates (and its shared ``style.html.j2``)
+    plus the folders in ``more_templates``, searched first."""
     env = Environment(
-        loader=FileSystemLoader(str(TEMPLATES)),
+        loader=FileSystemLoader([str(p) for p in more_templates] + [str(TEMPLATES)]),
         autoescape=select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,
@@ -48,10 +51,15 @@ def accuracy_rows(metrics: dict) -> list[tuple[str, dict]]:
     return rows
 
 
-def render_report(metrics: dict, plots: dict, ensemble: str = "") -> str:
+def render_report(
+    metrics: dict, plots: dict, ensemble: str = "", sections: Sequence[str] = ()
+) -> str:
+    """The page; ``sections``: HTML already rendered (and escaped) by another room, e.g. the
+    demo's overoptimization section, appended at the end."""
     template = environment().get_template("report.html.j2")
     return template.render(
         m=metrics,
+        sections=list(sections),
         plots=plots,
         ensemble=ensemble,
         version=__version__,
@@ -60,10 +68,12 @@ def render_report(metrics: dict, plots: dict, ensemble: str = "") -> str:
     )
 
 
-def write_report(path: str | Path, metrics: dict, plots: dict, ensemble: str = "") -> Path:
+def write_report(
+    path: str | Path, metrics: dict, plots: dict, ensemble: str = "", sections: Sequence[str] = ()
+) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render_report(metrics, plots, ensemble), encoding="utf-8")
+    tmp.write_text(render_report(metrics, plots, ensemble, sections), encoding="utf-8")
     tmp.replace(path)
     return path

@@ -112,14 +112,25 @@ def _store_temperature(target: Scorer, temperature: float) -> str:
 
 
 def run_eval(
-    config: EvalConfig, *, progress: bool | None = None, extra_probes: Sequence[Probe] = ()
+    config: EvalConfig,
+    *,
+    progress: bool | None = None,
+    extra_probes: Sequence[Probe] = (),
+    extra_sections: Sequence[str] = (),
 ) -> dict:
-    """Evaluate; returns ``metrics`` (also written to ``--out`` with the report)."""
-    return evaluate_with_rows(config, progress=progress, extra_probes=extra_probes)[0]
+    """Evaluate; returns ``metrics`` (also written to ``--out`` with the report, which ends
+    with ``extra_sections``, HTML rendered by other rooms)."""
+    return evaluate_with_rows(
+        config, progress=progress, extra_probes=extra_probes, extra_sections=extra_sections
+    )[0]
 
 
 def evaluate_with_rows(
-    config: EvalConfig, *, progress: bool | None = None, extra_probes: Sequence[Probe] = ()
+    config: EvalConfig,
+    *,
+    progress: bool | None = None,
+    extra_probes: Sequence[Probe] = (),
+    extra_sections: Sequence[str] = (),
 ) -> tuple[dict, list[dict]]:
     """``(metrics, one row per scored pair)``; writes ``--out`` when given."""
     probes: list[Probe] = []
@@ -171,7 +182,7 @@ def evaluate_with_rows(
         out = Path(config.out)
         write_json_atomic(out / "metrics.json", metrics)
         write_jsonl(out / "pairs.jsonl", result.rows)
-        write_report(out / "report.html", metrics, result.plots, target.describe())
+        write_report(out / "report.html", metrics, result.plots, target.describe(), extra_sections)
     return metrics, result.rows
 
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from rewardkit.data.records import PreferencePair, Prompt
 from rewardkit.errors import UserError
+from rewardkit.model.aggregate import aggregate_members, check_aggregate
 from rewardkit.model.encode import EncodedPair, EncodeReport, TextEncoder
 from rewardkit.model.ensemble import LinearHeads
 from rewardkit.model.features import classification_head, head_parameters, rewards_from_features
@@ -131,6 +132,20 @@ class Scorer:
     def normalize(self, rewards: np.ndarray) -> np.ndarray:
         """``(r − mean) / std`` with the primary model's stored normalization."""
         return self.primary.normalize(rewards)
+
+    def normalize_members(self, members: np.ndarray) -> np.ndarray:
+        """``(K, N)`` members' rewards, each with its own stored normalization (a members
+        ensemble's member folders; heads share the primary model's)."""
+        if self.heads is not None or len(self.models) == 1:
+            return self.normalize(members)
+        return np.stack([m.normalize(row) for m, row in zip(self.models, members)])
+
+    def aggregate(self, members: np.ndarray, method: str, uwo_lambda: float) -> np.ndarray:
+        """``(N,)`` reward (:mod:`rewardkit.model.aggregate`) of the members' raw rewards
+        ``(K, N)`` (``Scores.members``): in normalized units, over the members' normalized
+        rewards. ``min``/``uwo`` on one model is refused with one line."""
+        check_aggregate(method, self.k, self.source or "the model")
+        return aggregate_members(self.normalize_members(members), method, uwo_lambda)
 
     def describe(self) -> str:
         if self.kind == "heads":

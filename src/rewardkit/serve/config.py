@@ -11,13 +11,18 @@ from pathlib import Path
 
 from rewardkit.config import option
 from rewardkit.errors import UserError
-from rewardkit.options import ModelLoadOptions, reward_model_option, text_overlong_option
+from rewardkit.options import (
+    AggregateOptions,
+    ModelLoadOptions,
+    reward_model_option,
+    text_overlong_option,
+)
 
 LOOPBACK_NAMES = ("localhost",)
 
 
 @dataclass
-class ServeConfig(ModelLoadOptions):
+class ServeConfig(ModelLoadOptions, AggregateOptions):
     """Options of ``rewardkit serve`` (also ``create_app(model, settings)``'s settings; the
     model is required by the command, not by the app, which is given it loaded)."""
 

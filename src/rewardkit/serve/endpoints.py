@@ -12,15 +12,22 @@ POST /get_reward    OpenRLHF's shape (``openrlhf/cli/serve_rm.py``, HEAD):
                     (1.0: scored as prompt + response with the model's template), ``truncated``
                     and ``tokens_removed`` (the over-length rule), ``stripped_chars`` (the
                     end-of-turn markers removed, :mod:`rewardkit.serve.end_markers`), and
-                    ``ensemble_spread`` for ensembles. Header ``X-Rewardkit-Scores``.
+                    for ensembles ``ensemble_spread`` and ``aggregate_<mean|min|uwo>`` (the
+                    served aggregate, normalized units; ``uwo_lambda`` with uwo). With
+                    ``--aggregate min|uwo`` rewards and scores are that aggregate (normalized
+                    units, whatever ``--normalize`` says). Header ``X-Rewardkit-Scores``.
 POST /score         ``{"model", "scores_are": "raw", "rewards", "normalized_rewards",
                     "normalization", "truncated", "tokens_removed", "preference", "spread"}``;
                     an over-long text is cut by the over-length rule and scored (``--overlong
                     error``: 422 when a response alone is too long); ``preference`` is
                     ``{"p_a_over_b", "temperature", "temperature_calibrated"}`` when exactly
-                    two responses to one prompt were sent (Bradley–Terry: σ((r_a − r_b)/T)).
+                    two responses to one prompt were sent (Bradley–Terry: σ((r_a − r_b)/T));
+                    ensembles (or a request with ``"aggregate"``) add ``aggregate`` (method,
+                    λ, formula) and ``aggregated_rewards`` (normalized units); ``min``/``uwo``
+                    on a single model is a 422 ``aggregate_needs_ensemble``.
 GET /health         ``{"status": "ok"}`` (no token needed: liveness probes).
-GET /info           model, template, max_length, normalization, precision, device, fingerprint, …
+GET /info           model, template, max_length, normalization, precision, device, fingerprint,
+                    the served ``aggregate``, …
                     (names only: a local folder is shown by its base name, never its path)
 ==================  =========================================================================
 
@@ -39,6 +46,8 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from rewardkit.bradley_terry import preference_probability
+from rewardkit.errors import UserError
+from rewardkit.model.aggregate import check_aggregate, describe_aggregate
 from rewardkit.model.overlong import ResponseTooLongError
 from rewardkit.model.template import ChatTemplateRefused
 from rewardkit.serve.batcher import BatcherClosed, MicroBatcher
@@ -75,6 +84,7 @@ class RewardServer:
         )
         self.body_limit = settings.max_items * (6 * settings.max_chars + 64) + (1 << 16)
         self.end_markers = EndMarkers.from_option(settings.strip_suffix, scorer.model.tokenizer)
+        check_aggregate(settings.aggregate, scorer.scorer.k, scorer.name)  # one line at start
 
     # ------------------------------------------------------------------ endpoints
     async def get_reward(self, request: Request):
@@ -107,6 +117,10 @@ class RewardServer:
         raw = result.rewards
         normalized = self.scorer.normalize(raw)
         rewards = (normalized if self.settings.normalize else raw).tolist()
+        method, lam = self.settings.aggregate, self.settings.uwo_lambda
+        aggregated = self.scorer.aggregate(result, method, lam) if self.scorer.is_ensemble else None
+        if method != "mean":
+            rewards = aggregated.tolist()
         extra = {
             "raw_reward": raw.tolist(),
             "normalized_reward": normalized.tolist(),
@@ -118,6 +132,9 @@ class RewardServer:
         }
         if self.scorer.is_ensemble:
             extra["ensemble_spread"] = result.spread.tolist()
+            extra[f"aggregate_{method}"] = aggregated.tolist()
+            if method == "uwo":
+                extra["uwo_lambda"] = [float(lam)] * len(raw)
         return JSONResponse(
             {"rewards": rewards, "scores": rewards, "extra_logs": extra},
             headers={"X-Rewardkit-Scores": self.scores_are},
@@ -126,7 +143,9 @@ class RewardServer:
     async def score_texts(self, request: Request):
         """rewardkit's own ``/score``."""
         self.check_token(request)
-        texts = self.checked_texts(parse_score_request(await read_json(request, self.body_limit)))
+        body = parse_score_request(await read_json(request, self.body_limit))
+        texts = self.checked_texts(body)
+        method, lam = self.request_aggregate(body)
         fitted = []
         for prompt, response, field in texts:
             try:
@@ -157,9 +176,17 @@ class RewardServer:
                 "temperature": t,
                 "temperature_calibrated": self.scorer.temperature_calibrated,
             }
+        aggregate = None
+        if self.scorer.is_ensemble or method != "mean":
+            aggregate = {
+                **describe_aggregate(method, lam),
+                "aggregated_rewards": self.scorer.aggregate(result, method, lam).tolist(),
+                "units": "normalized",
+            }
         return {
             "model": self.scorer.name,
             "scores_are": "raw",
+            "aggregate": aggregate,
             "rewards": raw.tolist(),
             "normalized_rewards": self.scorer.normalize(raw).tolist(),
             "normalization": self.scorer.describe_normalization(),
@@ -178,6 +205,9 @@ class RewardServer:
         return {
             **self.scorer.describe(),
             "get_reward_scores_are": self.scores_are,
+            "aggregate": describe_aggregate(settings.aggregate, settings.uwo_lambda)
+            if self.scorer.is_ensemble
+            else None,
             "batching": {
                 "enabled": settings.batching,
                 "max_batch_tokens": settings.max_batch_tokens,
@@ -196,7 +226,21 @@ class RewardServer:
     # ------------------------------------------------------------------ checks
     @property
     def scores_are(self) -> str:
+        if self.settings.aggregate != "mean":
+            return f"normalized {self.settings.aggregate}"
         return "normalized" if self.settings.normalize else "raw"
+
+    def request_aggregate(self, body) -> tuple[str, float]:
+        """``(method, λ)`` of a ``/score`` request: its own override, else the server's flags;
+        ``min``/``uwo`` on a single model is a 422."""
+        method = getattr(body, "aggregate", None) or self.settings.aggregate
+        lam = getattr(body, "uwo_lambda", None)
+        lam = self.settings.uwo_lambda if lam is None else float(lam)
+        try:
+            check_aggregate(method, self.scorer.scorer.k, self.scorer.name)
+        except UserError as err:
+            raise RequestError(422, "aggregate_needs_ensemble", err.message, "aggregate") from None
+        return method, lam
 
     def checked_texts(self, body) -> list[tuple]:
         """``(prompt, response, response field)`` of a ``/score`` body, within the limits."""

@@ -8,7 +8,8 @@ endpoint        request body
                 "labels": [anything] (optional, ignored)}``; other keys are ignored.
 /score          ``{"prompt": text | [messages], "responses": [texts]}``
                 or ``{"items": [{"prompt": text | [messages], "response": text}, ...]}``
-                or that list of items alone.
+                or that list of items alone; the two object forms may add ``"aggregate":
+                "mean" | "min" | "uwo"`` and ``"uwo_lambda": λ ≥ 0`` (this request only).
 ==============  =============================================================================
 
 A chat prompt is a non-empty list of ``{"role", "content"}`` messages whose roles are
@@ -26,6 +27,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from rewardkit.data.records import CHAT_ROLES
+from rewardkit.model.aggregate import AGGREGATES
 
 FIELD_NAME_CHARS = 64  # an unknown key is echoed in the error, cut to this length
 
@@ -51,7 +53,14 @@ class GetRewardRequest(BaseModel):
     labels: list[Any] | None = None
 
 
-class ScoreResponsesRequest(BaseModel):
+class AggregateOverride(BaseModel):
+    """A per-request choice of the ensemble aggregate (default: the server's flags)."""
+
+    aggregate: Literal[AGGREGATES] | None = None
+    uwo_lambda: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+
+
+class ScoreResponsesRequest(AggregateOverride):
     model_config = ConfigDict(extra="forbid")
 
     prompt: PromptField
@@ -65,7 +74,7 @@ class ScoreItem(BaseModel):
     response: StrictStr
 
 
-class ScoreItemsRequest(BaseModel):
+class ScoreItemsRequest(AggregateOverride):
     model_config = ConfigDict(extra="forbid")
 
     items: list[ScoreItem] = Field(min_length=1)

@@ -22,8 +22,9 @@ policy's end-of-turn markers from the query's end (:mod:`rewardkit.serve.end_mar
 Rewards come from the one scorer (:class:`rewardkit.model.scorer.Scorer`, opened by
 :func:`rewardkit.model.loading.load_reward_model`): a single model, K heads on one backbone, or
 K member models. Ensembles report their spread, the std of the member rewards (ddof 0; Coste
-et al. 2023), next to every reward. Members must tokenize alike (same vocabulary, template and
-max length), since the server encodes each text once.
+et al. 2023), next to every reward, and may serve a conservative aggregate (worst case, or
+mean − λ·variance: :mod:`rewardkit.model.aggregate`). Members must tokenize alike (same
+vocabulary, template and max length), since the server encodes each text once.
 """
 
 from __future__ import annotations
@@ -144,6 +145,11 @@ class ScoringModel:
                 "embedding rows (its tokenizer and weights disagree)"
             )
         return None
+
+    def aggregate(self, scores: Scores, method: str, uwo_lambda: float) -> np.ndarray:
+        """The ensemble's ``method`` reward of ``scores`` (normalized units,
+        :mod:`rewardkit.model.aggregate`); ``min``/``uwo`` on one model raise ``UserError``."""
+        return self.scorer.aggregate(scores.members, method, uwo_lambda)
 
     def score_sequences(self, sequences: list[list[int]], *, batch_size: int) -> Scores:
         """Raw rewards (and the members' ones) of id sequences, through the one scorer."""

@@ -13,6 +13,7 @@ about a reward model trained on it can be checked against the truth::
 """
 
 from rewardkit.world.annotators import Annotator, make_annotators
+from rewardkit.world.candidates import world_candidates
 from rewardkit.world.generator import (
     PromptSpec,
     World,
@@ -53,6 +54,7 @@ __all__ = [
     "render_response",
     "sample_attributes",
     "world_statistics",
+    "world_candidates",
     "world_summary",
     "write_world",
 ]
