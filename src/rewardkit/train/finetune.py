@@ -1,9 +1,16 @@
 """The full fine-tune, top to bottom: setup → data → loop (concatenated forward, BT loss,
 AdamW) → evaluate → save.
 
-Runs on ``accelerate``, so ``accelerate launch`` spreads it over processes/GPUs unchanged:
-each process takes every n-th micro-batch of the shared epoch order, and the engine averages
-the gradients. Read :func:`train_finetune` first; each step below it is one small function.
+Runs on ``accelerate``, so ``accelerate launch`` and ``torchrun`` spread it over processes,
+GPUs and machines unchanged. The epoch's plan is cut into global batches of ``--batch-size ×
+processes`` pairs — the plan one process with that batch would follow — and each process takes
+its contiguous part of every global batch (:func:`rewardkit.train.batching.process_share`).
+Each process's loss is weighted by its share of the step's pairs, so the engine's gradient
+average is the gradient of the global batch's mean loss, whatever the split: an uneven last
+batch is split as evenly as it goes, and a process left without a pair runs one with weight 0
+(so the all-reduce still meets). Every pair is seen once per epoch. Evaluation is sharded and
+gathered by the one scorer (:mod:`rewardkit.model.shards`); only the main process writes.
+Read :func:`train_finetune` first; each step below it is one small function.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from rewardkit.model.scorer import Scorer
 from rewardkit.progress import progress_bar
 from rewardkit.train import outputs
 from rewardkit.train.accelerator import training_accelerator
-from rewardkit.train.batching import length_grouped_batches, pair_length
+from rewardkit.train.batching import length_grouped_batches, pair_length, process_share
 from rewardkit.train.checkpoint import (
     TrainState,
     latest_checkpoint,
@@ -68,6 +75,7 @@ class Run:
     objective: Objective = field(default_factory=Objective)
     started: float = field(default_factory=time.perf_counter)
     eval_seconds: float = 0.0
+    launch: dict = field(default_factory=dict)  # processes and the global batch
 
     @property
     def checkpoints(self) -> Path:
@@ -80,7 +88,7 @@ def train_finetune(
     """Fine-tune the backbone with a new reward head and save it to ``config.out``."""
     if config.threads:
         torch.set_num_threads(config.threads)
-    accelerator = training_accelerator()
+    accelerator = training_accelerator(config.precision)
     is_main = accelerator.is_main_process
     _refuse_to_overwrite(config)
     model = _build_model(config)
@@ -109,6 +117,7 @@ def train_finetune(
         final,
         seconds=time.perf_counter() - run.started,
         loop_seconds=loop_seconds,
+        launch=run.launch,
         is_main=is_main,
     )
     accelerator.wait_for_everyone()
@@ -147,12 +156,9 @@ def _setup(
 ) -> Run:
     """Steps, optimizer, schedule; the checkpoint when resuming; the engine's wrapping."""
     world = accelerator.num_processes
-    micro_per_epoch = math.ceil(len(data.train_encoded) / config.batch_size) // world
+    micro_per_epoch = math.ceil(len(data.train_encoded) / (config.batch_size * world))
     if micro_per_epoch == 0:
-        raise UserError(
-            f"{len(data.train_encoded)} training pairs cannot fill one batch per "
-            "process; lower --batch-size"
-        )
+        raise UserError("no training pairs are left to train on; check --data")
     total_steps = math.ceil(micro_per_epoch / config.grad_accum) * config.epochs
     if config.max_steps:
         total_steps = min(total_steps, config.max_steps)
@@ -180,16 +186,29 @@ def _setup(
         outputs.MetricsLog(Path(config.out), is_main=accelerator.is_main_process),
         micro_per_epoch,
         total_steps,
+        launch=launch_info(config, world),
+    )
+    outputs.say(
+        f"global batch: {config.batch_size} pairs per process × {world} process(es) × "
+        f"{config.grad_accum} accumulation = {run.launch['global_batch']} pairs per step",
+        quiet=quiet,
+        is_main=accelerator.is_main_process,
     )
     if config.resume:
         _resume(run, quiet)
     else:
         outputs.start_run(
-            Path(config.out), config, data.fingerprint, is_main=accelerator.is_main_process
+            Path(config.out),
+            config,
+            data.fingerprint,
+            launch=run.launch,
+            is_main=accelerator.is_main_process,
         )
     run.wrapped, run.optimizer = accelerator.prepare(model.model, optimizer)
     run.wrapped.train()
     run.stats = RunningStats.for_device(accelerator.device)
+    if world > 1:  # log the global batch's loss and accuracy, not this process's share
+        run.stats.reduce = lambda table: accelerator.reduce(table, "sum")
     run.strategy = resolve_strategy(config.pair_forward, model.model, model.info.scoring["rule"])
     run.pad_multiple = pad_multiple_for(accelerator.device, config.pad_to_multiple)
     run.objective = Objective.of(config)
@@ -202,7 +221,7 @@ def _resume(run: Run, quiet: bool) -> None:
     checkpoint = latest_checkpoint(run.checkpoints)
     if checkpoint is None:
         raise UserError(f"--resume: no checkpoint in {run.checkpoints}; run without --resume")
-    _check_same_run(Path(run.config.out), run.config, run.data)
+    _check_same_run(Path(run.config.out), run.config, run.data, run.launch)
     run.state = load_checkpoint(checkpoint, run.model.model, run.optimizer, run.scheduler)
     run.log.truncate_to(run.state.step)
     outputs.say(
@@ -212,7 +231,17 @@ def _resume(run: Run, quiet: bool) -> None:
     )
 
 
-def _check_same_run(out: Path, config: TrainConfig, data: PreparedData) -> None:
+def launch_info(config: TrainConfig, processes: int) -> dict:
+    """What ``train_config.json`` and ``metrics.json`` record about the launch."""
+    return {
+        "processes": processes,
+        "batch_size_per_process": config.batch_size,
+        "grad_accum": config.grad_accum,
+        "global_batch": config.batch_size * processes * config.grad_accum,
+    }
+
+
+def _check_same_run(out: Path, config: TrainConfig, data: PreparedData, launch: dict) -> None:
     path = out / "train_config.json"
     if not path.is_file():
         return
@@ -226,6 +255,14 @@ def _check_same_run(out: Path, config: TrainConfig, data: PreparedData) -> None:
         raise UserError(
             "--resume: the training data differs from the checkpointed run's "
             "(fingerprint mismatch); resume with the same --data",
+            where=str(path),
+        )
+    began_with = saved.get("launch", {}).get("processes", 1)
+    if began_with != launch["processes"]:
+        raise UserError(
+            f"--resume: the run began with {began_with} process(es) and now has "
+            f"{launch['processes']}; the batch plan depends on it: resume with "
+            f"{began_with} process(es)",
             where=str(path),
         )
     # the folder may have been moved or copied since: where it is now is not an option change
@@ -242,23 +279,21 @@ def _check_same_run(out: Path, config: TrainConfig, data: PreparedData) -> None:
 
 # ---------------------------------------------------------------------------- the loop
 def _train_epoch(run: Run, bar) -> None:
-    """The rest of the current epoch: this process's share of its length-grouped batches,
-    ``grad_accum`` micro-batches per optimizer step."""
+    """The rest of the current epoch: its length-grouped global batches, ``grad_accum`` per
+    optimizer step (each process computes its share of each)."""
     config, state = run.config, run.state
-    world, rank = run.accelerator.num_processes, run.accelerator.process_index
     lengths = np.array([pair_length(p) for p in run.data.train_encoded])
     batches = length_grouped_batches(
         lengths,
-        config.batch_size,
+        config.batch_size * run.accelerator.num_processes,
         seed=config.seed * 1000 + state.epoch,
         group_by_length=config.group_by_length,
     )
-    mine = batches[rank::world][: run.micro_per_epoch]
-    while state.batch_in_epoch < len(mine) and state.step < run.total_steps:
-        group = mine[state.batch_in_epoch : state.batch_in_epoch + config.grad_accum]
+    while state.batch_in_epoch < len(batches) and state.step < run.total_steps:
+        group = batches[state.batch_in_epoch : state.batch_in_epoch + config.grad_accum]
         _optimizer_step(run, group)
         _after_step(run, bar)
-    if state.batch_in_epoch >= len(mine):
+    if state.batch_in_epoch >= len(batches):
         _flush(run)
         state.epoch += 1
         state.batch_in_epoch = 0
@@ -267,11 +302,18 @@ def _train_epoch(run: Run, bar) -> None:
 
 
 def _optimizer_step(run: Run, group: list[np.ndarray]) -> None:
-    """Forward and backward every micro-batch of ``group`` (gradients synchronised on the
-    last), clip, step."""
+    """Forward and backward this process's share of every global batch of ``group``
+    (gradients synchronised on the last), clip, step. A share's loss is weighted by
+    ``share × processes / pairs in the step``: the engine's average over processes is then the
+    step's mean over all its pairs."""
     config, state, accelerator = run.config, run.state, run.accelerator
+    world = accelerator.num_processes
     group_pairs = sum(len(rows) for rows in group)
-    for k, rows in enumerate(group):
+    for k, global_rows in enumerate(group):
+        rows = process_share(global_rows, accelerator.process_index, world)
+        weight = len(rows) * world / group_pairs
+        if len(rows) == 0:  # one pair at weight 0: this process still meets the all-reduce
+            rows = global_rows[:1]
         syncing = nullcontext() if k == len(group) - 1 else accelerator.no_sync(run.wrapped)
         with syncing:
             pair = pair_forward(
@@ -292,11 +334,12 @@ def _optimizer_step(run: Run, group: list[np.ndarray]) -> None:
                 weight=pair.weight,
                 objective=run.objective,
             )
-            run.stats.add(state.step + 1, loss, len(rows), pair.r_chosen, pair.r_rejected, pair.tie)
+            counted = len(rows) if weight else 0
+            run.stats.add(state.step + 1, loss, counted, pair.r_chosen, pair.r_rejected, pair.tie)
             if run.stats.eager:  # CPU: reading is free, so stop before the backward
                 _flush(run)
-            accelerator.backward(loss * (len(rows) / group_pairs))
-        state.tokens_seen += pair.tokens * accelerator.num_processes
+            accelerator.backward(loss * weight)
+        state.tokens_seen += pair.tokens * world
     if config.max_grad_norm:
         accelerator.clip_grad_norm_(run.wrapped.parameters(), config.max_grad_norm)
     run.optimizer.step()
@@ -304,7 +347,7 @@ def _optimizer_step(run: Run, group: list[np.ndarray]) -> None:
     run.optimizer.zero_grad(set_to_none=True)
     state.step += 1
     state.batch_in_epoch += len(group)
-    state.pairs_seen += group_pairs * accelerator.num_processes
+    state.pairs_seen += group_pairs
 
 
 def _after_step(run: Run, bar) -> None:
