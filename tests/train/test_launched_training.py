@@ -91,3 +91,18 @@ def _assert_same_run(out: Path, reference: Path) -> None:
 def _losses(out: Path) -> list[tuple[int, float]]:
     lines = (out / "metrics.jsonl").read_text().splitlines()
     return [(row["step"], row["train_loss"]) for row in map(json.loads, lines)]
+
+
+def test_a_launcher_precision_other_than_precision_is_refused(tmp_path, job, monkeypatch):
+    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "bf16")
+    line = refusal(job(tmp_path / "out", 4))
+    assert "launcher asks for mixed precision bf16 but --precision is fp32" in line
+
+
+@pytest.mark.parametrize(
+    "path", [["--freeze-backbone"], ["--ensemble", 2, "--ensemble-mode", "members"]]
+)
+def test_single_process_paths_refuse_a_launcher(tmp_path, job, monkeypatch, path):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    line = refusal([*job(tmp_path / "out", 4), *path])
+    assert "runs in one process, not under a launcher (2 processes)" in line
