@@ -46,6 +46,7 @@ from rewardkit.train.checkpoint import (
 from rewardkit.train.config import TrainConfig
 from rewardkit.train.final_report import finish_with_features
 from rewardkit.train.forward import pair_forward, resolve_strategy
+from rewardkit.train.lora import add_lora, finish_lora
 from rewardkit.train.losses import Objective, preference_loss
 from rewardkit.train.prepare import PreparedData, new_reward_model, prepare_data
 from rewardkit.train.running import RunningStats
@@ -103,6 +104,8 @@ def train_finetune(
         _flush(run)
     loop_seconds = time.perf_counter() - run.started - run.eval_seconds
     model.model = accelerator.unwrap_model(run.wrapped)
+    if config.lora_r:
+        finish_lora(model, config)
     model.model.eval()
     final = _evaluate(run, features=True)
     # --ensemble K heads, OOD feature statistics and the proxy sections
@@ -144,6 +147,10 @@ def _build_model(config: TrainConfig) -> RewardModel:
     model = new_reward_model(config)
     if config.precision == "bf16" and not torch.cuda.is_available():
         use_fast_attention(model.model)  # fp32 attention core: CPU bf16 SDPA backward is slow
+    if config.gradient_checkpointing:
+        model.model.gradient_checkpointing_enable({"use_reentrant": False})
+    if config.lora_r:
+        add_lora(model, config)
     return model
 
 
@@ -164,7 +171,7 @@ def _setup(
         total_steps = min(total_steps, config.max_steps)
     # one fused kernel per step on CUDA (as HF Trainer's default adamw_torch_fused)
     optimizer = torch.optim.AdamW(
-        model.model.parameters(),
+        [p for p in model.model.parameters() if p.requires_grad],  # LoRA: adapters and head
         lr=config.lr,
         weight_decay=config.weight_decay,
         fused=True if accelerator.device.type == "cuda" else None,
@@ -209,7 +216,9 @@ def _setup(
     run.stats = RunningStats.for_device(accelerator.device)
     if world > 1:  # log the global batch's loss and accuracy, not this process's share
         run.stats.reduce = lambda table: accelerator.reduce(table, "sum")
-    run.strategy = resolve_strategy(config.pair_forward, model.model, model.info.scoring["rule"])
+    run.strategy = resolve_strategy(
+        config.pair_forward, model.model, model.info.scoring["rule"], world
+    )
     run.pad_multiple = pad_multiple_for(accelerator.device, config.pad_to_multiple)
     run.objective = Objective.of(config)
     outputs.say(f"pair forward: {run.strategy}", quiet=quiet, is_main=accelerator.is_main_process)
