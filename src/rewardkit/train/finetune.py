@@ -46,6 +46,7 @@ from rewardkit.train.checkpoint import (
 from rewardkit.train.config import TrainConfig
 from rewardkit.train.final_report import finish_with_features
 from rewardkit.train.forward import pair_forward, resolve_strategy
+from rewardkit.train.gather import gathered_state_dict, refuse_periodic_work, shards_parameters
 from rewardkit.train.lora import add_lora, finish_lora
 from rewardkit.train.losses import Objective, preference_loss
 from rewardkit.train.prepare import PreparedData, new_reward_model, prepare_data
@@ -103,7 +104,7 @@ def train_finetune(
             _train_epoch(run, bar)
         _flush(run)
     loop_seconds = time.perf_counter() - run.started - run.eval_seconds
-    model.model = accelerator.unwrap_model(run.wrapped)
+    model.model = _trained_model(run)
     if config.lora_r:
         finish_lora(model, config)
     model.model.eval()
@@ -129,6 +130,18 @@ def train_finetune(
 
 
 # ---------------------------------------------------------------------------- setup
+def _trained_model(run: Run) -> torch.nn.Module:
+    """The trained HF model, whole (FSDP/ZeRO-3: gathered into a fresh copy)."""
+    accelerator = run.accelerator
+    if not shards_parameters(accelerator):
+        return accelerator.unwrap_model(run.wrapped)
+    state = gathered_state_dict(accelerator, run.wrapped)
+    fresh = _build_model(run.config).model  # the same architecture (and LoRA adapters)
+    fresh.load_state_dict(state)
+    run.wrapped = run.optimizer = None  # the engine's shards and optimizer state go
+    return fresh.to(accelerator.device)
+
+
 def _refuse_to_overwrite(config: TrainConfig) -> None:
     out = Path(config.out)
     if (
@@ -211,6 +224,7 @@ def _setup(
             launch=run.launch,
             is_main=accelerator.is_main_process,
         )
+    refuse_periodic_work(accelerator, config.eval_every, config.save_every)
     run.wrapped, run.optimizer = accelerator.prepare(model.model, optimizer)
     run.wrapped.train()
     run.stats = RunningStats.for_device(accelerator.device)
