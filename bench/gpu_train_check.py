@@ -91,7 +91,8 @@ def bf16_peak(device) -> float:
     return 2 * n**3 * 10 / (time.perf_counter() - start)
 
 
-def run_trl(backbone, train_pairs, steps, batch_size) -> dict:
+def run_trl(backbone, train_pairs, steps, batch_size, constant_lr: bool = False) -> dict:
+    """TRL's RewardTrainer on the same texts; ``constant_lr`` also logs every step's loss."""
     from datasets import Dataset
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from trl import RewardConfig, RewardTrainer
@@ -118,7 +119,8 @@ def run_trl(backbone, train_pairs, steps, batch_size) -> dict:
         gradient_checkpointing=False,
         report_to=[],
         save_strategy="no",
-        logging_steps=steps,
+        logging_steps=1 if constant_lr else steps,
+        lr_scheduler_type="constant" if constant_lr else "linear",
         disable_tqdm=True,
         use_cpu=not torch.cuda.is_available(),
     )
@@ -130,7 +132,13 @@ def run_trl(backbone, train_pairs, steps, batch_size) -> dict:
     seconds = time.perf_counter() - start
     reset_accelerate_state()  # TRL leaves accelerate at its precision; rewardkit sets its own
     tokens = trainer._total_train_tokens
-    return {"seconds": seconds, "tokens": int(tokens), "steps": trainer.state.global_step}
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    return {
+        "seconds": seconds,
+        "tokens": int(tokens),
+        "steps": trainer.state.global_step,
+        "losses": losses,
+    }
 
 
 RUNS = ("trl", "rewardkit-concatenated", "rewardkit-prefix-sharing")

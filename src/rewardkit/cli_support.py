@@ -100,6 +100,8 @@ def config_command(app: typer.Typer, command: Command) -> None:
     def run(**kwargs):
         config = build_config(cls, kwargs.pop("config"), kwargs)
         result = resolve(command.run)(config)
+        if os.environ.get("RANK", "0") != "0":  # under a launcher the main process reports
+            return
         if command.show:
             resolve(command.show)(result)
         elif command.report:

@@ -6,6 +6,10 @@ single ``{prompt, response}`` record ``reward``, ``normalized_reward``, ``trunca
 ``tokens_removed``; ensembles (a heads or members folder, or ``DIR1,DIR2,…``) add the members'
 ``spread``. The rewards come from the one scorer (:class:`rewardkit.model.scorer.Scorer`), as
 everywhere else.
+
+Under ``accelerate launch``/``torchrun`` every process reads the input, scores its whole
+batches of the single-process batch plan (:mod:`rewardkit.model.shards`), and the main
+process alone writes the one output, byte-identical to a single-process run.
 """
 
 from __future__ import annotations
@@ -37,8 +41,10 @@ def score_file(config: ScoreConfig, *, progress: bool | None = None) -> dict:
     """Score ``config.data`` and write ``config.out``; returns a summary dict."""
     from rewardkit.model.loading import load_reward_model  # torch: not for `--help`
     from rewardkit.model.overlong import ResponseTooLongError
+    from rewardkit.model.shards import is_main_process, join_launched_processes, rank_and_count
     from rewardkit.model.template import ChatTemplateRefused
 
+    join_launched_processes()
     scorer = load_reward_model(config.model, **config.load_kwargs())
     items, report = read_items(
         config.data, format=config.format, on_bad_record=config.on_bad_record
@@ -69,14 +75,15 @@ def score_file(config: ScoreConfig, *, progress: bool | None = None) -> dict:
             "larger --max-length, or --overlong truncate to cut it from the left",
             where=owners[err.index].source or config.data,
         ) from None
-    write_jsonl(
-        config.out, _rows(items, scores, scorer.normalize(scores.rewards), ensemble=scorer.k > 1)
-    )
+    if is_main_process():
+        rows = _rows(items, scores, scorer.normalize(scores.rewards), ensemble=scorer.k > 1)
+        write_jsonl(config.out, rows)
     return {
         "records": len(items),
         "texts": len(texts),
         "truncated": int(scores.truncated.sum()),
         "skipped": len(report.skipped),
+        "processes": rank_and_count()[1],
         "out": config.out,
     }
 

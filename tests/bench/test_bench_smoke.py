@@ -21,6 +21,13 @@ SCRIPTS = [
     ("prefix_sharing.py", "prefix sharing:"),
     ("overopt.py", "| selector | gold trend |"),
     pytest.param(
+        "gpu_scale_check.py",
+        "× TRL's pairs/s",
+        marks=pytest.mark.skipif(
+            importlib.util.find_spec("trl") is None, reason="needs the [bench] extra (trl==1.16.0)"
+        ),
+    ),
+    pytest.param(
         "train_vs_trl.py",
         "ratio",
         marks=pytest.mark.skipif(

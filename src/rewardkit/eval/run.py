@@ -4,6 +4,10 @@ Sections: accuracy (overall, per subset, per strength, sections, ties), calibrat
 ``--calibrate``: a cross-fitted temperature over prompt-disjoint folds, or ``--calibration-data``),
 length bias, hackability probes, uncertainty (ensembles) and OOD flags. With ``--out DIR``
 it writes ``metrics.json``, ``pairs.jsonl`` (one row per pair) and ``report.html``.
+
+Under ``accelerate launch``/``torchrun`` every forward pass is shared out by whole batches
+and gathered (:mod:`rewardkit.model.shards`): each process computes the same metrics from the
+same rewards, and the main process alone writes.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from rewardkit.files import write_json_atomic
 from rewardkit.model.ensemble import MEMBERS_FILE
 from rewardkit.model.loading import load_reward_model
 from rewardkit.model.scorer import Scorer
+from rewardkit.model.shards import is_main_process, join_launched_processes, rank_and_count
 from rewardkit.model.sidecar import read_info, write_info
 from rewardkit.model.template import DEFAULT_CHAT_TEMPLATE, TextTemplate
 
@@ -138,6 +143,7 @@ def evaluate_with_rows(
         probes = default_probes() + list(extra_probes)
         if config.probes_file:
             probes += load_probe_file(config.probes_file)
+    join_launched_processes()
     target = load_target(config).cached()  # probes rescore the chosen texts again and again
     pairs, report = _read_split(config.data, config, config.split)
     if not pairs:
@@ -166,7 +172,7 @@ def evaluate_with_rows(
         ),
     )
     metrics = result.metrics
-    if temperature_fit:
+    if temperature_fit and is_main_process():
         metrics["calibration"]["stored_in"] = _store_temperature(
             target, temperature_fit["temperature"]
         )
@@ -176,9 +182,10 @@ def evaluate_with_rows(
             "data": config.data,
             "model": config.model or config.ensemble,
             "skipped_records": len(report.skipped),
+            "processes": rank_and_count()[1],
         }
     )
-    if config.out:
+    if config.out and is_main_process():
         out = Path(config.out)
         write_json_atomic(out / "metrics.json", metrics)
         write_jsonl(out / "pairs.jsonl", result.rows)

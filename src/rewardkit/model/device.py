@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import nullcontext
 
 import torch
@@ -24,7 +25,10 @@ def autocast_for(precision: str, device: torch.device):
 
 
 def resolve_device(name: str) -> torch.device:
-    """``auto`` → the first CUDA GPU when one is visible, else the CPU; ``cpu``, ``cuda[:N]``."""
+    """``auto`` → the first CUDA GPU when one is visible, else the CPU; ``cpu``, ``cuda[:N]``.
+    Under a launcher (``LOCAL_RANK`` set), ``auto`` and ``cuda`` mean this process's own GPU."""
+    if name in ("auto", "cuda") and torch.cuda.is_available() and "LOCAL_RANK" in os.environ:
+        return torch.device("cuda", int(os.environ["LOCAL_RANK"]) % torch.cuda.device_count())
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:

@@ -69,6 +69,7 @@ MODEL_FILES = frozenset(
         SIDECAR_NAME,
         "metrics.json",
         "README.md",  # the model card (rewardkit.model.model_card)
+        "adapter_config.json",  # a LoRA adapter folder (rewardkit.model.adapter_folder)
         *TOKENIZER_FILES,
     }
 )

@@ -129,3 +129,13 @@ def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (``transformers`` writes paragraphs)."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def no_dropout_overrides(source: str | Path, trust_remote_code: bool) -> dict:
+    """Config overrides that set every dropout probability to 0 (TRL disables dropout too)."""
+    config = load_config(source, trust_remote_code)
+    return {
+        key: 0.0
+        for key, value in config.to_dict().items()
+        if "dropout" in key and isinstance(value, float)
+    }

@@ -14,6 +14,9 @@ Every reward rewardkit reports is computed here, by one loop:
    ``FLUSH_EVERY`` passes: on CUDA each copy makes the host wait for the GPU, and features
    are large), then put them back in input order.
 
+Under a launcher each process runs whole batches of the same plan and the rows are gathered
+(:mod:`rewardkit.model.shards`), so a distributed run gives the single-process numbers.
+
 :class:`rewardkit.model.scorer.Scorer` calls this for every model it holds; nothing else runs
 a scoring forward pass.
 """
@@ -31,6 +34,7 @@ from rewardkit.errors import UserError
 from rewardkit.model.attention import shape_stable_attention
 from rewardkit.model.collate import pad_left, pad_right, scoring_batches
 from rewardkit.model.features import classification_head, pool_last_token
+from rewardkit.model.shards import gather_rows, my_batches
 from rewardkit.progress import progress_bar
 
 FLUSH_EVERY = 32  # passes whose features stay on the device before one copy to the host
@@ -67,8 +71,8 @@ def forward_sequences(
     )
     was_training = model.model.training
     model.model.eval()
-    batches = scoring_batches(
-        [len(s) for s in sequences], batch_size, model.device, model.pad_multiple
+    batches = my_batches(
+        scoring_batches([len(s) for s in sequences], batch_size, model.device, model.pad_multiple)
     )
     out = Forward(np.zeros(n, dtype=np.float64))
     if head is not None:
@@ -99,6 +103,8 @@ def forward_sequences(
                 done += len(rows)
                 bar.update(len(rows), rate=done / max(time.perf_counter() - started, 1e-9))
             _to_host(pending, out)
+        mine = np.concatenate(batches) if batches else np.zeros(0, dtype=np.int64)
+        gather_rows(mine, out.rewards, out.features)
     finally:
         if hook is not None:
             hook.remove()

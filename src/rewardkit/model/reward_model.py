@@ -19,6 +19,7 @@ import torch
 from rewardkit.bradley_terry import preference_probability
 from rewardkit.data.records import Prompt
 from rewardkit.files import atomic_directory
+from rewardkit.model.adapter_folder import is_adapter_folder, load_adapter_classifier
 from rewardkit.model.backbone import ensure_distinct_pad, resolve_backbone, scoring_rule
 from rewardkit.model.collate import pad_multiple_for, to_device
 from rewardkit.model.device import autocast_for, check_precision, resolve_device
@@ -36,8 +37,8 @@ from rewardkit.model.hf_folder import (
     check_max_length,
     length_limit,
     load_classifier,
-    load_config,
     load_tokenizer,
+    no_dropout_overrides,
 )
 from rewardkit.model.model_card import model_card
 from rewardkit.model.portability import left_padding_check
@@ -54,6 +55,7 @@ class RewardModel:
         self.model = model
         self.tokenizer = tokenizer
         self.info = info
+        self.adapter = None  # AdapterFiles: saved instead of the weights (--no-merge-lora)
         if info.scoring.get("rule") == "first-token":  # exact; ~14% fewer FLOPs on MiniLM
             enable_first_token_last_layer(model)
         keep_head_in_fp32(model)  # under bf16 autocast the reward is not rounded to bf16
@@ -78,7 +80,7 @@ class RewardModel:
         if Path(source).exists():
             check_model_folder(source, role="backbone", trust_remote_code=trust_remote_code)
         tokenizer = load_tokenizer(source, trust_remote_code)
-        overrides = _no_dropout_overrides(source, trust_remote_code) if disable_dropout else {}
+        overrides = no_dropout_overrides(source, trust_remote_code) if disable_dropout else {}
         model = load_classifier(source, trust_remote_code, complete=False, **overrides)
         rule = scoring_rule(model)
         if rule == "last-token":
@@ -117,9 +119,13 @@ class RewardModel:
         ``device``: ``auto`` (CUDA when visible), ``cpu``, ``cuda[:N]``; None keeps the CPU,
         as ``transformers`` does."""
         directory = Path(directory)
-        check_model_folder(directory, trust_remote_code=trust_remote_code)
-        tokenizer = load_tokenizer(directory, trust_remote_code)
-        model = load_classifier(directory, trust_remote_code, complete=True)
+        if is_adapter_folder(directory):  # LoRA saved unmerged: base + adapter, merged here
+            tokenizer = load_tokenizer(directory, trust_remote_code)
+            model = load_adapter_classifier(directory, tokenizer, trust_remote_code)
+        else:
+            check_model_folder(directory, trust_remote_code=trust_remote_code)
+            tokenizer = load_tokenizer(directory, trust_remote_code)
+            model = load_classifier(directory, trust_remote_code, complete=True)
         check_tokenizer_fits(directory, tokenizer, model)
         model.eval()
         limit = length_limit(model.config, tokenizer)
@@ -172,7 +178,10 @@ class RewardModel:
         norm = self.info.normalization
         self.model.config.mean = float(norm.mean)
         self.model.config.std = float(norm.std)
-        self.model.save_pretrained(directory, safe_serialization=True)
+        if self.adapter is not None:
+            self.adapter.write(directory)
+        else:
+            self.model.save_pretrained(directory, safe_serialization=True)
         if self.template.chat_template_source != "tokenizer":
             self.tokenizer.chat_template = self.template.chat_template
         self.tokenizer.model_max_length = int(self.info.max_length)
@@ -280,13 +289,3 @@ def _plain_folder_info(directory: Path, model, tokenizer, template) -> RewardKit
         scoring=_scoring_dict(rule, tokenizer),
         rewardkit_version=__version__,
     )
-
-
-def _no_dropout_overrides(source: str, trust_remote_code: bool) -> dict:
-    """Config overrides that set every dropout probability to 0 (TRL disables dropout too)."""
-    config = load_config(source, trust_remote_code)
-    return {
-        key: 0.0
-        for key, value in config.to_dict().items()
-        if "dropout" in key and isinstance(value, float)
-    }

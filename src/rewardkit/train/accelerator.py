@@ -6,9 +6,16 @@ process where another library's trainer already set up accelerate (TRL's configs
 bf16) would silently wrap rewardkit's model in that trainer's autocast and train it at another
 precision than the one asked for. accelerate keeps one state per process and refuses to change
 it; that refusal becomes one line.
+
+A launcher's precision (``accelerate launch --mixed_precision bf16``, or ``mixed_precision``
+in an accelerate config file: both reach the process as ``ACCELERATE_MIXED_PRECISION``) is
+checked against ``--precision``: the same (bf16 with ``--precision bf16``) runs under
+rewardkit's autocast, a different one is refused with one line rather than silently ignored.
 """
 
 from __future__ import annotations
+
+import os
 
 import torch
 from accelerate import Accelerator
@@ -16,8 +23,10 @@ from accelerate import Accelerator
 from rewardkit.errors import UserError
 
 
-def training_accelerator() -> Accelerator:
-    """An Accelerator on the GPU when there is one, without accelerate's mixed precision."""
+def training_accelerator(precision: str = "fp32") -> Accelerator:
+    """An Accelerator on the GPU when there is one, without accelerate's mixed precision;
+    ``precision`` is ``--precision``, which a launcher's setting must agree with."""
+    refuse_other_launcher_precision(precision)
     try:
         return Accelerator(cpu=not torch.cuda.is_available(), mixed_precision="no")
     except ValueError as exc:
@@ -29,6 +38,18 @@ def training_accelerator() -> Accelerator:
             "itself (--precision): run rewardkit train in a fresh process, or call "
             "rewardkit.train.accelerator.reset_accelerate_state() before it"
         ) from None
+
+
+def refuse_other_launcher_precision(precision: str) -> None:
+    """One line when the launcher asked for a mixed precision other than ``--precision``."""
+    launcher = os.environ.get("ACCELERATE_MIXED_PRECISION", "no").lower()
+    if launcher in ("no", "") or launcher == precision:
+        return
+    raise UserError(
+        f"the launcher asks for mixed precision {launcher} but --precision is {precision}; "
+        "rewardkit sets the precision itself: pass --precision bf16 for bf16, or launch "
+        "with --mixed_precision no"
+    )
 
 
 def reset_accelerate_state() -> None:

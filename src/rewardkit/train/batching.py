@@ -46,6 +46,12 @@ def length_grouped_batches(
     return [batches[i] for i in permuted]
 
 
+def process_share(rows: np.ndarray, rank: int, processes: int) -> np.ndarray:
+    """Process ``rank``'s contiguous part of one global batch (``np.array_split``: the parts
+    differ by at most one pair; a short last batch may leave a process none)."""
+    return np.array_split(rows, processes)[rank]
+
+
 @dataclass
 class PairBatch:
     input_ids: torch.Tensor  # (2B, L): chosen rows, then rejected rows

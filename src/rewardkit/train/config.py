@@ -52,6 +52,25 @@ class TrainConfig(Options):
     max_steps: int | None = option(None, "Stop after this many optimizer steps.")
     batch_size: int = option(16, "Pairs per micro-batch (per process).")
     grad_accum: int = option(1, "Micro-batches per optimizer step.")
+    gradient_checkpointing: bool = option(
+        False, "Recompute activations in the backward pass (less memory, ~30% more compute)."
+    )
+    lora_r: int = option(
+        0,
+        "LoRA rank (Hu et al. 2021) through peft; 0 = train every weight. The reward head "
+        "(and an encoder's pooler) is trained in full.",
+    )
+    lora_alpha: float = option(0.0, "LoRA scale α (the update is α/r · B·A); 0 = 2·r.")
+    lora_target: str = option(
+        "",
+        "Modules that get LoRA adapters: comma-separated names, 'all-linear', or empty for "
+        "peft's default for the architecture.",
+    )
+    merge_lora: bool = option(
+        True,
+        "Save LoRA merged into a plain HF model; --no-merge-lora saves the adapter folder "
+        "(it names its base model, which must stay where it was).",
+    )
     lr: float = option(1e-4, "Peak learning rate (AdamW).")
     weight_decay: float = option(0.0, "AdamW weight decay.")
     warmup_ratio: float = option(0.1, "Fraction of steps of linear warmup.")
@@ -145,6 +164,8 @@ class TrainConfig(Options):
                 raise UserError(f"--{name.replace('_', '-')} must be at least 1")
         if self.pad_to_multiple < 0:
             raise UserError("--pad-to-multiple must be 0 (auto) or more")
+        if self.lora_r < 0 or (self.lora_r and self.freeze_backbone):
+            raise UserError("--lora-r must be 0 (off) or positive, without --freeze-backbone")
         if not 0 < self.eval_fraction < 1:
             raise UserError(f"--eval-fraction {self.eval_fraction} must be between 0 and 1")
         if self.lr <= 0:

@@ -1,9 +1,16 @@
 """The full fine-tune, top to bottom: setup → data → loop (concatenated forward, BT loss,
 AdamW) → evaluate → save.
 
-Runs on ``accelerate``, so ``accelerate launch`` spreads it over processes/GPUs unchanged:
-each process takes every n-th micro-batch of the shared epoch order, and the engine averages
-the gradients. Read :func:`train_finetune` first; each step below it is one small function.
+Runs on ``accelerate``, so ``accelerate launch`` and ``torchrun`` spread it over processes,
+GPUs and machines unchanged. The epoch's plan is cut into global batches of ``--batch-size ×
+processes`` pairs — the plan one process with that batch would follow — and each process takes
+its contiguous part of every global batch (:func:`rewardkit.train.batching.process_share`).
+Each process's loss is weighted by its share of the step's pairs, so the engine's gradient
+average is the gradient of the global batch's mean loss, whatever the split: an uneven last
+batch is split as evenly as it goes, and a process left without a pair runs one with weight 0
+(so the all-reduce still meets). Every pair is seen once per epoch. Evaluation is sharded and
+gathered by the one scorer (:mod:`rewardkit.model.shards`); only the main process writes.
+Read :func:`train_finetune` first; each step below it is one small function.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from rewardkit.model.scorer import Scorer
 from rewardkit.progress import progress_bar
 from rewardkit.train import outputs
 from rewardkit.train.accelerator import training_accelerator
-from rewardkit.train.batching import length_grouped_batches, pair_length
+from rewardkit.train.batching import length_grouped_batches, pair_length, process_share
 from rewardkit.train.checkpoint import (
     TrainState,
     latest_checkpoint,
@@ -39,6 +46,8 @@ from rewardkit.train.checkpoint import (
 from rewardkit.train.config import TrainConfig
 from rewardkit.train.final_report import finish_with_features
 from rewardkit.train.forward import pair_forward, resolve_strategy
+from rewardkit.train.gather import gathered_state_dict, refuse_periodic_work, shards_parameters
+from rewardkit.train.lora import add_lora, finish_lora
 from rewardkit.train.losses import Objective, preference_loss
 from rewardkit.train.prepare import PreparedData, new_reward_model, prepare_data
 from rewardkit.train.running import RunningStats
@@ -68,6 +77,7 @@ class Run:
     objective: Objective = field(default_factory=Objective)
     started: float = field(default_factory=time.perf_counter)
     eval_seconds: float = 0.0
+    launch: dict = field(default_factory=dict)  # processes and the global batch
 
     @property
     def checkpoints(self) -> Path:
@@ -80,7 +90,7 @@ def train_finetune(
     """Fine-tune the backbone with a new reward head and save it to ``config.out``."""
     if config.threads:
         torch.set_num_threads(config.threads)
-    accelerator = training_accelerator()
+    accelerator = training_accelerator(config.precision)
     is_main = accelerator.is_main_process
     _refuse_to_overwrite(config)
     model = _build_model(config)
@@ -94,7 +104,9 @@ def train_finetune(
             _train_epoch(run, bar)
         _flush(run)
     loop_seconds = time.perf_counter() - run.started - run.eval_seconds
-    model.model = accelerator.unwrap_model(run.wrapped)
+    model.model = _trained_model(run)
+    if config.lora_r:
+        finish_lora(model, config)
     model.model.eval()
     final = _evaluate(run, features=True)
     # --ensemble K heads, OOD feature statistics and the proxy sections
@@ -109,6 +121,7 @@ def train_finetune(
         final,
         seconds=time.perf_counter() - run.started,
         loop_seconds=loop_seconds,
+        launch=run.launch,
         is_main=is_main,
     )
     accelerator.wait_for_everyone()
@@ -117,6 +130,18 @@ def train_finetune(
 
 
 # ---------------------------------------------------------------------------- setup
+def _trained_model(run: Run) -> torch.nn.Module:
+    """The trained HF model, whole (FSDP/ZeRO-3: gathered into a fresh copy)."""
+    accelerator = run.accelerator
+    if not shards_parameters(accelerator):
+        return accelerator.unwrap_model(run.wrapped)
+    state = gathered_state_dict(accelerator, run.wrapped)
+    fresh = _build_model(run.config).model  # the same architecture (and LoRA adapters)
+    fresh.load_state_dict(state)
+    run.wrapped = run.optimizer = None  # the engine's shards and optimizer state go
+    return fresh.to(accelerator.device)
+
+
 def _refuse_to_overwrite(config: TrainConfig) -> None:
     out = Path(config.out)
     if (
@@ -135,6 +160,10 @@ def _build_model(config: TrainConfig) -> RewardModel:
     model = new_reward_model(config)
     if config.precision == "bf16" and not torch.cuda.is_available():
         use_fast_attention(model.model)  # fp32 attention core: CPU bf16 SDPA backward is slow
+    if config.gradient_checkpointing:
+        model.model.gradient_checkpointing_enable({"use_reentrant": False})
+    if config.lora_r:
+        add_lora(model, config)
     return model
 
 
@@ -147,18 +176,15 @@ def _setup(
 ) -> Run:
     """Steps, optimizer, schedule; the checkpoint when resuming; the engine's wrapping."""
     world = accelerator.num_processes
-    micro_per_epoch = math.ceil(len(data.train_encoded) / config.batch_size) // world
+    micro_per_epoch = math.ceil(len(data.train_encoded) / (config.batch_size * world))
     if micro_per_epoch == 0:
-        raise UserError(
-            f"{len(data.train_encoded)} training pairs cannot fill one batch per "
-            "process; lower --batch-size"
-        )
+        raise UserError("no training pairs are left to train on; check --data")
     total_steps = math.ceil(micro_per_epoch / config.grad_accum) * config.epochs
     if config.max_steps:
         total_steps = min(total_steps, config.max_steps)
     # one fused kernel per step on CUDA (as HF Trainer's default adamw_torch_fused)
     optimizer = torch.optim.AdamW(
-        model.model.parameters(),
+        [p for p in model.model.parameters() if p.requires_grad],  # LoRA: adapters and head
         lr=config.lr,
         weight_decay=config.weight_decay,
         fused=True if accelerator.device.type == "cuda" else None,
@@ -180,17 +206,33 @@ def _setup(
         outputs.MetricsLog(Path(config.out), is_main=accelerator.is_main_process),
         micro_per_epoch,
         total_steps,
+        launch=launch_info(config, world),
+    )
+    outputs.say(
+        f"global batch: {config.batch_size} pairs per process × {world} process(es) × "
+        f"{config.grad_accum} accumulation = {run.launch['global_batch']} pairs per step",
+        quiet=quiet,
+        is_main=accelerator.is_main_process,
     )
     if config.resume:
         _resume(run, quiet)
     else:
         outputs.start_run(
-            Path(config.out), config, data.fingerprint, is_main=accelerator.is_main_process
+            Path(config.out),
+            config,
+            data.fingerprint,
+            launch=run.launch,
+            is_main=accelerator.is_main_process,
         )
+    refuse_periodic_work(accelerator, config.eval_every, config.save_every)
     run.wrapped, run.optimizer = accelerator.prepare(model.model, optimizer)
     run.wrapped.train()
     run.stats = RunningStats.for_device(accelerator.device)
-    run.strategy = resolve_strategy(config.pair_forward, model.model, model.info.scoring["rule"])
+    if world > 1:  # log the global batch's loss and accuracy, not this process's share
+        run.stats.reduce = lambda table: accelerator.reduce(table, "sum")
+    run.strategy = resolve_strategy(
+        config.pair_forward, model.model, model.info.scoring["rule"], world
+    )
     run.pad_multiple = pad_multiple_for(accelerator.device, config.pad_to_multiple)
     run.objective = Objective.of(config)
     outputs.say(f"pair forward: {run.strategy}", quiet=quiet, is_main=accelerator.is_main_process)
@@ -202,7 +244,7 @@ def _resume(run: Run, quiet: bool) -> None:
     checkpoint = latest_checkpoint(run.checkpoints)
     if checkpoint is None:
         raise UserError(f"--resume: no checkpoint in {run.checkpoints}; run without --resume")
-    _check_same_run(Path(run.config.out), run.config, run.data)
+    _check_same_run(Path(run.config.out), run.config, run.data, run.launch)
     run.state = load_checkpoint(checkpoint, run.model.model, run.optimizer, run.scheduler)
     run.log.truncate_to(run.state.step)
     outputs.say(
@@ -212,7 +254,17 @@ def _resume(run: Run, quiet: bool) -> None:
     )
 
 
-def _check_same_run(out: Path, config: TrainConfig, data: PreparedData) -> None:
+def launch_info(config: TrainConfig, processes: int) -> dict:
+    """What ``train_config.json`` and ``metrics.json`` record about the launch."""
+    return {
+        "processes": processes,
+        "batch_size_per_process": config.batch_size,
+        "grad_accum": config.grad_accum,
+        "global_batch": config.batch_size * processes * config.grad_accum,
+    }
+
+
+def _check_same_run(out: Path, config: TrainConfig, data: PreparedData, launch: dict) -> None:
     path = out / "train_config.json"
     if not path.is_file():
         return
@@ -226,6 +278,14 @@ def _check_same_run(out: Path, config: TrainConfig, data: PreparedData) -> None:
         raise UserError(
             "--resume: the training data differs from the checkpointed run's "
             "(fingerprint mismatch); resume with the same --data",
+            where=str(path),
+        )
+    began_with = saved.get("launch", {}).get("processes", 1)
+    if began_with != launch["processes"]:
+        raise UserError(
+            f"--resume: the run began with {began_with} process(es) and now has "
+            f"{launch['processes']}; the batch plan depends on it: resume with "
+            f"{began_with} process(es)",
             where=str(path),
         )
     # the folder may have been moved or copied since: where it is now is not an option change
@@ -242,23 +302,21 @@ def _check_same_run(out: Path, config: TrainConfig, data: PreparedData) -> None:
 
 # ---------------------------------------------------------------------------- the loop
 def _train_epoch(run: Run, bar) -> None:
-    """The rest of the current epoch: this process's share of its length-grouped batches,
-    ``grad_accum`` micro-batches per optimizer step."""
+    """The rest of the current epoch: its length-grouped global batches, ``grad_accum`` per
+    optimizer step (each process computes its share of each)."""
     config, state = run.config, run.state
-    world, rank = run.accelerator.num_processes, run.accelerator.process_index
     lengths = np.array([pair_length(p) for p in run.data.train_encoded])
     batches = length_grouped_batches(
         lengths,
-        config.batch_size,
+        config.batch_size * run.accelerator.num_processes,
         seed=config.seed * 1000 + state.epoch,
         group_by_length=config.group_by_length,
     )
-    mine = batches[rank::world][: run.micro_per_epoch]
-    while state.batch_in_epoch < len(mine) and state.step < run.total_steps:
-        group = mine[state.batch_in_epoch : state.batch_in_epoch + config.grad_accum]
+    while state.batch_in_epoch < len(batches) and state.step < run.total_steps:
+        group = batches[state.batch_in_epoch : state.batch_in_epoch + config.grad_accum]
         _optimizer_step(run, group)
         _after_step(run, bar)
-    if state.batch_in_epoch >= len(mine):
+    if state.batch_in_epoch >= len(batches):
         _flush(run)
         state.epoch += 1
         state.batch_in_epoch = 0
@@ -267,11 +325,18 @@ def _train_epoch(run: Run, bar) -> None:
 
 
 def _optimizer_step(run: Run, group: list[np.ndarray]) -> None:
-    """Forward and backward every micro-batch of ``group`` (gradients synchronised on the
-    last), clip, step."""
+    """Forward and backward this process's share of every global batch of ``group``
+    (gradients synchronised on the last), clip, step. A share's loss is weighted by
+    ``share × processes / pairs in the step``: the engine's average over processes is then the
+    step's mean over all its pairs."""
     config, state, accelerator = run.config, run.state, run.accelerator
+    world = accelerator.num_processes
     group_pairs = sum(len(rows) for rows in group)
-    for k, rows in enumerate(group):
+    for k, global_rows in enumerate(group):
+        rows = process_share(global_rows, accelerator.process_index, world)
+        weight = len(rows) * world / group_pairs
+        if len(rows) == 0:  # one pair at weight 0: this process still meets the all-reduce
+            rows = global_rows[:1]
         syncing = nullcontext() if k == len(group) - 1 else accelerator.no_sync(run.wrapped)
         with syncing:
             pair = pair_forward(
@@ -292,11 +357,12 @@ def _optimizer_step(run: Run, group: list[np.ndarray]) -> None:
                 weight=pair.weight,
                 objective=run.objective,
             )
-            run.stats.add(state.step + 1, loss, len(rows), pair.r_chosen, pair.r_rejected, pair.tie)
+            counted = len(rows) if weight else 0
+            run.stats.add(state.step + 1, loss, counted, pair.r_chosen, pair.r_rejected, pair.tie)
             if run.stats.eager:  # CPU: reading is free, so stop before the backward
                 _flush(run)
-            accelerator.backward(loss * (len(rows) / group_pairs))
-        state.tokens_seen += pair.tokens * accelerator.num_processes
+            accelerator.backward(loss * weight)
+        state.tokens_seen += pair.tokens * world
     if config.max_grad_norm:
         accelerator.clip_grad_norm_(run.wrapped.parameters(), config.max_grad_norm)
     run.optimizer.step()
@@ -304,7 +370,7 @@ def _optimizer_step(run: Run, group: list[np.ndarray]) -> None:
     run.optimizer.zero_grad(set_to_none=True)
     state.step += 1
     state.batch_in_epoch += len(group)
-    state.pairs_seen += group_pairs * accelerator.num_processes
+    state.pairs_seen += group_pairs
 
 
 def _after_step(run: Run, bar) -> None:

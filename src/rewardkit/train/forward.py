@@ -28,11 +28,20 @@ from rewardkit.train.prefix_sharing import (
 STRATEGIES = ("auto", "concatenated", "prefix-sharing")
 
 
-def resolve_strategy(requested: str, model, scoring_rule: str) -> str:
-    """``auto`` picks prefix sharing for decoders (last-token scoring), else concatenated."""
+def resolve_strategy(requested: str, model, scoring_rule: str, processes: int = 1) -> str:
+    """``auto`` picks prefix sharing for decoders (last-token scoring), else concatenated.
+    Several processes: concatenated (prefix sharing calls the backbone and head directly,
+    past the engine's wrapper, whose forward is what synchronises the gradients)."""
     decoder = scoring_rule == "last-token" and supports_prefix_sharing(model)
+    if requested == "prefix-sharing" and processes > 1:
+        from rewardkit.errors import UserError
+
+        raise UserError(
+            "--pair-forward prefix-sharing runs in one process; under a launcher use "
+            "--pair-forward concatenated (or auto)"
+        )
     if requested == "auto":
-        return "prefix-sharing" if decoder else "concatenated"
+        return "prefix-sharing" if decoder and processes == 1 else "concatenated"
     if requested == "prefix-sharing" and not decoder:
         from rewardkit.errors import UserError
 

@@ -78,14 +78,23 @@ def say(message: str, *, quiet: bool = False, is_main: bool = True) -> None:
         console.print(message, highlight=False)
 
 
-def start_run(out: Path, config: TrainConfig, fingerprint: str, *, is_main: bool = True) -> None:
-    """A fresh run: the folder, ``train_config.json`` and an empty ``metrics.jsonl``."""
+def start_run(
+    out: Path,
+    config: TrainConfig,
+    fingerprint: str,
+    *,
+    launch: dict | None = None,
+    is_main: bool = True,
+) -> None:
+    """A fresh run: the folder, ``train_config.json`` (options, data fingerprint, ``launch``:
+    processes and global batch) and an empty ``metrics.jsonl``."""
     if not is_main:
         return
     out.mkdir(parents=True, exist_ok=True)
     MetricsLog(out).reset()
     write_json_atomic(
-        out / "train_config.json", {"config": asdict(config), "data_fingerprint": fingerprint}
+        out / "train_config.json",
+        {"config": asdict(config), "data_fingerprint": fingerprint, "launch": launch or {}},
     )
 
 
@@ -148,6 +157,7 @@ def save_run(
     *,
     seconds: float,
     loop_seconds: float,
+    launch: dict | None = None,
     is_main: bool = True,
 ) -> dict:
     """Set the model's normalization and sidecar, save it, write ``metrics.json``; returns
@@ -160,6 +170,7 @@ def save_run(
             "data": config.eval_data or config.data,
             "model": str(Path(config.out)),
             "skipped_records": data.skipped_records,
+            "processes": (launch or {}).get("processes", 1),
             "training": {
                 "steps": state.step,
                 "epochs": state.epoch,
@@ -168,6 +179,7 @@ def save_run(
                 "pairs_per_second": round(state.pairs_seen / max(seconds, 1e-9), 3),
                 "tokens_seen": state.tokens_seen,
                 "loop_seconds": round(loop_seconds, 3),
+                **(launch or {}),
                 **data.summary(),
             },
         }

@@ -115,7 +115,9 @@ def collate_shared_prefix(
 
 def shared_prefix_rewards(model, batch: SharedPrefixBatch) -> tuple[torch.Tensor, torch.Tensor]:
     """``(r_chosen, r_rejected)`` from one forward of a HF ``*ForSequenceClassification``
-    decoder (``model.score`` head on ``getattr(model, model.base_model_prefix)``)."""
+    decoder (``model.score`` head on ``getattr(model, model.base_model_prefix)``; a peft
+    model's adapters sit inside it)."""
+    model = _without_peft(model)
     device = next(model.parameters()).device
     backbone = getattr(model, model.base_model_prefix)
     hidden = backbone(
@@ -132,4 +134,10 @@ def shared_prefix_rewards(model, batch: SharedPrefixBatch) -> tuple[torch.Tensor
 
 def supports_prefix_sharing(model) -> bool:
     """Decoders with a ``score`` head whose backbone accepts 4-D masks (Llama-style)."""
+    model = _without_peft(model)
     return hasattr(model, "score") and hasattr(model, model.base_model_prefix)
+
+
+def _without_peft(model):
+    """The HF model inside a peft model (LoRA layers and the head's trained copy included)."""
+    return model.get_base_model() if hasattr(model, "get_base_model") else model

@@ -8,10 +8,15 @@ in one transfer — after every micro-batch on CPU (where reading costs nothing,
 is caught before the backward), every ``sync_every`` steps on CUDA and always before an
 evaluation, a checkpoint or the end. A non-finite loss raises at the flush that first sees it,
 naming its step; no checkpoint is written from a step after it.
+
+Under a launcher each process holds its own share of a step; ``reduce`` (the engine's sum
+over processes) turns the flushed numbers into the whole global batch's, so every process
+logs the loss and accuracy a single process with the global batch would.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -24,6 +29,7 @@ class RunningStats:
     loss_n: int = 0
     correct: int = 0
     judged: int = 0
+    reduce: Callable[[torch.Tensor], torch.Tensor] | None = None  # sum over processes
     _pending: list = field(default_factory=list)  # (step, loss, rows, correct, judged)
 
     @classmethod
@@ -44,8 +50,9 @@ class RunningStats:
         r_rejected: torch.Tensor,
         tie: torch.Tensor,
     ) -> None:
-        """Record one micro-batch of optimizer step ``step`` (1-based), without a host sync."""
-        untied = ~tie
+        """Record one micro-batch of optimizer step ``step`` (1-based), without a host sync;
+        ``rows`` 0 counts nothing (a process whose share of the batch was empty)."""
+        untied = ~tie if rows else torch.zeros_like(tie)
         self._pending.append(
             (
                 step,
@@ -61,16 +68,25 @@ class RunningStats:
         step)`` is called for the first non-finite loss (it is expected to raise)."""
         if not self._pending:
             return
-        losses = torch.stack([p[1] for p in self._pending]).cpu()
-        counts = torch.stack([torch.stack((p[3], p[4])) for p in self._pending]).cpu()
-        for (step, _, rows, _, _), loss, (correct, judged) in zip(
-            self._pending, losses.tolist(), counts.tolist()
+        table = torch.stack(
+            [
+                torch.stack(
+                    (loss.double() * rows, loss.new_tensor(rows).double(), c.double(), j.double())
+                )
+                for _, loss, rows, c, j in self._pending
+            ]
+        )  # per micro-batch: loss × rows, rows, correct, judged
+        if self.reduce is not None:
+            table = self.reduce(table)
+        for (step, *_), (weighted, rows, correct, judged) in zip(
+            self._pending, table.cpu().tolist()
         ):
+            loss = weighted / max(rows, 1)
             if not torch.isfinite(torch.tensor(loss)):
                 self._pending = []
                 on_nonfinite(loss, step)
-            self.loss_sum += loss * rows
-            self.loss_n += rows
+            self.loss_sum += weighted
+            self.loss_n += int(rows)
             self.correct += int(correct)
             self.judged += int(judged)
         self._pending = []
