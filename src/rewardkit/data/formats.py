@@ -19,7 +19,8 @@ single      ``{"prompt", "response"}``: one response to score                (a 
 ==========  ===============================================================  ==================
 
 Optional fields of explicit, implicit and hh-rlhf records: ``margin`` (finite number),
-``tie`` (bool), ``weight`` (number >= 0), ``subset``, ``annotator``, ``id``. Rankings take
+``tie`` (bool), ``weight`` (number >= 0), ``label`` (soft label P(chosen ≻ rejected) in
+[0, 1]), ``subset``, ``annotator``, ``id``. Rankings take
 ``id``, ``subset``, ``annotator`` and ``weight`` (spread over the group's pairs). A pair's
 ``id`` defaults to its ``file:line``; a ranking pair's is ``"<group id>:<i>-<j>"`` with ``i``
 the index of the chosen response and ``j`` of the rejected one.
@@ -45,6 +46,7 @@ from rewardkit.data.validation import (
     number_kind,
     optional_bool,
     optional_id,
+    optional_label,
     optional_number,
     optional_text,
     optional_weight,
@@ -208,6 +210,7 @@ def _pair(
         margin=optional_number(record, "margin", 0.0),
         tie=optional_bool(record, "tie"),
         weight=optional_weight(record),
+        label=optional_label(record),
         subset=optional_text(record, "subset"),
         annotator=optional_text(record, "annotator"),
         id=optional_id(record) or where,

@@ -29,7 +29,7 @@ from rewardkit.model.scorer import Scorer
 from rewardkit.progress import progress_bar
 from rewardkit.train import outputs
 from rewardkit.train.accelerator import training_accelerator
-from rewardkit.train.batching import length_grouped_batches, pair_length
+from rewardkit.train.batching import length_grouped_batches, pair_length, soft_labels
 from rewardkit.train.checkpoint import (
     TrainState,
     latest_checkpoint,
@@ -291,6 +291,7 @@ def _optimizer_step(run: Run, group: list[np.ndarray]) -> None:
                 tie=pair.tie,
                 weight=pair.weight,
                 objective=run.objective,
+                label=soft_labels([run.data.train_encoded[i] for i in rows], pair.weight.device),
             )
             run.stats.add(state.step + 1, loss, len(rows), pair.r_chosen, pair.r_rejected, pair.tie)
             if run.stats.eager:  # CPU: reading is free, so stop before the backward
