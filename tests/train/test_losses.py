@@ -130,9 +130,7 @@ def test_soft_label_is_binary_cross_entropy_with_a_soft_target():
     """p = 0.7, Δ = 2: 0.7·log(1 + e^{−2}) + 0.3·log(1 + e^{2}) = 0.088850 + 0.638079 = 0.726929;
     p = 0.5 at Δ = 0 is log 2; p = 1 equals the hard loss."""
     loss = bradley_terry_loss(t(2.0, 0.0, 1.0), t(0.0, 0.0, 0.0), label=t(0.7, 0.5, 1.0))
-    torch.testing.assert_close(
-        loss, t(0.726929, LOG2, math.log1p(math.exp(-1))), atol=1e-6, rtol=0
-    )
+    torch.testing.assert_close(loss, t(0.726929, LOG2, math.log1p(math.exp(-1))), atol=1e-6, rtol=0)
 
 
 def test_soft_label_zero_is_the_flipped_pair():
