@@ -4,9 +4,9 @@ The fingerprint is the sha256 hex digest of one canonical JSON line per pair, in
 ``{"chosen", "margin", "prompt", "rejected", "tie", "weight"}`` with keys sorted at every
 level (chat messages included), no spaces, UTF-8 (``ensure_ascii=False``), margin and
 weight as floats, plus ``"label"`` (a float) only for pairs that carry a soft label, so data
-without soft labels keeps its fingerprint. It depends on nothing else (not on ids, sources, or the file the pairs
-came from), so the same pairs give the same fingerprint in any run or process, and
-changing, adding or reordering a pair changes it.
+without soft labels keeps its fingerprint. It depends on nothing else (not on ids, sources,
+or the file the pairs came from), so the same pairs give the same fingerprint in any run or
+process, and changing, adding or reordering a pair changes it.
 """
 
 from __future__ import annotations
