@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 from rewardkit.formatting import number, percent
 from rewardkit.version import __version__
@@ -21,9 +21,12 @@ def _ci(interval) -> str:
     return f"{percent(interval[0])}–{percent(interval[1])}"
 
 
-def environment() -> Environment:
+def environment(*more: Path) -> Environment:
+    """The reports' Jinja environment: eval's templates (its ``style.css.j2`` included), and
+    the folders ``more`` of other rooms' reports, searched first."""
+    folders = [str(folder) for folder in more] + [str(TEMPLATES)]
     env = Environment(
-        loader=FileSystemLoader(str(TEMPLATES)),
+        loader=ChoiceLoader([FileSystemLoader(folder) for folder in folders]),
         autoescape=select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,
