@@ -1,5 +1,6 @@
 """A small audit run shared by the end-to-end and browser tests: toy pairs with planted flips,
-a near-identical pair, a contradicting duplicate and a ``<script>`` payload in a response."""
+a near-identical pair, a contradicting duplicate, and a ``<script>`` payload in the chosen
+response of each flipped pair."""
 
 from __future__ import annotations
 
@@ -18,10 +19,10 @@ FLIPPED = {3, 12, 21, 30, 41, 50}  # swapped chosen and rejected, one per topic 
 def audit_data(path: Path) -> list:
     """Write the pairs to ``path``; return them."""
     pairs = toy_pairs(64, seed=3)
-    for i in FLIPPED:
-        pairs[i] = replace(pairs[i], chosen=pairs[i].rejected, rejected=pairs[i].chosen)
+    for i in FLIPPED:  # the payload rides in the curt text, which becomes the chosen one
+        curt = f"{pairs[i].rejected} {PAYLOAD}"
+        pairs[i] = replace(pairs[i], chosen=curt, rejected=pairs[i].chosen)
     pairs[5] = replace(pairs[5], rejected=pairs[5].chosen.upper() + "  ")
-    pairs[7] = replace(pairs[7], rejected=f"No. {PAYLOAD}")
     pairs.append(replace(pairs[9], chosen=pairs[9].rejected, rejected=pairs[9].chosen, id="dup"))
     pairs_to_jsonl(path, pairs)
     return pairs

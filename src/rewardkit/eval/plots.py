@@ -151,7 +151,7 @@ def margin_histogram(margins: np.ndarray, marked: dict[str, float], title: str) 
     """Histogram of per-pair margins with vertical lines at ``marked`` (label → x)."""
     plt, fig, ax = _figure()
     values = np.asarray(margins, dtype=np.float64) if len(margins) else np.zeros(1)
-    ax.hist(values, bins=40, color=CHOSEN, alpha=0.7)
+    ax.hist(values, bins=40, color=CHOSEN)
     for (label, x), color in zip(marked.items(), (ACCENT, GREY, REJECTED)):
         ax.axvline(x, color=color, linestyle="--", label=label)
     ax.set_xlabel("mean out-of-fold margin r(chosen) − r(rejected)")
