@@ -9,16 +9,14 @@ from pathlib import Path
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
-from rewardkit.formatting import number, percent
+from rewardkit.formatting import number, percent, percent_interval
 from rewardkit.version import __version__
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def _ci(interval) -> str:
-    if not interval or any(v is None for v in interval):
-        return ""
-    return f"{percent(interval[0])}–{percent(interval[1])}"
+    return percent_interval(interval, missing="")
 
 
 def environment(*more: Path) -> Environment:

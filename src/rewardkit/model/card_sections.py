@@ -8,7 +8,7 @@ sentences ("prefers the shorter answer: ρ = −0.43") by the thresholds below.
 
 from __future__ import annotations
 
-from rewardkit.formatting import number, percent
+from rewardkit.formatting import number, percent, percent_interval
 
 NOT_MEASURED = "not measured yet: run `rewardkit eval --model DIR --data FILE --update-card`"
 LENGTH_RHO = 0.3  # |Spearman ρ(reward, length)| from which the card names a length preference
@@ -19,9 +19,7 @@ OOD_GAP = 0.10  # accuracy drop on pairs flagged out of distribution
 
 
 def _ci(interval) -> str:
-    if not interval or any(v is None for v in interval):
-        return "–"
-    return f"{percent(interval[0])}–{percent(interval[1])}"
+    return percent_interval(interval)
 
 
 def accuracy(m: dict) -> str:
