@@ -127,3 +127,30 @@ def test_a_ci_sized_run_on_real_hh_rlhf_pairs(shared_data, tmp_path):
     assert summary["pairs_scored"] == 200 and len(_rows(out / "pairs.jsonl")) == 200
     assert 0 < summary["flip_estimates"]["share_negative"] < 1
     assert (out / "report.html").stat().st_size > 10_000
+
+
+def test_finetune_mode_scores_each_fold_with_its_own_fine_tune(tmp_path, tiny_bert_dir):
+    """--mode finetune: one `rewardkit train` per fold on the other folds' pairs."""
+    from rewardkit.audit.config import AuditConfig
+    from rewardkit.audit.run import run_audit
+
+    pairs = audit_data(tmp_path / "pairs.jsonl")[:32]
+    from rewardkit.data import pairs_to_jsonl
+
+    pairs_to_jsonl(tmp_path / "small.jsonl", pairs)
+    config = AuditConfig(
+        data=str(tmp_path / "small.jsonl"), out=str(tmp_path / "out"), mode="finetune",
+        backbone=str(tiny_bert_dir), max_length=64, folds=2, ensemble=2, progress=False,
+    )  # fmt: skip
+    summary = run_audit(config)
+    assert summary["pairs_scored"] == len(pairs) and summary["mode"] == "finetune"
+    for fold in range(2):
+        train_ids = {
+            r["id"] for r in _rows(tmp_path / "out" / "folds" / f"fold-{fold}-train.jsonl")
+        }
+        held_ids = {
+            r["id"] for r in _rows(tmp_path / "out" / "folds" / f"fold-{fold}-held-out.jsonl")
+        }
+        assert train_ids and held_ids and not train_ids & held_ids
+        assert (tmp_path / "out" / "folds" / f"fold-{fold}" / "model.safetensors").is_file()
+    assert len(_rows(tmp_path / "out" / "pairs.jsonl")) == len(pairs)

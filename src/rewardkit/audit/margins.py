@@ -63,11 +63,11 @@ def prompt_groups(pairs: list[PreferencePair], encoded: list[EncodedPair]) -> np
     return np.array([prompt_hash(pairs[e.index].prompt) % (1 << 62) for e in encoded])
 
 
-def length_features(pairs: list[PreferencePair], encoded: list[EncodedPair]) -> PairFeatures:
-    """``log(1 + characters)`` of each response as a one-column feature."""
-    chosen = np.array([[np.log1p(len(pairs[e.index].chosen))] for e in encoded])
-    rejected = np.array([[np.log1p(len(pairs[e.index].rejected))] for e in encoded])
-    n = len(encoded)
+def length_features(pairs: list[PreferencePair], positions) -> PairFeatures:
+    """``log(1 + characters)`` of each response of ``pairs[positions]``, one column."""
+    chosen = np.array([[np.log1p(len(pairs[i].chosen))] for i in positions]).reshape(-1, 1)
+    rejected = np.array([[np.log1p(len(pairs[i].rejected))] for i in positions]).reshape(-1, 1)
+    n = len(chosen)
     return PairFeatures(chosen, rejected, np.zeros(n), np.zeros(n, bool), np.ones(n))
 
 
@@ -86,7 +86,7 @@ def out_of_fold_margins(
     the held-out fold with :class:`Scorer`. ``features``: ``(chosen (N, H), rejected (N, H))``
     of ``encoded``'s texts."""
     content = pair_features_of(encoded, *features)
-    lengths = length_features(pairs, encoded)
+    lengths = length_features(pairs, [e.index for e in encoded])
     groups = prompt_groups(pairs, encoded)
     n = len(encoded)
     if len(np.unique(groups)) < folds:

@@ -19,6 +19,7 @@ import torch
 from rewardkit import files
 from rewardkit.audit import estimate, fix, suspects
 from rewardkit.audit.config import AuditConfig
+from rewardkit.audit.finetune import finetune_margins
 from rewardkit.audit.margins import OutOfFold, out_of_fold_margins
 from rewardkit.audit.report_html import write_audit_report
 from rewardkit.data import data_fingerprint, read_pairs
@@ -59,10 +60,7 @@ def run_audit(config: AuditConfig) -> dict:
 
 def _margins(config: AuditConfig, pairs: list[PreferencePair]) -> OutOfFold:
     if config.mode == "finetune":
-        raise UserError(
-            "--mode finetune is not available yet; use --mode frozen (the default)",
-            where=config.data,
-        )
+        return finetune_margins(config, pairs)
     torch.manual_seed(config.seed)
     model = RewardModel.from_backbone(config.backbone, max_length=config.max_length)
     encoded, report, _ = encode_pairs_cached(model.encoder, pairs, config.overlong)
