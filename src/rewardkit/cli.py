@@ -65,6 +65,19 @@ COMMANDS = [
         "  \n`rewardkit compare runs/a runs/b --data pairs.jsonl`",
     ),
     Command(
+        "audit",
+        "rewardkit.audit.config:AuditConfig",
+        "rewardkit.audit.run:run_audit",
+        report="audited {pairs_scored} of {pairs_in} pairs in {seconds}s: {suspects} suspects "
+        "→ {out}/report.html",
+        help="Audit preference data before training: out-of-fold margins over prompt-disjoint "
+        "folds, suspect pairs ranked with a reason each, an estimated share of flipped "
+        "labels, and optionally a cleaned copy (--fix drop|flip|soft).",
+        epilog="Example:  \n`rewardkit audit --data ../shared/data/hh-rlhf-harmless-base/"
+        "test.jsonl.gz --out audit/`  \n`rewardkit audit --data pairs.jsonl --out audit/ "
+        "--fix drop --top 100 --out-data pairs.clean.jsonl`",
+    ),
+    Command(
         "demo",
         "rewardkit.demo:DemoConfig",
         "rewardkit.demo:run_demo",

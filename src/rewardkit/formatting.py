@@ -28,3 +28,10 @@ def _is_number(value) -> bool:
         and isinstance(value, numbers.Real)
         and not math.isnan(float(value))
     )
+
+
+def percent_interval(interval, *, missing: str = "–") -> str:
+    """``[0.61, 0.67]`` → ``"61.0%–67.0%"``; ``missing`` when absent or incomplete."""
+    if not interval or any(not _is_number(v) for v in interval):
+        return missing
+    return f"{percent(interval[0])}–{percent(interval[1])}"

@@ -99,3 +99,28 @@ def test_margins_ties_and_weights_enter_the_objective():
     w_half, _ = fit_linear_head(pairs, l2=1e-3, sample_weight=zero_weight)
     w_sub, _ = fit_linear_head(pairs.subset(np.arange(100, 200)), l2=1e-3)
     assert np.allclose(w_half, w_sub, atol=1e-5)
+
+
+def test_soft_labels_of_zero_fit_the_head_of_the_swapped_pairs():
+    """P(c ≻ r) = 0 on every pair is the same likelihood as swapping chosen and rejected, so
+    the fitted head is the swapped data's head; labels of 0.5 everywhere carry no direction."""
+    pairs, _ = synthetic_pairs(n=400)
+    zero = PairFeatures(
+        *[getattr(pairs, k) for k in ("chosen", "rejected", "margin", "tie")],
+        pairs.weight,
+        np.zeros(len(pairs)),
+    )
+    swapped = PairFeatures(pairs.rejected, pairs.chosen, pairs.margin, pairs.tie, pairs.weight)
+    w_zero, _ = fit_linear_head(zero, l2=1e-3)
+    w_swap, _ = fit_linear_head(swapped, l2=1e-3)
+    np.testing.assert_allclose(w_zero, w_swap, atol=1e-5)
+    half = PairFeatures(
+        pairs.chosen,
+        pairs.rejected,
+        pairs.margin,
+        pairs.tie,
+        pairs.weight,
+        np.full(len(pairs), 0.5),
+    )
+    w_half, _ = fit_linear_head(half, l2=1e-3)
+    assert np.linalg.norm(w_half) < 0.05 * np.linalg.norm(w_swap)

@@ -124,3 +124,30 @@ def test_losses_have_gradients():
     r_c = torch.zeros(1, dtype=torch.float64, requires_grad=True)
     bradley_terry_loss(r_c, t(0.0)).sum().backward()
     assert r_c.grad.item() == pytest.approx(-0.5)
+
+
+def test_soft_label_is_binary_cross_entropy_with_a_soft_target():
+    """p = 0.7, Δ = 2: 0.7·log(1 + e^{−2}) + 0.3·log(1 + e^{2}) = 0.088850 + 0.638079 = 0.726929;
+    p = 0.5 at Δ = 0 is log 2; p = 1 equals the hard loss."""
+    loss = bradley_terry_loss(t(2.0, 0.0, 1.0), t(0.0, 0.0, 0.0), label=t(0.7, 0.5, 1.0))
+    torch.testing.assert_close(loss, t(0.726929, LOG2, math.log1p(math.exp(-1))), atol=1e-6, rtol=0)
+
+
+def test_soft_label_zero_is_the_flipped_pair():
+    """p = 0 scores the pair as if chosen and rejected were swapped: loss(Δ, p=0) = loss(−Δ)."""
+    r_c, r_r = t(1.5, -0.25), t(0.0, 0.75)
+    flipped = bradley_terry_loss(r_c, r_r, label=t(0.0, 0.0))
+    torch.testing.assert_close(flipped, bradley_terry_loss(r_r, r_c))
+
+
+def test_preference_loss_passes_soft_labels():
+    """Weights [1, 3], p = [0.7, 1], Δ = [2, 0]: (0.726929 + 3·log 2) / 4 = 0.701573."""
+    loss = preference_loss(
+        t(2.0, 0.0),
+        t(0.0, 0.0),
+        margin=t(0.0, 0.0),
+        tie=torch.tensor([False, False]),
+        weight=t(1.0, 3.0),
+        label=t(0.7, 1.0),
+    )
+    assert loss.item() == pytest.approx((0.726929 + 3 * LOG2) / 4, abs=1e-6)

@@ -24,7 +24,8 @@ the k ranked responses plus each ranked response ≻ every unranked one, and no 
 unranked: k(k−1)/2 + k(K−k) pairs, each weighted 1 over that count.
 
 Optional fields of explicit, implicit and hh-rlhf records: ``margin`` (finite number),
-``tie`` (bool), ``weight`` (number >= 0), ``subset``, ``annotator``, ``id``. Rankings take
+``tie`` (bool), ``weight`` (number >= 0), ``label`` (soft label P(chosen ≻ rejected) in
+[0, 1]), ``subset``, ``annotator``, ``id``. Rankings take
 ``id``, ``subset``, ``annotator`` and ``weight`` (spread over the group's pairs). A pair's
 ``id`` defaults to its ``file:line``; a ranking pair's is ``"<group id>:<i>-<j>"`` with ``i``
 the index of the chosen response and ``j`` of the rejected one.
@@ -49,6 +50,7 @@ from rewardkit.data.validation import (
     number_kind,
     optional_bool,
     optional_id,
+    optional_label,
     optional_number,
     optional_text,
     optional_weight,
@@ -212,6 +214,7 @@ def _pair(
         margin=optional_number(record, "margin", 0.0),
         tie=optional_bool(record, "tie"),
         weight=optional_weight(record),
+        label=optional_label(record),
         subset=optional_text(record, "subset"),
         annotator=optional_text(record, "annotator"),
         id=optional_id(record) or where,

@@ -9,6 +9,7 @@ rejected       the other response
 margin         preference strength, added inside the loss: -log σ(r_c - r_r - margin)
 tie            True when annotators judged both equal (chosen/rejected order is arbitrary)
 weight         loss weight; rankings of K replies give each of their C(K,2) pairs 1/C(K,2)
+label          optional soft label P(chosen ≻ rejected) in [0, 1]; None means 1 (a hard label)
 subset         task family / category, for per-subset accuracy
 annotator      who judged the pair, when known
 id             a stable identifier (source file:line when the data has none)
@@ -39,11 +40,17 @@ class PreferencePair:
     margin: float = 0.0
     tie: bool = False
     weight: float = 1.0
+    label: float | None = None
     subset: str | None = None
     annotator: str | None = None
     id: str | None = None
     source: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def hard_or_soft_label(self) -> float:
+        """P(chosen ≻ rejected) as training reads it: the soft label, or 1 when there is none."""
+        return 1.0 if self.label is None else float(self.label)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-able dict in rewardkit's explicit format (readable back by the readers)."""

@@ -228,7 +228,7 @@ def _rows(name: str, rows: Iterable[Any]) -> Iterator[RawRecord]:
 
 _MESSAGE_COLUMNS = ("prompt", "chosen", "rejected")
 _JSON_COLUMNS = ("responses", "ranking", "scores")
-_NUMBER_COLUMNS = ("margin", "weight")
+_NUMBER_COLUMNS = ("margin", "weight", "label")
 _OPTIONAL_TEXT_COLUMNS = ("subset", "annotator", "id")
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 

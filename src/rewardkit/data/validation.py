@@ -266,6 +266,20 @@ def optional_weight(record: dict[str, Any]) -> float:
     return weight
 
 
+def optional_label(record: dict[str, Any]) -> float | None:
+    """A soft label P(chosen ≻ rejected), a number in [0, 1], or None when absent."""
+    if record.get("label") is None:
+        return None
+    label = optional_number(record, "label", 1.0)
+    if not 0.0 <= label <= 1.0:
+        raise RecordProblem(
+            f"is {label}, outside [0, 1]",
+            field="label",
+            hint="label is P(chosen ≻ rejected), a probability",
+        )
+    return label
+
+
 def optional_bool(record: dict[str, Any], field: str) -> bool:
     value = record.get(field)
     if value is None:

@@ -82,12 +82,23 @@ class EvalConfig(ModelLoadOptions):
         "equal-mass", "Bins of equal pair counts or of equal width on [0.5, 1].", choices=BINNINGS
     )
 
+    update_card: bool = option(
+        False,
+        "Add (or refresh) this data's section of the model card (--model's README.md): one "
+        "section per evaluation data fingerprint; text outside the generated markers is kept.",
+    )
+
     def __post_init__(self):
         if not self.model and not self.ensemble:  # one of the two
             raise UserError("--model is required (see rewardkit eval --help)")
         super().__post_init__()
         if self.n_bins < 1:
             raise UserError("--n-bins must be at least 1")
+        if self.update_card and (self.ensemble or "," in (self.model or "")):
+            raise UserError(
+                "--update-card writes one model's README.md: pass one model folder as --model "
+                "(not --ensemble or DIR1,DIR2)"
+            )
 
 
 @dataclass

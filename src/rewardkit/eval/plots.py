@@ -145,3 +145,18 @@ def distance_histogram(
     ax.set_title("Feature-space distance from the training data")
     ax.legend(fontsize=8)
     return figure_data_uri(plt, fig)
+
+
+def margin_histogram(margins: np.ndarray, marked: dict[str, float], title: str) -> str:
+    """Histogram of per-pair margins with vertical lines at ``marked`` (label → x)."""
+    plt, fig, ax = new_figure()
+    values = np.asarray(margins, dtype=np.float64) if len(margins) else np.zeros(1)
+    ax.hist(values, bins=40, color=CHOSEN)
+    for (label, x), color in zip(marked.items(), (ACCENT, GREY, REJECTED)):
+        ax.axvline(x, color=color, linestyle="--", label=label)
+    ax.set_xlabel("mean out-of-fold margin r(chosen) − r(rejected)")
+    ax.set_ylabel("pairs")
+    ax.set_title(title)
+    if marked:
+        ax.legend(fontsize=8)
+    return figure_data_uri(plt, fig)

@@ -8,25 +8,25 @@ import datetime as _dt
 from collections.abc import Sequence
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
-from rewardkit.formatting import number, percent
+from rewardkit.formatting import number, percent, percent_interval
 from rewardkit.version import __version__
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def _ci(interval) -> str:
-    if not interval or any(v is None for v in interval):
-        return ""
-    return f"{percent(interval[0])}–{percent(interval[1])}"
+    return percent_interval(interval, missing="")
 
 
 def environment(*more_templates: str | Path) -> Environment:
-    """The reports' Jinja environment: eval's templates (and its shared ``style.html.j2``)
-    plus the folders in ``more_templates``, searched first."""
+    """The reports' Jinja environment: eval's templates (its ``style.css.j2``, the one
+    stylesheet of every report, included) plus the folders in ``more_templates`` of other
+    rooms' reports, searched first."""
+    folders = [str(folder) for folder in more_templates] + [str(TEMPLATES)]
     env = Environment(
-        loader=FileSystemLoader([str(p) for p in more_templates] + [str(TEMPLATES)]),
+        loader=ChoiceLoader([FileSystemLoader(folder) for folder in folders]),
         autoescape=select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,

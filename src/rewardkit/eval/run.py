@@ -28,8 +28,10 @@ from rewardkit.eval.probes import Probe, default_probes, load_probe_file
 from rewardkit.eval.proxy import ProxyOptions, ReferenceFeatures, evaluate_proxy
 from rewardkit.eval.report_html import write_report
 from rewardkit.files import write_json_atomic
+from rewardkit.model.card_file import update_card
 from rewardkit.model.ensemble import MEMBERS_FILE
 from rewardkit.model.loading import load_reward_model
+from rewardkit.model.model_card import evaluation_section, evaluation_section_name
 from rewardkit.model.scorer import Scorer
 from rewardkit.model.shards import is_main_process, join_launched_processes, rank_and_count
 from rewardkit.model.sidecar import read_info, write_info
@@ -185,12 +187,23 @@ def evaluate_with_rows(
             "processes": rank_and_count()[1],
         }
     )
+    if config.update_card and is_main_process():
+        metrics["model_card"] = str(_update_card(config.model, metrics))
     if config.out and is_main_process():
         out = Path(config.out)
         write_json_atomic(out / "metrics.json", metrics)
         write_jsonl(out / "pairs.jsonl", result.rows)
         write_report(out / "report.html", metrics, result.plots, target.describe(), extra_sections)
     return metrics, result.rows
+
+
+def _update_card(model: str, metrics: dict) -> Path:
+    """``--update-card``: this evaluation's section of the model folder's card."""
+    if not Path(model).is_dir():
+        raise UserError(
+            "--update-card needs a local model folder to write README.md into", where=model
+        )
+    return update_card(model, evaluation_section_name(metrics), evaluation_section(metrics))
 
 
 def _fit_temperature(target: Scorer, scored, config: EvalConfig, progress) -> dict:

@@ -89,6 +89,7 @@ class EncodedPair:
     index: int  # position of the pair in the input list
     removed_chosen: int = 0  # tokens the over-length rule cut from each side
     removed_rejected: int = 0
+    label: float = 1.0  # P(chosen ≻ rejected): 1 for a hard label, else the pair's soft label
 
     @property
     def truncated(self) -> bool:
@@ -307,6 +308,7 @@ class TextEncoder:
             index,
             fit_c.removed,
             fit_r.removed,
+            pair.hard_or_soft_label,
         )
 
 

@@ -1,36 +1,113 @@
-"""The model card (``README.md``) every saved reward model carries: what it is, and how to get
-rewardkit's scores from it in other tools — or where those tools give other numbers and why.
+"""The model card (``README.md``) every saved reward model carries: what it scores and how to
+load it (plain transformers, rewardkit, TRL, RewardBench, OpenRLHF, serving), what data it
+learned from, and how well it ranks, how it is calibrated and biased, and where it should not
+be trusted — each figure taken from ``metrics.json`` (:mod:`rewardkit.model.card_sections`).
 
-The facts it states are the saved model's own (``rewardkit.json``): backbone, max length, the
+The interop facts are the saved model's own (``rewardkit.json``): backbone, max length, the
 text template, the scoring rule, and the left-padding check of
-:mod:`rewardkit.model.portability`.
+:mod:`rewardkit.model.portability`. Sections sit between generated markers
+(:mod:`rewardkit.model.card_file`); ``rewardkit eval --update-card`` adds one section per
+evaluation data fingerprint and keeps what a person wrote outside them.
 """
 
 from __future__ import annotations
 
+from rewardkit.model import card_sections
+from rewardkit.model.card_file import front_matter, generated
 from rewardkit.model.sidecar import RewardKitInfo
 
-FRONT_MATTER = """---
-library_name: transformers
-pipeline_tag: text-classification
-tags:
-- reward-model
-- rewardkit
----
-"""
+TAGS = ["reward-model", "rewardkit"]
 
 
-def model_card(info: RewardKitInfo) -> str:
-    """The card's Markdown."""
-    sections = [
-        FRONT_MATTER,
-        _summary(info),
-        _exact_scores(info),
-        _trl(info),
-        _reward_bench(info),
-        _openrlhf(),
+def card_metadata(info: RewardKitInfo, metrics: dict | None = None) -> dict:
+    """The YAML metadata the hub reads: library, pipeline, tags, datasets when the training
+    data is a hub dataset (``hf:NAME``), and the held-out accuracy as a ``model-index``."""
+    metadata: dict = {
+        "library_name": "transformers",
+        "pipeline_tag": "text-classification",
+        "tags": list(TAGS),
+    }
+    source = str((info.data or {}).get("source") or "")
+    if source.startswith("hf:"):
+        metadata["datasets"] = [source[3:].split(":")[0]]
+    accuracy = (metrics or {}).get("accuracy")
+    if accuracy is not None:
+        metadata["metrics"] = ["accuracy"]
+        metadata["model-index"] = [
+            {
+                "name": "reward-model",
+                "results": [
+                    {
+                        "task": {"type": "text-classification", "name": "preference ranking"},
+                        "dataset": {"name": source or "training data", "type": source or "local"},
+                        "metrics": [
+                            {
+                                "type": "accuracy",
+                                "value": float(accuracy),
+                                "name": "pairwise accuracy, held-out split",
+                            }
+                        ],
+                    }
+                ],
+            }
+        ]
+    return metadata
+
+
+def model_card(info: RewardKitInfo, metrics: dict | None = None) -> str:
+    """The card's Markdown; ``metrics``: the run's ``metrics.json`` (None: not trained by
+    ``rewardkit train``, so the measured sections say how to measure them)."""
+    usage = [_summary(info), _exact_scores(info), _trl(info), _reward_bench(info), _openrlhf()]
+    return "\n".join(
+        [
+            front_matter(card_metadata(info, metrics)),
+            generated("usage", "\n".join(part.strip() + "\n" for part in usage)),
+            generated("training", training_section(info, metrics or {})),
+        ]
+    )
+
+
+def training_section(info: RewardKitInfo, metrics: dict) -> str:
+    """Training data (fingerprint, counts, splits, over-long handling) and the held-out
+    evaluation at the end of training."""
+    data, run = info.data or {}, metrics.get("training") or {}
+    if not data:
+        return f"## Training data\n\n{card_sections.NOT_MEASURED}.\n"
+    lines = [
+        f"* source: `{data.get('source')}`; eval split: {data.get('eval_source')}",
+        f"* fingerprint (sha256 of the training pairs): `{data.get('fingerprint')}`",
+        f"* pairs: {data.get('train_pairs')} train, {data.get('eval_pairs')} eval "
+        f"(disjoint by prompt); ties dropped: {run.get('ties_dropped', 0)}",
     ]
-    return "\n".join(section.strip() + "\n" for section in sections)
+    for split in ("train", "eval"):
+        o = run.get(f"{split}_overlong")
+        if o:
+            lines.append(
+                f"* over-long ({split}, max {info.max_length} tokens, cut from the left): "
+                f"{o.get('truncated')} truncated ({o.get('response_truncated')} in a response), "
+                f"{o.get('dropped_overlong', 0) + o.get('dropped_response_too_long', 0)} "
+                f"dropped, {o.get('kept')} kept"
+            )
+    measured = card_sections.measured_sections(metrics)
+    return (
+        "## Training data\n\n" + "\n".join(lines) + "\n\n## Held-out evaluation at the "
+        f"end of training\n\nOn the eval split ({metrics.get('n')} pairs).\n\n{measured}"
+    )
+
+
+def evaluation_section_name(metrics: dict) -> str:
+    """One section per evaluation data fingerprint (and split)."""
+    split = metrics.get("split") or "all"
+    return f"eval-{str(metrics.get('data_fingerprint', 'unknown'))[:16]}-{split}"
+
+
+def evaluation_section(metrics: dict) -> str:
+    """What ``rewardkit eval --update-card`` writes for one data file."""
+    return (
+        f"## Evaluation on `{metrics.get('data')}` (split {metrics.get('split') or 'all'})\n\n"
+        f"Data fingerprint `{metrics.get('data_fingerprint')}`; {metrics.get('n')} pairs "
+        f"scored by `rewardkit eval`.\n\n{card_sections.measured_sections(metrics)}"
+    )
 
 
 def _summary(info: RewardKitInfo) -> str:

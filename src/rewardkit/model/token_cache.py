@@ -64,6 +64,8 @@ def encode_pairs_cached(
     folder = root / cache_key(encoder, pairs, overlong)
     if (folder / "report.json").is_file():
         encoded, report = _load(folder)
+        for item in encoded:  # soft labels are not cached: read them from the pairs
+            item.label = pairs[item.index].hard_or_soft_label
         return encoded, report, True
     encoded, report = encoder.encode_pairs(pairs, overlong)
     try:

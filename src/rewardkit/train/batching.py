@@ -85,3 +85,12 @@ def collate_pairs(
         torch.tensor([p.tie for p in pairs], dtype=torch.bool),
         torch.tensor([p.weight for p in pairs], dtype=torch.float32),
     )
+
+
+def soft_labels(pairs: list[EncodedPair], device) -> torch.Tensor | None:
+    """The batch's soft labels P(chosen ≻ rejected) ``(B,)`` for the loss, or None when every
+    pair has a hard label (the plain Bradley–Terry loss then runs unchanged)."""
+    labels = [p.label for p in pairs]
+    if all(label == 1.0 for label in labels):
+        return None
+    return torch.tensor(labels, dtype=torch.float32, device=device)

@@ -39,6 +39,7 @@ def pair_features_of(
         np.array([e.margin for e in encoded]),
         np.array([e.tie for e in encoded], dtype=bool),
         np.array([e.weight for e in encoded]),
+        np.array([e.label for e in encoded], dtype=np.float64),
     )
 
 

@@ -36,7 +36,12 @@ from rewardkit.model.scorer import Scorer
 from rewardkit.progress import progress_bar
 from rewardkit.train import outputs
 from rewardkit.train.accelerator import training_accelerator
-from rewardkit.train.batching import length_grouped_batches, pair_length, process_share
+from rewardkit.train.batching import (
+    length_grouped_batches,
+    pair_length,
+    process_share,
+    soft_labels,
+)
 from rewardkit.train.checkpoint import (
     TrainState,
     latest_checkpoint,
@@ -356,6 +361,7 @@ def _optimizer_step(run: Run, group: list[np.ndarray]) -> None:
                 tie=pair.tie,
                 weight=pair.weight,
                 objective=run.objective,
+                label=soft_labels([run.data.train_encoded[i] for i in rows], pair.weight.device),
             )
             counted = len(rows) if weight else 0
             run.stats.add(state.step + 1, loss, counted, pair.r_chosen, pair.r_rejected, pair.tie)

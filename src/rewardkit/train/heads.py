@@ -39,6 +39,7 @@ class PairFeatures:
     margin: np.ndarray
     tie: np.ndarray
     weight: np.ndarray
+    label: np.ndarray | None = None  # soft labels P(c ≻ r) (N,), or None: all hard
 
     def __len__(self) -> int:
         return int(self.chosen.shape[0])
@@ -50,7 +51,14 @@ class PairFeatures:
             self.margin[rows],
             self.tie[rows],
             self.weight[rows],
+            None if self.label is None else self.label[rows],
         )
+
+    def label_tensor(self) -> torch.Tensor | None:
+        """The soft labels as a float64 tensor, or None when every label is hard."""
+        if self.label is None or np.all(self.label == 1.0):
+            return None
+        return torch.as_tensor(np.asarray(self.label, dtype=np.float64))
 
 
 def fit_linear_head(
@@ -71,6 +79,7 @@ def fit_linear_head(
     margin_t = torch.as_tensor(np.asarray(pairs.margin, dtype=np.float64))
     tie_t = torch.as_tensor(np.asarray(pairs.tie, dtype=bool))
     weight_t = torch.as_tensor(weight)
+    label_t = pairs.label_tensor()
     generator = torch.Generator().manual_seed(seed)
     w = (0.02 * torch.randn(f_c.shape[1], generator=generator, dtype=torch.float64)).requires_grad_(
         True
@@ -95,6 +104,7 @@ def fit_linear_head(
             tie=tie_t,
             weight=weight_t,
             objective=objective,
+            label=label_t,
         )
         loss = loss + 0.5 * l2 * (w * w).sum()
         loss.backward()
@@ -119,6 +129,7 @@ def heldout_loss(pairs: PairFeatures, w: np.ndarray, b: float, objective: Object
         tie=torch.as_tensor(np.asarray(pairs.tie, dtype=bool)),
         weight=torch.as_tensor(np.asarray(pairs.weight, dtype=np.float64)),
         objective=objective,
+        label=pairs.label_tensor(),
     )
     return float(loss)
 

@@ -16,20 +16,33 @@ def bradley_terry_loss(
     r_rejected: torch.Tensor,
     margin: torch.Tensor | None = None,
     label_smoothing: float = 0.0,
+    label: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Per-pair ``-log σ(r_c − r_r − m)``.
 
     Bradley & Terry (1952) model P(c ≻ r) = σ(r_c − r_r); the per-pair margin ``m`` (preference
     strength) follows Llama 2 (Touvron et al. 2023, §3.2.2). With label smoothing ε the target
     is 1−ε: ``−(1−ε) log σ(Δ) − ε log σ(−Δ)``.
+
+    A soft label ``p = P(c ≻ r)`` per pair (``label``, shape ``(B,)``) makes the loss the binary
+    cross-entropy with a soft target, ``−p log σ(Δ) − (1−p) log σ(−Δ)``: the Bradley–Terry
+    likelihood of a pair judged ``c ≻ r`` with probability ``p`` (the soft-label form used for
+    noisy preferences by Wang et al. 2024, "Secrets of RLHF part II", arXiv 2401.06080, §3).
+    ``p = 1`` is the hard loss; smoothing then applies to the soft target:
+    ``p ← p(1−ε) + (1−p)ε``.
     """
     delta = r_chosen - r_rejected
     if margin is not None:
         delta = delta - margin
-    loss = -F.logsigmoid(delta)
+    target = None
+    if label is not None:
+        target = label.to(delta.dtype)
     if label_smoothing:
-        loss = (1 - label_smoothing) * loss - label_smoothing * F.logsigmoid(-delta)
-    return loss
+        one = torch.ones_like(delta) if target is None else target
+        target = one * (1 - label_smoothing) + (1 - one) * label_smoothing
+    if target is None:
+        return -F.logsigmoid(delta)
+    return -target * F.logsigmoid(delta) - (1 - target) * F.logsigmoid(-delta)
 
 
 def davidson_loss(
@@ -97,14 +110,24 @@ class Objective:
 
 
 def preference_loss(
-    r_chosen, r_rejected, *, margin, tie, weight, objective: Objective = Objective()
+    r_chosen,
+    r_rejected,
+    *,
+    margin,
+    tie,
+    weight,
+    objective: Objective = Objective(),
+    label: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """The training objective for one batch (a scalar)."""
+    """The training objective for one batch (a scalar). ``label``: per-pair soft labels
+    P(chosen ≻ rejected), or None for hard labels (Davidson's tie model takes hard ones only)."""
     margin = margin if objective.use_margin else None
     if objective.ties == "davidson":
         per_pair = davidson_loss(r_chosen, r_rejected, tie, nu=objective.tie_nu, margin=margin)
     else:
-        per_pair = bradley_terry_loss(r_chosen, r_rejected, margin, objective.label_smoothing)
+        per_pair = bradley_terry_loss(
+            r_chosen, r_rejected, margin, objective.label_smoothing, label=label
+        )
     loss = weighted_mean(per_pair, weight)
     if objective.center_coef:
         penalty = weighted_mean(centering_penalty(r_chosen, r_rejected), weight)

@@ -36,11 +36,13 @@ from pathlib import Path
 import numpy as np
 
 from rewardkit.eval.ood import FeatureStatistics
-from rewardkit.files import write_json_atomic
+from rewardkit.files import atomic_write, write_json_atomic
 from rewardkit.formatting import percent
+from rewardkit.model.card_file import CARD_NAME
 from rewardkit.model.ensemble import LinearHeads, save_ensemble_heads
+from rewardkit.model.model_card import model_card
 from rewardkit.model.reward_model import RewardModel
-from rewardkit.model.sidecar import Normalization
+from rewardkit.model.sidecar import Normalization, RewardKitInfo
 from rewardkit.progress import console
 from rewardkit.train.checkpoint import TrainState
 from rewardkit.train.config import TrainConfig
@@ -197,18 +199,24 @@ def save_run(
     )
     if is_main:  # one atomic step: see the module docstring
         model.save_pretrained(
-            config.out, also=partial(_add_run_files, final=final, metrics=metrics)
+            config.out,
+            also=partial(_add_run_files, final=final, metrics=metrics, info=model.info),
         )
     return metrics
 
 
-def _add_run_files(folder: Path, *, final: FinalEvaluation, metrics: dict) -> None:
-    """What a run saves beside the model, into the folder about to take ``--out``'s place."""
+def _add_run_files(
+    folder: Path, *, final: FinalEvaluation, metrics: dict, info: RewardKitInfo
+) -> None:
+    """What a run saves beside the model, into the folder about to take ``--out``'s place:
+    the heads, the OOD statistics, ``metrics.json``, and the model card written from it."""
     if final.heads is not None and final.heads.k > 1:
         save_ensemble_heads(folder, final.heads)
     if final.stats is not None:
         final.stats.save(folder)
     write_json_atomic(folder / "metrics.json", metrics)
+    with atomic_write(folder / CARD_NAME) as card:
+        card.write(model_card(info, metrics))
 
 
 def summary_line(metrics: dict, config: TrainConfig) -> str:

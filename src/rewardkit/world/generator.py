@@ -26,6 +26,7 @@ from rewardkit.data.records import PreferencePair
 from rewardkit.errors import UserError
 from rewardkit.world.annotators import Annotator, make_annotators
 from rewardkit.world.gold import MAX_FILLER, MAX_POINTS, TONES, Attributes, gold_reward
+from rewardkit.world.label_noise import plant_flips
 from rewardkit.world.vocabulary import (
     FAMILIES,
     FILLER_SENTENCES,
@@ -67,6 +68,11 @@ class WorldConfig:
     eval_prompt_fraction: float = option(
         0.2, "Fraction of each family's prompt texts reserved for the eval split."
     )
+    label_flip_rate: float = option(
+        0.0,
+        "Share of training labels flipped on purpose (planted noise, recorded as "
+        "label_flipped in gold.jsonl; the eval split is never flipped).",
+    )
     seed: int = option(0, "Random seed; the same config always builds the same world.")
 
     def __post_init__(self) -> None:
@@ -85,6 +91,7 @@ class WorldConfig:
         for flag, value in (
             ("--flattery-rate", self.flattery_rate),
             ("--off-topic-rate", self.off_topic_rate),
+            ("--label-flip-rate", self.label_flip_rate),
         ):
             if not 0.0 <= value <= 1.0:
                 raise UserError(f"{flag} must be a probability in [0, 1], got {value}")
@@ -244,8 +251,9 @@ def build_world(config: WorldConfig | None = None) -> World:
     split, the train pairs and the eval pairs each use their own child of ``config.seed``, so
     changing ``n_train_pairs`` leaves the eval pairs unchanged."""
     config = config or WorldConfig()
-    split_rng, train_rng, eval_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(3)
+    # a fourth child for planted flips: spawn(4) starts with the same three as spawn(3)
+    split_rng, train_rng, eval_rng, flip_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(4)
     )
     annotators = make_annotators(
         config.n_annotators, config.annotator_tau_range, config.flattery_bias
@@ -253,10 +261,18 @@ def build_world(config: WorldConfig | None = None) -> World:
     train_prompts, eval_prompts = split_prompts(split_rng, config.eval_prompt_fraction)
     return World(
         config=config,
-        train=_make_split(
-            train_rng, train_prompts, config.n_train_pairs, "train", config, annotators
+        train=plant_flips(
+            _make_split(
+                train_rng, train_prompts, config.n_train_pairs, "train", config, annotators
+            ),
+            config.label_flip_rate,
+            flip_rng,
         ),
-        eval=_make_split(eval_rng, eval_prompts, config.n_eval_pairs, "eval", config, annotators),
+        eval=plant_flips(  # never flipped: only marked, like every train pair
+            _make_split(eval_rng, eval_prompts, config.n_eval_pairs, "eval", config, annotators),
+            0.0,
+            flip_rng,
+        ),
         annotators=annotators,
         train_prompts=train_prompts,
         eval_prompts=eval_prompts,

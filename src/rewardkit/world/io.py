@@ -25,6 +25,7 @@ from rewardkit.errors import UserError
 from rewardkit.files import atomic_write
 from rewardkit.world.generator import World
 from rewardkit.world.gold import GOLD_FORMULA, noise_ceiling, world_statistics
+from rewardkit.world.label_noise import FLIP_FIELD
 from rewardkit.world.vocabulary import FLATTERY_SENTENCES
 
 GOLD_FIELDS = (
@@ -56,6 +57,7 @@ def _write_lines(path: Path, lines: Iterable[str]) -> None:
 def _gold_record(pair: PreferencePair, split: str) -> dict[str, Any]:
     record = {"id": pair.id, "split": split, "annotator": pair.annotator}
     record.update({key: pair.extra[key] for key in GOLD_FIELDS})
+    record[FLIP_FIELD] = bool(pair.extra.get(FLIP_FIELD, False))  # planted noise (label_noise)
     return record
 
 
@@ -137,7 +139,8 @@ def load_world_split(out_dir: str | Path, split: str) -> list[PreferencePair]:
                     annotator=record.get("annotator"),
                     id=record["id"],
                     source=where,
-                    extra={key: truth[key] for key in GOLD_FIELDS},
+                    extra={key: truth[key] for key in GOLD_FIELDS}
+                    | {FLIP_FIELD: truth.get(FLIP_FIELD, False)},
                 )
             )
     return pairs
