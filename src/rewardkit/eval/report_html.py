@@ -10,6 +10,7 @@ from pathlib import Path
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
+from rewardkit.files import atomic_write
 from rewardkit.formatting import number, percent, percent_interval
 from rewardkit.version import __version__
 
@@ -71,9 +72,9 @@ def render_report(
 def write_report(
     path: str | Path, metrics: dict, plots: dict, ensemble: str = "", sections: Sequence[str] = ()
 ) -> Path:
+    """Render the report and write it atomically (:func:`atomic_write`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render_report(metrics, plots, ensemble, sections), encoding="utf-8")
-    tmp.replace(path)
+    html = render_report(metrics, plots, ensemble, sections)
+    with atomic_write(path) as handle:
+        handle.write(html)
     return path
