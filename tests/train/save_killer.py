@@ -10,7 +10,7 @@ child per run; each child runs the real command line (``rewardkit.cli.main`` wit
 
 The first run is not killed: it times the final save, from the moment its hidden staging
 folder appears beside ``OUT`` to the swap that puts it in place (``OUT/config.json``
-appears). Run ``i`` of the other ``n`` is killed 1.25 times that long
+appears). Run ``i`` of the other ``n`` is killed 1.6 times that long
 after its staging folder appears, times ``(i + u) / n`` with ``u`` uniform in [0, 1): the
 kills are spread evenly over the save and a little past its swap, each at a random point of
 its stretch.
@@ -28,7 +28,7 @@ from pathlib import Path
 
 POLL_S = 0.0005
 TIMEOUT_S = 120.0
-PAST_THE_SWAP = 1.25  # kills spread over this many times the save's time up to its swap
+PAST_THE_SWAP = 1.6  # kills spread over this many times the save's time up to its swap
 
 
 def staging_folders(out: Path) -> list[str]:

@@ -21,7 +21,7 @@ from save_killer import staging_folders  # noqa: E402
 
 from one_line_refusals import refusal, run_cli  # noqa: E402
 
-KILLS = 24
+KILLS = 32
 HELPER = Path(__file__).with_name("save_killer.py")
 
 
