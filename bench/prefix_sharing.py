@@ -31,6 +31,7 @@ from rewardkit.model.reward_model import RewardModel  # noqa: E402
 from rewardkit.train.forward import pair_forward  # noqa: E402
 from rewardkit.train.losses import preference_loss  # noqa: E402
 from rewardkit.train.prefix_sharing import common_prefix_length  # noqa: E402
+from tiny import tiny_llama_backbone  # noqa: E402
 
 HH = (
     Path(__file__).resolve().parents[1]
@@ -40,29 +41,6 @@ HH = (
     / "hh-rlhf-harmless-base"
     / "test.jsonl.gz"
 )
-
-
-def tiny_llama(folder: Path) -> str:
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForSequenceClassification
-
-    from rewardkit.model.backbone import resolve_backbone
-
-    tokenizer = AutoTokenizer.from_pretrained(resolve_backbone(None))
-    tokenizer.eos_token = tokenizer.sep_token
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        num_labels=1,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    LlamaForSequenceClassification(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return str(folder)
 
 
 def run(
@@ -120,7 +98,7 @@ def main() -> None:
     args = parser.parse_args()
     quiet_libraries()
     if args.tiny:
-        backbone = tiny_llama(Path(tempfile.mkdtemp(prefix="rk-tiny-llama-")))
+        backbone = tiny_llama_backbone(Path(tempfile.mkdtemp(prefix="rk-tiny-llama-")))
         args.steps = min(args.steps, 2)
     else:
         from rewardkit.candidates.smollm2 import smollm2_folder

@@ -29,6 +29,35 @@ def tiny_bert_backbone(folder: Path) -> str:
     return str(folder)
 
 
+def tiny_llama_backbone(folder: Path) -> str:
+    """A randomly initialised 2-layer Llama (a decoder, ``score`` head) with the real MiniLM
+    tokenizer, whose [SEP] plays EOS (offline)."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForSequenceClassification
+
+    from rewardkit.model.backbone import resolve_backbone
+
+    folder = Path(folder)
+    if (folder / "config.json").is_file():
+        return str(folder)
+    tokenizer = AutoTokenizer.from_pretrained(resolve_backbone(None))
+    tokenizer.eos_token = tokenizer.sep_token
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        num_labels=1,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    LlamaForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
 def tiny_world_file(folder: Path, n_train: int = 96, n_eval: int = 32) -> str:
     """A small demo-world pair file (train and eval pairs together)."""
     from rewardkit.data.writers import pairs_to_jsonl

@@ -20,6 +20,7 @@ SCRIPTS = [
     ("scaling.py", "s per 1k pairs"),
     ("prefix_sharing.py", "prefix sharing:"),
     ("overopt.py", "| selector | gold trend |"),
+    ("uncertainty.py", "| system | measure | accuracy | error AUROC |"),
     pytest.param(
         "gpu_scale_check.py",
         "× TRL's pairs/s",

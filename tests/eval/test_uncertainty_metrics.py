@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from rewardkit.eval.uncertainty import accuracy_coverage, auroc, uncertainty_section
+from rewardkit.eval.uncertainty import (
+    DEFAULT_UNCERTAINTY,
+    accuracy_coverage,
+    auroc,
+    pair_uncertainties,
+    uncertainty_section,
+)
 
 
 def test_auroc_by_hand():
@@ -46,3 +52,30 @@ def test_uncertainty_section_for_an_ensemble():
     assert block["probability_spread"]["error_auroc"] == 1.0
     single = uncertainty_section(delta[:1])
     assert "spread" not in single and single["members"] == 1
+
+
+def test_pair_uncertainties_by_hand():
+    """Two members, two pairs: Δ = [[2, 0], [0, 0]] → mean Δ [1, 0]; margin 1 − |2σ(Δ) − 1|
+    = [1 − tanh(½), 1]; spread (ddof 0) [1, 0]; MC passes [[1, −1], [3, −1]] → std [1, 0]."""
+    delta = np.array([[2.0, 0.0], [0.0, 0.0]])
+    values = pair_uncertainties(delta, 1.0, mc_deltas=np.array([[1.0, -1.0], [3.0, -1.0]]))
+    assert values["margin"] == pytest.approx([1 - np.tanh(0.5), 1.0])
+    assert values["spread"] == pytest.approx([1.0, 0.0])
+    p = 1 / (1 + np.exp(-delta))
+    assert values["probability_spread"] == pytest.approx(p.std(axis=0))
+    assert values["mc_dropout"] == pytest.approx([1.0, 0.0])
+    single = pair_uncertainties(delta[:1])
+    assert set(single) == {"margin"}
+
+
+def test_the_section_names_its_default_and_judges_mc_dropout():
+    """One model, four pairs, Δ = [2, 1, −1, 0.5] (pair 2 wrong). MC passes spread most on
+    pair 2 → error AUROC 1; the margin of pair 2 (|Δ| = 1) ties pair 1 and is below pair 3's
+    (|Δ| = 0.5): AUROC (½ + 1 + 0)/3 = ½."""
+    delta = np.array([[2.0, 1.0, -1.0, 0.5]])
+    mc = np.array([[2.0, 1.0, 1.0, 0.5], [2.0, 1.0, -3.0, 0.6]])
+    block = uncertainty_section(delta, mc_dropout=mc)
+    assert block["default"] == DEFAULT_UNCERTAINTY == "margin"
+    assert block["mc_dropout"]["error_auroc"] == 1.0
+    assert block["margin"]["error_auroc"] == pytest.approx(0.5)
+    assert "mc_dropout" not in uncertainty_section(delta)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from rewardkit.config import Options, option
 from rewardkit.errors import UserError
+from rewardkit.model.mc_dropout import MCDropout
 from rewardkit.options import (
     SPLITS,
     ModelLoadOptions,
@@ -82,6 +83,21 @@ class EvalConfig(ModelLoadOptions):
         "equal-mass", "Bins of equal pair counts or of equal width on [0.5, 1].", choices=BINNINGS
     )
 
+    mc_dropout: int = option(
+        0,
+        "MC dropout (Gal & Ghahramani 2016): score the pairs T more times with dropout on and "
+        "report the spread of r(chosen) − r(rejected) over the T passes as an uncertainty "
+        "(its error AUROC and accuracy–coverage beside the margin's); the rewards stay the "
+        "deterministic ones. One model (or a heads ensemble's saved head); 0 = off.",
+    )
+    mc_dropout_p: float | None = option(
+        None,
+        "Dropout probability of --mc-dropout, on every dropout layer. Default: the model's "
+        "config when above 0, else its backbone's (rewardkit trains with dropout off, so a "
+        "saved config says 0; the default MiniLM's is 0.1).",
+    )
+    mc_dropout_seed: int = option(0, "Seed of the --mc-dropout masks (same seed, same spread).")
+
     update_card: bool = option(
         False,
         "Add (or refresh) this data's section of the model card (--model's README.md): one "
@@ -94,11 +110,21 @@ class EvalConfig(ModelLoadOptions):
         super().__post_init__()
         if self.n_bins < 1:
             raise UserError("--n-bins must be at least 1")
+        if self.mc_dropout:
+            self.mc_dropout_plan()  # a bad --mc-dropout or --mc-dropout-p is one line now
         if self.update_card and (self.ensemble or "," in (self.model or "")):
             raise UserError(
                 "--update-card writes one model's README.md: pass one model folder as --model "
                 "(not --ensemble or DIR1,DIR2)"
             )
+
+    def mc_dropout_plan(self) -> MCDropout | None:
+        """``--mc-dropout T`` as a plan (None when off)."""
+        if self.mc_dropout < 0:
+            raise UserError(f"--mc-dropout {self.mc_dropout}: must be 0 (off) or at least 2")
+        if not self.mc_dropout:
+            return None
+        return MCDropout(self.mc_dropout, self.mc_dropout_p, self.mc_dropout_seed)
 
 
 @dataclass

@@ -36,7 +36,8 @@ from rewardkit.eval.length_bias import length_bias, response_length
 from rewardkit.eval.ood import FeatureStatistics, fit_feature_statistics, ood_flags, ood_section
 from rewardkit.eval.pairwise import pairwise_metrics
 from rewardkit.eval.probes import Probe, default_probes, probe_summary, run_probes
-from rewardkit.eval.uncertainty import uncertainty_section
+from rewardkit.eval.uncertainty import pair_uncertainties, uncertainty_section
+from rewardkit.model.mc_dropout import DropoutDeltas
 
 NOT_AT_TRAINING_TIME = "not run at training time (rewardkit eval --model OUT runs them)"
 
@@ -84,6 +85,7 @@ class ProxyOptions:
     batch_size: int = 0
     progress: bool | None = False
     temperature_fit: dict | None = None  # from calibration.temperature_fit_report
+    mc_dropout: DropoutDeltas | None = None  # Scorer.mc_dropout_deltas of the scored pairs
 
 
 @dataclass
@@ -130,9 +132,10 @@ def evaluate_proxy(
     metrics.update(_accuracy_sections(scored, metrics, scorer.temperature))
     metrics.update(_calibration_and_length(scored, judged, scorer.temperature, options))
     probe_results = _probe_section(scorer, scored, metrics, options)
-    _uncertainty_and_ood(scorer, scored, judged, ood, metrics, stats)
+    mc = options.mc_dropout
+    _uncertainty_and_ood(scorer, scored, judged, ood, metrics, stats, mc)
     metrics.update({"data_fingerprint": data_fingerprint(pairs), "ensemble": scorer.describe()})
-    result.rows = _pair_rows(scored, scorer.temperature, ood)
+    result.rows = _pair_rows(scored, scorer.temperature, ood, mc)
     if options.plots:
         result.plots = _plots(metrics, scored, judged, probe_results, ood.distance, stats)
     return result
@@ -237,11 +240,23 @@ def _probe_section(scorer, scored, metrics: dict, options: ProxyOptions) -> dict
 
 
 def _uncertainty_and_ood(
-    scorer, scored, judged, ood: _OodInputs, metrics: dict, stats: FeatureStatistics | None
+    scorer,
+    scored,
+    judged,
+    ood: _OodInputs,
+    metrics: dict,
+    stats: FeatureStatistics | None,
+    mc: DropoutDeltas | None,
 ) -> None:
     members_delta = scored.members_chosen - scored.members_rejected
-    metrics["uncertainty"] = uncertainty_section(members_delta[:, judged], scorer.temperature)
+    metrics["uncertainty"] = uncertainty_section(
+        members_delta[:, judged],
+        scorer.temperature,
+        mc_dropout=None if mc is None else mc.deltas[:, judged],
+    )
     metrics["uncertainty"]["ensemble"] = scorer.describe()
+    if mc is not None:
+        metrics["uncertainty"]["mc_dropout"].update(mc.describe())
     correct = scored.r_chosen - scored.r_rejected > 0
     metrics["ood"] = ood_section(
         correct, ood.distance, ood.spread, stats, ood.spread_threshold, tie=~judged
@@ -253,9 +268,14 @@ def _uncertainty_and_ood(
         )
 
 
-def _pair_rows(scored, temperature: float, ood: _OodInputs) -> list[dict]:
+def _pair_rows(scored, temperature: float, ood: _OodInputs, mc: DropoutDeltas | None) -> list[dict]:
     delta = scored.r_chosen - scored.r_rejected
     p = preference_probability(delta, temperature)
+    uncertainty = pair_uncertainties(
+        scored.members_chosen - scored.members_rejected,
+        temperature,
+        None if mc is None else mc.deltas,
+    )
     rows = []
     for i, pair in enumerate(scored.pairs):
         row = {
@@ -268,6 +288,7 @@ def _pair_rows(scored, temperature: float, ood: _OodInputs) -> list[dict]:
             "p_chosen": float(p[i]),
             "correct": bool(delta[i] > 0) if not pair.tie else None,
             "flagged": bool(ood.flags["any"][i]),
+            "uncertainty": {name: float(values[i]) for name, values in uncertainty.items()},
             "tokens_removed_chosen": scored.encoded[i].removed_chosen,
             "tokens_removed_rejected": scored.encoded[i].removed_rejected,
         }
@@ -307,6 +328,10 @@ def _plots(metrics, scored, judged, probe_results, distance, stats) -> dict:
             "probability spread": unc["probability_spread"]["accuracy_coverage"],
             **coverage,
         }
+    if "mc_dropout" in unc:
+        coverage[f"MC dropout ({unc['mc_dropout']['passes']} passes)"] = unc["mc_dropout"][
+            "accuracy_coverage"
+        ]
     abstain = metrics["ood"].get("abstain_by_distance")
     if abstain:
         coverage["OOD distance (abstain on the most distant)"] = abstain

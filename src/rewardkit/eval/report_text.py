@@ -88,17 +88,8 @@ def _print_proxy_sections(metrics: dict) -> None:
             + ", ".join(f"{name} {percent(block['flip_rate'])}" for name, block in probes.items())
         )
     unc = metrics.get("uncertainty")
-    if unc and unc.get("spread"):
-        spread = unc["spread"]
-        prob = unc.get("probability_spread") or {}
-        lines.append(
-            f"uncertainty: {unc['members']} members, mean spread {number(spread['mean'])}, "
-            f"error AUROC {number(spread['error_auroc'])} (probability spread "
-            f"{number(prob.get('error_auroc'))}, margin "
-            f"{number(unc['margin']['error_auroc'])}); accuracy at 50%/80% coverage "
-            f"{percent(spread['accuracy_coverage']['accuracy_at']['0.5'])}/"
-            f"{percent(spread['accuracy_coverage']['accuracy_at']['0.8'])}"
-        )
+    if unc:
+        lines.append(uncertainty_line(unc))
     ood = metrics.get("ood")
     if ood:
         reference = ood.get("in_distribution_fraction_flagged")
@@ -134,3 +125,22 @@ def print_comparison(result: dict) -> None:
             percent(row.get("fraction_flagged")),
         )
     console.print(table)
+
+
+def uncertainty_line(unc: dict) -> str:
+    """The default uncertainty first (:data:`rewardkit.eval.uncertainty.DEFAULT_UNCERTAINTY`,
+    the metrics' ``default``), then the error AUROC of every other measure present."""
+    default = unc.get("default", "margin")
+    lead = unc.get(default) or unc["margin"]
+    at = lead["accuracy_coverage"]["accuracy_at"]
+    others = [
+        f"{name.replace('_', ' ')} {number(unc[name]['error_auroc'])}"
+        for name in ("spread", "probability_spread", "mc_dropout", "margin")
+        if name != default and unc.get(name)
+    ]
+    members = f"{unc['members']} members; " if unc.get("members", 1) > 1 else ""
+    return (
+        f"uncertainty ({members}default: {default.replace('_', ' ')}): error AUROC "
+        f"{number(lead['error_auroc'])}, accuracy at 50%/80% coverage {percent(at.get('0.5'))}/"
+        f"{percent(at.get('0.8'))}" + (f"; error AUROC of {', '.join(others)}" if others else "")
+    )

@@ -2,7 +2,8 @@
 
 Sections: accuracy (overall, per subset, per strength, sections, ties), calibration (with
 ``--calibrate``: a cross-fitted temperature over prompt-disjoint folds, or ``--calibration-data``),
-length bias, hackability probes, uncertainty (ensembles) and OOD flags. With ``--out DIR``
+length bias, hackability probes, uncertainty (the margin; ensembles' spread; with
+``--mc-dropout T`` the spread over T passes with dropout on) and OOD flags. With ``--out DIR``
 it writes ``metrics.json``, ``pairs.jsonl`` (one row per pair) and ``report.html``.
 
 Under ``accelerate launch``/``torchrun`` every forward pass is shared out by whole batches
@@ -147,12 +148,20 @@ def evaluate_with_rows(
             probes += load_probe_file(config.probes_file)
     join_launched_processes()
     target = load_target(config).cached()  # probes rescore the chosen texts again and again
+    mc_plan = config.mc_dropout_plan()
+    if mc_plan is not None:
+        target.mc_dropout_probability(mc_plan)  # one line before any scoring if it cannot run
     pairs, report = _read_split(config.data, config, config.split)
     if not pairs:
         raise UserError(f"no pairs to evaluate (--split {config.split})", where=config.data)
     scored = target.score_pairs(
         pairs, overlong=config.overlong, batch_size=config.batch_size, progress=progress
     )
+    mc_dropout = None
+    if mc_plan is not None:
+        mc_dropout = target.mc_dropout_deltas(
+            scored, mc_plan, batch_size=config.batch_size, progress=progress
+        )
     temperature_fit = (
         _fit_temperature(target, scored, config, progress) if config.calibrate else None
     )
@@ -171,6 +180,7 @@ def evaluate_with_rows(
             batch_size=config.batch_size,
             progress=progress,
             temperature_fit=temperature_fit,
+            mc_dropout=mc_dropout,
         ),
     )
     metrics = result.metrics

@@ -15,7 +15,21 @@ Uncertainty measures:
   OOD flag;
 * ``probability_spread``: the std over members of σ(Δ_k/T) — the same disagreement where
   it changes the predicted preference (large |Δ| saturates σ);
-* ``margin``: 1 − |2p − 1| with p = σ(Δ/T), available for any model.
+* ``margin``: 1 − |2p − 1| with p = σ(Δ/T), available for any model;
+* ``mc_dropout``: the std over T stochastic passes with dropout on (ddof 0) of Δ_t (Gal &
+  Ghahramani 2016; :mod:`rewardkit.model.mc_dropout`) — with ``rewardkit eval --mc-dropout T``,
+  for one model; the reward stays the deterministic one.
+
+**The default uncertainty** (:data:`DEFAULT_UNCERTAINTY`) is the measure that leads the
+printed summary and stands first in the report, and the one to show wherever a single pair's
+uncertainty is wanted: the one that predicted errors best where it was measured.
+``bench/uncertainty.py`` measures every measure on the canonical hh-rlhf eval split with
+paired bootstrap intervals against the margin (BENCHMARKS.md, "Uncertainty that predicts
+errors"); a measure replaces the margin only when it beats it there by a paired interval that
+excludes 0. Every measure available is still
+reported beside it. (The OOD flag's spread threshold is a separate rule,
+:mod:`rewardkit.eval.ood`; :mod:`rewardkit.eval.selective_bootstrap` holds the paired
+intervals.)
 """
 
 from __future__ import annotations
@@ -26,6 +40,13 @@ from scipy.stats import rankdata
 from rewardkit.bradley_terry import preference_probability
 
 COVERAGE_POINTS = 50
+DEFAULT_UNCERTAINTY = "margin"  # see the module docstring: measured, not assumed
+MEASURES = {
+    "margin": "1 − |2σ(Δ/T) − 1|",
+    "spread": "std over members (ddof 0) of Δ_k = r_k(chosen) − r_k(rejected)",
+    "probability_spread": "std over members (ddof 0) of p_k = σ(Δ_k / T)",
+    "mc_dropout": "std over T passes with dropout on (ddof 0) of Δ_t",
+}
 
 
 def auroc(scores: np.ndarray, positive: np.ndarray) -> float | None:
@@ -68,51 +89,75 @@ def accuracy_coverage(
     }
 
 
-def uncertainty_section(delta_members: np.ndarray, temperature: float = 1.0) -> dict:
-    """The ``uncertainty`` block from per-member differences ``Δ (K, N)`` of non-tie pairs.
+def pair_uncertainties(
+    delta_members: np.ndarray, temperature: float = 1.0, mc_deltas: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Each available measure (:data:`MEASURES`) of N pairs, ``(N,)`` each, higher = less
+    certain: from per-member differences ``Δ (K, N)`` (K = 1 for one model) and, with MC
+    dropout, the passes' differences ``(T, N)``. The pairs' Δ is the members' mean."""
+    delta_members = np.atleast_2d(np.asarray(delta_members, dtype=np.float64))
+    p = preference_probability(delta_members.mean(axis=0), temperature)
+    out = {"margin": 1.0 - np.abs(2 * p - 1)}
+    if delta_members.shape[0] > 1:
+        out["spread"] = delta_members.std(axis=0)
+        # the same disagreement in probability space: large gaps saturate σ, so confident
+        # pairs stop looking uncertain merely because their rewards are large
+        out["probability_spread"] = preference_probability(delta_members, temperature).std(axis=0)
+    if mc_deltas is not None:
+        out["mc_dropout"] = np.atleast_2d(np.asarray(mc_deltas, dtype=np.float64)).std(axis=0)
+    return out
+
+
+def measure_block(uncertainty: np.ndarray, wrong: np.ndarray, name: str) -> dict:
+    """One measure's figures: its description, error AUROC and accuracy–coverage curve."""
+    return {
+        "description": MEASURES[name],
+        "error_auroc": auroc(uncertainty, wrong),
+        "accuracy_coverage": accuracy_coverage(uncertainty, ~wrong),
+    }
+
+
+def uncertainty_section(
+    delta_members: np.ndarray,
+    temperature: float = 1.0,
+    mc_dropout: np.ndarray | None = None,
+) -> dict:
+    """The ``uncertainty`` block from per-member differences ``Δ (K, N)`` of non-tie pairs
+    (and, with MC dropout, the passes' ``(T, N)``).
 
     The ensemble's ranking is the sign of the mean Δ; a pair is wrong when it is ≤ 0."""
     delta_members = np.atleast_2d(np.asarray(delta_members, dtype=np.float64))
     k, n = delta_members.shape
     delta = delta_members.mean(axis=0)
     wrong = delta <= 0
-    p = preference_probability(delta, temperature)
-    margin_unc = 1.0 - np.abs(2 * p - 1)
+    values = pair_uncertainties(delta_members, temperature, mc_dropout)
     out = {
         "n": n,
         "members": k,
         "error_rate": float(wrong.mean()) if n else None,
-        "margin": {
-            "description": "1 − |2σ(Δ/T) − 1|",
-            "error_auroc": auroc(margin_unc, wrong),
-            "accuracy_coverage": accuracy_coverage(margin_unc, ~wrong),
-        },
+        "default": DEFAULT_UNCERTAINTY,
+        "margin": measure_block(values["margin"], wrong, "margin"),
     }
+    if "mc_dropout" in values:
+        out["mc_dropout"] = measure_block(values["mc_dropout"], wrong, "mc_dropout")
+        out["mc_dropout"]["mean"] = float(values["mc_dropout"].mean()) if n else None
     if k > 1 and n:
-        spread = delta_members.std(axis=0)
+        spread = values["spread"]
         member_correct = (delta_members > 0).mean(axis=1)
         agree = (np.sign(delta_members) == np.sign(delta)[None, :]).all(axis=0)
         out["spread"] = {
-            "description": "std over members (ddof 0) of Δ_k = r_k(chosen) − r_k(rejected)",
-            "mean": float(spread.mean()) if n else None,
-            "median": float(np.median(spread)) if n else None,
-            "p95": float(np.percentile(spread, 95)) if n else None,
-            "error_auroc": auroc(spread, wrong),
-            "accuracy_coverage": accuracy_coverage(spread, ~wrong),
+            **measure_block(spread, wrong, "spread"),
+            "mean": float(spread.mean()),
+            "median": float(np.median(spread)),
+            "p95": float(np.percentile(spread, 95)),
             "spearman_with_abs_margin": _spearman(spread, np.abs(delta)),
         }
-        # the same disagreement in probability space: large gaps saturate σ, so confident
-        # pairs stop looking uncertain merely because their rewards are large
-        p_members = preference_probability(delta_members, temperature)
-        p_spread = p_members.std(axis=0)
         out["probability_spread"] = {
-            "description": "std over members (ddof 0) of p_k = σ(Δ_k / T)",
-            "mean": float(p_spread.mean()),
-            "error_auroc": auroc(p_spread, wrong),
-            "accuracy_coverage": accuracy_coverage(p_spread, ~wrong),
+            **measure_block(values["probability_spread"], wrong, "probability_spread"),
+            "mean": float(values["probability_spread"].mean()),
         }
         out["member_accuracy"] = [float(a) for a in member_correct]
-        out["members_agree_fraction"] = float(agree.mean()) if n else None
+        out["members_agree_fraction"] = float(agree.mean())
     return out
 
 

@@ -34,6 +34,7 @@ from rewardkit.errors import UserError
 from rewardkit.model.attention import shape_stable_attention
 from rewardkit.model.collate import pad_left, pad_right, scoring_batches
 from rewardkit.model.features import classification_head, pool_last_token
+from rewardkit.model.mc_dropout import dropout_active
 from rewardkit.model.shards import gather_rows, my_batches
 from rewardkit.progress import progress_bar
 
@@ -59,8 +60,11 @@ def forward_sequences(
     padding_side: str = "right",
     progress: bool | None = False,
     description: str = "scoring",
+    dropout: float = 0.0,
 ) -> Forward:
-    """Score token-id ``sequences`` with ``model`` (a :class:`RewardModel`)."""
+    """Score token-id ``sequences`` with ``model`` (a :class:`RewardModel`). ``dropout > 0``
+    leaves every dropout layer on at that probability (one MC-dropout pass,
+    :mod:`rewardkit.model.mc_dropout`); the default 0 is the deterministic reward."""
     if padding_side == "left" and model.info.scoring["rule"] != "last-token":
         raise UserError("left padding only applies to decoders (last-token scoring)")
     n = len(sequences)
@@ -83,6 +87,7 @@ def forward_sequences(
         with (
             progress_bar(description, n, show=progress) as bar,
             shape_stable_attention(model.device),
+            dropout_active(model.model, dropout),
         ):
             for rows in batches:
                 batch = [sequences[i] for i in rows]

@@ -10,7 +10,8 @@ Calls, all through one forward loop (:func:`rewardkit.model.inference.forward_se
 encoded, e.g. by the server), :meth:`Scorer.score_pairs` (preference pairs, with the
 over-long policy) and :meth:`Scorer.score_encoded_pairs` (pairs training already encoded);
 :meth:`Scorer.scores_from_features` applies the head(s) to features the frozen-feature path
-already has, without a forward pass.
+already has, without a forward pass; :meth:`Scorer.mc_dropout_deltas` adds T stochastic passes
+of scored pairs with dropout on (an uncertainty, never a reward).
 Repeated texts (evaluation's probes rescore the same chosen responses) are cached by
 :meth:`Scorer.cached`, which wraps the forward loop and leaves the scorer as it is.
 """
@@ -31,6 +32,7 @@ from rewardkit.model.ensemble import LinearHeads
 from rewardkit.model.features import classification_head, head_parameters, rewards_from_features
 from rewardkit.model.forward_cache import CachedForward
 from rewardkit.model.inference import Forward, forward_sequences
+from rewardkit.model.mc_dropout import DropoutDeltas, MCDropout, dropout_probability, seeded
 from rewardkit.model.scores import ScoredPairs, Scores
 
 
@@ -286,6 +288,47 @@ class Scorer:
             self.heads.member_rewards(features) if self.heads is not None else rewards[None, :]
         )
         return Scores(rewards, members, np.asarray(features))
+
+    def mc_dropout_probability(self, plan: MCDropout) -> tuple[float, str]:
+        """``(p, where it came from)`` of :meth:`mc_dropout_deltas` (checked before any
+        scoring: a members ensemble, or a model with no dropout to switch on, is one line)."""
+        if self.kind == "members":
+            raise UserError(
+                f"--mc-dropout runs one model, and {self.describe()} are several; "
+                "evaluate one member folder with it"
+            )
+        return dropout_probability(self.primary, plan.p)
+
+    def mc_dropout_deltas(
+        self,
+        scored: ScoredPairs,
+        plan: MCDropout,
+        *,
+        batch_size: int = 0,
+        progress: bool | None = False,
+    ) -> DropoutDeltas:
+        """MC dropout (:mod:`rewardkit.model.mc_dropout`): ``plan.passes`` forward passes of
+        ``scored``'s pairs (the token ids they were scored from) with dropout on, through the
+        one forward loop, never cached (each pass draws new masks). The primary model's
+        reward: a single model, or a heads ensemble's saved (mean) head."""
+        p, source = self.mc_dropout_probability(plan)
+        sequences = [e.chosen_ids for e in scored.encoded] + [
+            e.rejected_ids for e in scored.encoded
+        ]
+        n, passes = len(scored.encoded), []
+        with seeded(plan.seed, self.primary.device):
+            for t in range(plan.passes):
+                rewards = forward_sequences(
+                    self.primary,
+                    sequences,
+                    batch_size=batch_size,
+                    progress=progress,
+                    description=f"MC dropout pass {t + 1}/{plan.passes}",
+                    dropout=p,
+                ).rewards
+                passes.append(rewards[:n] - rewards[n:])
+        deltas = np.stack(passes) if passes else np.zeros((0, n))
+        return DropoutDeltas(deltas, p, source, plan.seed)
 
     # ------------------------------------------------------------------ internals
     def _score_groups(
