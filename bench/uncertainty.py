@@ -10,7 +10,10 @@ folder                      ``rewardkit train`` options (all: 1 epoch, max lengt
 minilm-s{j}                 ``--seed j`` (MiniLM, the default backbone); j = 0…SEEDS−1 — the
                             members ``--ensemble SEEDS --ensemble-mode members`` trains, one
                             run each so that the bench resumes member by member
-minilm-heads{K}             ``--ensemble K``: the seed-0 fine-tune, then K bootstrap heads
+minilm-heads{K}             ``--backbone OUT/minilm-s0 --freeze-backbone --ensemble K``: K
+                            bootstrap heads on the seed-0 fine-tune's features — what
+                            ``--ensemble K`` does after its fine-tune, without fine-tuning
+                            again
 smollm2-frozen-heads{K}     ``--backbone SMOLLM2 --freeze-backbone --ensemble K``: SmolLM2-135M
                             is too slow to fine-tune on a 2-core CPU, so its member is the
                             tool's frozen-feature path (K bootstrap heads, saved head = mean)
@@ -101,10 +104,15 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def training_steps(args) -> list[tuple[str, dict]]:
+def training_steps(work: Path, args) -> list[tuple[str, dict]]:
     """``(folder, TrainConfig options)`` in the order they run (most informative first)."""
     seeds = [(f"minilm-s{j}", {"seed": j}) for j in range(args.seeds)]
-    heads = (f"minilm-heads{args.heads}", {"seed": 0, "ensemble": args.heads})
+    # `--ensemble K` = the seed-0 fine-tune, then K bootstrap heads on its features: the
+    # frozen-feature path on minilm-s0 fits the same heads without fine-tuning again
+    heads = (
+        f"minilm-heads{args.heads}",
+        {"backbone": str(work / "minilm-s0"), "freeze_backbone": True, "ensemble": args.heads},
+    )
     smollm2 = (
         f"smollm2-frozen-heads{args.heads}",
         {"backbone": args.second_backbone, "freeze_backbone": True, "ensemble": args.heads},
@@ -116,7 +124,7 @@ def training_steps(args) -> list[tuple[str, dict]]:
 
 def run_training(work: Path, args) -> dict:
     seconds = {}
-    for folder, options in training_steps(args):
+    for folder, options in training_steps(work, args):
         out = work / folder
         if (out / "metrics.json").is_file() and (out / "config.json").is_file():
             print(f"{folder}: already trained", flush=True)
