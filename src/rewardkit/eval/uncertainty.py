@@ -26,7 +26,9 @@ uncertainty is wanted: the one that predicted errors best where it was measured.
 ``bench/uncertainty.py`` measures every measure on the canonical hh-rlhf eval split with
 paired bootstrap intervals against the margin (BENCHMARKS.md, "Uncertainty that predicts
 errors"); a measure replaces the margin only when it beats it there by a paired interval that
-excludes 0. Every measure available is still
+excludes 0. None did (2026-11-30: the bootstrap heads' spread, MC dropout and two seed members'
+spread were all significantly *worse* than the margin of the same model), so the margin is
+the default. Every measure available is still
 reported beside it. (The OOD flag's spread threshold is a separate rule,
 :mod:`rewardkit.eval.ood`; :mod:`rewardkit.eval.selective_bootstrap` holds the paired
 intervals.)
