@@ -36,6 +36,33 @@ def trained_rm_dir(tmp_path_factory, tiny_bert_dir, world_files):
 
 
 @pytest.fixture(scope="session")
+def trained_heads_dir(tmp_path_factory, tiny_bert_dir, world_files):
+    """The tiny BERT trained for 4 steps on the small demo world with ``--ensemble 3`` (bootstrap
+    heads): a model with feature_stats.safetensors (per-text reference distances included), a
+    spread threshold and a measured normalization, as ``rewardkit train`` saves it."""
+    from rewardkit.train import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("trained-heads") / "model"
+    train(
+        TrainConfig(
+            data=str(world_files["train"]),
+            eval_data=str(world_files["eval"]),
+            out=str(out),
+            backbone=str(tiny_bert_dir),
+            max_length=128,
+            batch_size=4,
+            lr=1e-3,
+            seed=0,
+            threads=1,
+            max_steps=4,
+            ensemble=3,
+        ),
+        quiet=True,
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
 def served_heads_ensemble_dir(tmp_path_factory, tiny_bert_rm_dir):
     """``tiny_bert_rm_dir`` + ``ensemble_heads.safetensors``: 3 heads whose mean is the saved
     head (the model's head ± zero-mean noise)."""

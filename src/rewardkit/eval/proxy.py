@@ -36,7 +36,7 @@ from rewardkit.eval.length_bias import length_bias, response_length
 from rewardkit.eval.ood import FeatureStatistics, fit_feature_statistics, ood_flags, ood_section
 from rewardkit.eval.pairwise import pairwise_metrics
 from rewardkit.eval.probes import Probe, default_probes, probe_summary, run_probes
-from rewardkit.eval.uncertainty import uncertainty_section
+from rewardkit.eval.uncertainty import margin_uncertainty, uncertainty_section
 
 NOT_AT_TRAINING_TIME = "not run at training time (rewardkit eval --model OUT runs them)"
 
@@ -256,6 +256,7 @@ def _uncertainty_and_ood(
 def _pair_rows(scored, temperature: float, ood: _OodInputs) -> list[dict]:
     delta = scored.r_chosen - scored.r_rejected
     p = preference_probability(delta, temperature)
+    uncertainty = margin_uncertainty(delta, temperature)
     rows = []
     for i, pair in enumerate(scored.pairs):
         row = {
@@ -266,6 +267,7 @@ def _pair_rows(scored, temperature: float, ood: _OodInputs) -> list[dict]:
             "reward_chosen": float(scored.r_chosen[i]),
             "reward_rejected": float(scored.r_rejected[i]),
             "p_chosen": float(p[i]),
+            "uncertainty": float(uncertainty[i]),
             "correct": bool(delta[i] > 0) if not pair.tie else None,
             "flagged": bool(ood.flags["any"][i]),
             "tokens_removed_chosen": scored.encoded[i].removed_chosen,
