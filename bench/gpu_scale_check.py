@@ -153,8 +153,30 @@ def throughput_run(
 ) -> dict:
     if name == "trl":
         return run_trl(backbone, pairs, steps, args.batch_size)
-    options = dict(epochs=1000, max_steps=steps, proxy_eval=not warmup)  # untimed either way
-    return rewardkit_run(args, backbone, args.data, work / "rk", **options)
+    data, held = work / "train_both_keep.jsonl", work / "held_out_all.jsonl"
+    pairs_to_jsonl(data, pairs)  # the very pairs TRL gets
+    pairs_to_jsonl(held, args.held_out)
+    options = dict(epochs=1000, max_steps=steps, proxy_eval=not warmup, eval_data=str(held))
+    return rewardkit_run(args, backbone, str(data), work / "rk", **options)
+
+
+def pairs_both_keep(pairs, backbone: str, max_length: int = 512) -> list:
+    """The pairs whose two rendered sides fit in ``max_length`` tokens with room for the end
+    token both tools append. TRL drops a longer pair and rewardkit truncates it, so on the
+    whole file they would train on different texts (run 1 on the H200: 6.4k against 11k tokens
+    per step); on these pairs both see the same texts, batch for batch in the loss check."""
+    from rewardkit.model.reward_model import RewardModel
+
+    reference = RewardModel.from_backbone(backbone, max_length=max_length)
+    tokenizer, template = reference.tokenizer, reference.template
+
+    def size(prompt, response) -> int:
+        text = template.render(tokenizer, prompt, response)[0]
+        return len(tokenizer(text)["input_ids"]) + 2
+
+    return [
+        p for p in pairs if max(size(p.prompt, p.chosen), size(p.prompt, p.rejected)) <= max_length
+    ]
 
 
 def gather_check(engine: str, backbone: str, args, work: Path) -> str:
@@ -278,6 +300,7 @@ def main() -> None:
     train_pairs, held_out = split_by_prompt(pairs, 0.2)
     train_pairs = [p for p in train_pairs if not p.tie]
     backbone, config = qwen_backbone(work / "backbone", args.tokenizer, args.tiny)
+    train_pairs, args.held_out = pairs_both_keep(train_pairs, backbone), held_out
     if args.only:
         row = run_stage(args.only, args, backbone, train_pairs, held_out, work)
         (work / f"{args.only}.json").write_text(json.dumps(row))
@@ -293,7 +316,8 @@ def main() -> None:
     )
     print(
         f"rewardkit: --pair-forward {args.pair_forward}, --attention {args.attention}; "
-        f"{args.warmup_steps} untimed warm-up step(s) per tool",
+        f"{args.warmup_steps} untimed warm-up step(s) per tool; {len(train_pairs)} training "
+        "pairs that both tools keep whole (≤ 512 tokens a side)",
         flush=True,
     )
     results = {"machine": machine(), "date": today(), "params": params, "peak_flops": peak}
