@@ -5,14 +5,24 @@ on the weights' values), bf16, the same pairs, batch and pairs per step.
 
 Stages, each in a fresh process (kernel caches warmed by one run must not speed up the next):
 
-* ``trl``, ``rewardkit``: ``--steps`` steps; pairs/s, tokens/s (real tokens), MFU (model FLOPs
-  over the bf16 matmul peak measured in the same run), peak GPU memory.
+* ``trl``, ``rewardkit``: ``--warmup-steps`` untimed steps, then ``--steps`` timed steps in the
+  same process (both tools alike: one-time work such as compiling flex_attention's kernels or
+  building cuDNN plans is not counted; ``--warmup-steps 0`` times from a cold start); pairs/s,
+  tokens/s (real tokens), MFU (model FLOPs over the bf16 matmul peak measured in the same run),
+  peak GPU memory of the timed run.
 * ``trl-loss``, ``rewardkit-loss``: 20 steps on one batch (the data is exactly one batch, so
   every step sees it and the batch order is the same for both tools), constant learning
   rate: the per-step losses must agree within 1e-2.
 * ``fsdp``, ``zero3``: ``accelerate launch`` (1 process) with examples/accelerate/fsdp.yaml and
   zero3.yaml, a few steps, then the saved folder must load in plain transformers and score as
   rewardkit's own load of it (the save-with-gather path; ZeRO-3 needs deepspeed installed).
+
+rewardkit runs its best mode for a decoder: ``--pair-forward packed`` (padding-free, each
+batch's texts end to end in one row) with ``--attention flex_attention`` on a GPU, whose block
+mask skips what the packed texts do not see (sdpa would compute the row's whole dense mask).
+``--pair-forward concatenated|prefix-sharing|auto`` and ``--attention sdpa|eager|auto`` measure
+the others. Should flex_attention fail to compile on the machine, the stage is run again with
+sdpa and says so.
 
     python bench/gpu_scale_check.py --data hh.jsonl.gz --tokenizer DIR [--steps 100]
     python bench/gpu_scale_check.py --tiny      # CPU smoke test: tiny Qwen2, world data
@@ -21,6 +31,7 @@ Stages, each in a fresh process (kernel caches warmed by one run must not speed 
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.util
 import json
 import os
@@ -86,6 +97,7 @@ def rewardkit_run(args, backbone: str, data: str, out: Path, **options) -> dict:
 
     config = dict(data=data, out=str(out), backbone=backbone, batch_size=args.batch_size)
     config.update(lr=1e-5, max_length=512, precision="bf16", token_cache=str(out.parent / "c"))
+    config.update(pair_forward=args.pair_forward, attention=args.attention)
     config.update(options)
     result = train(TrainConfig(**config), quiet=True, progress=False)
     t = result.metrics["training"]
@@ -100,17 +112,17 @@ def rewardkit_run(args, backbone: str, data: str, out: Path, **options) -> dict:
 
 def run_stage(name: str, args, backbone: str, pairs, held_out, work: Path) -> dict:
     """One stage, in this (fresh) process."""
-    if torch.cuda.is_available():
-        torch.cuda.reset_peak_memory_stats()
     one_batch = pairs[: args.batch_size]
-    if name == "trl":
-        row = run_trl(backbone, pairs, args.steps, args.batch_size)
+    if name in THROUGHPUT and args.warmup_steps:  # untimed; the same work as the timed run
+        throughput_run(name, args, backbone, pairs, work / "warmup", args.warmup_steps, True)
+        gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+    if name in THROUGHPUT:
+        row = throughput_run(name, args, backbone, pairs, work, args.steps)
     elif name == "trl-loss":
         row = run_trl(backbone, one_batch, 20, args.batch_size, constant_lr=True)
-    elif name == "rewardkit":
-        row = rewardkit_run(
-            args, backbone, args.data, work / "rk", epochs=1000, max_steps=args.steps
-        )
     else:  # rewardkit-loss: the same single batch, every step logged
         data, held = str(work / "one_batch.jsonl"), str(work / "held_out.jsonl")
         pairs_to_jsonl(data, one_batch)
@@ -131,7 +143,40 @@ def run_stage(name: str, args, backbone: str, pairs, held_out, work: Path) -> di
     row["peak_memory_gb"] = (
         torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None
     )
+    if name.startswith("rewardkit"):
+        row.update(pair_forward=args.pair_forward, attention=args.attention)
     return row
+
+
+def throughput_run(
+    name: str, args, backbone: str, pairs, work: Path, steps: int, warmup: bool = False
+) -> dict:
+    if name == "trl":
+        return run_trl(backbone, pairs, steps, args.batch_size)
+    data, held = work / "train_both_keep.jsonl", work / "held_out_all.jsonl"
+    pairs_to_jsonl(data, pairs)  # the very pairs TRL gets
+    pairs_to_jsonl(held, args.held_out)
+    options = dict(epochs=1000, max_steps=steps, proxy_eval=not warmup, eval_data=str(held))
+    return rewardkit_run(args, backbone, str(data), work / "rk", **options)
+
+
+def pairs_both_keep(pairs, backbone: str, max_length: int = 512) -> list:
+    """The pairs whose two rendered sides fit in ``max_length`` tokens with room for the end
+    token both tools append. TRL drops a longer pair and rewardkit truncates it, so on the
+    whole file they would train on different texts (run 1 on the H200: 6.4k against 11k tokens
+    per step); on these pairs both see the same texts, batch for batch in the loss check."""
+    from rewardkit.model.reward_model import RewardModel
+
+    reference = RewardModel.from_backbone(backbone, max_length=max_length)
+    tokenizer, template = reference.tokenizer, reference.template
+
+    def size(prompt, response) -> int:
+        text = template.render(tokenizer, prompt, response)[0]
+        return len(tokenizer(text)["input_ids"]) + 2
+
+    return [
+        p for p in pairs if max(size(p.prompt, p.chosen), size(p.prompt, p.rejected)) <= max_length
+    ]
 
 
 def gather_check(engine: str, backbone: str, args, work: Path) -> str:
@@ -147,7 +192,10 @@ def gather_check(engine: str, backbone: str, args, work: Path) -> str:
     launch += ["--num_processes", "1", "-m", "rewardkit", "train", "--data", args.data]
     launch += ["--backbone", backbone, "--out", str(out), "--max-steps", "5", "--epochs", "1"]
     launch += ["--precision", "bf16", "--gradient-checkpointing", "--batch-size", "4"]
-    subprocess.run(launch, check=True, env=os.environ)
+    launch += ["--pair-forward", args.pair_forward]  # packed: through the engine's wrapper
+    done = subprocess.run(launch, env=os.environ)
+    if done.returncode:
+        return f"failed (exit {done.returncode}; its output is above)"
     from transformers import AutoModelForSequenceClassification
 
     from rewardkit.model.loading import load_reward_model
@@ -161,6 +209,33 @@ def gather_check(engine: str, backbone: str, args, work: Path) -> str:
     return f"saved a normal HF folder; plain transformers {theirs:.5f} vs rewardkit {ours:.5f}"
 
 
+def best_attention(args, device: torch.device) -> str:
+    """``--attention`` when given; else flex_attention for packed batches on a GPU (its block
+    mask skips what packed texts do not see), otherwise the model's default."""
+    if args.attention:
+        return args.attention
+    return "flex_attention" if args.pair_forward == "packed" and device.type == "cuda" else "auto"
+
+
+def run_child(name: str, args, work: Path) -> dict:
+    """Stage ``name`` in a fresh process; a rewardkit stage whose flex_attention fails (it is
+    compiled on first use) runs again with sdpa, as do the rewardkit stages after it, and
+    says so."""
+    child = [sys.executable, __file__, "--only", name, "--data", args.data, "--out", str(work)]
+    child += ["--steps", str(args.steps), "--batch-size", str(args.batch_size)]
+    child += ["--warmup-steps", str(args.warmup_steps), "--pair-forward", args.pair_forward]
+    child += (["--tokenizer", args.tokenizer] if args.tokenizer else []) + (
+        ["--tiny"] if args.tiny else []
+    )
+    done = subprocess.run([*child, "--attention", args.attention])
+    if done.returncode and name.startswith("rewardkit") and args.attention == "flex_attention":
+        print(f"{name}: flex_attention failed (exit {done.returncode}); again: sdpa", flush=True)
+        args.attention = "sdpa"  # for the stages after it too
+        done = subprocess.run([*child, "--attention", args.attention])
+    done.check_returncode()
+    return json.loads((work / f"{name}.json").read_text())
+
+
 def report(results: dict, config, peak: float, batch_size: int) -> None:
     base_pairs = results["trl"]["steps"] * batch_size / results["trl"]["seconds"]
     for name in THROUGHPUT:
@@ -171,8 +246,10 @@ def report(results: dict, config, peak: float, batch_size: int) -> None:
         mfu = tokens_s * flops_per_token(config, mean_len) / peak
         memory = row["peak_memory_gb"]
         row.update(pairs_per_s=pairs_s, tokens_per_s=tokens_s, mfu=mfu)
+        mode = f" ({row['pair_forward']}, {row['attention']})" if "attention" in row else ""
         print(
-            f"{name:10s} {pairs_s:8.1f} pairs/s, {tokens_s:,.0f} tokens/s, MFU {100 * mfu:.1f}%, "
+            f"{name + mode:10s} {pairs_s:8.1f} pairs/s, {tokens_s:,.0f} tokens/s, "
+            f"MFU {100 * mfu:.1f}%, "
             f"peak memory {'-' if memory is None else f'{memory:.1f} GB'}: "
             f"{pairs_s / base_pairs:.2f}× TRL's pairs/s",
             flush=True,
@@ -190,6 +267,21 @@ def main() -> None:
     parser.add_argument("--tokenizer")
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument(
+        "--warmup-steps", type=int, default=None, help="untimed steps first (default 10; 1 tiny)"
+    )
+    parser.add_argument(
+        "--pair-forward",
+        default="packed",
+        choices=("packed", "prefix-sharing", "concatenated", "auto"),
+        help="rewardkit's pair forward (default packed: padding-free)",
+    )
+    parser.add_argument(
+        "--attention",
+        default=None,
+        choices=("flex_attention", "sdpa", "eager", "flash_attention_2", "auto"),
+        help="rewardkit's attention kernel (default: flex_attention with packed on a GPU)",
+    )
     parser.add_argument("--tiny", action="store_true")
     parser.add_argument("--out", default=None)
     parser.add_argument("--only", help=argparse.SUPPRESS)  # one stage (a child)
@@ -197,18 +289,22 @@ def main() -> None:
     quiet_libraries()
     work = Path(args.out or tempfile.mkdtemp(prefix="rk-scale-"))
     work.mkdir(parents=True, exist_ok=True)
+    if args.warmup_steps is None:
+        args.warmup_steps = 1 if args.tiny else 10
     if args.tiny:
         args.data = args.data or tiny_world_file(work / "world")
         args.steps, args.batch_size = min(args.steps, 3), min(args.batch_size, 4)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    args.attention = best_attention(args, device)
     pairs, _ = read_pairs(args.data)
     train_pairs, held_out = split_by_prompt(pairs, 0.2)
     train_pairs = [p for p in train_pairs if not p.tie]
     backbone, config = qwen_backbone(work / "backbone", args.tokenizer, args.tiny)
+    train_pairs, args.held_out = pairs_both_keep(train_pairs, backbone), held_out
     if args.only:
         row = run_stage(args.only, args, backbone, train_pairs, held_out, work)
         (work / f"{args.only}.json").write_text(json.dumps(row))
         return
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     peak = bf16_peak(device)
     from safetensors.torch import load_file
 
@@ -218,15 +314,16 @@ def main() -> None:
         f"(Qwen2 shape); bf16 matmul peak {peak / 1e12:.1f} TFLOP/s",
         flush=True,
     )
+    print(
+        f"rewardkit: --pair-forward {args.pair_forward}, --attention {args.attention}; "
+        f"{args.warmup_steps} untimed warm-up step(s) per tool; {len(train_pairs)} training "
+        "pairs that both tools keep whole (≤ 512 tokens a side)",
+        flush=True,
+    )
     results = {"machine": machine(), "date": today(), "params": params, "peak_flops": peak}
+    results.update(pair_forward=args.pair_forward, attention=args.attention)
     for name in THROUGHPUT + LOSS:
-        child = [sys.executable, __file__, "--only", name, "--data", args.data, "--out", str(work)]
-        child += ["--steps", str(args.steps), "--batch-size", str(args.batch_size)]
-        child += (["--tokenizer", args.tokenizer] if args.tokenizer else []) + (
-            ["--tiny"] if args.tiny else []
-        )
-        subprocess.run(child, check=True)
-        results[name] = json.loads((work / f"{name}.json").read_text())
+        results[name] = run_child(name, args, work)
     report(results, config, peak, args.batch_size)
     for engine in ("fsdp", "zero3"):
         results[engine] = gather_check(engine, backbone, args, work)

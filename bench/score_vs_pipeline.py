@@ -7,10 +7,15 @@ alternate the anchor and rewardkit (fp32, bf16), so the machine's drift hits bot
 must agree: fp32 to 1e-5; bf16 within 2e-2 of fp32 with the same ranking inside every pair.
 
 rewardkit runs at ``--batch-sizes`` (default 0: the device's default, as ``rewardkit score``
-uses it). Tokenizer parallelism is set on for the whole process (the tokenizers library's
-default), because a pipeline switches it off process-wide the first time it runs, which would
-otherwise leave rewardkit, measured after it, tokenizing on one core. Last, it splits one
-rewardkit fp32 pass into tokenizing and the model's forwards.
+uses it) and computes what ``rewardkit score`` computes: the rewards and, for a model saved
+with ``feature_stats.safetensors``, each text's trust signals (OOD distance, percentile, flag:
+:mod:`rewardkit.eval.trust`) from the same forward pass. ``--tiny`` saves statistics with its
+tiny model, so the smoke test runs that path.
+
+Tokenizer parallelism is set on for the whole process (the tokenizers library's default),
+because a pipeline switches it off process-wide the first time it runs, which would otherwise
+leave rewardkit, measured after it, tokenizing on one core. Last, it splits one rewardkit fp32
+pass into tokenizing and the model's forwards.
 
     python bench/score_vs_pipeline.py [--model DIR] [--limit N] [--pairs eval|all] [--tiny]
 """
@@ -31,8 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, today  # noqa: E402
 from rewardkit.cli_support import quiet_libraries  # noqa: E402
 from rewardkit.data import read_pairs, split_by_prompt  # noqa: E402
+from rewardkit.eval.ood import fit_feature_statistics  # noqa: E402
+from rewardkit.eval.trust import Trust  # noqa: E402
 from rewardkit.model.device import resolve_device  # noqa: E402
 from rewardkit.model.inference import forward_sequences  # noqa: E402
+from rewardkit.model.loading import load_reward_model  # noqa: E402
 from rewardkit.model.reward_model import RewardModel  # noqa: E402
 
 HH = (
@@ -51,6 +59,15 @@ def untrained_model(folder: Path, backbone: str | None) -> str:
     model = RewardModel.from_backbone(backbone, max_length=512)
     model.save_pretrained(folder)
     return str(folder)
+
+
+def save_feature_stats(model_dir: str, pairs) -> None:
+    """OOD statistics of ``pairs`` saved with the model, as training saves them (--tiny)."""
+    scored = load_reward_model(model_dir).score_pairs(pairs)
+    stats = fit_feature_statistics(
+        scored.features_chosen, scored.features_rejected, reference="bench pairs"
+    )
+    stats.save(model_dir)
 
 
 def pipeline_scores(
@@ -122,11 +139,18 @@ def main() -> None:
         args.limit = args.limit or 16
     model_dir = args.model or untrained_model(work / "model", args.backbone)
     pairs, _ = read_pairs(args.data)
+    if args.tiny:
+        save_feature_stats(model_dir, pairs)
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     eval_pairs = split_by_prompt(pairs, 0.2)[1] if args.pairs == "eval" else pairs
     eval_pairs = eval_pairs[: args.limit] if args.limit else eval_pairs
     device = resolve_device(args.device)
-    fp32 = RewardModel.from_pretrained(model_dir, precision="fp32", device=str(device))
+    # what `rewardkit score` loads and computes: the scorer and the trust signals
+    trusts = {
+        precision: Trust(load_reward_model(model_dir, precision=precision, device=str(device)))
+        for precision in ("fp32", "bf16")
+    }
+    fp32 = trusts["fp32"].scorer.primary
     # only texts that fit: the pipeline truncates on the right, rewardkit cuts the prompt
     encoded = [(p.prompt, r) for p in eval_pairs for r in (p.chosen, p.rejected)]
     texts, keep = [], []
@@ -140,7 +164,8 @@ def main() -> None:
     print(
         f"machine: {machine()}\ndate: {today()}\ndevice: {_device_name(device)}\n"
         f"model: {model_dir}\n{len(texts)} texts "
-        f"(both sides of {len(eval_pairs)} {args.pairs} pairs that fit in 512 tokens)",
+        f"(both sides of {len(eval_pairs)} {args.pairs} pairs that fit in 512 tokens)\n"
+        f"trust signals: {_trust_line(trusts['fp32'])}",
         flush=True,
     )
 
@@ -155,13 +180,9 @@ def main() -> None:
 
     # Timed rounds alternate anchor and rewardkit, so drift in the machine's speed between
     # the first and the last measurement hits every scorer alike.
-    models = {
-        "fp32": fp32,
-        "bf16": RewardModel.from_pretrained(model_dir, precision="bf16", device=str(device)),
-    }
-    for model in models.values():
-        model.score(prompts[:2], responses[:2])  # warm-up
-    runs = [(precision, size) for precision in models for size in batch_sizes]
+    for trust in trusts.values():
+        trust.score(prompts[:2], responses[:2])  # warm-up
+    runs = [(precision, size) for precision in trusts for size in batch_sizes]
     seconds = {"pipeline": 0.0, **{run: 0.0 for run in runs}}
     results = {}
     for round_ in range(args.rounds):
@@ -170,10 +191,10 @@ def main() -> None:
         for precision, size in runs:
             _synchronize(device)
             start = time.perf_counter()
-            scores = models[precision].score(prompts, responses, batch_size=size)
+            scores, _ = trusts[precision].score(prompts, responses, batch_size=size)
             _synchronize(device)
             seconds[(precision, size)] += time.perf_counter() - start
-            results[(precision, size)] = scores
+            results[(precision, size)] = scores.rewards
         print(f"round {round_ + 1}: pipeline {len(texts) / took:.1f} texts/s", flush=True)
     anchor_rate = args.rounds * len(texts) / seconds["pipeline"]
     print(
@@ -201,6 +222,12 @@ def main() -> None:
             f"same ranking in {same_rank[0]}/{same_rank[1]} pairs"
         )
     _print_split(fp32, prompts, responses, batch_sizes[-1], device)
+
+
+def _trust_line(trust: Trust) -> str:
+    if not trust.needs_features:
+        return "none (the model has no feature_stats.safetensors)"
+    return "OOD distance, percentile and flag of every text (feature_stats.safetensors)"
 
 
 def _print_split(model: RewardModel, prompts, responses, batch_size: int, device) -> None:

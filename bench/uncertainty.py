@@ -204,7 +204,7 @@ def score_systems(work: Path, systems: list[System], eval_pairs, args) -> None:
         options = ProxyOptions(probes=[], plots=False, mc_dropout=mc)
         result = evaluate_proxy(scorer, eval_pairs, scored, options)
         system.rows = [
-            {"key": r["key"], "correct": r["correct"], "uncertainty": r["uncertainty"]}
+            {"key": r["key"], "correct": r["correct"], "uncertainty": r["uncertainties"]}
             for r in result.rows
             if r["correct"] is not None
         ]

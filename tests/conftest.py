@@ -252,3 +252,19 @@ def write_candidates_file(tmp_path):
         return str(path)
 
     return write
+
+
+@pytest.fixture(scope="session")
+def heads_with_stats_dir(tmp_path_factory, heads_ensemble_dir, world_files):
+    """``heads_ensemble_dir`` plus ``feature_stats.safetensors`` fitted on the small world's
+    training pairs (as training saves it): a model with every trust signal."""
+    from rewardkit.data import read_pairs
+    from rewardkit.eval.ood import fit_feature_statistics
+    from rewardkit.model import load_reward_model
+
+    out = tmp_path_factory.mktemp("heads-with-stats") / "model"
+    shutil.copytree(heads_ensemble_dir, out)
+    pairs, _ = read_pairs(world_files["train"])
+    scored = load_reward_model(out).score_pairs(pairs)
+    fit_feature_statistics(scored.features_chosen, scored.features_rejected).save(out)
+    return out

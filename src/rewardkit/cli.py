@@ -36,7 +36,7 @@ COMMANDS = [
         "rewardkit.score_file:ScoreConfig",
         "rewardkit.score_file:score_file",
         report="scored {texts} texts from {records} records ({truncated} cut to the max "
-        "length, {skipped} bad records skipped) on {processes} process(es) → {out}",
+        "length, {skipped} bad records skipped) on {processes} process(es) → {out}{trust}",
         help="Write raw and normalized rewards for every record, in input order.",
         epilog="Example:  \n`rewardkit score --model runs/hh --data pairs.jsonl "
         "--out scores.jsonl`",

@@ -97,7 +97,19 @@ def uwo_lambda_option() -> Any:
 
 
 @dataclass
-class AggregateOptions(Options):
+class UwoLambdaOptions(Options):
+    """``--uwo-lambda`` and its check (``overopt`` measures uwo without an ``--aggregate``)."""
+
+    uwo_lambda: float = uwo_lambda_option()
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.uwo_lambda < 0:
+            raise UserError(f"--uwo-lambda must be 0 or more, got {self.uwo_lambda}")
+
+
+@dataclass
+class AggregateOptions(UwoLambdaOptions):
     """How an ensemble's members make one reward (:mod:`rewardkit.model.aggregate`)."""
 
     aggregate: str = option(
@@ -107,12 +119,6 @@ class AggregateOptions(Options):
         "(Coste et al. 2023); min and uwo are in normalized units and need an ensemble.",
         choices=AGGREGATES,
     )
-    uwo_lambda: float = uwo_lambda_option()
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.uwo_lambda < 0:
-            raise UserError(f"--uwo-lambda must be 0 or more, got {self.uwo_lambda}")
 
 
 @dataclass

@@ -4,8 +4,11 @@ Each pair gives ``reward_chosen``/``reward_rejected``, their normalized values, 
 ``truncated``/``tokens_removed`` (the over-length rule, :mod:`rewardkit.model.overlong`); each
 single ``{prompt, response}`` record ``reward``, ``normalized_reward``, ``truncated`` and
 ``tokens_removed``; ensembles (a heads or members folder, or ``DIR1,DIR2,…``) add the members'
-``spread``. The rewards come from the one scorer (:class:`rewardkit.model.scorer.Scorer`), as
-everywhere else.
+``spread``, and a model saved with OOD statistics each text's ``ood_distance``,
+``ood_percentile`` and ``ood_flag`` (:mod:`rewardkit.eval.trust`; pairs: per side, with the
+``_chosen``/``_rejected`` suffix). The rewards come from the one scorer
+(:class:`rewardkit.model.scorer.Scorer`), as everywhere else, and the trust signals from the
+head-input features of the same forward pass.
 
 Under ``accelerate launch``/``torchrun`` every process reads the input, scores its whole
 batches of the single-process batch plan (:mod:`rewardkit.model.shards`), and the main
@@ -39,13 +42,15 @@ class ScoreConfig(FileScoringOptions):
 
 def score_file(config: ScoreConfig, *, progress: bool | None = None) -> dict:
     """Score ``config.data`` and write ``config.out``; returns a summary dict."""
-    from rewardkit.model.loading import load_reward_model  # torch: not for `--help`
+    from rewardkit.eval.trust import Trust  # numpy, torch: not for `--help`
+    from rewardkit.model.loading import load_reward_model
     from rewardkit.model.overlong import ResponseTooLongError
     from rewardkit.model.shards import is_main_process, join_launched_processes, rank_and_count
     from rewardkit.model.template import ChatTemplateRefused
 
     join_launched_processes()
     scorer = load_reward_model(config.model, **config.load_kwargs())
+    trust = Trust(scorer)
     items, report = read_items(
         config.data, format=config.format, on_bad_record=config.on_bad_record
     )
@@ -59,7 +64,7 @@ def score_file(config: ScoreConfig, *, progress: bool | None = None) -> dict:
             texts.append((item.prompt, item.response))
             owners.append(item)
     try:
-        scores = scorer.score(
+        scores, signals = trust.score(
             [p for p, _ in texts],
             [r for _, r in texts],
             batch_size=config.batch_size,
@@ -76,7 +81,7 @@ def score_file(config: ScoreConfig, *, progress: bool | None = None) -> dict:
             where=owners[err.index].source or config.data,
         ) from None
     if is_main_process():
-        rows = _rows(items, scores, scorer.normalize(scores.rewards), ensemble=scorer.k > 1)
+        rows = _rows(items, scores, scorer.normalize(scores.rewards), signals)
         write_jsonl(config.out, rows)
     return {
         "records": len(items),
@@ -85,40 +90,51 @@ def score_file(config: ScoreConfig, *, progress: bool | None = None) -> dict:
         "skipped": len(report.skipped),
         "processes": rank_and_count()[1],
         "out": config.out,
+        "ood_flagged": None if signals.flagged is None else int(signals.flagged.sum()),
+        "trust": _trust_summary(signals),
     }
 
 
-def _rows(items, scores, normalized, *, ensemble: bool) -> list[dict]:
+def _trust_summary(signals) -> str:
+    """The command's last words on the OOD signals (empty for a model without statistics)."""
+    if signals.flagged is not None:
+        return f"; {int(signals.flagged.sum())} texts flagged out of distribution"
+    if signals.distance is not None:
+        return "; OOD distances only (the statistics predate percentiles)"
+    return ""
+
+
+def _rows(items, scores, normalized, trust) -> list[dict]:
     """One output row per item: a pair's two sides (``_chosen``/``_rejected``), or a text."""
     rows, k = [], 0
     for item in items:
         if isinstance(item, PreferencePair):
             sides = {
-                **_text_fields(scores, normalized, k, "_chosen", ensemble),
-                **_text_fields(scores, normalized, k + 1, "_rejected", ensemble),
+                **_text_fields(scores, normalized, trust, k, "_chosen"),
+                **_text_fields(scores, normalized, trust, k + 1, "_rejected"),
             }
             row = {"id": item.id, **_ordered(sides)}
             k += 2
         else:
-            row = {"id": item.id, **_text_fields(scores, normalized, k, "", ensemble)}
+            row = {"id": item.id, **_text_fields(scores, normalized, trust, k, "")}
             k += 1
         rows.append(row)
     return rows
 
 
-def _text_fields(scores, normalized, at: int, suffix: str, ensemble: bool) -> dict:
+def _text_fields(scores, normalized, trust, at: int, suffix: str) -> dict:
     fields = {
         f"reward{suffix}": float(scores.rewards[at]),
         f"normalized{suffix or '_reward'}": float(normalized[at]),
         f"truncated{suffix}": bool(scores.tokens_removed[at] > 0),
         f"tokens_removed{suffix}": int(scores.tokens_removed[at]),
     }
-    if ensemble:
-        fields[f"spread{suffix}"] = float(scores.spread[at])
+    fields.update({f"{name}{suffix}": value for name, value in trust.row(at).items()})
     return fields
 
 
 def _ordered(row: dict) -> dict:
-    """Rewards first (chosen, rejected), then normalized rewards, flags and spreads."""
-    order = ("reward", "normalized", "truncated", "tokens_removed", "spread")
+    """Rewards first (chosen, rejected), then normalized rewards, flags, spreads and the OOD
+    signals."""
+    order = ("reward", "normalized", "truncated", "tokens_removed", "spread", "ood")
     return {k: row[k] for name in order for k in row if k.startswith(name)}

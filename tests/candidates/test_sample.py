@@ -119,3 +119,33 @@ def test_smollm2_alias_without_the_package(monkeypatch, prompts_file, tmp_path):
 def test_model_folder_must_exist(prompts_file, tmp_path):
     with pytest.raises(UserError, match="no such folder; pass a local Hugging Face model folder"):
         run(tmp_path / "nothing", prompts_file, tmp_path / "c.jsonl")
+
+
+def test_shared_prompt_prefill_samples_what_generate_samples(tiny_llama_dir):
+    """Running the prompt once and copying its cache n times draws the same tokens as
+    ``generate(num_return_sequences=n)`` under the same seed (only the prompt work is shared)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from rewardkit.candidates.sample import generate_from_shared_prompt
+
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_llama_dir)).eval()
+    ids = torch.tensor([[5, 17, 23, 42, 8, 3, 11]])
+    settings = dict(
+        max_new_tokens=8,
+        do_sample=True,
+        temperature=0.8,
+        top_p=0.95,
+        pad_token_id=0,
+        eos_token_id=[1],
+        num_return_sequences=4,
+    )
+    with torch.inference_mode():
+        torch.manual_seed(3)
+        expected = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), **settings)
+        torch.manual_seed(3)
+        shared = generate_from_shared_prompt(model, ids, 4, settings)
+        torch.manual_seed(3)
+        one_token = generate_from_shared_prompt(model, ids[:, :1], 4, settings)
+    assert shared.tolist() == expected.tolist()
+    assert one_token.shape[0] == 4 and one_token[:, 0].tolist() == [5] * 4

@@ -1,5 +1,7 @@
 """Mahalanobis distance, Ledoit–Wolf, the out-of-fold threshold and the OOD block."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -121,3 +123,68 @@ def test_abstaining_by_distance_by_hand():
     assert abstain["accuracy"][at_74] == pytest.approx(2 / 3)
     assert abstain["coverage_without_flagged"] == 0.5
     assert "abstain_by_distance" not in ood_section(correct, None, spread, stats, 0.5)
+
+
+def test_text_percentile_and_flag_by_hand():
+    """Reference distances 1, 2, 3, 4 (stored in any order, kept sorted); the percentile is
+    the share at most as far: 0.5 → 0%, 2 → 50%, 2.5 → 50%, 4 → 100%, 9 → 100%. With quantile
+    0.75 a text is flagged above 75%: 3 (75%) is not, 4 (100%) is."""
+    stats = FeatureStatistics(
+        np.zeros(1), np.eye(1), 0.0, 5.0, quantile=0.75, text_distances=np.array([3, 1, 4, 2.0])
+    )
+    percentile = stats.percentile(np.array([0.5, 2.0, 2.5, 3.0, 4.0, 9.0]))
+    assert percentile.tolist() == [0.0, 50.0, 50.0, 75.0, 100.0, 100.0]
+    assert stats.text_flags(percentile).tolist() == [False, False, False, False, True, True]
+    assert stats.flag_percentile == 75.0
+
+
+def test_text_percentiles_flag_about_five_percent_in_distribution():
+    """The stored reference is out of fold: fresh texts from the training distribution are
+    flagged about 5% of the time, and more often against the training texts' in-sample
+    distances (a training text is closer to statistics fitted on itself); shifted texts
+    nearly always."""
+    rng = np.random.default_rng(4)
+    scale = np.diag(np.linspace(0.5, 2.0, 16))
+    train = [rng.normal(size=(150, 16)) @ scale for _ in range(2)]
+    stats = fit_feature_statistics(*train)
+    assert stats.text_distances.size == 300 and "out-of-fold" in stats.text_reference
+    fresh = rng.normal(size=(4000, 16)) @ scale
+    rate = stats.text_flags(stats.percentile(stats.distance(fresh))).mean()
+    assert 0.03 < rate < 0.08
+    in_sample = np.quantile(stats.distance(np.concatenate(train)), 0.95)
+    assert rate < (stats.distance(fresh) > in_sample).mean()
+    shifted = stats.text_flags(stats.percentile(stats.distance(fresh + 3.0))).mean()
+    assert shifted > 0.95
+
+
+def test_reference_distances_round_trip(tmp_path):
+    rng = np.random.default_rng(5)
+    stats = fit_feature_statistics(rng.normal(size=(40, 3)), rng.normal(size=(40, 3)))
+    stats.save(tmp_path)
+    loaded = FeatureStatistics.load(tmp_path)
+    assert np.array_equal(loaded.text_distances, stats.text_distances)
+    assert loaded.text_reference == stats.text_reference and loaded.has_percentiles
+    probe = rng.normal(size=(5, 3)) * 3
+    assert np.array_equal(
+        loaded.percentile(loaded.distance(probe)), stats.percentile(stats.distance(probe))
+    )
+
+
+def test_a_file_saved_before_the_reference_still_loads(tmp_path):
+    """The file as older rewardkit wrote it (mean, covariance, no text_distances): it loads,
+    gives distances, and has no percentiles (asking for one is our bug, a ValueError)."""
+    from safetensors.numpy import save_file
+
+    from rewardkit.eval.ood import STATS_FILE
+
+    meta = {"shrinkage": 0.1, "distance_threshold": 2.5, "quantile": 0.95, "n_pairs": 40}
+    save_file(
+        {"mean": np.zeros(3), "covariance": np.eye(3)},
+        str(tmp_path / STATS_FILE),
+        metadata={k: json.dumps(v) for k, v in meta.items()},
+    )
+    stats = FeatureStatistics.load(tmp_path)
+    assert stats.text_distances is None and not stats.has_percentiles
+    assert stats.distance(np.array([[3.0, 4.0, 0.0]])).tolist() == [5.0]
+    with pytest.raises(ValueError, match="no reference distances"):
+        stats.percentile(np.array([1.0]))

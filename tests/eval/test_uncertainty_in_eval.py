@@ -9,6 +9,7 @@ import pytest
 from rewardkit.errors import UserError
 from rewardkit.eval.report_text import uncertainty_line
 from rewardkit.eval.run import EvalConfig, evaluate_with_rows
+from rewardkit.eval.uncertainty import PAIR_UNCERTAINTY
 
 ROWS = [
     {"prompt": f"question {i}?", "chosen": "a kind and careful answer", "rejected": f"no {i}"}
@@ -35,8 +36,9 @@ def test_mc_dropout_in_eval(tiny_bert_rm_dir, write_preferences, tmp_path):
     assert block["error_auroc"] is None or 0 <= block["error_auroc"] <= 1
     assert metrics["accuracy"] == plain["accuracy"]  # the rewards are the deterministic ones
     assert [r["reward_chosen"] for r in rows] == [r["reward_chosen"] for r in plain_rows]
-    assert all(r["uncertainty"]["mc_dropout"] > 0 for r in rows)
-    assert all("mc_dropout" not in r["uncertainty"] for r in plain_rows)
+    assert all(r["uncertainties"]["mc_dropout"] > 0 for r in rows)
+    assert all(r["uncertainty"] == r["uncertainties"][PAIR_UNCERTAINTY] for r in rows)
+    assert all("mc_dropout" not in r["uncertainties"] for r in plain_rows)
     saved = json.loads((tmp_path / "report" / "metrics.json").read_text())
     assert saved["uncertainty"]["mc_dropout"]["passes"] == 3
     html = (tmp_path / "report" / "report.html").read_text()

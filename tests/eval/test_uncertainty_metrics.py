@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rewardkit.eval.uncertainty import (
-    DEFAULT_UNCERTAINTY,
+    PAIR_UNCERTAINTY,
     accuracy_coverage,
     auroc,
     pair_uncertainties,
@@ -75,7 +75,7 @@ def test_the_section_names_its_default_and_judges_mc_dropout():
     delta = np.array([[2.0, 1.0, -1.0, 0.5]])
     mc = np.array([[2.0, 1.0, 1.0, 0.5], [2.0, 1.0, -3.0, 0.6]])
     block = uncertainty_section(delta, mc_dropout=mc)
-    assert block["default"] == DEFAULT_UNCERTAINTY == "margin"
+    assert block["default"] == PAIR_UNCERTAINTY == "margin"
     assert block["mc_dropout"]["error_auroc"] == 1.0
     assert block["margin"]["error_auroc"] == pytest.approx(0.5)
     assert "mc_dropout" not in uncertainty_section(delta)

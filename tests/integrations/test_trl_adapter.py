@@ -108,3 +108,94 @@ def test_multi_message_completion_extends_the_prompt():
 def test_mismatched_lengths_raise(tiny_bert_rm_dir):
     with pytest.raises(ValueError, match="2 prompts for 1 completions"):
         reward_function(str(tiny_bert_rm_dir))(["a", "b"], ["c"])
+
+
+class TrlLogs:
+    """What GRPOTrainer hands a reward function to log with (TRL 1.x ``log_extra`` and
+    ``log_metric``), recording the calls."""
+
+    def __init__(self):
+        self.columns, self.metrics = {}, {}
+
+    def log_extra(self, column, values):
+        self.columns.setdefault(column, []).extend(values)
+
+    def log_metric(self, name, value):
+        self.metrics.setdefault(name, []).append(value)
+
+
+def test_trust_signals_reach_trl_logging_local_and_remote(heads_with_stats_dir):
+    """A model with OOD statistics and 3 heads: each signal is a completions-table column (one
+    value per completion) and a metric (its mean); ``last_signals`` holds them; the function
+    over HTTP logs the same numbers, which are the server's own /score signals."""
+    signals = {"ood_distance", "ood_percentile", "ood_flag", "ensemble_spread"}
+    with BackgroundServer(
+        create_app(ScoringModel.load(str(heads_with_stats_dir)), ServeConfig())
+    ) as server:
+        got = {}
+        for where in (str(heads_with_stats_dir), server.url):
+            logs, func = TrlLogs(), reward_function(where, name="helpful")
+            func(
+                prompts=PLAIN_PROMPTS,
+                completions=PLAIN_COMPLETIONS,
+                log_extra=logs.log_extra,
+                log_metric=logs.log_metric,
+            )
+            assert set(func.last_signals) == signals
+            assert logs.columns == {f"helpful/{k}": v for k, v in func.last_signals.items()}
+            for key, values in func.last_signals.items():
+                assert len(values) == 3
+                assert logs.metrics[f"helpful/{key}"] == [pytest.approx(np.mean(values))]
+            got[where] = func.last_signals
+        items = [
+            dict(zip(("prompt", "response"), to_prompt_response(p, c)))
+            for p, c in zip(PLAIN_PROMPTS, PLAIN_COMPLETIONS)
+        ]
+        served = httpx.post(server.url + "/score", json={"items": items}).json()
+    local, remote = got.values()
+    for key in signals:
+        np.testing.assert_allclose(local[key], remote[key], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(remote["ood_distance"], served["ood"]["distance"], rtol=0, atol=0)
+    assert remote["ood_flag"] == [float(f) for f in served["ood"]["flagged"]]
+
+
+def test_a_model_without_statistics_logs_no_ood_signal(tiny_bert_rm_dir):
+    logs, func = TrlLogs(), reward_function(str(tiny_bert_rm_dir))
+    func(PLAIN_PROMPTS, PLAIN_COMPLETIONS, log_extra=logs.log_extra, log_metric=logs.log_metric)
+    assert func.last_signals == {} and logs.columns == {} and logs.metrics == {}
+
+
+def test_aggregate_local_and_remote(heads_ensemble_dir):
+    """aggregate="min" / "uwo": the members' normalized rewards z = (r − mean)/std, min over k
+    and mean − λ·var (ddof 0), in-process and through a server alike."""
+    from rewardkit.model import load_reward_model
+
+    scorer = load_reward_model(heads_ensemble_dir)
+    prompts, responses = PLAIN_PROMPTS, ["green tea is good .", "no", "good thanks"]
+    norm = scorer.primary.info.normalization
+    z = (scorer.score(prompts, responses).members - norm.mean) / norm.std
+    want = {"min": z.min(axis=0), "uwo": z.mean(axis=0) - 1.5 * z.var(axis=0)}
+    with BackgroundServer(
+        create_app(ScoringModel.load(str(heads_ensemble_dir)), ServeConfig())
+    ) as server:
+        for where in (str(heads_ensemble_dir), server.url):
+            for method, lam in (("min", None), ("uwo", 1.5)):
+                func = reward_function(where, aggregate=method, uwo_lambda=lam)
+                got = func(PLAIN_PROMPTS, PLAIN_COMPLETIONS)
+                np.testing.assert_allclose(got, want[method], rtol=0, atol=1e-5)
+    assert np.abs(want["min"] - want["uwo"]).max() > 1e-3
+
+
+def test_aggregate_refusals(tiny_bert_rm_dir, heads_ensemble_dir):
+    """min/uwo on a single model: check_aggregate's one line (in-process, at once); a negative
+    λ: AggregateOptions' one line; λ without an aggregate: a ValueError."""
+    from rewardkit.errors import UserError
+
+    with pytest.raises(UserError, match="--aggregate min needs an ensemble"):
+        reward_function(str(tiny_bert_rm_dir), aggregate="min")
+    with pytest.raises(UserError, match="--uwo-lambda must be 0 or more"):
+        reward_function(str(heads_ensemble_dir), aggregate="uwo", uwo_lambda=-1.0)
+    with pytest.raises(UserError, match="--aggregate 'max' is not one of mean, min, uwo"):
+        reward_function(str(heads_ensemble_dir), aggregate="max")
+    with pytest.raises(ValueError, match="pass aggregate='uwo'"):
+        reward_function(str(heads_ensemble_dir), uwo_lambda=1.0)

@@ -28,11 +28,13 @@ PAIRS = [
 ]
 
 
-def test_grpo_trains_two_steps_on_rewardkit_rewards(tiny_llama_dir, tiny_bert_rm_dir, tmp_path):
+def test_grpo_trains_two_steps_on_rewardkit_rewards(tiny_llama_dir, heads_with_stats_dir, tmp_path):
     """A tiny Llama policy, 2 GRPO steps, rewards from `reward_function(dir)`: every completion
-    TRL generated was scored, with the numbers rewardkit gives the same texts."""
+    TRL generated was scored, with the numbers rewardkit gives the same texts; the trust
+    signals reached TRL's logs (``log_metric``: the logged metrics; ``log_extra``: the
+    completions table's columns)."""
     seen = []
-    rm = reward_function(str(tiny_bert_rm_dir))
+    rm = reward_function(str(heads_with_stats_dir))
 
     def reward(prompts, completions, **kwargs):
         rewards = rm(prompts=prompts, completions=completions, **kwargs)
@@ -58,7 +60,12 @@ def test_grpo_trains_two_steps_on_rewardkit_rewards(tiny_llama_dir, tiny_bert_rm
     )
     trainer.train()
     assert len(seen) >= 2
-    scorer = load_reward_model(tiny_bert_rm_dir)
+    logged = {key for entry in trainer.state.log_history for key in entry}
+    signals = ("ood_distance", "ood_percentile", "ood_flag", "ensemble_spread")
+    assert {f"rewardkit/{signal}" for signal in signals} <= logged
+    columns = trainer._logs["extra"]  # the completions table's extra columns (TRL 1.x)
+    assert columns["rewardkit/ood_flag"] and set(columns["rewardkit/ood_flag"]) <= {0.0, 1.0}
+    scorer = load_reward_model(heads_with_stats_dir)
     for prompts, completions, rewards in seen:
         expected = scorer.score(
             prompts,

@@ -10,13 +10,10 @@ from rewardkit.serve import ScoringModel, ServeConfig, create_app
 from rewardkit.serve.background import BackgroundServer
 
 
-@pytest.fixture(scope="session")
-def trained_rm_dir(tmp_path_factory, tiny_bert_dir, world_files):
-    """The tiny BERT trained for 4 steps on the small demo world (so its rewardkit.json has a
-    measured normalization and a data fingerprint)."""
+def _train_tiny_bert(out, tiny_bert_dir, world_files, **extra):
+    """The tiny BERT trained for 4 steps on the small demo world, saved to ``out``."""
     from rewardkit.train import TrainConfig, train
 
-    out = tmp_path_factory.mktemp("trained-rm") / "model"
     train(
         TrainConfig(
             data=str(world_files["train"]),
@@ -29,10 +26,28 @@ def trained_rm_dir(tmp_path_factory, tiny_bert_dir, world_files):
             seed=0,
             threads=1,
             max_steps=4,
+            **extra,
         ),
         quiet=True,
     )
     return out
+
+
+@pytest.fixture(scope="session")
+def trained_rm_dir(tmp_path_factory, tiny_bert_dir, world_files):
+    """The tiny BERT trained for 4 steps on the small demo world (so its rewardkit.json has a
+    measured normalization and a data fingerprint)."""
+    out = tmp_path_factory.mktemp("trained-rm") / "model"
+    return _train_tiny_bert(out, tiny_bert_dir, world_files)
+
+
+@pytest.fixture(scope="session")
+def trained_heads_dir(tmp_path_factory, tiny_bert_dir, world_files):
+    """The tiny BERT trained for 4 steps on the small demo world with ``--ensemble 3`` (bootstrap
+    heads): a model with feature_stats.safetensors (per-text reference distances included), a
+    spread threshold and a measured normalization, as ``rewardkit train`` saves it."""
+    out = tmp_path_factory.mktemp("trained-heads") / "model"
+    return _train_tiny_bert(out, tiny_bert_dir, world_files, ensemble=3)
 
 
 @pytest.fixture(scope="session")

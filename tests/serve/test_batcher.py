@@ -53,6 +53,25 @@ def test_jobs_share_a_batch_and_get_their_own_slice():
     assert [r.rewards.tolist() for r in results] == [[3.0], [6.0, 9.0], [6.0]]
 
 
+def test_features_follow_their_texts_across_forward_passes():
+    """A score function that keeps features (the trust signals need them): feature row =
+    (first id, length). Jobs of mixed lengths are cut into several passes (min_fill), and each
+    job still gets its own texts' rows, in its order."""
+
+    def with_features(sequences, *, batch_size):
+        rewards = np.array([float(sum(s)) for s in sequences])
+        features = np.array([[s[0], len(s)] for s in sequences], dtype=np.float32)
+        return Scores(rewards, rewards[None, :], features)
+
+    batcher = MicroBatcher(with_features, max_batch_tokens=1000, max_wait_ms=200).start()
+    jobs = [[[1] * 9, [2]], [[3, 3], [4] * 8], [[5]]]
+    results = run_jobs(batcher, jobs, gap_s=0.001)
+    batcher.close()
+    assert batcher.stats.forwards > 1 and batcher.stats.batches == 1
+    for job, result in zip(jobs, results):
+        assert result.features.tolist() == [[s[0], len(s)] for s in job]
+
+
 def test_forward_groups_bound_padding_and_tokens():
     """Lengths sorted: 2, 3, 4, 8, 9. min_fill 0.75: [2, 3, 4] fills 9 of 3 × 4 = 12 (75%);
     adding 8 would fill 17 of 32; [8, 9] fills 17 of 18. A 20-token budget splits [8, 9]

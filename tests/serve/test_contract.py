@@ -33,6 +33,18 @@ SCORE_KEYS = {
     "preference",
     "spread",
     "aggregate",
+    "ood",
+}
+PREFERENCE_KEYS = {
+    "p_a_over_b",
+    "temperature",
+    "temperature_calibrated",
+    "uncertainty",
+    "uncertainty_kind",
+    "spread",
+    "probability_spread",
+    "distance",
+    "flagged",
 }
 INFO_KEYS = {
     "model",
@@ -47,6 +59,7 @@ INFO_KEYS = {
     "device",
     "fingerprint",
     "ensemble",
+    "trust",
     "rewardkit_version",
     "get_reward_scores_are",
     "aggregate",
@@ -106,7 +119,8 @@ def test_get_reward_normalized_server(start_server, bert_rm):
 
 def test_score_two_responses_shape(bert_server):
     """{"prompt", "responses": [a, b]}: all SCORE_KEYS, scores_are "raw", and the preference
-    P(a ≻ b) = σ((r_a − r_b) / T) with T = 1 (uncalibrated)."""
+    P(a ≻ b) = σ((r_a − r_b) / T) with T = 1 (uncalibrated), its margin uncertainty
+    1 − |2p − 1|; a single model without OOD statistics has no spread, distance or flag."""
     data = httpx.post(
         bert_server.url + "/score", json={"prompt": PROMPT, "responses": ["green tea .", "no"]}
     ).json()
@@ -115,12 +129,17 @@ def test_score_two_responses_shape(bert_server):
     assert floats(data["rewards"], 2) and floats(data["normalized_rewards"], 2)
     assert set(data["normalization"]) == {"mean", "std", "measured_on"}
     assert data["truncated"] == [False, False]
-    assert set(data["preference"]) == {"p_a_over_b", "temperature", "temperature_calibrated"}
+    assert set(data["preference"]) == PREFERENCE_KEYS
     assert data["preference"]["temperature"] == 1.0
     assert data["preference"]["temperature_calibrated"] is False
     r_a, r_b = data["rewards"]
-    assert data["preference"]["p_a_over_b"] == pytest.approx(1 / (1 + math.exp(-(r_a - r_b))))
-    assert data["spread"] is None
+    p = 1 / (1 + math.exp(-(r_a - r_b)))
+    assert data["preference"]["p_a_over_b"] == pytest.approx(p)
+    assert data["preference"]["uncertainty"] == pytest.approx(1 - abs(2 * p - 1))
+    assert data["preference"]["uncertainty_kind"] == "margin"
+    for key in ("spread", "probability_spread", "distance", "flagged"):
+        assert data["preference"][key] is None
+    assert data["spread"] is None and data["ood"] is None
 
 
 def test_score_items_and_bare_list(bert_server):
@@ -187,6 +206,8 @@ def test_health_and_info(bert_server, tiny_bert_rm_dir):
     assert info["batching"]["enabled"] is True and info["auth"] is False
     assert info["limits"] == {"max_items": 256, "max_chars": 100_000}
     assert info["endpoints"] == ["POST /get_reward", "POST /score", "GET /health", "GET /info"]
+    assert set(info["trust"]) == {"ood", "spread", "pair_uncertainty", "pair_flag"}
+    assert info["trust"]["ood"]["distance_available"] is False  # saved without statistics
 
 
 @pytest.mark.parametrize(

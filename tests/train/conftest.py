@@ -1,6 +1,8 @@
-"""A factory of small TrainConfigs: the tiny BERT on the small demo world."""
+"""A factory of small TrainConfigs (the tiny BERT on the small demo world), and a tiny random
+Llama reward model for the training forwards."""
 
 import pytest
+import torch
 
 from rewardkit.train import TrainConfig
 
@@ -49,3 +51,23 @@ def cli_args():
         return args
 
     return make
+
+
+@pytest.fixture
+def tiny_llama():
+    """A random 2-layer ``LlamaForSequenceClassification`` (hidden 32, 4 heads, 2 kv heads,
+    vocabulary 100, pad id 0), fp32, seeded."""
+    from transformers import LlamaConfig, LlamaForSequenceClassification
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=100,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        intermediate_size=64,
+        pad_token_id=0,
+        num_labels=1,
+    )
+    return LlamaForSequenceClassification(config).float()

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from transformers import LlamaConfig, LlamaForSequenceClassification
 
 from rewardkit.model.collate import pad_right
 from rewardkit.model.encode import EncodedPair
@@ -15,22 +14,6 @@ from rewardkit.train.prefix_sharing import (
     common_prefix_length,
     shared_prefix_rewards,
 )
-
-
-@pytest.fixture
-def tiny_llama():
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=100,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        intermediate_size=64,
-        pad_token_id=0,
-        num_labels=1,
-    )
-    return LlamaForSequenceClassification(config).float()
 
 
 def _pairs(seed=0, n=5):

@@ -101,7 +101,7 @@ def sample_candidates(config: SampleConfig, *, progress: bool | None = None) -> 
             seed = config.seed + index
             torch.manual_seed(seed)
             ids = torch.tensor([renderer.ids(prompt)])
-            out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), **generation)
+            out = generate_from_shared_prompt(model, ids, config.n, generation)
             responses, reasons = [], []
             for row in out[:, ids.shape[1] :].tolist():
                 stop = next((i for i, t in enumerate(row) if t in eos_ids), None)
@@ -154,6 +154,27 @@ def sample_candidates(config: SampleConfig, *, progress: bool | None = None) -> 
         "out": config.out,
         "meta": str(meta_path),
     }
+
+
+def generate_from_shared_prompt(model, ids: torch.Tensor, n: int, generation: dict):
+    """``n`` continuations of one prompt ``ids (1, L)``; the prompt is run through the model
+    once and its key/value cache copied ``n`` times, instead of ``generate`` running the same
+    prompt ``n`` times (``num_return_sequences``), which is most of the work for long prompts
+    on a CPU. The sampling itself is ``generate``'s, step for step (same random draws)."""
+    from transformers import DynamicCache
+
+    settings = {**generation, "num_return_sequences": 1}
+    if ids.shape[1] < 2:
+        return model.generate(
+            input_ids=ids.repeat(n, 1), attention_mask=torch.ones_like(ids).repeat(n, 1), **settings
+        )
+    cache = DynamicCache(config=model.config)
+    model(input_ids=ids[:, :-1], cache=cache, use_cache=True)
+    cache.batch_repeat_interleave(n)
+    batch = ids.repeat(n, 1)
+    return model.generate(
+        input_ids=batch, attention_mask=torch.ones_like(batch), cache=cache, **settings
+    )
 
 
 def _generation_settings(config: SampleConfig, tokenizer, eos_ids: list[int]) -> dict:

@@ -16,6 +16,13 @@ of the same quantity on the training pairs. For the distance that percentile is 
 held-out in-distribution pairs are flagged about 5% of the time instead of far more (a
 training text is always closer to statistics fitted on itself).
 
+A single text (a served reward, a ``rewardkit score`` row) gets its distance as a
+**percentile** of the training texts' own out-of-fold distances (the share of them at most as
+far, in %; the same folds), and is flagged when that percentile exceeds the same quantile
+(95): a text further than 95% of the training texts. The sorted reference distances are
+stored with the statistics; files saved before they were (no ``text_distances``) still load,
+and give distances without percentiles.
+
 Training stores the statistics in ``feature_stats.safetensors`` next to the model, with the
 fraction of its held-out eval split that is flagged (the in-distribution reference);
 foreign models get them from ``rewardkit eval --reference-data FILE``.
@@ -67,9 +74,11 @@ def ledoit_wolf(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
 
 
 def mahalanobis(features: np.ndarray, mean: np.ndarray, precision: np.ndarray) -> np.ndarray:
-    """``sqrt((f − μ)ᵀ P (f − μ))`` per row, ``P = Σ⁻¹``."""
+    """``sqrt((f − μ)ᵀ P (f − μ))`` per row of ``features (N, H)``, ``P = Σ⁻¹``: one matrix
+    product (``(f − μ) P``, BLAS) and a row-wise dot product."""
     centred = np.asarray(features, dtype=np.float64) - mean
-    return np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", centred, precision, centred), 0.0))
+    squared = np.einsum("ij,ij->i", centred @ precision, centred)
+    return np.sqrt(np.maximum(squared, 0.0))
 
 
 @dataclass
@@ -85,15 +94,42 @@ class FeatureStatistics:
     n_pairs: int = 0
     reference: str = "training pairs"
     heldout: dict = field(default_factory=dict)  # flagged fractions on the held-out split
+    # the training texts' own distances, sorted (out of fold when there were enough pairs);
+    # None in files saved before they were stored: no percentiles then
+    text_distances: np.ndarray | None = None
+    text_reference: str = ""  # how text_distances were measured, in words
 
     def __post_init__(self):
         self.precision = np.linalg.inv(self.covariance)
+        if self.text_distances is not None:
+            self.text_distances = np.sort(np.asarray(self.text_distances, dtype=np.float64))
+
+    def distance(self, features: np.ndarray) -> np.ndarray:
+        """``(N,)`` distance of each text's features ``(N, H)``."""
+        return mahalanobis(features, self.mean, self.precision)
 
     def pair_distance(self, chosen: np.ndarray, rejected: np.ndarray) -> np.ndarray:
-        return np.maximum(
-            mahalanobis(chosen, self.mean, self.precision),
-            mahalanobis(rejected, self.mean, self.precision),
-        )
+        return np.maximum(self.distance(chosen), self.distance(rejected))
+
+    @property
+    def has_percentiles(self) -> bool:
+        return self.text_distances is not None and self.text_distances.size > 0
+
+    def percentile(self, distance: np.ndarray) -> np.ndarray:
+        """``100 · #{reference distances ≤ d} / n`` for each distance ``d`` (the empirical
+        distribution function of the training texts' distances, in %)."""
+        if not self.has_percentiles:
+            raise ValueError("these statistics hold no reference distances (an older file)")
+        ranks = np.searchsorted(self.text_distances, np.asarray(distance), side="right")
+        return 100.0 * ranks / self.text_distances.size
+
+    @property
+    def flag_percentile(self) -> float:
+        """A text is flagged when its percentile exceeds this (``100 · quantile``)."""
+        return 100.0 * self.quantile
+
+    def text_flags(self, percentile: np.ndarray) -> np.ndarray:
+        return np.asarray(percentile) > self.flag_percentile
 
     def save(self, directory: str | Path) -> Path:
         path = Path(directory) / STATS_FILE
@@ -106,15 +142,15 @@ class FeatureStatistics:
             "reference": self.reference,
             "heldout": self.heldout,
             "distance": "Mahalanobis, Ledoit-Wolf covariance; pair = max of its two texts",
+            "text_reference": self.text_reference,
         }
-        save_file(
-            {
-                "mean": self.mean.astype(np.float64),
-                "covariance": self.covariance.astype(np.float64),
-            },
-            str(path),
-            metadata={k: json.dumps(v) for k, v in meta.items()},
-        )
+        arrays = {
+            "mean": self.mean.astype(np.float64),
+            "covariance": self.covariance.astype(np.float64),
+        }
+        if self.text_distances is not None:
+            arrays["text_distances"] = self.text_distances.astype(np.float64)
+        save_file(arrays, str(path), metadata={k: json.dumps(v) for k, v in meta.items()})
         return path
 
     @classmethod
@@ -137,6 +173,8 @@ class FeatureStatistics:
             int(meta.get("n_pairs", 0)),
             str(meta.get("reference", "training pairs")),
             meta.get("heldout") or {},
+            arrays.get("text_distances"),
+            str(meta.get("text_reference", "")),
         )
 
 
@@ -153,8 +191,9 @@ def fit_feature_statistics(
     groups: np.ndarray | None = None,
 ) -> FeatureStatistics:
     """Statistics of training pair features ``(N, H)`` each, with the out-of-fold distance
-    threshold and (given the training pairs' ensemble spread) the spread threshold. ``groups``
-    (e.g. prompt hashes, one per pair) keep each group's pairs in one fold."""
+    threshold, the training texts' out-of-fold distances (the percentiles' reference) and
+    (given the training pairs' ensemble spread) the spread threshold. ``groups`` (e.g. prompt
+    hashes, one per pair) keep each group's pairs in one fold."""
     chosen, rejected = np.asarray(chosen), np.asarray(rejected)
     n = chosen.shape[0]
     rng = np.random.default_rng(seed)
@@ -162,28 +201,53 @@ def fit_feature_statistics(
     chosen, rejected = chosen[rows], rejected[rows]
     n = rows.size
     mean, covariance, shrinkage = ledoit_wolf(np.concatenate([chosen, rejected]))
+    d_chosen, d_rejected = np.empty(n), np.empty(n)  # each text's distance
     if n >= 2 * folds:
         fold_of = fold_assignments(
             n, folds, rng, None if groups is None else np.asarray(groups)[rows]
         )
-        distances = np.empty(n)
         for fold in range(folds):
             test = fold_of == fold
             m, c, _ = ledoit_wolf(np.concatenate([chosen[~test], rejected[~test]]))
             p = np.linalg.inv(c)
-            distances[test] = np.maximum(
-                mahalanobis(chosen[test], m, p), mahalanobis(rejected[test], m, p)
+            d_chosen[test], d_rejected[test] = (
+                mahalanobis(chosen[test], m, p),
+                mahalanobis(rejected[test], m, p),
             )
+        text_reference = f"out-of-fold distances of {2 * n} training texts ({folds} folds)"
     else:  # too few pairs to hold any out
         p = np.linalg.inv(covariance)
-        distances = np.maximum(mahalanobis(chosen, mean, p), mahalanobis(rejected, mean, p))
-    threshold = float(np.quantile(distances, quantile))
+        d_chosen, d_rejected = mahalanobis(chosen, mean, p), mahalanobis(rejected, mean, p)
+        text_reference = f"in-sample distances of {2 * n} training texts (too few to hold out)"
+    threshold = float(np.quantile(np.maximum(d_chosen, d_rejected), quantile))
     spread_threshold = None
     if spread is not None and np.asarray(spread).size:
         spread_threshold = float(np.quantile(np.asarray(spread)[rows], quantile))
     return FeatureStatistics(
-        mean, covariance, shrinkage, threshold, spread_threshold, quantile, int(n), reference
+        mean,
+        covariance,
+        shrinkage,
+        threshold,
+        spread_threshold,
+        quantile,
+        int(n),
+        reference,
+        text_distances=np.concatenate([d_chosen, d_rejected]),
+        text_reference=text_reference,
     )
+
+
+def stored_statistics(scorer) -> FeatureStatistics | None:
+    """The statistics saved with a model (``scorer``: a
+    :class:`~rewardkit.model.scorer.Scorer`): its primary folder's ``feature_stats``, with a
+    members ensemble's spread threshold and held-out fractions from its manifest; None for a
+    model saved without them (foreign models, ``--no-proxy-eval``)."""
+    stats = FeatureStatistics.load(scorer.primary_dir) if scorer.primary_dir else None
+    if stats is not None and scorer.kind == "members":
+        stats.spread_threshold = scorer.manifest.get("spread_threshold")
+        if scorer.manifest.get("heldout"):
+            stats.heldout = scorer.manifest["heldout"]
+    return stats
 
 
 def ood_flags(

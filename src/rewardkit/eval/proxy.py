@@ -36,7 +36,7 @@ from rewardkit.eval.length_bias import length_bias, response_length
 from rewardkit.eval.ood import FeatureStatistics, fit_feature_statistics, ood_flags, ood_section
 from rewardkit.eval.pairwise import pairwise_metrics
 from rewardkit.eval.probes import Probe, default_probes, probe_summary, run_probes
-from rewardkit.eval.uncertainty import pair_uncertainties, uncertainty_section
+from rewardkit.eval.uncertainty import PAIR_UNCERTAINTY, pair_uncertainties, uncertainty_section
 from rewardkit.model.mc_dropout import DropoutDeltas
 
 NOT_AT_TRAINING_TIME = "not run at training time (rewardkit eval --model OUT runs them)"
@@ -271,7 +271,7 @@ def _uncertainty_and_ood(
 def _pair_rows(scored, temperature: float, ood: _OodInputs, mc: DropoutDeltas | None) -> list[dict]:
     delta = scored.r_chosen - scored.r_rejected
     p = preference_probability(delta, temperature)
-    uncertainty = pair_uncertainties(
+    uncertainties = pair_uncertainties(
         scored.members_chosen - scored.members_rejected,
         temperature,
         None if mc is None else mc.deltas,
@@ -286,9 +286,10 @@ def _pair_rows(scored, temperature: float, ood: _OodInputs, mc: DropoutDeltas | 
             "reward_chosen": float(scored.r_chosen[i]),
             "reward_rejected": float(scored.r_rejected[i]),
             "p_chosen": float(p[i]),
+            "uncertainty": float(uncertainties[PAIR_UNCERTAINTY][i]),
+            "uncertainties": {name: float(values[i]) for name, values in uncertainties.items()},
             "correct": bool(delta[i] > 0) if not pair.tie else None,
             "flagged": bool(ood.flags["any"][i]),
-            "uncertainty": {name: float(values[i]) for name, values in uncertainty.items()},
             "tokens_removed_chosen": scored.encoded[i].removed_chosen,
             "tokens_removed_rejected": scored.encoded[i].removed_rejected,
         }

@@ -128,7 +128,7 @@ def print_comparison(result: dict) -> None:
 
 
 def uncertainty_line(unc: dict) -> str:
-    """The default uncertainty first (:data:`rewardkit.eval.uncertainty.DEFAULT_UNCERTAINTY`,
+    """The default uncertainty first (:data:`rewardkit.eval.uncertainty.PAIR_UNCERTAINTY`,
     the metrics' ``default``), then the error AUROC of every other measure present."""
     default = unc.get("default", "margin")
     lead = unc.get(default) or unc["margin"]

@@ -24,7 +24,7 @@ from rewardkit.errors import UserError
 from rewardkit.eval.calibration import temperature_fit_report
 from rewardkit.eval.config import EvalConfig
 from rewardkit.eval.cross_fitted import cross_fitted_report
-from rewardkit.eval.ood import FeatureStatistics
+from rewardkit.eval.ood import stored_statistics
 from rewardkit.eval.probes import Probe, default_probes, load_probe_file
 from rewardkit.eval.proxy import ProxyOptions, ReferenceFeatures, evaluate_proxy
 from rewardkit.eval.report_html import write_report
@@ -95,12 +95,7 @@ def ood_reference(target: Scorer, config: EvalConfig, progress: bool | None) -> 
                 description,
             )
         }
-    stats = FeatureStatistics.load(target.primary_dir) if target.primary_dir else None
-    if stats is not None and target.kind == "members":
-        stats.spread_threshold = target.manifest.get("spread_threshold")
-        if target.manifest.get("heldout"):
-            stats.heldout = target.manifest["heldout"]
-    return {"stats": stats}
+    return {"stats": stored_statistics(target)}
 
 
 def _store_temperature(target: Scorer, temperature: float) -> str:

@@ -20,16 +20,16 @@ Uncertainty measures:
   Ghahramani 2016; :mod:`rewardkit.model.mc_dropout`) — with ``rewardkit eval --mc-dropout T``,
   for one model; the reward stays the deterministic one.
 
-**The default uncertainty** (:data:`DEFAULT_UNCERTAINTY`) is the measure that leads the
-printed summary and stands first in the report, and the one to show wherever a single pair's
-uncertainty is wanted: the one that predicted errors best where it was measured.
-``bench/uncertainty.py`` measures every measure on the canonical hh-rlhf eval split with
-paired bootstrap intervals against the margin (BENCHMARKS.md, "Uncertainty that predicts
-errors"); a measure replaces the margin only when it beats it there by a paired interval that
-excludes 0. None did (2026-11-30: the bootstrap heads' spread, MC dropout and two seed members'
-spread were all significantly *worse* than the margin of the same model), so the margin is
-the default. Every measure available is still
-reported beside it. (The OOD flag's spread threshold is a separate rule,
+**The default uncertainty** (:data:`PAIR_UNCERTAINTY`) is the measure served as a pair's
+``uncertainty`` (two-response ``/score``, eval's ``pairs.jsonl``; every measure is in the rows'
+``uncertainties``), that leads the printed summary and stands first in the report: the one
+that predicted errors best where it was measured. ``bench/uncertainty.py`` measures every
+measure on the canonical hh-rlhf eval split with paired bootstrap intervals against the margin
+(BENCHMARKS.md, "Uncertainty that predicts errors"); a measure replaces the margin only when it
+beats it there by a paired interval that excludes 0. None did (2026-11-30: the margin's error
+AUROC 0.62; the bootstrap heads' spread 0.41, MC dropout 0.45 and two seed members' spread
+0.47, all significantly *worse* on the same model's errors), so the margin — the only measure
+every model has — is the default. (The OOD flag's spread threshold is a separate rule,
 :mod:`rewardkit.eval.ood`; :mod:`rewardkit.eval.selective_bootstrap` holds the paired
 intervals.)
 """
@@ -42,13 +42,31 @@ from scipy.stats import rankdata
 from rewardkit.bradley_terry import preference_probability
 
 COVERAGE_POINTS = 50
-DEFAULT_UNCERTAINTY = "margin"  # see the module docstring: measured, not assumed
+PAIR_UNCERTAINTY = "margin"  # the default: see the module docstring (measured, not assumed)
+MARGIN_FORMULA = "1 − |2σ(Δ/T) − 1|"
 MEASURES = {
-    "margin": "1 − |2σ(Δ/T) − 1|",
+    "margin": MARGIN_FORMULA,
     "spread": "std over members (ddof 0) of Δ_k = r_k(chosen) − r_k(rejected)",
     "probability_spread": "std over members (ddof 0) of p_k = σ(Δ_k / T)",
     "mc_dropout": "std over T passes with dropout on (ddof 0) of Δ_t",
 }
+
+
+def margin_uncertainty(delta: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """``1 − |2p − 1|``, ``p = σ(Δ/T)``: 1 for a coin flip, 0 for a certain preference."""
+    p = preference_probability(np.asarray(delta, dtype=np.float64), temperature)
+    return 1.0 - np.abs(2 * p - 1)
+
+
+def member_spread(delta_members: np.ndarray) -> np.ndarray:
+    """Std over members (ddof 0) of ``Δ_k (K, N)`` → ``(N,)``."""
+    return np.atleast_2d(np.asarray(delta_members, dtype=np.float64)).std(axis=0)
+
+
+def probability_spread(delta_members: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Std over members (ddof 0) of ``σ(Δ_k/T)`` → ``(N,)``."""
+    members = np.atleast_2d(np.asarray(delta_members, dtype=np.float64))
+    return preference_probability(members, temperature).std(axis=0)
 
 
 def auroc(scores: np.ndarray, positive: np.ndarray) -> float | None:
@@ -98,15 +116,14 @@ def pair_uncertainties(
     certain: from per-member differences ``Δ (K, N)`` (K = 1 for one model) and, with MC
     dropout, the passes' differences ``(T, N)``. The pairs' Δ is the members' mean."""
     delta_members = np.atleast_2d(np.asarray(delta_members, dtype=np.float64))
-    p = preference_probability(delta_members.mean(axis=0), temperature)
-    out = {"margin": 1.0 - np.abs(2 * p - 1)}
+    out = {"margin": margin_uncertainty(delta_members.mean(axis=0), temperature)}
     if delta_members.shape[0] > 1:
-        out["spread"] = delta_members.std(axis=0)
+        out["spread"] = member_spread(delta_members)
         # the same disagreement in probability space: large gaps saturate σ, so confident
         # pairs stop looking uncertain merely because their rewards are large
-        out["probability_spread"] = preference_probability(delta_members, temperature).std(axis=0)
+        out["probability_spread"] = probability_spread(delta_members, temperature)
     if mc_deltas is not None:
-        out["mc_dropout"] = np.atleast_2d(np.asarray(mc_deltas, dtype=np.float64)).std(axis=0)
+        out["mc_dropout"] = member_spread(mc_deltas)
     return out
 
 
@@ -137,7 +154,7 @@ def uncertainty_section(
         "n": n,
         "members": k,
         "error_rate": float(wrong.mean()) if n else None,
-        "default": DEFAULT_UNCERTAINTY,
+        "default": PAIR_UNCERTAINTY,
         "margin": measure_block(values["margin"], wrong, "margin"),
     }
     if "mc_dropout" in values:

@@ -26,6 +26,18 @@ no score). Passing TRL the model folder itself (``reward_funcs="runs/hh"``) give
 TRL's own loader scores ``prompt + completion`` without the tokenizer's special tokens and
 without truncation.
 
+**Trust signals.** A TRL reward function returns one float per completion, so the signals
+beside each reward (:mod:`rewardkit.eval.trust`: ``ood_distance``, ``ood_percentile``,
+``ood_flag`` 1.0/0.0, ``ensemble_spread``, whichever the model has) go two other ways:
+
+* TRL's own logging (TRL 1.16's ``GRPOTrainer`` passes ``log_extra`` and ``log_metric`` to
+  every reward function; ``tests/interop/test_trl.py`` trains with it): each signal is a
+  column ``<name>/<signal>`` of the completions table (``log_extra``, one value per
+  completion), and its batch mean a metric ``<name>/<signal>`` beside TRL's ``kl`` and
+  ``entropy`` (``log_metric``; for the flag, the share flagged);
+* the function's ``last_signals`` attribute: the last call's signals, ``{signal: [float]}``, for
+  callers that are not TRL.
+
 The other way round, :func:`preference_dataset` lets TRL's ``RewardTrainer`` continue training a
 saved model on exactly the token ids rewardkit scores: TRL takes ``chosen_ids``/``rejected_ids``
 columns as they are, where from text it would append the EOS *text*, join ``prompt + chosen``
@@ -47,6 +59,8 @@ def reward_function(
     token: str | None = None,
     token_file: str | None = None,
     normalized: bool = False,
+    aggregate: str | None = None,
+    uwo_lambda: float | None = None,
     batch_size: int = 0,
     timeout: float = 60.0,
     retries: int = 3,
@@ -60,27 +74,51 @@ def reward_function(
         token / token_file: the server's bearer token (URL only).
         normalized: return ``(r − mean) / std`` with the model's stored normalization instead
             of raw rewards.
+        aggregate / uwo_lambda: an ensemble's reward as ``mean``, ``min`` or ``uwo`` over its
+            members' normalized rewards (:mod:`rewardkit.model.aggregate`; the reward is then
+            in normalized units); ``min``/``uwo`` on a single model is refused (in-process at
+            once, with one line; over HTTP by the server's 422). Default: the plain reward
+            (a URL: the server's /score rewards, whatever its ``--aggregate``).
         batch_size: texts per forward pass (in-process only); 0, the default, is the device's own.
         timeout / retries: per-request timeout and retries (URL only).
-        name: the function's ``__name__``, which TRL uses as the reward's name in its logs.
+        name: the function's ``__name__``, which TRL uses as the reward's name in its logs (and
+            this module for the trust signals' columns and metrics).
     """
     target = str(model_dir_or_url)
+    if aggregate is None and uwo_lambda is not None:
+        raise ValueError("uwo_lambda is the λ of aggregate='uwo'; pass aggregate='uwo' too")
+    choice = (aggregate, uwo_lambda)
     if target.startswith(("http://", "https://")):
-        score = _remote_scorer(target, token, token_file, normalized, timeout, retries)
+        score = _remote_scorer(target, token, token_file, normalized, choice, timeout, retries)
     else:
-        score = _local_scorer(target, normalized, batch_size)
+        score = _local_scorer(target, normalized, choice, batch_size)
 
     def reward(prompts: Sequence[Any], completions: Sequence[Any], **kwargs) -> list[float]:
         if len(prompts) != len(completions):
             raise ValueError(f"{len(prompts)} prompts for {len(completions)} completions")
         pairs = [to_prompt_response(p, c) for p, c in zip(prompts, completions)]
         if not pairs:
+            reward.last_signals = {}
             return []
-        return [float(r) for r in score([p for p, _ in pairs], [r for _, r in pairs])]
+        rewards, signals = score([p for p, _ in pairs], [r for _, r in pairs])
+        reward.last_signals = signals
+        log_signals(signals, name, kwargs.get("log_extra"), kwargs.get("log_metric"))
+        return [float(r) for r in rewards]
 
     reward.__name__ = name
     reward.__qualname__ = name
+    reward.last_signals = {}
     return reward
+
+
+def log_signals(signals: dict, name: str, log_extra=None, log_metric=None) -> None:
+    """Hand the trust signals to TRL's ``log_extra`` (a completions-table column per signal)
+    and ``log_metric`` (its batch mean), when the trainer passed them."""
+    for signal, values in signals.items():
+        if log_extra is not None:
+            log_extra(f"{name}/{signal}", list(values))
+        if log_metric is not None and values:
+            log_metric(f"{name}/{signal}", float(sum(values) / len(values)))
 
 
 def to_prompt_response(prompt: Any, completion: Any) -> tuple[Any, str]:
@@ -115,35 +153,51 @@ def _plain_message(message: dict) -> dict[str, str]:
     return {"role": str(message["role"]), "content": content or ""}
 
 
-def _local_scorer(directory: str, normalized: bool, batch_size: int):
+def _local_scorer(directory: str, normalized: bool, choice: tuple, batch_size: int):
     """Scores in this process with the one scorer; an over-long completion is cut by the
     over-length rule, as on every other path (a reward function must return a number)."""
     from rewardkit.errors import UserError
+    from rewardkit.eval.trust import Trust
+    from rewardkit.model.aggregate import DEFAULT_UWO_LAMBDA, check_aggregate
     from rewardkit.model.loading import load_reward_model
+    from rewardkit.options import AggregateOptions
 
+    aggregate, uwo_lambda = choice
+    lam = DEFAULT_UWO_LAMBDA if uwo_lambda is None else float(uwo_lambda)
+    if aggregate is not None:
+        AggregateOptions(aggregate=aggregate, uwo_lambda=lam)  # the CLI's checks of both
     if not Path(directory.split(",")[0]).exists():
         raise UserError(
             f"{directory}: no such reward model folder (or pass an http:// URL of "
             "`rewardkit serve`)"
         )
     scorer = load_reward_model(directory)
+    if aggregate is not None:
+        check_aggregate(aggregate, scorer.k, directory)
+    trust = Trust(scorer)
 
     def score(prompts, responses):
-        rewards = scorer.score(prompts, responses, batch_size=batch_size).rewards
-        return scorer.normalize(rewards) if normalized else rewards
+        scores, signals = trust.score(prompts, responses, batch_size=batch_size)
+        if aggregate is not None:
+            rewards = scorer.aggregate(scores.members, aggregate, lam)
+        else:
+            rewards = scorer.normalize(scores.rewards) if normalized else scores.rewards
+        return rewards, signals.numbers()
 
     return score
 
 
-def _remote_scorer(url: str, token, token_file, normalized: bool, timeout: float, retries: int):
-    from rewardkit.serve.client import RewardClient
+def _remote_scorer(url: str, token, token_file, normalized: bool, choice: tuple, timeout, retries):
+    from rewardkit.serve.client import RewardClient, rewards_of, signals_of
 
     if token is None and token_file:
         token = Path(token_file).read_text(encoding="utf-8").strip()
     client = RewardClient(url, token, timeout=timeout, retries=retries)
+    aggregate, uwo_lambda = choice
 
     def score(prompts, responses):
-        return client.rewards(prompts, responses, normalized=normalized)
+        body = client.score_items(prompts, responses, aggregate=aggregate, uwo_lambda=uwo_lambda)
+        return rewards_of(body, normalized=normalized, aggregate=aggregate), signals_of(body)
 
     return score
 

@@ -5,6 +5,9 @@ on a CPU it runs in fp32: PyTorch's CPU flash-attention *backward* in bf16 was ~
 in fp32 on the reference machine (profiled: 1.97 s vs 0.34 s per MiniLM step), which is why
 naive bf16 autocast barely speeds training up. Matmuls keep bf16 (AMX); only the attention
 core is computed in fp32, so results stay within bf16 tolerance of the default path.
+
+:func:`set_attention` switches a model to another of transformers' implementations
+(``rewardkit train --attention``: flex_attention for packed batches on a GPU).
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ import torch
 from transformers import AttentionInterface
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, AttentionMaskInterface
+
+from rewardkit.errors import UserError
+from rewardkit.model.hf_folder import first_line
 
 NAME = "rewardkit_sdpa"
 
@@ -32,6 +38,19 @@ def fp32_core_sdpa(module, query, key, value, attention_mask, **kwargs):
 
 AttentionInterface.register(NAME, fp32_core_sdpa)
 AttentionMaskInterface.register(NAME, ALL_MASK_ATTENTION_FUNCTIONS["sdpa"])
+
+
+def set_attention(model, name: str | None) -> None:
+    """Switch the HF ``model`` (and its sub-models) to the attention implementation ``name``;
+    None: the one transformers picks when it loads the model, as the loader will. What
+    transformers refuses (a kernel that is not installed, a model without it) is one line."""
+    try:
+        model.set_attn_implementation(name)
+    except (ImportError, ValueError, OSError, RuntimeError) as exc:
+        raise UserError(
+            f"--attention {name}: transformers cannot use it for this model "
+            f"({first_line(exc)}); use --attention auto or sdpa"
+        ) from None
 
 
 def use_fast_attention(model) -> bool:

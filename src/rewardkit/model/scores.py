@@ -13,9 +13,10 @@ tokens_removed  (N,) how many tokens the over-length rule cut from each text
                 (:mod:`rewardkit.model.overlong`); ``truncated`` is ``tokens_removed > 0``
 ==============  ==============================================================================
 
-Later measurements (a conservative aggregate such as the worst case or mean − λ·variance, an
-uncertainty, an out-of-distribution flag) belong on :class:`Scores` as further fields, so that
-every caller gets them from the same call.
+Later measurements that need only the model belong on :class:`Scores` as further fields, so
+that every caller gets them from the same call. The trust signals (OOD distance, percentile and
+flag) need the training statistics, which live in ``eval``: :class:`rewardkit.eval.trust.Trust`
+computes them from ``features`` of the same call.
 """
 
 from __future__ import annotations

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from rewardkit.config import Options, option
 from rewardkit.errors import UserError
-from rewardkit.options import FileScoringOptions, trust_remote_code_option, uwo_lambda_option
+from rewardkit.options import FileScoringOptions, UwoLambdaOptions, trust_remote_code_option
 
 
 @dataclass
-class OveroptConfig(FileScoringOptions):
+class OveroptConfig(FileScoringOptions, UwoLambdaOptions):
     """Options of ``rewardkit overopt``."""
 
     command = "overopt"
@@ -35,13 +35,10 @@ class OveroptConfig(FileScoringOptions):
         "a stronger reward model or ensemble (its mean normalized reward).",
     )
     out: str = option("", "Folder for overopt.json and report.html.", required=True)
-    uwo_lambda: float = uwo_lambda_option()
     bootstrap: int = option(1000, "Bootstrap resamples of the prompts for the intervals.")
 
     def __post_init__(self):
-        super().__post_init__()
-        if self.uwo_lambda < 0:
-            raise UserError("--uwo-lambda must be 0 or more")
+        super().__post_init__()  # --uwo-lambda's check: UwoLambdaOptions
         if self.bootstrap < 10:
             raise UserError("--bootstrap must be at least 10")
 

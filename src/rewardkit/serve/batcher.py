@@ -12,7 +12,8 @@ over 32 texts costs far less than 32 passes over one. Here:
 * it sorts their texts by length, cuts them into forward passes within the token budget and
   with little padding (:func:`forward_groups`), scores each with ``score_ids`` (right-padded:
   a text's reward does not depend on its batch, to 1e-5 in fp32) and resolves each job's
-  future with its slice;
+  future with its slice (rewards, the members' rewards, and the head-input features when the
+  score function keeps them, for the trust signals);
 * when a shared forward fails, it scores each job of the batch on its own, so the error
   reaches only the requests whose texts cause it (isolation costs nothing until something
   fails).
@@ -73,7 +74,8 @@ class MicroBatcher:
     """Score token-id sequences of many requests in shared forward passes.
 
     Args:
-        score_fn: ``score_fn(sequences, batch_size=B) -> Scores`` (raw rewards in input order).
+        score_fn: ``score_fn(sequences, batch_size=B) -> Scores`` (raw rewards in input order;
+            its ``features``, when it keeps them, are passed on too).
         max_batch_tokens: bound on rows × longest text of one forward pass.
         max_wait_ms: how long the first job of a batch waits for others.
         enabled: False scores every job alone.
@@ -198,7 +200,7 @@ class MicroBatcher:
         """Each job's scores, from forward passes over all of the batch's texts."""
         sequences = [seq for job in batch for seq in job.sequences]
         rewards = np.zeros(len(sequences))
-        members = None  # (K, N) once the first forward pass says K
+        members = features = None  # (K, N), (N, H) once the first forward pass says K, H
         for group in forward_groups(
             [len(s) for s in sequences], self.max_batch_tokens, self.min_fill
         ):
@@ -207,8 +209,12 @@ class MicroBatcher:
             if members is None:
                 members = np.zeros((scores.members.shape[0], len(sequences)))
             members[:, group] = scores.members
+            if scores.features is not None:
+                if features is None:
+                    features = np.zeros((len(sequences), scores.features.shape[1]), np.float32)
+                features[group] = scores.features
             self.stats.forwards += 1
-        combined, results, start = Scores(rewards, members), [], 0
+        combined, results, start = Scores(rewards, members, features), [], 0
         for job in batch:
             results.append(combined.rows(start, start + len(job.sequences)))
             start += len(job.sequences)

@@ -2,8 +2,13 @@
 
     client = RewardClient("http://127.0.0.1:8000", token="…")
     client.rewards(["What is 2+2?"] * 2, ["4", "5"])        # raw rewards, one per response
-    client.score("What is 2+2?", ["4", "5"])["preference"]  # P(a ≻ b) and the temperature
+    client.score("What is 2+2?", ["4", "5"])["preference"]  # P(a ≻ b), its uncertainty
     client.get_reward(["…full text…"], prompts=["…"])       # OpenRLHF's /get_reward
+    client.rewards(prompts, responses, aggregate="uwo", uwo_lambda=0.5)  # an ensemble's
+
+``aggregate``/``uwo_lambda`` (every scoring call) override the server's ``--aggregate`` for that
+request (:mod:`rewardkit.model.aggregate`); ``min``/``uwo`` on a single model is the server's
+422 ``aggregate_needs_ensemble``, raised as :class:`RewardServerError`.
 
 Retries follow OpenRLHF's remote-RM client (several tries, a pause between them) but only
 for failures that a retry can fix: connection errors, timeouts and 429/502/503/504. Any other
@@ -80,12 +85,15 @@ class RewardClient:
         queries: Sequence[str],
         prompts: Sequence[str] | None = None,
         labels: Sequence[Any] | None = None,
+        *,
+        aggregate: str | None = None,
+        uwo_lambda: float | None = None,
     ) -> dict:
         """OpenRLHF's ``/get_reward``; long lists are sent in chunks and merged."""
         merged: dict = {"rewards": [], "scores": [], "extra_logs": {}}
         for start in range(0, len(queries), self.chunk_size):
             end = start + self.chunk_size
-            payload: dict[str, Any] = {"query": list(queries[start:end])}
+            payload = {"query": list(queries[start:end]), **_aggregate(aggregate, uwo_lambda)}
             if prompts is not None:
                 payload["prompts"] = list(prompts[start:end])
             if labels is not None:
@@ -97,13 +105,29 @@ class RewardClient:
                 merged["extra_logs"].setdefault(key, []).extend(values)
         return merged
 
-    def score(self, prompt, responses: Sequence[str]) -> dict:
-        """``/score`` for one prompt: raw and normalized rewards, P(a ≻ b) for two responses,
-        the ensemble spread."""
-        return self._post("/score", {"prompt": prompt, "responses": list(responses)})
+    def score(
+        self,
+        prompt,
+        responses: Sequence[str],
+        *,
+        aggregate: str | None = None,
+        uwo_lambda: float | None = None,
+    ) -> dict:
+        """``/score`` for one prompt: raw and normalized rewards, each response's trust
+        signals, P(a ≻ b) and the pair's uncertainty for two responses."""
+        body = {"prompt": prompt, "responses": list(responses)}
+        return self._post("/score", {**body, **_aggregate(aggregate, uwo_lambda)})
 
-    def score_items(self, prompts: Sequence, responses: Sequence[str]) -> dict:
-        """``/score`` for (prompt, response) items, in chunks; lists are concatenated."""
+    def score_items(
+        self,
+        prompts: Sequence,
+        responses: Sequence[str],
+        *,
+        aggregate: str | None = None,
+        uwo_lambda: float | None = None,
+    ) -> dict:
+        """``/score`` for (prompt, response) items, in chunks; the per-response lists
+        (rewards, flags, spreads, ``ood``, ``aggregate.aggregated_rewards``) are concatenated."""
         if len(prompts) != len(responses):
             raise ValueError(f"{len(prompts)} prompts for {len(responses)} responses")
         merged: dict = {}
@@ -115,24 +139,28 @@ class RewardClient:
                     responses[start : start + self.chunk_size],
                 )
             ]
-            part = self._post("/score", {"items": items})
-            if not merged:
-                merged = part
-                continue
-            for key in ("rewards", "normalized_rewards", "truncated"):
-                merged[key] = merged[key] + part[key]
-            if merged.get("spread") is not None:
-                merged["spread"] = merged["spread"] + part["spread"]
+            part = self._post("/score", {"items": items, **_aggregate(aggregate, uwo_lambda)})
+            merged = part if not merged else _merge_score_parts(merged, part)
         return merged
 
     def rewards(
-        self, prompts: Sequence, responses: Sequence[str], *, normalized: bool = False
+        self,
+        prompts: Sequence,
+        responses: Sequence[str],
+        *,
+        normalized: bool = False,
+        aggregate: str | None = None,
+        uwo_lambda: float | None = None,
     ) -> list[float]:
-        """One reward per (prompt, response): raw, or ``(r − mean) / std`` when ``normalized``."""
+        """One reward per (prompt, response): raw, or ``(r − mean) / std`` when ``normalized``;
+        with ``aggregate``, that aggregate of an ensemble's members (always in normalized
+        units)."""
+        if aggregate is None and uwo_lambda is not None:
+            raise ValueError("uwo_lambda is the λ of aggregate='uwo'; pass aggregate='uwo' too")
         if not responses:
             return []
-        body = self.score_items(prompts, responses)
-        return body["normalized_rewards" if normalized else "rewards"]
+        body = self.score_items(prompts, responses, aggregate=aggregate, uwo_lambda=uwo_lambda)
+        return rewards_of(body, normalized=normalized, aggregate=aggregate)
 
     def health(self) -> dict:
         return self._request("GET", "/health")
@@ -173,6 +201,61 @@ class RewardClient:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+PER_RESPONSE = ("rewards", "normalized_rewards", "truncated", "tokens_removed", "spread")
+PER_RESPONSE_IN_BLOCKS = {
+    "ood": ("distance", "percentile", "flagged"),
+    "aggregate": ("aggregated_rewards",),
+}
+
+
+def rewards_of(body: dict, *, normalized: bool = False, aggregate: str | None = None) -> list:
+    """The rewards of a ``/score`` answer: the aggregate's when one was asked for (normalized
+    units), else raw or normalized."""
+    if aggregate is not None:
+        return body["aggregate"]["aggregated_rewards"]
+    return body["normalized_rewards" if normalized else "rewards"]
+
+
+def signals_of(body: dict) -> dict[str, list[float]]:
+    """The per-text trust signals of a ``/score`` answer as numbers, named as in
+    ``/get_reward``'s ``extra_logs`` (``ood_distance``, ``ood_percentile``, ``ood_flag``
+    1.0/0.0, ``ensemble_spread``), only those the model has."""
+    signals: dict[str, list[float]] = {}
+    ood = body.get("ood")
+    if ood is not None:
+        signals["ood_distance"] = [float(d) for d in ood["distance"]]
+        if ood.get("percentile") is not None:
+            signals["ood_percentile"] = [float(p) for p in ood["percentile"]]
+            signals["ood_flag"] = [float(f) for f in ood["flagged"]]
+    if body.get("spread") is not None:
+        signals["ensemble_spread"] = [float(s) for s in body["spread"]]
+    return signals
+
+
+def _aggregate(aggregate: str | None, uwo_lambda: float | None) -> dict:
+    """The request fields of an aggregate override (none when both are None)."""
+    fields: dict[str, Any] = {}
+    if aggregate is not None:
+        fields["aggregate"] = aggregate
+    if uwo_lambda is not None:
+        fields["uwo_lambda"] = float(uwo_lambda)
+    return fields
+
+
+def _merge_score_parts(merged: dict, part: dict) -> dict:
+    """Two ``/score`` answers for consecutive items as one: per-response lists joined."""
+    for key in PER_RESPONSE:
+        if merged.get(key) is not None:
+            merged[key] = merged[key] + part[key]
+    for block, keys in PER_RESPONSE_IN_BLOCKS.items():
+        if merged.get(block) is None:
+            continue
+        for key in keys:
+            if merged[block].get(key) is not None:
+                merged[block][key] = merged[block][key] + part[block][key]
+    return merged
 
 
 def _server_error(where: str, response: httpx.Response) -> RewardServerError:

@@ -11,23 +11,31 @@ POST /get_reward    OpenRLHF's shape (``openrlhf/cli/serve_rm.py``, HEAD):
                     ``normalized_reward``, ``rewards_normalized`` (1.0/0.0), ``prompt_split``
                     (1.0: scored as prompt + response with the model's template), ``truncated``
                     and ``tokens_removed`` (the over-length rule), ``stripped_chars`` (the
-                    end-of-turn markers removed, :mod:`rewardkit.serve.end_markers`), and
-                    for ensembles ``ensemble_spread`` and ``aggregate_<mean|min|uwo>`` (the
-                    served aggregate, normalized units; ``uwo_lambda`` with uwo). With
-                    ``--aggregate min|uwo`` rewards and scores are that aggregate (normalized
-                    units, whatever ``--normalize`` says). Header ``X-Rewardkit-Scores``.
+                    end-of-turn markers removed, :mod:`rewardkit.serve.end_markers`), the
+                    trust signals the model has (:mod:`rewardkit.eval.trust`: ``ood_distance``,
+                    ``ood_percentile``, ``ood_flag`` 1.0/0.0, ``ensemble_spread``), and for
+                    ensembles ``aggregate_<mean|min|uwo>`` (the served aggregate, normalized
+                    units; ``uwo_lambda`` with uwo). With ``--aggregate min|uwo`` (or the
+                    request's ``"aggregate"``) rewards and scores are that aggregate
+                    (normalized units, whatever ``--normalize`` says). Header
+                    ``X-Rewardkit-Scores``.
 POST /score         ``{"model", "scores_are": "raw", "rewards", "normalized_rewards",
-                    "normalization", "truncated", "tokens_removed", "preference", "spread"}``;
-                    an over-long text is cut by the over-length rule and scored (``--overlong
-                    error``: 422 when a response alone is too long); ``preference`` is
-                    ``{"p_a_over_b", "temperature", "temperature_calibrated"}`` when exactly
-                    two responses to one prompt were sent (Bradley–Terry: σ((r_a − r_b)/T));
-                    ensembles (or a request with ``"aggregate"``) add ``aggregate`` (method,
-                    λ, formula) and ``aggregated_rewards`` (normalized units); ``min``/``uwo``
-                    on a single model is a 422 ``aggregate_needs_ensemble``.
+                    "normalization", "truncated", "tokens_removed", "preference", "spread",
+                    "ood"}``; an over-long text is cut by the over-length rule and scored
+                    (``--overlong error``: 422 when a response alone is too long);
+                    ``preference`` is ``{"p_a_over_b", "temperature", "temperature_calibrated",
+                    "uncertainty", "uncertainty_kind", "spread", "probability_spread",
+                    "distance", "flagged"}`` when exactly two responses to one prompt were sent
+                    (Bradley–Terry: σ((r_a − r_b)/T), and the pair as ``rewardkit eval``
+                    judges it); ``ood`` is ``{"distance", "percentile", "flagged"}`` per
+                    response (null without OOD statistics); ensembles (or a request with
+                    ``"aggregate"``) add ``aggregate`` (method, λ, formula) and
+                    ``aggregated_rewards`` (normalized units); ``min``/``uwo`` on a single
+                    model is a 422 ``aggregate_needs_ensemble``.
 GET /health         ``{"status": "ok"}`` (no token needed: liveness probes).
 GET /info           model, template, max_length, normalization, precision, device, fingerprint,
-                    the served ``aggregate``, …
+                    the served ``aggregate``, ``trust`` (which signals the model has and their
+                    thresholds), …
                     (names only: a local folder is shown by its base name, never its path)
 ==================  =========================================================================
 
@@ -113,12 +121,14 @@ class RewardServer:
         ]
         for i, e in enumerate(encoded):
             self.check_sequence(e.ids, f"query[{i}]")
+        method, lam = self.request_aggregate(body)
         result = await self.score([e.ids for e in encoded])
         raw = result.rewards
         normalized = self.scorer.normalize(raw)
         rewards = (normalized if self.settings.normalize else raw).tolist()
-        method, lam = self.settings.aggregate, self.settings.uwo_lambda
-        aggregated = self.scorer.aggregate(result, method, lam) if self.scorer.is_ensemble else None
+        aggregated = None
+        if self.scorer.is_ensemble or method != "mean":
+            aggregated = self.scorer.aggregate(result, method, lam)
         if method != "mean":
             rewards = aggregated.tolist()
         extra = {
@@ -129,15 +139,15 @@ class RewardServer:
             "truncated": [float(e.truncated) for e in encoded],
             "tokens_removed": [float(e.tokens_removed) for e in encoded],
             "stripped_chars": [float(e.stripped_chars) for e in encoded],
+            **self.scorer.trust.texts(result).numbers(),  # ood_*, ensemble_spread
         }
-        if self.scorer.is_ensemble:
-            extra["ensemble_spread"] = result.spread.tolist()
+        if aggregated is not None:
             extra[f"aggregate_{method}"] = aggregated.tolist()
             if method == "uwo":
                 extra["uwo_lambda"] = [float(lam)] * len(raw)
         return JSONResponse(
             {"rewards": rewards, "scores": rewards, "extra_logs": extra},
-            headers={"X-Rewardkit-Scores": self.scores_are},
+            headers={"X-Rewardkit-Scores": self.scores_are(method)},
         )
 
     async def score_texts(self, request: Request):
@@ -168,6 +178,7 @@ class RewardServer:
         sequences = [f.ids for f in fitted]
         result = await self.score(sequences)
         raw = result.rewards
+        signals = self.scorer.trust.texts(result)  # per response: OOD distance, percentile, flag
         preference = None
         if len(texts) == 2 and texts[0][0] == texts[1][0]:
             t = self.scorer.temperature
@@ -175,6 +186,7 @@ class RewardServer:
                 "p_a_over_b": preference_probability(raw[0] - raw[1], t),
                 "temperature": t,
                 "temperature_calibrated": self.scorer.temperature_calibrated,
+                **self.scorer.trust.pair(result, signals),  # as rewardkit eval judges a pair
             }
         aggregate = None
         if self.scorer.is_ensemble or method != "mean":
@@ -194,6 +206,7 @@ class RewardServer:
             "tokens_removed": [f.removed for f in fitted],
             "preference": preference,
             "spread": result.spread.tolist() if self.scorer.is_ensemble else None,
+            "ood": signals.ood_block(),
         }
 
     async def health(self):
@@ -204,7 +217,7 @@ class RewardServer:
         stats, settings = self.batcher.stats, self.settings
         return {
             **self.scorer.describe(),
-            "get_reward_scores_are": self.scores_are,
+            "get_reward_scores_are": self.scores_are(settings.aggregate),
             "aggregate": describe_aggregate(settings.aggregate, settings.uwo_lambda)
             if self.scorer.is_ensemble
             else None,
@@ -224,14 +237,14 @@ class RewardServer:
         }
 
     # ------------------------------------------------------------------ checks
-    @property
-    def scores_are(self) -> str:
-        if self.settings.aggregate != "mean":
-            return f"normalized {self.settings.aggregate}"
+    def scores_are(self, method: str) -> str:
+        """What ``/get_reward``'s rewards are under the aggregate ``method``."""
+        if method != "mean":
+            return f"normalized {method}"
         return "normalized" if self.settings.normalize else "raw"
 
     def request_aggregate(self, body) -> tuple[str, float]:
-        """``(method, λ)`` of a ``/score`` request: its own override, else the server's flags;
+        """``(method, λ)`` of a request: its own override, else the server's flags;
         ``min``/``uwo`` on a single model is a 422."""
         method = getattr(body, "aggregate", None) or self.settings.aggregate
         lam = getattr(body, "uwo_lambda", None)

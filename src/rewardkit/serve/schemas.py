@@ -5,7 +5,8 @@ endpoint        request body
 ==============  =============================================================================
 /get_reward     OpenRLHF's remote reward model (``openrlhf/cli/serve_rm.py``, agent client):
                 ``{"query": [full texts], "prompts": [texts] (optional),
-                "labels": [anything] (optional, ignored)}``; other keys are ignored.
+                "labels": [anything] (optional, ignored)}``, and rewardkit's own optional
+                ``"aggregate"``/``"uwo_lambda"`` (as for /score); other keys are ignored.
 /score          ``{"prompt": text | [messages], "responses": [texts]}``
                 or ``{"items": [{"prompt": text | [messages], "response": text}, ...]}``
                 or that list of items alone; the two object forms may add ``"aggregate":
@@ -42,22 +43,22 @@ class Message(BaseModel):
 PromptField = Union[StrictStr, Annotated[list[Message], Field(min_length=1)]]
 
 
-class GetRewardRequest(BaseModel):
+class AggregateOverride(BaseModel):
+    """A per-request choice of the ensemble aggregate (default: the server's flags)."""
+
+    aggregate: Literal[AGGREGATES] | None = None
+    uwo_lambda: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+
+
+class GetRewardRequest(AggregateOverride):
     """OpenRLHF's payload; ``labels`` (reference answers for rule-based verifiers) is accepted
-    and ignored, as OpenRLHF's own server does."""
+    and ignored, as OpenRLHF's own server does. rewardkit's client may add the aggregate."""
 
     model_config = ConfigDict(extra="ignore")
 
     query: list[StrictStr] = Field(min_length=1)
     prompts: list[StrictStr] | None = None
     labels: list[Any] | None = None
-
-
-class AggregateOverride(BaseModel):
-    """A per-request choice of the ensemble aggregate (default: the server's flags)."""
-
-    aggregate: Literal[AGGREGATES] | None = None
-    uwo_lambda: float | None = Field(default=None, ge=0, allow_inf_nan=False)
 
 
 class ScoreResponsesRequest(AggregateOverride):

@@ -25,6 +25,11 @@ K member models. Ensembles report their spread, the std of the member rewards (d
 et al. 2023), next to every reward, and may serve a conservative aggregate (worst case, or
 mean − λ·variance: :mod:`rewardkit.model.aggregate`). Members must tokenize alike (same
 vocabulary, template and max length), since the server encodes each text once.
+
+A model saved with OOD statistics keeps its head-input features from the forward pass that
+computes the rewards, and every text gets its trust signals from them
+(:class:`rewardkit.eval.trust.Trust`: OOD distance, percentile and flag); without
+statistics no features are kept.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from rewardkit.data.records import Prompt
+from rewardkit.eval.trust import Trust
 from rewardkit.files import sha256_tree
 from rewardkit.model.loading import load_reward_model
 from rewardkit.model.overlong import Fitted
@@ -67,6 +73,7 @@ class ScoringModel:
         self.name = public_name(name or scorer.source or str(self.model.info.backbone))
         self.vocabulary_rows = min(_embedding_rows(m) for m in scorer.models)
         self._weights_sha256: str | None = None
+        self.trust = Trust(scorer)
 
     @classmethod
     def load(cls, path: str, *, name: str | None = None, **load_kwargs) -> "ScoringModel":
@@ -152,8 +159,11 @@ class ScoringModel:
         return self.scorer.aggregate(scores.members, method, uwo_lambda)
 
     def score_sequences(self, sequences: list[list[int]], *, batch_size: int) -> Scores:
-        """Raw rewards (and the members' ones) of id sequences, through the one scorer."""
-        return self.scorer.score_ids(sequences, batch_size=batch_size)
+        """Raw rewards (and the members' ones) of id sequences, through the one scorer, with
+        the head-input features when the trust signals need them."""
+        return self.scorer.score_ids(
+            sequences, batch_size=batch_size, features=self.trust.needs_features
+        )
 
     # ------------------------------------------------------------------ description
     def weights_sha256(self) -> str | None:
@@ -197,6 +207,7 @@ class ScoringModel:
                 "weights_sha256": self.weights_sha256(),
             },
             "ensemble": ({"members": self.members} if self.is_ensemble else None),
+            "trust": self.trust.describe(),
             "rewardkit_version": info.rewardkit_version,
         }
 

@@ -77,11 +77,16 @@ def collate_pairs(
         pad_id,
         multiple_of=multiple_of,
     )
-    margin = torch.tensor([p.margin if use_margin else 0.0 for p in pairs], dtype=torch.float32)
-    return PairBatch(
-        ids,
-        mask,
-        margin,
+    return PairBatch(ids, mask, *pair_targets(pairs, use_margin))
+
+
+def pair_targets(
+    pairs: list[EncodedPair], use_margin: bool = True
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(margin, tie, weight)``, each ``(B,)``: what the loss needs of each pair besides its
+    two rewards, in every forward's batch (the margin is 0 without ``--use-margin``)."""
+    return (
+        torch.tensor([p.margin if use_margin else 0.0 for p in pairs], dtype=torch.float32),
         torch.tensor([p.tie for p in pairs], dtype=torch.bool),
         torch.tensor([p.weight for p in pairs], dtype=torch.float32),
     )

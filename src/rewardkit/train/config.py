@@ -13,6 +13,9 @@ from rewardkit.options import (
     trust_remote_code_option,
 )
 
+# --attention: auto keeps the implementation transformers loads the backbone with
+ATTENTION_KERNELS = ("auto", "sdpa", "eager", "flex_attention", "flash_attention_2")
+
 
 @dataclass
 class TrainConfig(Options):
@@ -96,10 +99,21 @@ class TrainConfig(Options):
     seed: int = option(0, "Seed for head init, data order and dropout.")
     pair_forward: str = option(
         "auto",
-        "How chosen+rejected are computed: one concatenated batch, "
-        "or prefix sharing (decoders: prompt once; exact). auto = prefix "
-        "sharing for decoders.",
-        choices=("auto", "concatenated", "prefix-sharing"),
+        "How chosen+rejected are computed: one concatenated batch; prefix sharing "
+        "(decoders: prompt once; exact); or packed (decoders: the batch's texts end to end in "
+        "one row, no padding, position ids restarting per text; exact; pair it with "
+        "--attention flex_attention or flash_attention_2 on a GPU: sdpa and eager compute a "
+        "dense mask over the whole row). auto = prefix sharing for decoders in one process, "
+        "else concatenated.",
+        choices=("auto", "concatenated", "prefix-sharing", "packed"),
+    )
+    attention: str = option(
+        "auto",
+        "The backbone's attention kernel while training (transformers' attn_implementation): "
+        "auto keeps the one it loads with (sdpa where the model has it); flex_attention skips "
+        "the empty blocks of a packed row's mask (compiled on first use); flash_attention_2 "
+        "needs the flash-attn package. Evaluation and the saved model use the default.",
+        choices=ATTENTION_KERNELS,
     )
     group_by_length: bool = option(True, "Batch pairs of similar length together (less padding).")
     pad_to_multiple: int = option(

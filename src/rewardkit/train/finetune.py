@@ -1,4 +1,4 @@
-"""The full fine-tune, top to bottom: setup → data → loop (concatenated forward, BT loss,
+"""The full fine-tune, top to bottom: setup → data → loop (the pair forward, BT loss,
 AdamW) → evaluate → save.
 
 Runs on ``accelerate``, so ``accelerate launch`` and ``torchrun`` spread it over processes,
@@ -28,7 +28,7 @@ from transformers import get_scheduler
 
 from rewardkit.errors import TrainingDivergedError, UserError
 from rewardkit.eval.proxy import core_metrics
-from rewardkit.model.attention import use_fast_attention
+from rewardkit.model.attention import set_attention, use_fast_attention
 from rewardkit.model.collate import pad_multiple_for
 from rewardkit.model.folder_check import read_json_object
 from rewardkit.model.reward_model import RewardModel
@@ -54,6 +54,7 @@ from rewardkit.train.forward import pair_forward, resolve_strategy
 from rewardkit.train.gather import gathered_state_dict, refuse_periodic_work, shards_parameters
 from rewardkit.train.lora import add_lora, finish_lora
 from rewardkit.train.losses import Objective, preference_loss
+from rewardkit.train.packing import check_packing
 from rewardkit.train.prepare import PreparedData, new_reward_model, prepare_data
 from rewardkit.train.running import RunningStats
 
@@ -98,7 +99,7 @@ def train_finetune(
     accelerator = training_accelerator(config.precision)
     is_main = accelerator.is_main_process
     _refuse_to_overwrite(config)
-    model = _build_model(config)
+    model = _build_model(config, attention=config.attention)
     data = prepare_data(config, model)
     for note in data.notes:
         outputs.say(note, quiet=quiet, is_main=is_main)
@@ -112,6 +113,8 @@ def train_finetune(
     model.model = _trained_model(run)
     if config.lora_r:
         finish_lora(model, config)
+    if config.attention != "auto":  # evaluate with the kernel the loader will open it with
+        _use_attention(model.model, config, None)
     model.model.eval()
     final = _evaluate(run, features=True)
     # --ensemble K heads, OOD feature statistics and the proxy sections
@@ -161,15 +164,29 @@ def _refuse_to_overwrite(config: TrainConfig) -> None:
         )
 
 
-def _build_model(config: TrainConfig) -> RewardModel:
+def _build_model(config: TrainConfig, *, attention: str = "auto") -> RewardModel:
     model = new_reward_model(config)
-    if config.precision == "bf16" and not torch.cuda.is_available():
-        use_fast_attention(model.model)  # fp32 attention core: CPU bf16 SDPA backward is slow
+    _use_attention(model.model, config, attention)
     if config.gradient_checkpointing:
         model.model.gradient_checkpointing_enable({"use_reentrant": False})
     if config.lora_r:
         add_lora(model, config)
     return model
+
+
+def _use_attention(hf_model, config: TrainConfig, name: str | None) -> None:
+    """The attention kernel: an ``--attention`` choice (auto: keep the one loaded), or None:
+    the one transformers picks at load, as the loader will open the saved model. Under bf16 on
+    a CPU an sdpa kernel gets rewardkit's fp32 core (CPU bf16 SDPA backward is slow)."""
+    if name == "flex_attention" and not torch.cuda.is_available():
+        raise UserError(
+            "--attention flex_attention trains on a GPU only (PyTorch's FlexAttention has no "
+            "backward on a CPU); use --attention auto here"
+        )
+    if name != "auto":
+        set_attention(hf_model, name)
+    if config.precision == "bf16" and not torch.cuda.is_available():
+        use_fast_attention(hf_model)
 
 
 def _setup(
@@ -219,6 +236,9 @@ def _setup(
         quiet=quiet,
         is_main=accelerator.is_main_process,
     )
+    run.strategy = resolve_strategy(
+        config.pair_forward, model.model, model.info.scoring["rule"], world
+    )
     if config.resume:
         _resume(run, quiet)
     else:
@@ -235,12 +255,16 @@ def _setup(
     run.stats = RunningStats.for_device(accelerator.device)
     if world > 1:  # log the global batch's loss and accuracy, not this process's share
         run.stats.reduce = lambda table: accelerator.reduce(table, "sum")
-    run.strategy = resolve_strategy(
-        config.pair_forward, model.model, model.info.scoring["rule"], world
-    )
+    if run.strategy == "packed":  # through the engine's wrapper: its shards are whole there
+        check_packing(run.wrapped, model.pad_id, accelerator.device)
     run.pad_multiple = pad_multiple_for(accelerator.device, config.pad_to_multiple)
     run.objective = Objective.of(config)
-    outputs.say(f"pair forward: {run.strategy}", quiet=quiet, is_main=accelerator.is_main_process)
+    attention = model.model.config._attn_implementation
+    outputs.say(
+        f"pair forward: {run.strategy} (attention: {attention})",
+        quiet=quiet,
+        is_main=accelerator.is_main_process,
+    )
     run.started = time.perf_counter()
     return run
 

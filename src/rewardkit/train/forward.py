@@ -6,6 +6,8 @@ strategy          what one forward computes
 concatenated      one ``(2B, L)`` batch: chosen rows then rejected rows (TRL/OpenRLHF style)
 prefix-sharing    one ``(B, L)`` batch: prompt once, then both responses, masked so they cannot
                   see each other (decoders; exact — see :mod:`rewardkit.train.prefix_sharing`)
+packed            one ``(1, T)`` row: every text end to end, no padding, position ids restarting
+                  per text (decoders; exact — see :mod:`rewardkit.train.packing`)
 ================  ============================================================================
 """
 
@@ -15,39 +17,39 @@ from dataclasses import dataclass
 
 import torch
 
+from rewardkit.errors import UserError
 from rewardkit.model.collate import to_device
 from rewardkit.model.device import autocast_for
 from rewardkit.model.encode import EncodedPair
 from rewardkit.train.batching import collate_pairs
+from rewardkit.train.packing import collate_packed, packed_rewards
 from rewardkit.train.prefix_sharing import (
     collate_shared_prefix,
     shared_prefix_rewards,
     supports_prefix_sharing,
 )
 
-STRATEGIES = ("auto", "concatenated", "prefix-sharing")
+STRATEGIES = ("auto", "concatenated", "prefix-sharing", "packed")
 
 
 def resolve_strategy(requested: str, model, scoring_rule: str, processes: int = 1) -> str:
-    """``auto`` picks prefix sharing for decoders (last-token scoring), else concatenated.
-    Several processes: concatenated (prefix sharing calls the backbone and head directly,
-    past the engine's wrapper, whose forward is what synchronises the gradients)."""
+    """``auto`` picks prefix sharing for decoders (last-token scoring) in one process, else
+    concatenated. Several processes: concatenated or packed (prefix sharing calls the backbone
+    and head directly, past the engine's wrapper, whose forward is what synchronises the
+    gradients; packing runs the wrapper's forward). Prefix sharing and packing need a decoder."""
     decoder = scoring_rule == "last-token" and supports_prefix_sharing(model)
-    if requested == "prefix-sharing" and processes > 1:
-        from rewardkit.errors import UserError
-
-        raise UserError(
-            "--pair-forward prefix-sharing runs in one process; under a launcher use "
-            "--pair-forward concatenated (or auto)"
-        )
     if requested == "auto":
         return "prefix-sharing" if decoder and processes == 1 else "concatenated"
-    if requested == "prefix-sharing" and not decoder:
-        from rewardkit.errors import UserError
-
+    if requested == "prefix-sharing" and processes > 1:
         raise UserError(
-            "--pair-forward prefix-sharing needs a decoder backbone (Llama-style, "
-            "last-token scoring); use --pair-forward concatenated"
+            "--pair-forward prefix-sharing runs in one process; under a launcher use "
+            "--pair-forward packed (decoders) or concatenated"
+        )
+    if requested in ("prefix-sharing", "packed") and not decoder:
+        raise UserError(
+            f"--pair-forward {requested} needs a decoder backbone (Llama-style, last-token "
+            "scoring; an encoder reads absolute positions and token types); use "
+            "--pair-forward concatenated"
         )
     return requested
 
@@ -77,6 +79,11 @@ def pair_forward(
         batch = collate_shared_prefix(pairs, pad_id, use_margin, multiple_of)
         with autocast_for(precision, device):
             r_c, r_r = shared_prefix_rewards(model, batch)
+        tokens = batch.real_tokens
+    elif strategy == "packed":
+        batch = collate_packed(pairs, pad_id, use_margin, multiple_of)
+        with autocast_for(precision, device):
+            r_c, r_r = packed_rewards(model, batch, device)
         tokens = batch.real_tokens
     else:
         batch = collate_pairs(pairs, pad_id, use_margin, multiple_of)

@@ -59,3 +59,9 @@ def finish_lora(model: RewardModel, config: TrainConfig) -> None:
             {name: tensor.detach().cpu().clone() for name, tensor in state.items()},
         )
     model.model = peft_model.merge_and_unload()
+
+
+def without_peft(model):
+    """The HF model inside a peft model (LoRA layers and the head's trained copy included);
+    any other model as it is."""
+    return model.get_base_model() if hasattr(model, "get_base_model") else model

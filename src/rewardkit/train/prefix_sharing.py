@@ -25,6 +25,8 @@ import torch
 
 from rewardkit.model.collate import to_device
 from rewardkit.model.encode import EncodedPair
+from rewardkit.train.batching import pair_targets
+from rewardkit.train.lora import without_peft
 
 
 def common_prefix_length(a: np.ndarray, b: np.ndarray) -> int:
@@ -99,16 +101,13 @@ def collate_shared_prefix(
         positions[row, r0:end] = np.arange(s, s + len(r_suffix))
         segment[row, :s], segment[row, c0:r0], segment[row, r0:end] = 0, 1, 2
         chosen_index[row], rejected_index[row] = r0 - 1, end - 1
-    margin = torch.tensor([p.margin if use_margin else 0.0 for p, _ in rows], dtype=torch.float32)
     return SharedPrefixBatch(
         torch.from_numpy(ids),
         torch.from_numpy(segment),
         torch.from_numpy(positions),
         torch.from_numpy(chosen_index),
         torch.from_numpy(rejected_index),
-        margin,
-        torch.tensor([p.tie for p, _ in rows], dtype=torch.bool),
-        torch.tensor([p.weight for p, _ in rows], dtype=torch.float32),
+        *pair_targets(pairs, use_margin),
         int(sum(lengths)),
     )
 
@@ -117,7 +116,7 @@ def shared_prefix_rewards(model, batch: SharedPrefixBatch) -> tuple[torch.Tensor
     """``(r_chosen, r_rejected)`` from one forward of a HF ``*ForSequenceClassification``
     decoder (``model.score`` head on ``getattr(model, model.base_model_prefix)``; a peft
     model's adapters sit inside it)."""
-    model = _without_peft(model)
+    model = without_peft(model)
     device = next(model.parameters()).device
     backbone = getattr(model, model.base_model_prefix)
     hidden = backbone(
@@ -134,10 +133,5 @@ def shared_prefix_rewards(model, batch: SharedPrefixBatch) -> tuple[torch.Tensor
 
 def supports_prefix_sharing(model) -> bool:
     """Decoders with a ``score`` head whose backbone accepts 4-D masks (Llama-style)."""
-    model = _without_peft(model)
+    model = without_peft(model)
     return hasattr(model, "score") and hasattr(model, model.base_model_prefix)
-
-
-def _without_peft(model):
-    """The HF model inside a peft model (LoRA layers and the head's trained copy included)."""
-    return model.get_base_model() if hasattr(model, "get_base_model") else model
