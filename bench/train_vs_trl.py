@@ -168,7 +168,7 @@ def evaluate(model_dir: Path, eval_pairs, max_length: int, suffix: str = "") -> 
             for p in eval_pairs
         ]
     scored = scorer.score_pairs(eval_pairs)
-    metrics = core_metrics(scored, len(eval_pairs), scorer.max_length, scorer.temperature)
+    metrics = core_metrics(scored, len(eval_pairs), scorer.max_length, scorer.calibration)
     return {
         "accuracy_all": metrics["accuracy"],
         "n_all": metrics["n"],

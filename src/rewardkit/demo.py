@@ -185,7 +185,7 @@ def proxy_report(out: Path, eval_path: Path, *, progress: bool | None = None, se
     }
     worst = max(preserving, key=preserving.get)
     bias_rate = probes[WORLD_FLATTERY_PROBE]["flip_rate"] or 0.0
-    fit = metrics["calibration"]["temperature_fit"]
+    fit = metrics["calibration"]["calibration_fit"]
     console.print(
         f"bias probe ({WORLD_FLATTERY_PROBE}): flip rate {percent(bias_rate)} vs at most "
         f"{percent(preserving[worst])} for a meaning-preserving edit ({worst})\n"
@@ -199,4 +199,6 @@ def proxy_report(out: Path, eval_path: Path, *, progress: bool | None = None, se
         "ece_before": fit["before"]["ece"],
         "ece_after": fit["after"]["ece"],
         "temperature": fit["temperature"],
+        "calibration_exponent": fit["exponent"],
+        "calibration_form": fit["form"],
     }

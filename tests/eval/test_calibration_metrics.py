@@ -1,20 +1,23 @@
-"""ECE, Brier, NLL, reliability bins and temperature scaling against hand-computed values."""
+"""ECE, Brier, NLL, reliability bins and the two calibrators' fits against hand-computed
+values and known truths."""
 
 import math
 
 import numpy as np
 import pytest
 
+from rewardkit.bradley_terry import Calibration, preference_probability
 from rewardkit.eval.calibration import (
     brier_score,
     calibration_summary,
     expected_calibration_error,
+    fit_calibration,
+    fit_power,
     fit_temperature,
     negative_log_likelihood,
-    preference_probability,
     reliability_bins,
-    temperature_fit_report,
 )
+from rewardkit.eval.cross_fitted import separate_data_report
 
 
 def logit(p):
@@ -71,9 +74,9 @@ def test_temperature_fit_recovers_a_known_temperature():
     delta = np.where(first_wins, z, -z)
     t = fit_temperature(delta)
     assert t == pytest.approx(2.0, rel=0.05)
-    nll = negative_log_likelihood(delta, t)
-    assert nll <= negative_log_likelihood(delta, t * 1.1)
-    assert nll <= negative_log_likelihood(delta, t / 1.1)
+    nll = negative_log_likelihood(delta, Calibration(t))
+    assert nll <= negative_log_likelihood(delta, Calibration(t * 1.1))
+    assert nll <= negative_log_likelihood(delta, Calibration(t / 1.1))
 
 
 def test_fitting_the_temperature_lowers_ece_on_held_out_pairs():
@@ -81,8 +84,11 @@ def test_fitting_the_temperature_lowers_ece_on_held_out_pairs():
     z = rng.normal(0, 3, size=4000)
     wins = rng.random(z.size) < 1 / (1 + np.exp(-z / 3))  # the model is over-confident: T = 3
     delta = np.where(wins, z, -z)
-    report = temperature_fit_report(delta[:2000], delta[2000:], fitted_on="A", tested_on="B")
-    assert report["temperature"] > 2
+    report = separate_data_report(
+        delta[:2000], delta[2000:], fitted_on="A", tested_on="B", calibrator="temperature"
+    )
+    assert report["temperature"] > 2 and report["exponent"] == 1.0
+    assert report["form"] == "temperature" and set(report["forms"]) == {"temperature"}
     assert report["after"]["ece"] < report["before"]["ece"]
     assert report["after"]["nll"] < report["before"]["nll"]
     assert report["n_fit"] == report["n_test"] == 2000
@@ -94,3 +100,50 @@ def test_summary_and_degenerate_inputs():
     assert summary["mean_confidence"] == pytest.approx(0.75)
     assert math.isnan(expected_calibration_error(np.array([])))
     assert fit_temperature(np.zeros(5)) == 1.0
+
+
+def power_model_margins(n: int, temperature: float, exponent: float, seed: int = 0):
+    """|Δ| log-normal (log|Δ| ~ N(0.3, 0.8²), a spread of margins that identifies γ); the
+    chosen side is the favoured one with probability σ(z), z = (|Δ|/T)^γ. Returns Δ and |Δ|."""
+    rng = np.random.default_rng(seed)
+    size = np.exp(rng.normal(0.3, 0.8, n))
+    z = (size / temperature) ** exponent
+    favoured = rng.random(n) < 1 / (1 + np.exp(-z))
+    return np.where(favoured, size, -size), size
+
+
+def standard_errors(size: np.ndarray, temperature: float, exponent: float) -> np.ndarray:
+    """Asymptotic standard errors of (log T̂, log γ̂): the inverse Fisher information of the
+    n Bernoulli outcomes, Σ σ(z)(1 − σ(z))·J Jᵀ with J = ∂z/∂(log T, log γ) = (−γz, z·log z)."""
+    z = (size / temperature) ** exponent
+    weight = 1 / (1 + np.exp(-z)) * (1 / (1 + np.exp(z)))
+    jacobian = np.stack([-exponent * z, z * np.log(z)])
+    information = (weight * jacobian) @ jacobian.T
+    return np.sqrt(np.diag(np.linalg.inv(information)))
+
+
+@pytest.mark.parametrize("temperature,exponent", [(2.0, 0.6), (0.8, 1.5)])
+def test_the_power_fit_recovers_a_known_temperature_and_exponent(temperature, exponent):
+    """Outcomes drawn from the power model itself: maximum likelihood lands within 4 standard
+    errors (from the sample size, via the Fisher information) of the true (log T, log γ)."""
+    delta, size = power_model_margins(20000, temperature, exponent)
+    fit = fit_power(delta)
+    se_t, se_g = standard_errors(size, temperature, exponent)
+    assert se_g < 0.05  # the tolerance is tight enough to tell 0.6 or 1.5 from 1
+    assert abs(math.log(fit.temperature / temperature)) < 4 * se_t
+    assert abs(math.log(fit.exponent / exponent)) < 4 * se_g
+    # the fit is the NLL's minimum: moving either parameter raises it
+    nll = negative_log_likelihood(delta, fit)
+    for t, g in [(1.02, 1), (1 / 1.02, 1), (1, 1.02), (1, 1 / 1.02)]:
+        moved = Calibration(fit.temperature * t, fit.exponent * g)
+        assert nll < negative_log_likelihood(delta, moved)
+
+
+def test_fit_calibration_names_its_forms():
+    """``temperature`` keeps γ = 1; Δ all zero carries no information: the raw model."""
+    delta, _ = power_model_margins(500, 1.0, 0.5)
+    assert fit_calibration(delta, "temperature").exponent == 1.0
+    assert fit_calibration(delta, "power").exponent != 1.0
+    assert fit_power(np.zeros(4)) == Calibration()
+    with pytest.raises(ValueError):
+        fit_calibration(delta, "platt")

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from rewardkit.errors import UserError
-from rewardkit.eval.compare import CompareConfig, compare, paired_bootstrap
+from rewardkit.eval.compare import CompareConfig, compare
+from rewardkit.eval.pairwise import paired_bootstrap
 
 
 def test_paired_bootstrap_by_hand():

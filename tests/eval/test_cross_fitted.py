@@ -1,10 +1,11 @@
-"""Cross-fitted calibration: out-of-fold temperatures, the ECE's interval, the noise floor."""
+"""Cross-fitted calibration: out-of-fold calibrators, auto's choice between the temperature
+and the power form, the ECE's interval, the noise floor."""
 
 import numpy as np
 import pytest
 
 from rewardkit.eval.calibration import expected_calibration_error
-from rewardkit.eval.cross_fitted import cross_fitted_report, noise_floor
+from rewardkit.eval.cross_fitted import cross_fitted_report, noise_floor, separate_data_report
 
 
 def simulated_margins(n: int, scale: float, seed: int = 0) -> np.ndarray:
@@ -20,10 +21,12 @@ def test_an_overconfident_model_is_repaired_out_of_fold():
     """Rewards 4× too sharp: at T = 1 the ECE is far above the noise floor; out of fold the
     fitted temperatures are near 4 and the ECE falls within the floor."""
     delta = simulated_margins(1500, scale=4.0)
-    report = cross_fitted_report(delta, groups=list(range(delta.size)))
+    report = cross_fitted_report(delta, groups=list(range(delta.size)), calibrator="temperature")
     before, after = report["before"], report["after"]
     assert before["ece"] > after["noise_floor"]["band90"][1] + 0.05
-    assert report["folds"] == 5 and all(3.3 < t < 4.8 for t in after["fold_temperatures"])
+    folds = after["fold_calibrations"]
+    assert report["folds"] == len(folds) == 5
+    assert all(3.3 < c["temperature"] < 4.8 and c["exponent"] == 1.0 for c in folds)
     assert after["within_noise_floor"] and after["ece"] < before["ece"] / 3
     assert after["ece_ci95"][0] <= after["ece"] <= after["ece_ci95"][1]
     assert report["n_fit"] == report["n_test"] == delta.size
@@ -36,7 +39,7 @@ def test_every_pair_is_scored_by_a_temperature_fitted_without_its_prompt():
     delta = simulated_margins(500, scale=1.0)
     groups = [i // 25 for i in range(delta.size)]  # 20 prompts of 25 pairs
     report = cross_fitted_report(delta, groups=groups)
-    assert len(report["after"]["fold_temperatures"]) == 5
+    assert all(len(block["fold_calibrations"]) == 5 for block in report["forms"].values())
     assert report["after"]["n"] == delta.size
 
 
@@ -59,3 +62,64 @@ def test_the_noise_floor_is_what_a_calibrated_model_shows():
 def test_both_binnings(binning):
     report = cross_fitted_report(simulated_margins(300, 2.0), list(range(300)), binning=binning)
     assert report["after"]["noise_floor"]["median"] > 0
+
+
+def power_margins(n: int, temperature: float, exponent: float, seed: int = 0) -> np.ndarray:
+    """Δ of a model whose true log-odds are z = (|Δ|/T)^γ (|Δ| log-normal): the favoured side
+    is the chosen one with probability σ(z)."""
+    rng = np.random.default_rng(seed)
+    size = np.exp(rng.normal(0.3, 0.8, n))
+    favoured = rng.random(n) < 1 / (1 + np.exp(-((size / temperature) ** exponent)))
+    return np.where(favoured, size, -size)
+
+
+def test_auto_stores_the_power_form_where_it_is_the_truth():
+    """Data from T = 2, γ = 0.5: out of fold the power form's NLL is lower by a paired interval
+    below 0, so auto stores it (fitted on all pairs, γ near 0.5); the report holds both forms'
+    held-out ECE with intervals, NLL, Brier and the paired differences."""
+    delta = power_margins(3000, 2.0, 0.5)
+    report = cross_fitted_report(delta, groups=list(range(delta.size)))
+    assert report["calibrator"] == "auto" and report["form"] == "power"
+    assert 0.35 < report["exponent"] < 0.7 and "excludes 0" in report["why"]
+    nll = report["power_minus_temperature"]["nll"]
+    assert nll["ci95"][1] < 0 and nll["excludes_zero"]
+    forms = report["forms"]
+    assert set(forms) == {"temperature", "power"}
+    assert nll["difference"] == pytest.approx(forms["power"]["nll"] - forms["temperature"]["nll"])
+    brier = report["power_minus_temperature"]["brier"]
+    assert brier["difference"] == pytest.approx(
+        forms["power"]["brier"] - forms["temperature"]["brier"]
+    )
+    for block in forms.values():
+        assert block["ece_ci95"][0] <= block["ece"] <= block["ece_ci95"][1]
+    after = report["after"]  # the stored form's held-out block, with its noise floor
+    assert after["ece"] == forms["power"]["ece"] and "noise_floor" in after
+    assert all(c["exponent"] < 0.7 for c in after["fold_calibrations"])
+
+
+def test_auto_keeps_the_temperature_where_it_is_the_truth():
+    """Data from the temperature model (γ = 1, rewards 4× too sharp): the power form buys no
+    held-out NLL, so the simpler temperature is stored, with γ = 1."""
+    delta = simulated_margins(3000, scale=4.0, seed=3)
+    report = cross_fitted_report(delta, groups=list(range(delta.size)))
+    assert report["form"] == "temperature" and report["exponent"] == 1.0
+    low, high = report["power_minus_temperature"]["nll"]["ci95"]
+    assert high >= 0 and "simpler temperature" in report["why"]
+    assert report["after"]["ece"] == report["forms"]["temperature"]["ece"]
+
+
+def test_one_named_form_is_fitted_alone():
+    delta = power_margins(600, 2.0, 0.5)
+    report = cross_fitted_report(delta, list(range(delta.size)), calibrator="power")
+    assert set(report["forms"]) == {"power"} and "power_minus_temperature" not in report
+    assert report["form"] == "power" and report["why"] == "--calibrator power"
+
+
+def test_calibration_data_takes_the_same_choice():
+    """``--calibration-data``: both forms fitted on one file, judged on the other's pairs."""
+    fit_on, test_on = power_margins(3000, 2.0, 0.5, seed=1), power_margins(3000, 2.0, 0.5, seed=2)
+    report = separate_data_report(fit_on, test_on, fitted_on="A", tested_on="B")
+    assert report["form"] == "power" and report["method"] == "separate data"
+    power = report["forms"]["power"]
+    assert (power["temperature"], power["exponent"]) == (report["temperature"], report["exponent"])
+    assert report["after"]["nll"] < report["before"]["nll"]

@@ -113,7 +113,11 @@ def test_train_metrics_have_the_eval_schema(world):
     assert "skipped" in world["train_metrics"]["probes"]
 
 
-def test_calibrate_stores_the_temperature_used_by_compare(world, tmp_path):
+@pytest.mark.parametrize("calibrator", ["auto", "power"])
+def test_calibrate_stores_the_calibration_used_by_compare(world, tmp_path, calibrator):
+    """--calibrate: auto judges both forms out of fold (power fits the power form alone); the
+    chosen one is stored as temperature and calibration_exponent, and RewardModel.compare
+    uses both."""
     model_dir = tmp_path / "model"
     shutil.copytree(world["model"], model_dir)
     before = json.loads((model_dir / "rewardkit.json").read_text())
@@ -122,27 +126,43 @@ def test_calibrate_stores_the_temperature_used_by_compare(world, tmp_path):
             model=str(model_dir),
             data=str(world["data"]),
             calibrate=True,
+            calibrator=calibrator,
             probes=False,
             max_length=before["max_length"] - 1,
             precision="bf16",
         )
     )
-    fit = metrics["calibration"]["temperature_fit"]
+    fit = metrics["calibration"]["calibration_fit"]
     assert fit["method"] == "cross-fitted" and fit["n_fit"] == fit["n_test"] == metrics["n"]
+    if calibrator == "auto":
+        assert set(fit["forms"]) == {"temperature", "power"} and fit["form"] in fit["forms"]
+        assert set(fit["power_minus_temperature"]) == {"nll", "brier"}
+    else:
+        assert set(fit["forms"]) == {"power"} and fit["form"] == "power"
     after = fit["after"]
-    assert after["ece_ci95"][0] <= after["ece_ci95"][1] and len(after["fold_temperatures"]) == 5
+    assert after["ece_ci95"][0] <= after["ece_ci95"][1] and len(after["fold_calibrations"]) == 5
     floor = after["noise_floor"]["band90"]
     assert after["within_noise_floor"] == (after["ece"] <= floor[1])
     after = json.loads((model_dir / "rewardkit.json").read_text())
-    stored = after["temperature"]
-    assert stored == pytest.approx(fit["temperature"])
+    stored, exponent = after["temperature"], after["calibration_exponent"]
+    assert (stored, exponent) == pytest.approx((fit["temperature"], fit["exponent"]))
+    assert (exponent == 1.0) == (fit["form"] == "temperature")
     # the run's --max-length/--precision overrides are not written into the saved model
     assert (after["max_length"], after["precision"]) == (before["max_length"], before["precision"])
     model = RewardModel.from_pretrained(model_dir)
     r_a, r_b = model.score("q", ["Happy to help with tea.", "No."])
+    delta = float(r_a - r_b)
+    z = math.copysign(abs(delta / stored) ** exponent, delta)
     assert model.compare("q", "Happy to help with tea.", "No.") == pytest.approx(
-        1 / (1 + math.exp(-(r_a - r_b) / stored))
+        1 / (1 + math.exp(-z))
     )
+
+
+def test_a_calibrator_without_calibrate_is_one_line(world):
+    """--calibrator only chooses what --calibrate fits: alone it would do nothing, so it is
+    refused rather than ignored."""
+    with pytest.raises(UserError, match="--calibrator power chooses what --calibrate fits"):
+        EvalConfig(model=str(world["model"]), data=str(world["data"]), calibrator="power")
 
 
 def test_votes_with_ties_are_counted_and_bucketed(world, tmp_path):

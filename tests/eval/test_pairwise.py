@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from rewardkit.bradley_terry import Calibration
 from rewardkit.eval.pairwise import accuracy_block, bootstrap_ci, pairwise_metrics
 
 # Five pairs: Δ = r_c − r_r = [1, 0, −1, 0.5, 3]; the last is a labelled tie, the 4th was
@@ -34,12 +35,16 @@ def test_margin_and_bt_loss(metrics):
     assert metrics["bt_loss"] == pytest.approx(0.698437, abs=1e-6)
 
 
-def test_bt_loss_uses_the_temperature():
+def test_bt_loss_uses_the_calibration():
     """T = 2, Δ = [1, −1]: (log(1 + e^{−0.5}) + log(1 + e^{0.5}))/2
-    = (0.474077 + 0.974077)/2 = 0.724077."""
-    block = accuracy_block(np.array([1.0, 0.0]), np.array([0.0, 1.0]), temperature=2.0, ci=False)
+    = (0.474077 + 0.974077)/2 = 0.724077. With γ = 2 as well, z = ±(1/2)² = ±0.25:
+    (log(1 + e^{−0.25}) + log(1 + e^{0.25}))/2 = (0.575939 + 0.825939)/2 = 0.700939."""
+    r_c, r_r = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    block = accuracy_block(r_c, r_r, calibration=Calibration(2.0), ci=False)
     assert block["bt_loss"] == pytest.approx(0.724077, abs=1e-6)
     assert "accuracy_ci95" not in block
+    bent = accuracy_block(r_c, r_r, calibration=Calibration(2.0, 2.0), ci=False)
+    assert bent["bt_loss"] == pytest.approx(0.700939, abs=1e-6)
 
 
 def test_fits_max_length_leaves_out_truncated_pairs(metrics):

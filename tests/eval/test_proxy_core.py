@@ -20,7 +20,7 @@ def test_core_metrics_scores_and_counts(tiny_bert_rm_dir):
     are left out of fits_max_length."""
     scorer = load_reward_model(tiny_bert_rm_dir, max_length=8)
     scored = scorer.score_pairs(_PAIRS)
-    metrics = core_metrics(scored, len(_PAIRS), scorer.max_length, scorer.temperature)
+    metrics = core_metrics(scored, len(_PAIRS), scorer.max_length, scorer.calibration)
     assert [e.index for e in scored.encoded] == [0, 1, 2]
     assert metrics["n"] == 3 and metrics["n_pairs_in"] == 3 and metrics["max_length"] == 8
     correct = scored.r_chosen > scored.r_rejected
@@ -43,7 +43,7 @@ def test_core_metrics_with_truncate_prompt_drops_a_response_too_long(tiny_bert_r
     response alone is over max_length is dropped and counted; subset t lost its only pair."""
     scorer = load_reward_model(tiny_bert_rm_dir, max_length=8)
     scored = scorer.score_pairs(_PAIRS, overlong="truncate-prompt")
-    metrics = core_metrics(scored, len(_PAIRS), scorer.max_length, scorer.temperature)
+    metrics = core_metrics(scored, len(_PAIRS), scorer.max_length, scorer.calibration)
     assert [e.index for e in scored.encoded] == [0, 1]
     assert metrics["n"] == 2 and metrics["n_pairs_in"] == 3
     assert metrics["overlong"] == {

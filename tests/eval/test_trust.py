@@ -6,18 +6,19 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from rewardkit.bradley_terry import Calibration
 from rewardkit.eval.ood import FeatureStatistics
-from rewardkit.eval.trust import NO_REFERENCE, NO_STATISTICS, Trust
+from rewardkit.eval.trust import NO_REFERENCE, NO_STATISTICS, TextTrust, Trust
 from rewardkit.model.scores import Scores
 
 
-def stub_scorer(k: int = 1, temperature: float = 2.0):
+def stub_scorer(k: int = 1, temperature: float = 2.0, exponent: float = 1.0):
     """What Trust reads of a scorer: no folder, so only the statistics it is given count."""
     return SimpleNamespace(
         has_linear_head=True,
         k=k,
         kind="heads" if k > 1 else "single",
-        temperature=temperature,
+        calibration=Calibration(temperature, exponent),
         primary_dir=None,
         manifest={},
     )
@@ -55,6 +56,17 @@ def test_text_signals_by_hand():
     }
     assert texts.row(2) == {"ood_distance": 2.5, "ood_percentile": 100.0, "ood_flag": True}
     assert texts.ood_block()["flagged"] == [False, False, True]
+
+
+def test_a_pair_is_judged_with_the_stored_exponent():
+    """T = 2, γ = 2, Δ = 1 − 0 = 1: z = (1/2)² = 0.25, uncertainty 1 − |2σ(0.25) − 1|; the
+    same pair at γ = 1 (z = 0.5) is more certain."""
+    scores = Scores(np.array([1.0, 0.0]), np.array([[1.0, 0.0]]))
+    bent = Trust(stub_scorer(exponent=2.0), None).pair(scores, TextTrust())
+    p = 1 / (1 + np.exp(-0.25))
+    assert bent["uncertainty"] == pytest.approx(1 - abs(2 * p - 1))
+    plain = Trust(stub_scorer(), None).pair(scores, TextTrust())
+    assert plain["uncertainty"] < bent["uncertainty"]
 
 
 def test_pair_signals_of_an_ensemble_by_hand():
@@ -117,4 +129,5 @@ def test_describe_names_the_thresholds():
     assert info["pair_flag"]["spread_threshold"] == 0.3
     assert info["pair_uncertainty"]["kind"] == "margin"
     assert info["pair_uncertainty"]["temperature"] == 2.0
+    assert info["pair_uncertainty"]["calibration_exponent"] == 1.0
     assert info["pair_uncertainty"]["also"] == ["spread", "probability_spread"]

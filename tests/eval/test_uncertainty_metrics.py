@@ -58,7 +58,7 @@ def test_pair_uncertainties_by_hand():
     """Two members, two pairs: Δ = [[2, 0], [0, 0]] → mean Δ [1, 0]; margin 1 − |2σ(Δ) − 1|
     = [1 − tanh(½), 1]; spread (ddof 0) [1, 0]; MC passes [[1, −1], [3, −1]] → std [1, 0]."""
     delta = np.array([[2.0, 0.0], [0.0, 0.0]])
-    values = pair_uncertainties(delta, 1.0, mc_deltas=np.array([[1.0, -1.0], [3.0, -1.0]]))
+    values = pair_uncertainties(delta, mc_deltas=np.array([[1.0, -1.0], [3.0, -1.0]]))
     assert values["margin"] == pytest.approx([1 - np.tanh(0.5), 1.0])
     assert values["spread"] == pytest.approx([1.0, 0.0])
     p = 1 / (1 + np.exp(-delta))

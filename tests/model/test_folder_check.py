@@ -118,6 +118,9 @@ CASES = {
     "rewardkit.json max_length a string":
         ("score", set_json("rewardkit.json", max_length="512"), "\"max_length\" is '512'"),
     "rewardkit.json a list": ("score", replace_text("rewardkit.json", "[1]"), "a JSON object"),
+    "rewardkit.json calibration exponent negative": (
+        "score", set_json("rewardkit.json", calibration_exponent=-0.5),
+        '"calibration_exponent" is -0.5, not a positive number'),
     "rewardkit.json scoring rule unknown":
         ("score", set_json("rewardkit.json", scoring={"rule": "mean"}), '"scoring.rule" is'),
     "config.json broken": ("score", cut("config.json"), "config.json: broken JSON"),

@@ -13,7 +13,7 @@ from one_line_refusals import refusal, run_cli  # noqa: E402
 from rewardkit.data import pairs_to_jsonl  # noqa: E402
 from rewardkit.formatting import number, percent  # noqa: E402
 from rewardkit.model.card_file import generated_sections, split_front_matter  # noqa: E402
-from rewardkit.model.card_sections import NOT_MEASURED, failure_modes  # noqa: E402
+from rewardkit.model.card_sections import NOT_MEASURED, calibration, failure_modes  # noqa: E402
 from rewardkit.train import TrainConfig, train  # noqa: E402
 from tiny_reward_models import toy_pairs  # noqa: E402
 
@@ -128,3 +128,26 @@ def test_update_card_needs_one_model_folder(trained):
         ]  # fmt: skip
     )
     assert "--update-card writes one model's README.md" in line
+
+
+def test_the_calibration_section_prints_the_stored_form():
+    """An evaluation at T = 1.2 whose --calibrate stored the power form (T = 2, γ = 0.75):
+    the section names both formulas and their parameters; a metrics.json from before the
+    exponent existed reads as the temperature form."""
+    fit = {
+        "form": "power",
+        "temperature": 2.0,
+        "exponent": 0.75,
+        "fitted_on": "all pairs",
+        "tested_on": "every pair",
+        "why": "auto: lower held-out NLL",
+        "before": {"ece": 0.05},
+        "after": {"ece": 0.01},
+    }
+    block = {"temperature": 1.2, "exponent": 1.0, "ece": 0.05, "n": 10, "calibration_fit": fit}
+    section = calibration({"calibration": block})
+    assert "P(chosen ≻ rejected) = σ(Δ/T), Δ = r(chosen) − r(rejected), with T = 1.2" in section
+    assert "the power form, P = σ(sign(Δ)·|Δ/T|^γ) with T = 2, γ = 0.75" in section
+    assert "from 0.05 to 0.01 (auto: lower held-out NLL)" in section
+    old = calibration({"calibration": {"temperature": 1.5, "ece": 0.1, "n": 10}})
+    assert "σ(Δ/T), Δ = r(chosen) − r(rejected), with T = 1.5:" in old

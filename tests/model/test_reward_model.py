@@ -147,7 +147,7 @@ def test_score_keeps_input_order_and_normalizes(tiny_bert_rm_dir):
 
 def test_compare_is_sigmoid_of_reward_difference(tiny_bert_rm_dir):
     """compare(p, a, b) = σ((r_a − r_b)/T): T = 1 without calibration, then T = 0.5 from
-    ``info.temperature``; compare(p, b, a) = 1 − compare(p, a, b)."""
+    ``info.temperature``, then γ = 3 as well; compare(p, b, a) = 1 − compare(p, a, b)."""
     model = RewardModel.from_pretrained(tiny_bert_rm_dir)
     a, b = RESPONSES[0], RESPONSES[2]
     r_a, r_b = model.score(TEXT_PROMPT, [a, b])
@@ -159,6 +159,11 @@ def test_compare_is_sigmoid_of_reward_difference(tiny_bert_rm_dir):
     assert model.compare(TEXT_PROMPT, b, a) == pytest.approx(
         1 - sigmoid((r_a - r_b) / 0.5), abs=1e-6
     )
+    # the power form: z = sign(Δ)·|Δ/T|^γ with γ = 3 from ``info.calibration_exponent``
+    model.info.calibration_exponent = 3.0
+    z = math.copysign(abs((r_a - r_b) / 0.5) ** 3, r_a - r_b)
+    assert model.compare(TEXT_PROMPT, a, b) == pytest.approx(sigmoid(z), abs=1e-6)
+    assert model.compare(TEXT_PROMPT, b, a) == pytest.approx(1 - sigmoid(z), abs=1e-6)
 
 
 def test_bf16_scores_stay_close_to_fp32(tiny_bert_rm_dir):

@@ -2,6 +2,7 @@
 rewardkit.json; loading never unpickles."""
 
 import json
+import math
 import shutil
 
 import numpy as np
@@ -9,8 +10,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from rewardkit.bradley_terry import Calibration
 from rewardkit.errors import UserError
 from rewardkit.model import RewardKitInfo, RewardModel
+from rewardkit.model.loading import load_reward_model
 from rewardkit.model.sidecar import FORMAT_VERSION, Normalization, read_info
 
 
@@ -70,6 +73,26 @@ def test_sidecar_records_everything_needed_to_score(saved):
     config = json.loads((out / "config.json").read_text())
     assert (config["mean"], config["std"]) == (-0.5, 3.0)
     assert config.get("num_labels", len(config.get("id2label", {}))) == 1
+
+
+def test_a_folder_saved_before_the_exponent_loads_as_a_temperature(saved):
+    """rewardkit.json without "calibration_exponent" (every folder saved before it existed)
+    loads with γ = 1: P = σ(Δ/T) with its stored T, through the one loader too; a saved
+    exponent loads as itself."""
+    model, out = saved
+    sidecar = json.loads((out / "rewardkit.json").read_text())
+    assert sidecar.pop("calibration_exponent") is None
+    (out / "rewardkit.json").write_text(json.dumps(sidecar))
+    loaded = RewardModel.from_pretrained(out)
+    assert loaded.info.calibration_exponent is None
+    assert loaded.calibration == Calibration(1.5, 1.0)
+    assert load_reward_model(out).calibration == Calibration(1.5, 1.0)
+    r_a, r_b = loaded.score("q", ["yes", "no"])
+    assert loaded.compare("q", "yes", "no") == pytest.approx(
+        1 / (1 + math.exp(-(r_a - r_b) / 1.5)), abs=1e-6
+    )
+    (out / "rewardkit.json").write_text(json.dumps(dict(sidecar, calibration_exponent=0.5)))
+    assert load_reward_model(out).calibration == Calibration(1.5, 0.5)
 
 
 def test_loading_gives_back_the_same_model(saved):

@@ -38,6 +38,7 @@ SCORE_KEYS = {
 PREFERENCE_KEYS = {
     "p_a_over_b",
     "temperature",
+    "calibration_exponent",
     "temperature_calibrated",
     "uncertainty",
     "uncertainty_kind",
@@ -54,6 +55,7 @@ INFO_KEYS = {
     "scoring",
     "normalization",
     "temperature",
+    "calibration_exponent",
     "temperature_calibrated",
     "precision",
     "device",
@@ -131,6 +133,7 @@ def test_score_two_responses_shape(bert_server):
     assert data["truncated"] == [False, False]
     assert set(data["preference"]) == PREFERENCE_KEYS
     assert data["preference"]["temperature"] == 1.0
+    assert data["preference"]["calibration_exponent"] == 1.0
     assert data["preference"]["temperature_calibrated"] is False
     r_a, r_b = data["rewards"]
     p = 1 / (1 + math.exp(-(r_a - r_b)))
@@ -140,6 +143,37 @@ def test_score_two_responses_shape(bert_server):
     for key in ("spread", "probability_spread", "distance", "flagged"):
         assert data["preference"][key] is None
     assert data["spread"] is None and data["ood"] is None
+
+
+def test_a_stored_exponent_changes_the_served_probability(start_server, tiny_bert_rm_dir, tmp_path):
+    """A copy of the model with T = |Δ|/4 and γ = 0.5 in its rewardkit.json, loaded and served
+    through the one loader and scorer: p_a_over_b = σ(sign(Δ)·√4) = σ(±2), not the
+    temperature's σ(±4), and the margin uncertainty follows it; /info states the exponent."""
+    from rewardkit.model.sidecar import read_info, write_info
+    from rewardkit.serve import ScoringModel
+
+    body = {"prompt": PROMPT, "responses": ["green tea .", "no"]}
+    plain = start_server(ScoringModel.load(str(tiny_bert_rm_dir)))
+    r_a, r_b = httpx.post(plain.url + "/score", json=body).json()["rewards"]
+    delta = r_a - r_b
+    assert abs(delta) > 1e-3
+    model = tmp_path / "model"
+    shutil.copytree(tiny_bert_rm_dir, model)
+    info = read_info(model)
+    info.temperature, info.calibration_exponent = abs(delta) / 4, 0.5
+    write_info(model, info)
+    server = start_server(ScoringModel.load(str(model)))
+    data = httpx.post(server.url + "/score", json=body).json()
+    preference = data["preference"]
+    assert data["rewards"] == pytest.approx([r_a, r_b], abs=1e-6)
+    assert preference["calibration_exponent"] == 0.5
+    assert preference["temperature"] == pytest.approx(abs(delta) / 4)
+    p = 1 / (1 + math.exp(-math.copysign(2.0, delta)))
+    assert preference["p_a_over_b"] == pytest.approx(p, abs=1e-5)
+    assert abs(p - 1 / (1 + math.exp(-math.copysign(4.0, delta)))) > 0.05  # γ mattered
+    assert preference["uncertainty"] == pytest.approx(1 - abs(2 * p - 1), abs=1e-5)
+    info = httpx.get(server.url + "/info").json()
+    assert info["calibration_exponent"] == 0.5 and info["temperature_calibrated"] is True
 
 
 def test_score_items_and_bare_list(bert_server):

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rewardkit.bradley_terry import UNCALIBRATED, Calibration
 from rewardkit.data.records import PreferencePair
 from rewardkit.eval.pairwise import accuracy_block
 
@@ -79,7 +80,7 @@ def accuracy_by_strength(
     pairs: Sequence[PreferencePair],
     r_chosen: np.ndarray,
     r_rejected: np.ndarray,
-    temperature: float = 1.0,
+    calibration: Calibration = UNCALIBRATED,
 ) -> dict | None:
     """Accuracy (with a 95% bootstrap interval) per strength bucket, non-tie pairs only."""
     found = strength_labels(pairs)
@@ -91,7 +92,7 @@ def accuracy_by_strength(
     buckets = {}
     for name in sorted(set(labels_arr[keep])):
         rows = keep & (labels_arr == name)
-        buckets[name] = accuracy_block(r_chosen[rows], r_rejected[rows], temperature=temperature)
+        buckets[name] = accuracy_block(r_chosen[rows], r_rejected[rows], calibration=calibration)
     return {"by": kind, "buckets": buckets}
 
 

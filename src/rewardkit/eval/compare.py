@@ -18,6 +18,7 @@ import numpy as np
 
 from rewardkit.errors import UserError
 from rewardkit.eval.config import CompareConfig, EvalConfig
+from rewardkit.eval.pairwise import paired_bootstrap
 from rewardkit.files import write_json_atomic
 
 # compare's options that mean the same as eval's (a model folder is evaluated with them)
@@ -30,22 +31,6 @@ class Entry:
     source: str  # "report" or "model"
     metrics: dict
     correct: dict[str, bool]  # pair key -> ranked correctly (non-tie pairs)
-
-
-def paired_bootstrap(
-    correct_a: np.ndarray, correct_b: np.ndarray, n_boot: int = 2000, seed: int = 0
-) -> tuple[float, float, float]:
-    """``(acc_b − acc_a, lower, upper)``: percentile interval over resampled pair indices,
-    the same indices for both models."""
-    a = np.asarray(correct_a, dtype=np.float64)
-    b = np.asarray(correct_b, dtype=np.float64)
-    if a.size == 0:
-        return float("nan"), float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    diff = b - a
-    draws = rng.integers(0, a.size, size=(n_boot, a.size))
-    means = diff[draws].mean(axis=1)
-    return float(diff.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
 def _rows_to_correct(rows: list[dict]) -> dict[str, bool]:

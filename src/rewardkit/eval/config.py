@@ -18,6 +18,8 @@ from rewardkit.options import (
 )
 
 BINNINGS = ("equal-mass", "equal-width")  # how rewardkit.eval.calibration bins confidences
+CALIBRATION_FORMS = ("temperature", "power")  # rewardkit.bradley_terry.Calibration, γ = 1 or not
+CALIBRATORS = (*CALIBRATION_FORMS, "auto")  # --calibrator: rewardkit.eval.calibrators
 
 
 @dataclass
@@ -55,14 +57,22 @@ class EvalConfig(ModelLoadOptions):
     )
     calibrate: bool = option(
         False,
-        "Calibrate σ(Δ/T) by cross-fitting: every pair gets its probability from a "
-        "temperature fitted on the other 4 of 5 prompt-disjoint folds; report that ECE with "
-        "its 95% interval and the noise floor (the 90% band of a perfectly calibrated "
-        "model's ECE on as many pairs), then store T fitted on all pairs in rewardkit.json. "
-        "With --calibration-data: fit there, report on --data.",
+        "Calibrate P(chosen ≻ rejected) by cross-fitting: every pair gets its probability "
+        "from a calibrator (--calibrator) fitted on the other 4 of 5 prompt-disjoint folds; "
+        "report that ECE with its 95% interval and the noise floor (the 90% band of a "
+        "perfectly calibrated model's ECE on as many pairs), then store the calibrator fitted "
+        "on all pairs in rewardkit.json. With --calibration-data: fit there, report on --data.",
+    )
+    calibrator: str = option(
+        "auto",
+        "What --calibrate fits: 'temperature' (p = σ(Δ/T)), 'power' (p = σ(sign(Δ)·|Δ/T|^γ): "
+        "γ < 1 tempers large margins more than small ones), or 'auto': both, on the same "
+        "held-out pairs, storing the power form only when its held-out NLL is lower by a "
+        "paired bootstrap interval that excludes 0 (else the temperature).",
+        choices=CALIBRATORS,
     )
     calibration_data: str | None = option(
-        None, "Fit the temperature on this file instead (all its pairs); report on --data."
+        None, "Fit the calibrator on this file instead (all its pairs); report on --data."
     )
     reference_data: str | None = option(
         None,
@@ -110,6 +120,10 @@ class EvalConfig(ModelLoadOptions):
         super().__post_init__()
         if self.n_bins < 1:
             raise UserError("--n-bins must be at least 1")
+        if self.calibrator != "auto" and not self.calibrate:
+            raise UserError(
+                f"--calibrator {self.calibrator} chooses what --calibrate fits: add --calibrate"
+            )
         if self.mc_dropout:
             self.mc_dropout_plan()  # a bad --mc-dropout or --mc-dropout-p is one line now
         if self.update_card and (self.ensemble or "," in (self.model or "")):

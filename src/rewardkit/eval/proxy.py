@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rewardkit.bradley_terry import preference_probability
+from rewardkit.bradley_terry import Calibration
 from rewardkit.data import data_fingerprint
 from rewardkit.data.records import PreferencePair, prompt_text
 from rewardkit.eval import plots
@@ -84,7 +84,7 @@ class ProxyOptions:
     plots: bool = True
     batch_size: int = 0
     progress: bool | None = False
-    temperature_fit: dict | None = None  # from calibration.temperature_fit_report
+    calibration_fit: dict | None = None  # from rewardkit.eval.cross_fitted (--calibrate)
     mc_dropout: DropoutDeltas | None = None  # Scorer.mc_dropout_deltas of the scored pairs
 
 
@@ -120,7 +120,8 @@ def evaluate_proxy(
 ) -> ProxyResult:
     """Judge ``scorer`` (a :class:`~rewardkit.model.scorer.Scorer`) on ``scored``, the kept
     ones of the input ``pairs``: the whole metrics block, plots and per-pair rows."""
-    metrics = core_metrics(scored, len(pairs), scorer.max_length, scorer.temperature)
+    calibration = scorer.calibration
+    metrics = core_metrics(scored, len(pairs), scorer.max_length, calibration)
     stats = options.stats
     if stats is None and options.reference is not None:
         stats = options.reference.fit()
@@ -129,27 +130,28 @@ def evaluate_proxy(
         stats.heldout = _heldout_fractions(ood.flags, len(scored.pairs))
     result = ProxyResult(metrics, stats=stats)
     judged = np.array([not p.tie for p in scored.pairs], dtype=bool)
-    metrics.update(_accuracy_sections(scored, metrics, scorer.temperature))
-    metrics.update(_calibration_and_length(scored, judged, scorer.temperature, options))
+    metrics.update(_accuracy_sections(scored, metrics, calibration))
+    metrics.update(_calibration_and_length(scored, judged, calibration, options))
     probe_results = _probe_section(scorer, scored, metrics, options)
     mc = options.mc_dropout
     _uncertainty_and_ood(scorer, scored, judged, ood, metrics, stats, mc)
     metrics.update({"data_fingerprint": data_fingerprint(pairs), "ensemble": scorer.describe()})
-    result.rows = _pair_rows(scored, scorer.temperature, ood, mc)
+    result.rows = _pair_rows(scored, calibration, ood, mc)
     if options.plots:
         result.plots = _plots(metrics, scored, judged, probe_results, ood.distance, stats)
     return result
 
 
-def core_metrics(scored, n_pairs_in: int, max_length: int, temperature: float) -> dict:
-    """The accuracy block of ``metrics.json`` (also each evaluation during training)."""
+def core_metrics(scored, n_pairs_in: int, max_length: int, calibration: Calibration) -> dict:
+    """The accuracy block of ``metrics.json`` (also each evaluation during training); its
+    BT log-loss under the model's ``calibration``."""
     metrics = pairwise_metrics(
         scored.r_chosen,
         scored.r_rejected,
         tie=[p.tie for p in scored.pairs],
         subset=[p.subset for p in scored.pairs],
         truncated=[e.truncated for e in scored.encoded],
-        temperature=temperature,
+        calibration=calibration,
     )
     metrics["n_pairs_in"] = n_pairs_in
     metrics["overlong"] = scored.report.to_dict()
@@ -180,11 +182,11 @@ def _heldout_fractions(flags: dict, n: int) -> dict:
     return {"source": f"held-out eval split ({n} pairs)", **fractions}
 
 
-def _accuracy_sections(scored, metrics: dict, temperature: float) -> dict:
+def _accuracy_sections(scored, metrics: dict, calibration: Calibration) -> dict:
     r_c, r_r = scored.r_chosen, scored.r_rejected
     tie = np.array([p.tie for p in scored.pairs], dtype=bool)
     sections: dict = {}
-    strength = accuracy_by_strength(scored.pairs, r_c, r_r, temperature)
+    strength = accuracy_by_strength(scored.pairs, r_c, r_r, calibration)
     if strength:
         sections["accuracy_by_strength"] = strength
     by_section = section_scores(metrics.get("per_subset") or {})
@@ -195,17 +197,18 @@ def _accuracy_sections(scored, metrics: dict, temperature: float) -> dict:
     return sections
 
 
-def _calibration_and_length(scored, judged, temperature: float, options: ProxyOptions) -> dict:
+def _calibration_and_length(
+    scored, judged, calibration: Calibration, options: ProxyOptions
+) -> dict:
     r_c, r_r = scored.r_chosen, scored.r_rejected
-    calibration = calibration_summary(
-        (r_c - r_r)[judged], temperature, options.n_bins, options.binning
-    )
-    calibration["binning"] = f"{options.n_bins} {options.binning} bins"
-    if options.temperature_fit:
-        calibration["temperature_fit"] = options.temperature_fit
+    section = calibration_summary((r_c - r_r)[judged], calibration, options.n_bins, options.binning)
+    section["formula"] = calibration.formula
+    section["binning"] = f"{options.n_bins} {options.binning} bins"
+    if options.calibration_fit:
+        section["calibration_fit"] = options.calibration_fit
     len_c, len_r = _lengths(scored)
     bias = length_bias(r_c[judged], r_r[judged], len_c[judged], len_r[judged])
-    return {"calibration": calibration, "length_bias": bias}
+    return {"calibration": section, "length_bias": bias}
 
 
 def _lengths(scored) -> tuple[np.ndarray, np.ndarray]:
@@ -251,7 +254,7 @@ def _uncertainty_and_ood(
     members_delta = scored.members_chosen - scored.members_rejected
     metrics["uncertainty"] = uncertainty_section(
         members_delta[:, judged],
-        scorer.temperature,
+        scorer.calibration,
         mc_dropout=None if mc is None else mc.deltas[:, judged],
     )
     metrics["uncertainty"]["ensemble"] = scorer.describe()
@@ -268,12 +271,14 @@ def _uncertainty_and_ood(
         )
 
 
-def _pair_rows(scored, temperature: float, ood: _OodInputs, mc: DropoutDeltas | None) -> list[dict]:
+def _pair_rows(
+    scored, calibration: Calibration, ood: _OodInputs, mc: DropoutDeltas | None
+) -> list[dict]:
     delta = scored.r_chosen - scored.r_rejected
-    p = preference_probability(delta, temperature)
+    p = calibration.probability(delta)
     uncertainties = pair_uncertainties(
         scored.members_chosen - scored.members_rejected,
-        temperature,
+        calibration,
         None if mc is None else mc.deltas,
     )
     rows = []
@@ -301,20 +306,24 @@ def _pair_rows(scored, temperature: float, ood: _OodInputs, mc: DropoutDeltas | 
     return rows
 
 
+def _label(block: dict) -> str:
+    """``T = 1.29`` (or ``T = 1.29, γ = 0.75``) of a calibration summary."""
+    return Calibration.stored(block["temperature"], block.get("exponent")).label()
+
+
 def _plots(metrics, scored, judged, probe_results, distance, stats) -> dict:
     r_c, r_r = scored.r_chosen, scored.r_rejected
     len_c, len_r = _lengths(scored)
     calibration = metrics["calibration"]
     out = {"reward_distributions": plots.reward_distributions(r_c, r_r)}
-    curves = {f"T = {calibration['temperature']:.3g}": calibration["bins"]}
-    fit = calibration.get("temperature_fit")
+    curves = {_label(calibration): calibration["bins"]}
+    fit = calibration.get("calibration_fit")
     if fit:
-        after_t = fit["after"]["temperature"]
-        after = "after (cross-fitted)" if after_t is None else f"after (T = {after_t:.3g})"
-        curves = {
-            f"before (T = {fit['before']['temperature']:.3g})": fit["before"]["bins"],
-            after: fit["after"]["bins"],
-        }
+        curves = {f"before ({_label(fit['before'])})": fit["before"]["bins"]}
+        for form, block in fit["forms"].items():
+            held_out = "cross-fitted" if block["temperature"] is None else _label(block)
+            stored = ", stored" if form == fit["form"] else ""
+            curves[f"{form} ({held_out}{stored})"] = block["bins"]
     out["reliability"] = plots.reliability_diagram(curves)
     out["length"] = plots.length_scatter(
         len_c[judged], len_r[judged], r_c[judged], r_r[judged], metrics["length_bias"]

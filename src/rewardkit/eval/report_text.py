@@ -7,6 +7,8 @@ from rich.table import Table
 from rewardkit.formatting import number, percent
 from rewardkit.progress import console
 
+FIGURE_NAMES = {"nll": "NLL", "brier": "Brier"}
+
 
 def print_metrics(metrics: dict) -> None:
     table = Table(title=f"{metrics.get('model', '')} on {metrics.get('data', '')}")
@@ -49,28 +51,7 @@ def _print_proxy_sections(metrics: dict) -> None:
     lines = []
     cal = metrics.get("calibration")
     if cal:
-        line = (
-            f"calibration: ECE {number(cal.get('ece'))} ({cal.get('binning')}), Brier "
-            f"{number(cal.get('brier'))}, NLL {number(cal.get('nll'))} "
-            f"at T {number(cal.get('temperature'))}"
-        )
-        fit = cal.get("temperature_fit")
-        if fit:
-            line += (
-                f"; fitted T {number(fit['temperature'])} on {fit['fitted_on']}: ECE on "
-                f"{fit['tested_on']} {number(fit['before']['ece'])} → {number(fit['after']['ece'])}"
-            )
-            floor = fit["after"].get("noise_floor")
-            if floor:
-                low, high = fit["after"]["ece_ci95"]
-                band = floor["band90"]
-                line += (
-                    f" (95% interval {number(low)}–{number(high)}); a perfectly calibrated model "
-                    f"on {fit['after']['n']} pairs: median {number(floor['median'])}, 90% band "
-                    f"{number(band[0])}–{number(band[1])} → "
-                    f"{'within' if fit['after']['within_noise_floor'] else 'above'} the noise floor"
-                )
-        lines.append(line)
+        lines += calibration_lines(cal)
     lb = metrics.get("length_bias")
     if lb:
         lines.append(
@@ -101,6 +82,56 @@ def _print_proxy_sections(metrics: dict) -> None:
         )
     for line in lines:
         console.print(line, highlight=False)
+
+
+def _calibration_label(block: dict) -> str:
+    text = f"T {number(block.get('temperature'))}"
+    exponent = block.get("exponent")
+    return text if exponent in (None, 1.0) else f"{text}, γ {number(exponent)}"
+
+
+def calibration_lines(cal: dict) -> list[str]:
+    """The calibration at the model's stored calibration, then (``--calibrate``) what was
+    fitted and stored, why, and each form's held-out ECE (interval), NLL and Brier."""
+    line = (
+        f"calibration: ECE {number(cal.get('ece'))} ({cal.get('binning')}), Brier "
+        f"{number(cal.get('brier'))}, NLL {number(cal.get('nll'))} at {_calibration_label(cal)}"
+    )
+    fit = cal.get("calibration_fit")
+    if not fit:
+        return [line]
+    after = fit["after"]
+    line += (
+        f"; stored {fit['form']} {_calibration_label(fit)}, fitted on {fit['fitted_on']}: ECE "
+        f"on {fit['tested_on']} {number(fit['before']['ece'])} → {number(after['ece'])}"
+    )
+    low, high = after["ece_ci95"]
+    band = after["noise_floor"]["band90"]
+    line += (
+        f" (95% interval {number(low)}–{number(high)}); a perfectly calibrated model on "
+        f"{after['n']} pairs: median {number(after['noise_floor']['median'])}, 90% band "
+        f"{number(band[0])}–{number(band[1])} → "
+        f"{'within' if after['within_noise_floor'] else 'above'} the noise floor"
+    )
+    lines = [line]
+    for form, block in fit["forms"].items():
+        low, high = block["ece_ci95"]
+        lines.append(
+            f"  {form} held out: ECE {number(block['ece'])} ({number(low)}–{number(high)}), "
+            f"NLL {number(block['nll'], 4)}, Brier {number(block['brier'], 4)}"
+        )
+    differences = fit.get("power_minus_temperature")
+    if differences:
+        lines.append(
+            "  power − temperature (paired bootstrap 95% CI): "
+            + ", ".join(
+                f"{FIGURE_NAMES[name]} {block['difference']:+.4f} "
+                f"({block['ci95'][0]:+.4f} to {block['ci95'][1]:+.4f})"
+                for name, block in differences.items()
+            )
+        )
+    lines.append(f"  stored: {fit['form']} — {fit['why']}")
+    return lines
 
 
 def print_comparison(result: dict) -> None:

@@ -1,7 +1,8 @@
 """``rewardkit eval``: a reward model judged as a proxy → ``metrics.json`` + ``report.html``.
 
 Sections: accuracy (overall, per subset, per strength, sections, ties), calibration (with
-``--calibrate``: a cross-fitted temperature over prompt-disjoint folds, or ``--calibration-data``),
+``--calibrate``: a calibrator — ``--calibrator temperature|power|auto`` — cross-fitted over
+prompt-disjoint folds, or fitted on ``--calibration-data``),
 length bias, hackability probes, uncertainty (the margin; ensembles' spread; with
 ``--mc-dropout T`` the spread over T passes with dropout on) and OOD flags. With ``--out DIR``
 it writes ``metrics.json``, ``pairs.jsonl`` (one row per pair) and ``report.html``.
@@ -18,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
+from rewardkit.bradley_terry import Calibration
 from rewardkit.data import read_pairs, split_by_prompt, write_jsonl
 from rewardkit.data.records import prompt_hash
 from rewardkit.errors import UserError
-from rewardkit.eval.calibration import temperature_fit_report
 from rewardkit.eval.config import EvalConfig
-from rewardkit.eval.cross_fitted import cross_fitted_report
+from rewardkit.eval.cross_fitted import cross_fitted_report, separate_data_report
 from rewardkit.eval.ood import stored_statistics
 from rewardkit.eval.probes import Probe, default_probes, load_probe_file
 from rewardkit.eval.proxy import ProxyOptions, ReferenceFeatures, evaluate_proxy
@@ -98,18 +99,24 @@ def ood_reference(target: Scorer, config: EvalConfig, progress: bool | None) -> 
     return {"stats": stored_statistics(target)}
 
 
-def _store_temperature(target: Scorer, temperature: float) -> str:
+def _store_calibration(target: Scorer, calibration: Calibration) -> str:
+    """Write T and γ where the model keeps them (a members manifest, else the primary
+    model's ``rewardkit.json``); returns where, or why not."""
+    fields = {
+        "temperature": calibration.temperature,
+        "calibration_exponent": calibration.exponent,
+    }
     if target.kind == "members" and target.manifest:
         path = Path(target.source) / MEMBERS_FILE
-        manifest = dict(target.manifest, temperature=temperature)
-        write_json_atomic(path, manifest)
+        write_json_atomic(path, dict(target.manifest, **fields))
         return str(path)
     if target.kind == "members":
         return "not stored (a combined --ensemble has no single folder)"
-    target.primary.info.temperature = temperature
     # the saved sidecar, not the loaded one: --max-length/--precision overrides stay unsaved
     saved = read_info(target.primary_dir) or target.primary.info
-    saved.temperature = temperature
+    for info in (target.primary.info, saved):
+        info.temperature = calibration.temperature
+        info.calibration_exponent = calibration.exponent
     write_info(target.primary_dir, saved)
     return str(target.primary_dir / "rewardkit.json")
 
@@ -157,8 +164,8 @@ def evaluate_with_rows(
         mc_dropout = target.mc_dropout_deltas(
             scored, mc_plan, batch_size=config.batch_size, progress=progress
         )
-    temperature_fit = (
-        _fit_temperature(target, scored, config, progress) if config.calibrate else None
+    calibration_fit = (
+        _fit_calibration(target, scored, config, progress) if config.calibrate else None
     )
     result = evaluate_proxy(
         target,
@@ -174,14 +181,14 @@ def evaluate_with_rows(
             plots=bool(config.out),
             batch_size=config.batch_size,
             progress=progress,
-            temperature_fit=temperature_fit,
+            calibration_fit=calibration_fit,
             mc_dropout=mc_dropout,
         ),
     )
     metrics = result.metrics
-    if temperature_fit and is_main_process():
-        metrics["calibration"]["stored_in"] = _store_temperature(
-            target, temperature_fit["temperature"]
+    if calibration_fit and is_main_process():
+        metrics["calibration"]["stored_in"] = _store_calibration(
+            target, Calibration(calibration_fit["temperature"], calibration_fit["exponent"])
         )
     metrics.update(
         {
@@ -211,11 +218,11 @@ def _update_card(model: str, metrics: dict) -> Path:
     return update_card(model, evaluation_section_name(metrics), evaluation_section(metrics))
 
 
-def _fit_temperature(target: Scorer, scored, config: EvalConfig, progress) -> dict:
-    """``--calibrate``: cross-fitted over prompt-disjoint folds of ``--data``
+def _fit_calibration(target: Scorer, scored, config: EvalConfig, progress) -> dict:
+    """``--calibrate``: ``--calibrator`` cross-fitted over prompt-disjoint folds of ``--data``
     (:mod:`rewardkit.eval.cross_fitted`: every pair out of fold, the ECE's interval and its
-    noise floor; the stored T fitted on all pairs), or T fitted on ``--calibration-data`` and
-    tested on all of ``--data``."""
+    noise floor; the stored form fitted on all pairs), or fitted on ``--calibration-data``
+    and tested on all of ``--data``."""
     delta = scored.r_chosen - scored.r_rejected
     judged = np.array([not p.tie for p in scored.pairs], dtype=bool)
     if not config.calibration_data:
@@ -228,7 +235,8 @@ def _fit_temperature(target: Scorer, scored, config: EvalConfig, progress) -> di
         return cross_fitted_report(
             delta[judged],
             prompts,
-            current_temperature=target.temperature,
+            current=target.calibration,
+            calibrator=config.calibrator,
             n_bins=config.n_bins,
             binning=config.binning,
         )
@@ -242,12 +250,13 @@ def _fit_temperature(target: Scorer, scored, config: EvalConfig, progress) -> di
             "--calibrate needs non-tie pairs on both sides; add data or pass "
             "--calibration-data FILE"
         )
-    return temperature_fit_report(
+    return separate_data_report(
         cal_delta,
         delta[judged],
         fitted_on=config.calibration_data,
         tested_on="all pairs of --data",
-        current_temperature=target.temperature,
+        current=target.calibration,
+        calibrator=config.calibrator,
         n_bins=config.n_bins,
         binning=config.binning,
     )

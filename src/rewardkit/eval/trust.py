@@ -18,10 +18,11 @@ spread          ensembles: the std over members of the text's reward (ddof 0; Co
 ==============  ===========================================================================
 
 Per pair of responses to one prompt (two-response ``/score``), the figures ``rewardkit eval``
-writes per pair in ``pairs.jsonl``: ``uncertainty`` (the margin ``1 − |2σ(Δ/T) − 1|``,
-:data:`rewardkit.eval.uncertainty.PAIR_UNCERTAINTY`), for ensembles ``spread`` (std over
-members of Δ_k) and ``probability_spread``, ``distance`` (the larger of the two texts') and
-``flagged`` (eval's pair rule: the distance or the spread over its stored 95th percentile).
+writes per pair in ``pairs.jsonl``: ``uncertainty`` (the margin ``1 − |2p − 1|``, p under the
+stored calibration; :data:`rewardkit.eval.uncertainty.PAIR_UNCERTAINTY`), for ensembles
+``spread`` (std over members of Δ_k) and ``probability_spread``, ``distance`` (the larger of
+the two texts') and ``flagged`` (eval's pair rule: the distance or the spread over its
+stored 95th percentile).
 
 The features come from the forward pass that computes the rewards (the scorer's
 ``features=True``: a hook on the reward head's input); the only extra work is one matrix
@@ -143,10 +144,10 @@ class Trust:
 
     def pair(self, scores: Scores, texts: TextTrust, a: int = 0, b: int = 1) -> dict:
         """The pair (text ``a`` over text ``b``) as ``rewardkit eval`` judges it per pair."""
-        temperature = self.scorer.temperature
+        calibration = self.scorer.calibration
         delta = float(scores.rewards[a] - scores.rewards[b])
         out: dict = {
-            "uncertainty": float(margin_uncertainty(delta, temperature)),
+            "uncertainty": float(margin_uncertainty(delta, calibration)),
             "uncertainty_kind": PAIR_UNCERTAINTY,
             "spread": None,
             "probability_spread": None,
@@ -158,7 +159,7 @@ class Trust:
             delta_members = (scores.members[:, a] - scores.members[:, b])[:, None]
             spread = member_spread(delta_members)
             out["spread"] = float(spread[0])
-            out["probability_spread"] = float(probability_spread(delta_members, temperature)[0])
+            out["probability_spread"] = float(probability_spread(delta_members, calibration)[0])
             threshold = self.stats.spread_threshold if self.stats is not None else None
         distance = None
         if texts.distance is not None:
@@ -198,7 +199,8 @@ class Trust:
             "pair_uncertainty": {
                 "kind": PAIR_UNCERTAINTY,
                 "formula": MARGIN_FORMULA,
-                "temperature": self.scorer.temperature,
+                "temperature": self.scorer.calibration.temperature,
+                "calibration_exponent": self.scorer.calibration.exponent,
                 "also": ["spread", "probability_spread"] if self.ensemble else [],
             },
             "pair_flag": self._pair_flag(),

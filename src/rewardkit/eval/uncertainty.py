@@ -13,12 +13,15 @@ Uncertainty measures:
   (deep ensembles, Lakshminarayanan et al. 2017; for reward models Coste et al. 2023,
   arXiv 2310.02743) — needs an ensemble; it is the per-pair spread reported and used by the
   OOD flag;
-* ``probability_spread``: the std over members of σ(Δ_k/T) — the same disagreement where
+* ``probability_spread``: the std over members of p_k = P(Δ_k) — the same disagreement where
   it changes the predicted preference (large |Δ| saturates σ);
-* ``margin``: 1 − |2p − 1| with p = σ(Δ/T), available for any model;
+* ``margin``: 1 − |2p − 1| with p = P(Δ), available for any model;
 * ``mc_dropout``: the std over T stochastic passes with dropout on (ddof 0) of Δ_t (Gal &
   Ghahramani 2016; :mod:`rewardkit.model.mc_dropout`) — with ``rewardkit eval --mc-dropout T``,
-  for one model; the reward stays the deterministic one.
+  for one model; the reward stays the deterministic one;
+
+where P(Δ) = σ(sign(Δ)·|Δ/T|^γ) under the model's stored calibration
+(:class:`rewardkit.bradley_terry.Calibration`; σ(Δ/T) when γ = 1).
 
 **The default uncertainty** (:data:`PAIR_UNCERTAINTY`) is the measure served as a pair's
 ``uncertainty`` (two-response ``/score``, eval's ``pairs.jsonl``; every measure is in the rows'
@@ -39,22 +42,23 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata
 
-from rewardkit.bradley_terry import preference_probability
+from rewardkit.bradley_terry import UNCALIBRATED, Calibration
 
 COVERAGE_POINTS = 50
 PAIR_UNCERTAINTY = "margin"  # the default: see the module docstring (measured, not assumed)
-MARGIN_FORMULA = "1 − |2σ(Δ/T) − 1|"
+MARGIN_FORMULA = "1 − |2p − 1|, p = σ(sign(Δ)·|Δ/T|^γ) (the stored calibration)"
 MEASURES = {
     "margin": MARGIN_FORMULA,
     "spread": "std over members (ddof 0) of Δ_k = r_k(chosen) − r_k(rejected)",
-    "probability_spread": "std over members (ddof 0) of p_k = σ(Δ_k / T)",
+    "probability_spread": "std over members (ddof 0) of p_k = σ(sign(Δ_k)·|Δ_k/T|^γ)",
     "mc_dropout": "std over T passes with dropout on (ddof 0) of Δ_t",
 }
 
 
-def margin_uncertainty(delta: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    """``1 − |2p − 1|``, ``p = σ(Δ/T)``: 1 for a coin flip, 0 for a certain preference."""
-    p = preference_probability(np.asarray(delta, dtype=np.float64), temperature)
+def margin_uncertainty(delta: np.ndarray, calibration: Calibration = UNCALIBRATED) -> np.ndarray:
+    """``1 − |2p − 1|``, ``p = P(Δ)`` under ``calibration``: 1 for a coin flip, 0 for a
+    certain preference."""
+    p = calibration.probability(np.asarray(delta, dtype=np.float64))
     return 1.0 - np.abs(2 * p - 1)
 
 
@@ -63,10 +67,12 @@ def member_spread(delta_members: np.ndarray) -> np.ndarray:
     return np.atleast_2d(np.asarray(delta_members, dtype=np.float64)).std(axis=0)
 
 
-def probability_spread(delta_members: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    """Std over members (ddof 0) of ``σ(Δ_k/T)`` → ``(N,)``."""
+def probability_spread(
+    delta_members: np.ndarray, calibration: Calibration = UNCALIBRATED
+) -> np.ndarray:
+    """Std over members (ddof 0) of ``P(Δ_k)`` under ``calibration`` → ``(N,)``."""
     members = np.atleast_2d(np.asarray(delta_members, dtype=np.float64))
-    return preference_probability(members, temperature).std(axis=0)
+    return calibration.probability(members).std(axis=0)
 
 
 def auroc(scores: np.ndarray, positive: np.ndarray) -> float | None:
@@ -110,18 +116,20 @@ def accuracy_coverage(
 
 
 def pair_uncertainties(
-    delta_members: np.ndarray, temperature: float = 1.0, mc_deltas: np.ndarray | None = None
+    delta_members: np.ndarray,
+    calibration: Calibration = UNCALIBRATED,
+    mc_deltas: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Each available measure (:data:`MEASURES`) of N pairs, ``(N,)`` each, higher = less
     certain: from per-member differences ``Δ (K, N)`` (K = 1 for one model) and, with MC
     dropout, the passes' differences ``(T, N)``. The pairs' Δ is the members' mean."""
     delta_members = np.atleast_2d(np.asarray(delta_members, dtype=np.float64))
-    out = {"margin": margin_uncertainty(delta_members.mean(axis=0), temperature)}
+    out = {"margin": margin_uncertainty(delta_members.mean(axis=0), calibration)}
     if delta_members.shape[0] > 1:
         out["spread"] = member_spread(delta_members)
         # the same disagreement in probability space: large gaps saturate σ, so confident
         # pairs stop looking uncertain merely because their rewards are large
-        out["probability_spread"] = probability_spread(delta_members, temperature)
+        out["probability_spread"] = probability_spread(delta_members, calibration)
     if mc_deltas is not None:
         out["mc_dropout"] = member_spread(mc_deltas)
     return out
@@ -138,7 +146,7 @@ def measure_block(uncertainty: np.ndarray, wrong: np.ndarray, name: str) -> dict
 
 def uncertainty_section(
     delta_members: np.ndarray,
-    temperature: float = 1.0,
+    calibration: Calibration = UNCALIBRATED,
     mc_dropout: np.ndarray | None = None,
 ) -> dict:
     """The ``uncertainty`` block from per-member differences ``Δ (K, N)`` of non-tie pairs
@@ -149,7 +157,7 @@ def uncertainty_section(
     k, n = delta_members.shape
     delta = delta_members.mean(axis=0)
     wrong = delta <= 0
-    values = pair_uncertainties(delta_members, temperature, mc_dropout)
+    values = pair_uncertainties(delta_members, calibration, mc_dropout)
     out = {
         "n": n,
         "members": k,

@@ -8,6 +8,7 @@ sentences ("prefers the shorter answer: ρ = −0.43") by the thresholds below.
 
 from __future__ import annotations
 
+from rewardkit.bradley_terry import Calibration
 from rewardkit.formatting import number, percent, percent_interval
 
 NOT_MEASURED = "not measured yet: run `rewardkit eval --model DIR --data FILE --update-card`"
@@ -44,18 +45,21 @@ def calibration(m: dict) -> str:
     c = m.get("calibration")
     if not c:
         return f"## Calibration\n\n{NOT_MEASURED}.\n"
+    used = Calibration.stored(c.get("temperature"), c.get("exponent"))
     text = (
-        f"## Calibration\n\nP(chosen ≻ rejected) = σ(Δ/T) with T = {number(c.get('temperature'))}: "
-        f"ECE {number(c.get('ece'))} ({c.get('binning')}), Brier {number(c.get('brier'))}, "
-        f"mean confidence {percent(c.get('mean_confidence'))} against accuracy "
-        f"{percent(c.get('accuracy'))} on {c.get('n')} pairs.\n"
+        f"## Calibration\n\nP(chosen ≻ rejected) = {used.formula}, Δ = r(chosen) − r(rejected), "
+        f"with {used.label()}: ECE {number(c.get('ece'))} ({c.get('binning')}), Brier "
+        f"{number(c.get('brier'))}, mean confidence {percent(c.get('mean_confidence'))} against "
+        f"accuracy {percent(c.get('accuracy'))} on {c.get('n')} pairs.\n"
     )
-    fit = c.get("temperature_fit")
+    fit = c.get("calibration_fit")
     if fit:
+        stored = Calibration.stored(fit.get("temperature"), fit.get("exponent"))
         text += (
-            f"\nA temperature fitted on {fit.get('fitted_on')} took the ECE on "
+            f"\nThen calibrated: the {fit.get('form')} form, P = {stored.formula} with "
+            f"{stored.label()}, fitted on {fit.get('fitted_on')}, took the ECE on "
             f"{fit.get('tested_on')} from {number(fit['before'].get('ece'))} to "
-            f"{number(fit['after'].get('ece'))}.\n"
+            f"{number(fit['after'].get('ece'))} ({fit.get('why')}).\n"
         )
     return text
 

@@ -337,6 +337,7 @@ SIDECAR_TYPES: dict[str, tuple[type, ...]] = {
     "precision": (str,),
     "normalization": (dict,),
     "temperature": (int, float, type(None)),
+    "calibration_exponent": (int, float, type(None)),
     "data": (dict,),
     "metrics": (dict,),
     "ensemble": (dict, type(None)),
@@ -378,6 +379,9 @@ def _sidecar_problem(info: dict[str, Any]) -> str | None:
         return f'"max_length" is {info["max_length"]}, not a positive integer'
     if info.get("precision", "fp32") not in ("fp32", "bf16"):
         return f'"precision" is {info["precision"]!r}, not "fp32" or "bf16"'
+    problem = calibration_exponent_problem(info.get("calibration_exponent"))
+    if problem:
+        return problem
     scoring = info["scoring"]
     if scoring.get("rule") not in ("first-token", "last-token"):
         return f'"scoring.rule" is {scoring.get("rule")!r}, not "first-token" or "last-token"'
@@ -387,6 +391,16 @@ def _sidecar_problem(info: dict[str, Any]) -> str | None:
         if key in info["template"] and not isinstance(info["template"][key], kind):
             return f'"template.{key}" is {info["template"][key]!r}, not {kind.__name__}'
     return _normalization_problem(info.get("normalization", {}))
+
+
+def calibration_exponent_problem(exponent: Any) -> str | None:
+    """γ of P = σ(sign(Δ)·|Δ/T|^γ) must be a positive number, or null (1)."""
+    if exponent is None:
+        return None
+    if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
+        if math.isfinite(exponent) and exponent > 0:
+            return None
+    return f'"calibration_exponent" is {exponent!r}, not a positive number (or null: 1)'
 
 
 def _normalization_problem(norm: dict[str, Any]) -> str | None:
@@ -417,4 +431,7 @@ def check_members_manifest(directory: Path, manifest_name: str) -> list[str]:
     for name in members:
         if not (directory / name).is_dir():
             raise UserError(f"lists {name}, which is missing; {REMEDY['model']}", where=str(path))
+    problem = calibration_exponent_problem(manifest.get("calibration_exponent"))
+    if problem:
+        raise UserError(f"{problem}; {REMEDY['model']}", where=str(path))
     return members

@@ -68,6 +68,7 @@ def load_reward_model(
             models,
             source=str(path),
             temperature=manifest.get("temperature"),
+            calibration_exponent=manifest.get("calibration_exponent"),
             primary_dir=path / names[0],
             manifest=manifest,
         )

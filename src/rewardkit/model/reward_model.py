@@ -2,7 +2,7 @@
 
     rm = RewardModel.from_pretrained("runs/hh")
     rm.score(["Hi"], ["Hello! How can I help?"])     # raw rewards, numpy float64
-    rm.compare("Hi", "Hello!", "Go away.")            # P(a ≻ b) = σ((r_a − r_b) / T)
+    rm.compare("Hi", "Hello!", "Go away.")            # P(a ≻ b), stored calibration
 
 Scores are computed by the model's own HF forward on right-padded batches, so plain
 ``transformers`` reproduces them from the saved directory (see the README's recipe).
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rewardkit.bradley_terry import preference_probability
+from rewardkit.bradley_terry import Calibration
 from rewardkit.data.records import Prompt
 from rewardkit.files import atomic_directory
 from rewardkit.model.adapter_folder import is_adapter_folder, load_adapter_classifier
@@ -251,12 +251,18 @@ class RewardModel:
 
     @property
     def temperature(self) -> float:
-        return float(self.info.temperature or 1.0)
+        return self.calibration.temperature
+
+    @property
+    def calibration(self) -> Calibration:
+        """The stored calibration (T, γ); 1 where the sidecar has none."""
+        return Calibration.stored(self.info.temperature, self.info.calibration_exponent)
 
     def compare(self, prompt: Prompt, a: str, b: str) -> float:
-        """P(a ≻ b) = σ((r_a − r_b) / T), Bradley–Terry (1952) with the calibrated T."""
+        """P(a ≻ b) = σ(sign(Δ)·|Δ/T|^γ), Δ = r_a − r_b: Bradley–Terry (1952) with the stored
+        calibration (:mod:`rewardkit.bradley_terry`; σ(Δ/T) when γ = 1)."""
         r_a, r_b = self.score([prompt, prompt], [a, b])
-        return preference_probability(r_a - r_b, self.temperature)
+        return self.calibration.probability(r_a - r_b)
 
 
 def _scoring_dict(rule: str, tokenizer) -> dict:

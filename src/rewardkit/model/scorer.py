@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rewardkit.bradley_terry import Calibration
 from rewardkit.data.records import PreferencePair, Prompt
 from rewardkit.errors import UserError
 from rewardkit.model.aggregate import aggregate_members, check_aggregate
@@ -54,6 +55,8 @@ class Scorer:
         source: where it was loaded from (for descriptions).
         temperature: a calibrated temperature of the ensemble itself (a members manifest's),
             else the primary model's.
+        calibration_exponent: the members manifest's exponent γ beside that temperature
+            (None: 1); a manifest's calibration is used whole, never mixed with the primary's.
         primary_dir: the primary model's folder (feature statistics, calibration are stored
             there).
         manifest: a members folder's ``ensemble.json``.
@@ -67,6 +70,7 @@ class Scorer:
         heads: LinearHeads | None = None,
         source: str = "",
         temperature: float | None = None,
+        calibration_exponent: float | None = None,
         primary_dir: str | Path | None = None,
         manifest: dict | None = None,
         forward: Callable[..., Forward] = forward_sequences,
@@ -80,6 +84,7 @@ class Scorer:
         self.heads = heads
         self.source = source
         self._temperature = temperature
+        self._exponent = calibration_exponent
         self.primary_dir = Path(primary_dir) if primary_dir else None
         self.manifest = manifest or {}
         self.forward = forward
@@ -109,7 +114,15 @@ class Scorer:
 
     @property
     def temperature(self) -> float:
-        return float(self._temperature or self.primary.temperature)
+        return self.calibration.temperature
+
+    @property
+    def calibration(self) -> Calibration:
+        """P(chosen ≻ rejected)'s stored calibration (:mod:`rewardkit.bradley_terry`): the
+        members manifest's when it has one, else the primary model's."""
+        if self._temperature is not None:
+            return Calibration.stored(self._temperature, self._exponent)
+        return self.primary.calibration
 
     @property
     def temperature_calibrated(self) -> bool:
@@ -163,6 +176,7 @@ class Scorer:
             heads=self.heads,
             source=self.source,
             temperature=self._temperature,
+            calibration_exponent=self._exponent,
             primary_dir=self.primary_dir,
             manifest=self.manifest,
             forward=CachedForward(forward_sequences),

@@ -3,8 +3,10 @@
 A saved reward model is a plain ``*ForSequenceClassification`` directory (``num_labels=1``,
 safetensors, tokenizer with its chat template) that loads without rewardkit; this sidecar adds
 the text template, max length, scoring rule, precision, normalization (mean/std of rewards on
-the eval split), calibration temperature, the training-data fingerprint and final metrics,
-and, for a head ensemble, a note on its ``ensemble_heads.safetensors``.
+the eval split), calibration (``temperature`` T and ``calibration_exponent`` γ of
+P(chosen ≻ rejected) = σ(sign(Δ)·|Δ/T|^γ), :mod:`rewardkit.bradley_terry`; null is 1, so a
+folder saved before the exponent existed loads as σ(Δ/T)), the training-data fingerprint and
+final metrics, and, for a head ensemble, a note on its ``ensemble_heads.safetensors``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class RewardKitInfo:
     precision: str = "fp32"
     normalization: Normalization = field(default_factory=Normalization)
     temperature: float | None = None
+    calibration_exponent: float | None = None  # γ; None = 1 (temperature scaling)
     data: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     ensemble: dict[str, Any] | None = None  # K linear heads: see rewardkit.model.ensemble

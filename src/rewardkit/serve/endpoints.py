@@ -23,17 +23,20 @@ POST /score         ``{"model", "scores_are": "raw", "rewards", "normalized_rewa
                     "normalization", "truncated", "tokens_removed", "preference", "spread",
                     "ood"}``; an over-long text is cut by the over-length rule and scored
                     (``--overlong error``: 422 when a response alone is too long);
-                    ``preference`` is ``{"p_a_over_b", "temperature", "temperature_calibrated",
-                    "uncertainty", "uncertainty_kind", "spread", "probability_spread",
-                    "distance", "flagged"}`` when exactly two responses to one prompt were sent
-                    (Bradley–Terry: σ((r_a − r_b)/T), and the pair as ``rewardkit eval``
-                    judges it); ``ood`` is ``{"distance", "percentile", "flagged"}`` per
-                    response (null without OOD statistics); ensembles (or a request with
-                    ``"aggregate"``) add ``aggregate`` (method, λ, formula) and
-                    ``aggregated_rewards`` (normalized units); ``min``/``uwo`` on a single
-                    model is a 422 ``aggregate_needs_ensemble``.
+                    ``preference`` is ``{"p_a_over_b", "temperature",
+                    "calibration_exponent", "temperature_calibrated", "uncertainty",
+                    "uncertainty_kind", "spread", "probability_spread", "distance",
+                    "flagged"}`` when exactly two responses to one prompt were sent
+                    (Bradley–Terry with the stored calibration: σ(sign(Δ)·|Δ/T|^γ),
+                    Δ = r_a − r_b, :mod:`rewardkit.bradley_terry`; and the pair as
+                    ``rewardkit eval`` judges it); ``ood`` is ``{"distance",
+                    "percentile", "flagged"}`` per response (null without OOD statistics);
+                    ensembles (or a request with ``"aggregate"``) add ``aggregate``
+                    (method, λ, formula) and ``aggregated_rewards`` (normalized units);
+                    ``min``/``uwo`` on a single model is a 422 ``aggregate_needs_ensemble``.
 GET /health         ``{"status": "ok"}`` (no token needed: liveness probes).
-GET /info           model, template, max_length, normalization, precision, device, fingerprint,
+GET /info           model, template, max_length, normalization, the calibration
+                    (``temperature``, ``calibration_exponent``), precision, device, fingerprint,
                     the served ``aggregate``, ``trust`` (which signals the model has and their
                     thresholds), …
                     (names only: a local folder is shown by its base name, never its path)
@@ -53,7 +56,6 @@ import logging
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from rewardkit.bradley_terry import preference_probability
 from rewardkit.errors import UserError
 from rewardkit.model.aggregate import check_aggregate, describe_aggregate
 from rewardkit.model.overlong import ResponseTooLongError
@@ -181,10 +183,11 @@ class RewardServer:
         signals = self.scorer.trust.texts(result)  # per response: OOD distance, percentile, flag
         preference = None
         if len(texts) == 2 and texts[0][0] == texts[1][0]:
-            t = self.scorer.temperature
+            calibration = self.scorer.calibration
             preference = {
-                "p_a_over_b": preference_probability(raw[0] - raw[1], t),
-                "temperature": t,
+                "p_a_over_b": calibration.probability(raw[0] - raw[1]),
+                "temperature": calibration.temperature,
+                "calibration_exponent": calibration.exponent,
                 "temperature_calibrated": self.scorer.temperature_calibrated,
                 **self.scorer.trust.pair(result, signals),  # as rewardkit eval judges a pair
             }

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rewardkit.bradley_terry import Calibration
 from rewardkit.data.records import Prompt
 from rewardkit.eval.trust import Trust
 from rewardkit.files import sha256_tree
@@ -102,6 +103,10 @@ class ScoringModel:
     @property
     def temperature_calibrated(self) -> bool:
         return self.scorer.temperature_calibrated
+
+    @property
+    def calibration(self) -> Calibration:
+        return self.scorer.calibration
 
     def describe_normalization(self) -> dict:
         norm = self.model.info.normalization
@@ -199,6 +204,7 @@ class ScoringModel:
             "scoring": info.scoring,
             "normalization": self.describe_normalization(),
             "temperature": self.temperature,
+            "calibration_exponent": self.calibration.exponent,
             "temperature_calibrated": self.temperature_calibrated,
             "precision": info.precision,
             "device": self.device_name(),

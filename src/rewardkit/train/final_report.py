@@ -75,7 +75,7 @@ def final_report(
         final.heads, final.stats = heads, reference.fit() if reference is not None else None
         return final
     if reference is None:
-        metrics = core_metrics(scored, len(data.eval_pairs), scorer.max_length, scorer.temperature)
+        metrics = core_metrics(scored, len(data.eval_pairs), scorer.max_length, scorer.calibration)
         return FinalEvaluation(metrics, scored.r_chosen, scored.r_rejected, heads)
     result = evaluate_proxy(
         scorer,

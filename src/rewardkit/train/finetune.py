@@ -468,7 +468,7 @@ def _evaluate(run: Run, *, features: bool = False) -> Evaluated:
         )
         model.model.train(was_training)
         metrics = core_metrics(
-            scored, len(data.eval_pairs), model.info.max_length, model.temperature
+            scored, len(data.eval_pairs), model.info.max_length, model.calibration
         )
         evaluation = outputs.FinalEvaluation(metrics, scored.r_chosen, scored.r_rejected)
     run.log.append(
