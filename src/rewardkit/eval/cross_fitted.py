@@ -76,7 +76,7 @@ def cross_fitted_report(
         **judged,
         "method": "cross-fitted",
         "folds": len(fold_fits[judged["form"]]),
-        "fitted_on": "all pairs (the stored calibration)",
+        "fitted_on": "all pairs",
         "tested_on": f"every pair, from a calibrator fitted on the other {folds - 1} of "
         f"{folds} prompt-disjoint folds",
         "n_fit": int(delta.size),
