@@ -67,8 +67,8 @@ class EvalConfig(ModelLoadOptions):
         "auto",
         "What --calibrate fits: 'temperature' (p = σ(Δ/T)), 'power' (p = σ(sign(Δ)·|Δ/T|^γ): "
         "γ < 1 tempers large margins more than small ones), or 'auto': both, on the same "
-        "held-out pairs, storing the power form only when its held-out NLL is lower by a "
-        "paired bootstrap interval that excludes 0 (else the temperature).",
+        "held-out pairs, storing the power form when its held-out NLL is lower and its "
+        "Brier score not worse by a paired bootstrap interval above 0 (else the temperature).",
         choices=CALIBRATORS,
     )
     calibration_data: str | None = option(
