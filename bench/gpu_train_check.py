@@ -25,8 +25,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, today  # noqa: E402
 from rewardkit.cli_support import quiet_libraries  # noqa: E402
 from rewardkit.data import read_pairs, split_by_prompt  # noqa: E402
+from rewardkit.model.tiny import TINY_LLAMA  # noqa: E402
 from rewardkit.train import TrainConfig, train  # noqa: E402
 from rewardkit.train.accelerator import reset_accelerate_state  # noqa: E402
+
+SMOLLM2_135M = dict(
+    hidden_size=576,
+    intermediate_size=1536,
+    num_hidden_layers=30,
+    num_attention_heads=9,
+    num_key_value_heads=3,
+)
 
 
 def decoder_backbone(folder: Path, tokenizer_dir: str, tiny: bool) -> tuple[str, object]:
@@ -35,23 +44,7 @@ def decoder_backbone(folder: Path, tokenizer_dir: str, tiny: bool) -> tuple[str,
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     if tokenizer.eos_token is None:
         tokenizer.eos_token = tokenizer.sep_token or "</s>"
-    shape = (
-        dict(
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            num_key_value_heads=2,
-        )
-        if tiny
-        else dict(
-            hidden_size=576,
-            intermediate_size=1536,
-            num_hidden_layers=30,
-            num_attention_heads=9,
-            num_key_value_heads=3,
-        )
-    )
+    shape = TINY_LLAMA if tiny else SMOLLM2_135M
     config = LlamaConfig(
         vocab_size=len(tokenizer),
         max_position_embeddings=2048,
