@@ -42,7 +42,7 @@ import torch
 from rewardkit.errors import UserError
 from rewardkit.model.collate import pad_right, to_device
 from rewardkit.model.encode import EncodedPair
-from rewardkit.train.batching import pair_targets
+from rewardkit.train.batching import PairTargets, pair_targets
 from rewardkit.train.lora import without_peft
 
 
@@ -58,15 +58,8 @@ class PackedRow:
 
 
 @dataclass
-class PackedBatch:
+class PackedBatch(PairTargets):
     row: PackedRow  # the chosen texts, then the rejected texts
-    margin: torch.Tensor  # (B,)
-    tie: torch.Tensor  # (B,) bool
-    weight: torch.Tensor  # (B,)
-
-    @property
-    def n_pairs(self) -> int:
-        return self.margin.shape[0]
 
     @property
     def real_tokens(self) -> int:
@@ -102,7 +95,7 @@ def collate_packed(
     row = pack_texts(
         [p.chosen_ids for p in pairs] + [p.rejected_ids for p in pairs], pad_id, multiple_of
     )
-    return PackedBatch(row, *pair_targets(pairs, use_margin))
+    return PackedBatch(*pair_targets(pairs, use_margin), row=row)
 
 
 def inner_model(model):
