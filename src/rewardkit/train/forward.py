@@ -18,16 +18,14 @@ from dataclasses import dataclass
 import torch
 
 from rewardkit.errors import UserError
+from rewardkit.model.backbone import is_causal_decoder
 from rewardkit.model.collate import to_device
 from rewardkit.model.device import autocast_for
 from rewardkit.model.encode import EncodedPair
 from rewardkit.train.batching import PairTargets, collate_pairs
+from rewardkit.train.lora import without_peft
 from rewardkit.train.packing import collate_packed, packed_rewards
-from rewardkit.train.prefix_sharing import (
-    collate_shared_prefix,
-    shared_prefix_rewards,
-    supports_prefix_sharing,
-)
+from rewardkit.train.prefix_sharing import collate_shared_prefix, shared_prefix_rewards
 
 STRATEGIES = ("auto", "concatenated", "prefix-sharing", "packed")
 
@@ -36,8 +34,9 @@ def resolve_strategy(requested: str, model, scoring_rule: str, processes: int = 
     """``auto`` picks prefix sharing for decoders (last-token scoring) in one process, else
     concatenated. Several processes: concatenated or packed (prefix sharing calls the backbone
     and head directly, past the engine's wrapper, whose forward is what synchronises the
-    gradients; packing runs the wrapper's forward). Prefix sharing and packing need a decoder."""
-    decoder = scoring_rule == "last-token" and supports_prefix_sharing(model)
+    gradients; packing runs the wrapper's forward). Prefix sharing and packing need a causal
+    decoder (:func:`rewardkit.model.backbone.is_causal_decoder`) scored at its last token."""
+    decoder = scoring_rule == "last-token" and is_causal_decoder(without_peft(model))
     if requested == "auto":
         return "prefix-sharing" if decoder and processes == 1 else "concatenated"
     if requested == "prefix-sharing" and processes > 1:

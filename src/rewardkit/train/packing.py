@@ -27,7 +27,8 @@ empty and flash-attention's varlen kernels never form them. Padding up to a mult
 Packing needs a backbone that keeps texts apart given only position ids; :func:`check_packing`
 tries that once, at the start of training, and refuses in one line when it does not hold (a
 custom attention kernel transformers builds no mask for, remote code that ignores position
-ids). Encoders are refused before that (:func:`rewardkit.train.forward.resolve_strategy`).
+ids). Encoders are refused before that (:func:`rewardkit.model.backbone.is_causal_decoder`, in
+:func:`rewardkit.train.forward.resolve_strategy`).
 """
 
 from __future__ import annotations

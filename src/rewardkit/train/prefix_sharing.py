@@ -13,7 +13,9 @@ longest common token prefix of the two encoded texts, so the equivalence is exac
 tokenization merges across the prompt/response boundary.
 
 The reward of each side is the head applied to its last token (the appended EOS), as in the
-concatenated forward.
+concatenated forward. It needs a causal decoder
+(:func:`rewardkit.model.backbone.is_causal_decoder`, checked by
+:func:`rewardkit.train.forward.resolve_strategy`).
 """
 
 from __future__ import annotations
@@ -122,9 +124,3 @@ def shared_prefix_rewards(model, batch: SharedPrefixBatch) -> tuple[torch.Tensor
     chosen = model.score(hidden[rows, to_device(batch.chosen_index, device)])[:, 0]
     rejected = model.score(hidden[rows, to_device(batch.rejected_index, device)])[:, 0]
     return chosen.float(), rejected.float()
-
-
-def supports_prefix_sharing(model) -> bool:
-    """Decoders with a ``score`` head whose backbone accepts 4-D masks (Llama-style)."""
-    model = without_peft(model)
-    return hasattr(model, "score") and hasattr(model, model.base_model_prefix)
