@@ -44,7 +44,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, today  # noqa: E402
-from gpu_train_check import bf16_peak, flops_per_token, run_trl  # noqa: E402
+from gpu_train_check import bf16_peak, flops_per_token, pairs_both_keep, run_trl  # noqa: E402
 from rewardkit.cli_support import quiet_libraries  # noqa: E402
 from rewardkit.data import read_pairs, split_by_prompt  # noqa: E402
 from rewardkit.data.writers import pairs_to_jsonl  # noqa: E402
@@ -152,25 +152,6 @@ def throughput_run(
     pairs_to_jsonl(held, args.held_out)
     options = dict(epochs=1000, max_steps=steps, proxy_eval=not warmup, eval_data=str(held))
     return rewardkit_run(args, backbone, str(data), work / "rk", **options)
-
-
-def pairs_both_keep(pairs, backbone: str, max_length: int = 512) -> list:
-    """The pairs whose two rendered sides fit in ``max_length`` tokens with room for the end
-    token both tools append. TRL drops a longer pair and rewardkit truncates it, so on the
-    whole file they would train on different texts (run 1 on the H200: 6.4k against 11k tokens
-    per step); on these pairs both see the same texts, batch for batch in the loss check."""
-    from rewardkit.model.reward_model import RewardModel
-
-    reference = RewardModel.from_backbone(backbone, max_length=max_length)
-    tokenizer, template = reference.tokenizer, reference.template
-
-    def size(prompt, response) -> int:
-        text = template.render(tokenizer, prompt, response)[0]
-        return len(tokenizer(text)["input_ids"]) + 2
-
-    return [
-        p for p in pairs if max(size(p.prompt, p.chosen), size(p.prompt, p.rejected)) <= max_length
-    ]
 
 
 def gather_check(engine: str, backbone: str, args, work: Path) -> str:
