@@ -44,20 +44,19 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, today  # noqa: E402
-from gpu_train_check import bf16_peak, flops_per_token, pairs_both_keep, run_trl  # noqa: E402
+from gpu_train_check import (  # noqa: E402
+    bf16_peak,
+    decoder_shape,
+    flops_per_token,
+    pairs_both_keep,
+    run_trl,
+)
 from rewardkit.cli_support import quiet_libraries  # noqa: E402
 from rewardkit.data import read_pairs, split_by_prompt  # noqa: E402
 from rewardkit.data.writers import pairs_to_jsonl  # noqa: E402
 from rewardkit.model.tiny import TINY_LLAMA  # noqa: E402
 from tiny import tiny_world_file  # noqa: E402
 
-QWEN_05B = dict(
-    hidden_size=896,
-    intermediate_size=4864,
-    num_hidden_layers=24,
-    num_attention_heads=14,
-    num_key_value_heads=2,
-)
 THROUGHPUT, LOSS = ("trl", "rewardkit"), ("trl-loss", "rewardkit-loss")
 
 
@@ -77,7 +76,7 @@ def qwen_backbone(folder: Path, tokenizer_dir: str | None, tiny: bool):
         pad_token_id=tokenizer.pad_token_id,
         eos_token_id=tokenizer.eos_token_id,
         tie_word_embeddings=True,
-        **(TINY_LLAMA if tiny else QWEN_05B),
+        **(TINY_LLAMA if tiny else decoder_shape("Qwen2.5-0.5B")),
     )
     if not (folder / "config.json").is_file():
         torch.manual_seed(0)

@@ -29,13 +29,24 @@ from rewardkit.model.tiny import TINY_LLAMA  # noqa: E402
 from rewardkit.train import TrainConfig, train  # noqa: E402
 from rewardkit.train.accelerator import reset_accelerate_state  # noqa: E402
 
-SMOLLM2_135M = dict(
-    hidden_size=576,
-    intermediate_size=1536,
-    num_hidden_layers=30,
-    num_attention_heads=9,
-    num_key_value_heads=3,
+# The real decoders the GPU checks take the shape of (random weights: throughput does not
+# depend on their values): hidden, feed-forward, layers, attention heads, key/value heads.
+REAL_DECODERS = {
+    "SmolLM2-135M": (576, 1536, 30, 9, 3),
+    "Qwen2.5-0.5B": (896, 4864, 24, 14, 2),
+}
+SHAPE_KEYS = (
+    "hidden_size",
+    "intermediate_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "num_key_value_heads",
 )
+
+
+def decoder_shape(name: str) -> dict:
+    """The Llama-style config keywords (Qwen2 takes them too) of :data:`REAL_DECODERS` ``name``."""
+    return dict(zip(SHAPE_KEYS, REAL_DECODERS[name]))
 
 
 def decoder_backbone(folder: Path, tokenizer_dir: str, tiny: bool) -> tuple[str, object]:
@@ -44,7 +55,7 @@ def decoder_backbone(folder: Path, tokenizer_dir: str, tiny: bool) -> tuple[str,
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     if tokenizer.eos_token is None:
         tokenizer.eos_token = tokenizer.sep_token or "</s>"
-    shape = TINY_LLAMA if tiny else SMOLLM2_135M
+    shape = TINY_LLAMA if tiny else decoder_shape("SmolLM2-135M")
     config = LlamaConfig(
         vocab_size=len(tokenizer),
         max_position_embeddings=2048,
