@@ -121,3 +121,16 @@ def test_option_flags_spell_booleans_as_the_cli_does():
         "--no-proxy-eval",
         "--freeze-backbone",
     ]
+
+
+def test_resume_compares_the_options_a_preset_set_not_its_name(tiny_config, tmp_path):
+    """A run begun under `--preset default` resumes without naming the preset (the options
+    it set are compared, not its name); a changed option is still refused."""
+    from rewardkit.train import train
+
+    options = dict(max_steps=4, save_every=2)
+    train(tiny_config(tmp_path / "out", preset="default", **options), quiet=True)
+    resumed = train(tiny_config(tmp_path / "out", resume=True, **options), quiet=True)
+    assert resumed.state.step == 4
+    with pytest.raises(UserError, match="options changed since the run began: lr"):
+        train(tiny_config(tmp_path / "out", resume=True, lr=0.5, **options), quiet=True)
