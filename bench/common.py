@@ -10,6 +10,7 @@ import argparse
 import datetime as _dt
 import os
 import platform
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -36,6 +37,21 @@ def machine() -> str:
     gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""
     threads = torch.get_num_threads()
     return f"{cpu}, {os.cpu_count()} cores{mem}{gpu}, torch {torch.__version__}, {threads} threads"
+
+
+def commit() -> str:
+    """The short hash of the checkout the benchmark runs from."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parent,
+            check=True,
+        )
+        return done.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "(not a git checkout)"
 
 
 def today() -> str:

@@ -44,26 +44,19 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, today  # noqa: E402
-from gpu_train_check import bf16_peak, flops_per_token, run_trl  # noqa: E402
+from gpu_train_check import (  # noqa: E402
+    bf16_peak,
+    decoder_shape,
+    flops_per_token,
+    pairs_both_keep,
+    run_trl,
+)
 from rewardkit.cli_support import quiet_libraries  # noqa: E402
 from rewardkit.data import read_pairs, split_by_prompt  # noqa: E402
 from rewardkit.data.writers import pairs_to_jsonl  # noqa: E402
+from rewardkit.model.tiny import TINY_LLAMA  # noqa: E402
 from tiny import tiny_world_file  # noqa: E402
 
-QWEN_05B = dict(
-    hidden_size=896,
-    intermediate_size=4864,
-    num_hidden_layers=24,
-    num_attention_heads=14,
-    num_key_value_heads=2,
-)
-TINY = dict(
-    hidden_size=32,
-    intermediate_size=64,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    num_key_value_heads=2,
-)
 THROUGHPUT, LOSS = ("trl", "rewardkit"), ("trl-loss", "rewardkit-loss")
 
 
@@ -83,7 +76,7 @@ def qwen_backbone(folder: Path, tokenizer_dir: str | None, tiny: bool):
         pad_token_id=tokenizer.pad_token_id,
         eos_token_id=tokenizer.eos_token_id,
         tie_word_embeddings=True,
-        **(TINY if tiny else QWEN_05B),
+        **(TINY_LLAMA if tiny else decoder_shape("Qwen2.5-0.5B")),
     )
     if not (folder / "config.json").is_file():
         torch.manual_seed(0)
@@ -158,25 +151,6 @@ def throughput_run(
     pairs_to_jsonl(held, args.held_out)
     options = dict(epochs=1000, max_steps=steps, proxy_eval=not warmup, eval_data=str(held))
     return rewardkit_run(args, backbone, str(data), work / "rk", **options)
-
-
-def pairs_both_keep(pairs, backbone: str, max_length: int = 512) -> list:
-    """The pairs whose two rendered sides fit in ``max_length`` tokens with room for the end
-    token both tools append. TRL drops a longer pair and rewardkit truncates it, so on the
-    whole file they would train on different texts (run 1 on the H200: 6.4k against 11k tokens
-    per step); on these pairs both see the same texts, batch for batch in the loss check."""
-    from rewardkit.model.reward_model import RewardModel
-
-    reference = RewardModel.from_backbone(backbone, max_length=max_length)
-    tokenizer, template = reference.tokenizer, reference.template
-
-    def size(prompt, response) -> int:
-        text = template.render(tokenizer, prompt, response)[0]
-        return len(tokenizer(text)["input_ids"]) + 2
-
-    return [
-        p for p in pairs if max(size(p.prompt, p.chosen), size(p.prompt, p.rejected)) <= max_length
-    ]
 
 
 def gather_check(engine: str, backbone: str, args, work: Path) -> str:

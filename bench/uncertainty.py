@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -57,7 +56,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import HH_TEST, machine, pct, today, training_workspace  # noqa: E402
+from common import HH_TEST, commit, machine, pct, today, training_workspace  # noqa: E402
 from rewardkit.cli_support import quiet_libraries  # noqa: E402
 from rewardkit.data import read_pairs, split_by_prompt  # noqa: E402
 from rewardkit.eval.proxy import ProxyOptions, evaluate_proxy  # noqa: E402
@@ -331,20 +330,6 @@ def verdict(entries: list[dict]) -> dict:
         f"AUROC {auroc:.3f}; target ≥ {TARGET_AUROC} {'met' if met else 'not met'})"
     )
     return {"best": [best["system"], best["measure"]], "line": line, "target_met": met}
-
-
-def commit() -> str:
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).resolve().parent,
-            check=True,
-        )
-        return done.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "(not a git checkout)"
 
 
 def main() -> None:

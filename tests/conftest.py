@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from rewardkit.model.tiny import TINY_BERT, TINY_LLAMA
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -82,13 +84,10 @@ def tiny_bert_dir(tmp_path_factory, minilm_path) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(str(minilm_path))
     config = BertConfig(
         vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
         max_position_embeddings=512,
         num_labels=1,
         initializer_range=0.2,
+        **TINY_BERT,
     )
     torch.manual_seed(0)
     BertForSequenceClassification(config).save_pretrained(out)
@@ -130,11 +129,7 @@ def tiny_llama_dir(tmp_path_factory) -> Path:
     tokenizer = _tiny_llama_tokenizer()
     config = LlamaConfig(
         vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        intermediate_size=64,
+        **TINY_LLAMA,
         max_position_embeddings=512,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,

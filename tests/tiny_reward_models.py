@@ -13,6 +13,8 @@ from pathlib import Path
 
 import torch
 
+from rewardkit.model.tiny import TINY_BERT, TINY_LLAMA
+
 # A chat template that checks the turns, as many chat models' templates do: it raises (a jinja
 # TemplateError) unless user and assistant alternate, starting with the user.
 ALTERNATING_ONLY = (
@@ -50,10 +52,7 @@ def tiny_bert_dir(directory: Path, seed: int = 0, hidden: int = 32) -> Path:
     tokenizer = _minilm_tokenizer()
     config = BertConfig(
         vocab_size=tokenizer.vocab_size,
-        hidden_size=hidden,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=2 * hidden,
+        **{**TINY_BERT, "hidden_size": hidden, "intermediate_size": 2 * hidden},
         max_position_embeddings=128,
         num_labels=1,
         hidden_dropout_prob=0.0,
@@ -76,11 +75,12 @@ def tiny_llama_dir(directory: Path, seed: int = 0, hidden: int = 32) -> Path:
     tokenizer.eos_token = "[SEP]"
     config = LlamaConfig(
         vocab_size=tokenizer.vocab_size,
-        hidden_size=hidden,
-        intermediate_size=2 * hidden,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
+        **{
+            **TINY_LLAMA,
+            "hidden_size": hidden,
+            "intermediate_size": 2 * hidden,
+            "num_attention_heads": 2,
+        },
         max_position_embeddings=256,
         num_labels=1,
         pad_token_id=tokenizer.pad_token_id,

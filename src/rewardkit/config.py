@@ -1,7 +1,9 @@
 """Dataclass configs: one source of truth for options, defaults and help text.
 
 Each option is a dataclass field whose ``metadata["help"]`` is also its CLI help (TRL style).
-Options come from a YAML file (``--config FILE``) and flags override it.
+Options come from a YAML file (``--config FILE``) and flags override it. A command whose config
+has ``presets`` also takes ``--preset NAME``: a named set of options beneath both
+(defaults ← preset ← YAML ← flags).
 """
 
 from __future__ import annotations
@@ -44,17 +46,30 @@ def option(
     return dataclasses.field(default=default, metadata=metadata, **kwargs)
 
 
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """A named set of option values (``--preset NAME``) and what was measured to choose them
+    (``description``: the figures and the BENCHMARKS.md section)."""
+
+    options: dict[str, Any]
+    description: str
+
+
 @dataclasses.dataclass
 class Options:
     """Base of every command's config: ``__post_init__`` checks required options and choices,
     so a config built in Python is checked exactly like one built from the command line.
-    Subclasses name their command in ``command`` and call ``super().__post_init__()`` first."""
+    Subclasses name their command in ``command`` and call ``super().__post_init__()`` first;
+    one with ``presets`` has a ``preset`` field, whose options :func:`build_config` applies
+    (the dataclass alone only checks the name: it cannot tell a default from a choice)."""
 
     command: ClassVar[str] = ""
+    presets: ClassVar[dict[str, Preset]] = {}  # --preset NAME → options (see apply_preset)
 
     def __post_init__(self):
         check_required(self)
         check_choices(self)
+        preset_named(type(self), getattr(self, "preset", None))
 
 
 def flag_name(field_name: str) -> str:
@@ -81,7 +96,8 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
 def build_config(
     cls: type[T], config_file: str | Path | None = None, overrides: dict[str, Any] | None = None
 ) -> T:
-    """``cls`` from defaults ← YAML file ← overrides (``None`` values are ignored)."""
+    """``cls`` from defaults ← the preset named by ``preset`` (if any) ← YAML file ← overrides
+    (``None`` values are ignored)."""
     values: dict[str, Any] = read_yaml(config_file) if config_file else {}
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - names)
@@ -91,6 +107,7 @@ def build_config(
             where=str(config_file),
         )
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    values = apply_preset(cls, values)
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         if f.name in values:
@@ -98,6 +115,42 @@ def build_config(
     config = cls(**values)
     check_choices(config)
     return config
+
+
+def apply_preset(cls, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` (the user's own options: YAML and flags) over the options of the preset
+    that ``values["preset"]`` names, from ``cls.presets``; an unknown name is one line that
+    lists the known ones."""
+    preset = preset_named(cls, values.get("preset"))
+    return values if preset is None else {**preset.options, **values}
+
+
+def preset_named(cls, name: str | None) -> Preset | None:
+    """``cls.presets[name]`` (None for no name); an unknown name is one line that lists the
+    known ones."""
+    if not name:
+        return None
+    presets = getattr(cls, "presets", {})
+    if name not in presets:
+        known = ", ".join(presets) or "none"
+        command = getattr(cls, "command", "") or "COMMAND"
+        raise UserError(
+            f"--preset {name!r} is not a preset; the presets are: {known} "
+            f"(see rewardkit {command} --help)"
+        )
+    return presets[name]
+
+
+def option_flags(options: dict[str, Any]) -> list[str]:
+    """The command-line flags that set ``options``: ``{"epochs": 2, "proxy_eval": False}`` →
+    ``["--epochs", "2", "--no-proxy-eval"]`` (a preset's options as a user would type them)."""
+    flags: list[str] = []
+    for name, value in options.items():
+        if isinstance(value, bool):
+            flags.append(flag_name(name) if value else "--no-" + flag_name(name)[2:])
+        else:
+            flags += [flag_name(name), str(value)]
+    return flags
 
 
 def check_required(config) -> None:

@@ -8,7 +8,9 @@ single ``{prompt, response}`` record ``reward``, ``normalized_reward``, ``trunca
 ``ood_percentile`` and ``ood_flag`` (:mod:`rewardkit.eval.trust`; pairs: per side, with the
 ``_chosen``/``_rejected`` suffix). The rewards come from the one scorer
 (:class:`rewardkit.model.scorer.Scorer`), as everywhere else, and the trust signals from the
-head-input features of the same forward pass.
+head-input features of the same forward pass, measured pass by pass as they come
+(:meth:`rewardkit.eval.trust.Trust.score`): memory holds a few numbers per text, not the
+file's features.
 
 Under ``accelerate launch``/``torchrun`` every process reads the input, scores its whole
 batches of the single-process batch plan (:mod:`rewardkit.model.shards`), and the main

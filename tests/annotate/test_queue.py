@@ -1,15 +1,15 @@
 """``--queue uncertainty``: items come in the order of how close the reward model's
-P(a ≻ b) is to 0.5 (scored by rewardkit's one scorer), and the order is recomputed when the
-model folder changes."""
+P(a ≻ b) is to 0.5 (scored by rewardkit's one scorer), each item scored once — again only
+when the model folder changes — and never on a page request."""
 
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import torch
 
-from rewardkit.annotate import queue as queue_module
 from rewardkit.annotate.assignment import next_item
 from rewardkit.annotate.items import import_items
 from rewardkit.annotate.queue import UncertaintyQueue
@@ -39,22 +39,28 @@ def expected_order(model_dir) -> list[str]:
     return sorted(closeness, key=lambda key: (closeness[key], int(key[1:])))
 
 
-def test_least_certain_first_and_refreshed_when_the_model_changes(
-    tiny_bert_rm_dir, sqlite_store, tmp_path, monkeypatch
+def ranked_keys(queue) -> list[str]:
+    """The queue's current order as item keys (import order gives ids 1, 2, …)."""
+    keys = {n + 1: item["id"] for n, item in enumerate(ITEMS)}
+    return [keys[i] for i, _ in sorted(queue.priority().items(), key=lambda kv: kv[1])]
+
+
+def test_least_certain_first_and_rescored_when_the_model_changes(
+    tiny_bert_rm_dir, sqlite_store, tmp_path
 ):
+    """One update scores every item; reading the order (what a page does) scores nothing;
+    an update with nothing changed scores nothing; a changed model folder is reloaded and
+    every item scored again under it."""
     model = tmp_path / "model"
     shutil.copytree(tiny_bert_rm_dir, model)
     import_items(sqlite_store, write_items(tmp_path / "items.jsonl", ITEMS))
     queue = UncertaintyQueue(sqlite_store, model)
-    monkeypatch.setattr(queue_module, "CHECK_EVERY_S", 0.0)
-    keys = {n + 1: item["id"] for n, item in enumerate(ITEMS)}
-
-    def order():
-        return [keys[i] for i, _ in sorted(queue.priority().items(), key=lambda kv: kv[1])]
-
+    assert queue.priority() == {}  # nothing is scored on the request path
+    queue.update()
     first = expected_order(model)
-    assert order() == first and queue.refreshes == 1
-    assert order() == first and queue.refreshes == 1  # nothing changed: no rescoring
+    assert ranked_keys(queue) == first and (queue.loads, queue.scored_items) == (1, 10)
+    queue.update()
+    assert ranked_keys(queue) == first and (queue.loads, queue.scored_items) == (1, 10)
     served = next_item(sqlite_store, 1, overlap=3, priority=queue.priority()).item
     assert served.key == first[0]
 
@@ -68,7 +74,27 @@ def test_least_certain_first_and_refreshed_when_the_model_changes(
     changed.save_pretrained(model)
     second = expected_order(model)
     assert second != first, "the changed model should order the items differently"
-    assert order() == second and queue.refreshes == 2
+    queue.update()
+    assert ranked_keys(queue) == second and (queue.loads, queue.scored_items) == (2, 20)
+
+
+def test_added_items_are_scored_alone_in_the_background(tiny_bert_rm_dir, sqlite_store, tmp_path):
+    """start() scores the first items before returning; items imported while it runs are
+    scored by its thread — only they — and join the order as one scoring of all would place
+    them, without any page asking."""
+    import_items(sqlite_store, write_items(tmp_path / "first.jsonl", ITEMS[:6]))
+    queue = UncertaintyQueue(sqlite_store, tiny_bert_rm_dir)
+    queue.start(every_s=0.05)
+    try:
+        assert len(queue.priority()) == 6 and queue.scored_items == 6
+        import_items(sqlite_store, write_items(tmp_path / "more.jsonl", ITEMS[6:]))
+        deadline = time.monotonic() + 60
+        while len(queue.priority()) < 10 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        queue.stop()
+    assert ranked_keys(queue) == expected_order(tiny_bert_rm_dir)
+    assert (queue.loads, queue.scored_items) == (1, 10)
 
 
 def test_the_serve_option_needs_a_model():

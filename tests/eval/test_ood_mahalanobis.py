@@ -25,6 +25,21 @@ def test_mahalanobis_on_a_2d_toy():
     assert mahalanobis(np.array([[1.0, 1.0]]), mean, p)[0] == pytest.approx(np.sqrt(2 / 3))
 
 
+def test_a_distance_does_not_depend_on_the_texts_measured_with_it():
+    """301 texts measured whole, in pieces of awkward sizes, or shuffled: the same bits for each
+    text (``rewardkit score`` measures pass by pass what the server measures per request)."""
+    rng = np.random.default_rng(0)
+    mean, cov, _ = ledoit_wolf(rng.normal(size=(200, 32)))
+    precision = np.linalg.inv(cov)
+    features = rng.normal(size=(301, 32)).astype(np.float32)
+    whole = mahalanobis(features, mean, precision)
+    for size in (1, 3, 7, 47, 49, 100):
+        pieces = [mahalanobis(features[i : i + size], mean, precision) for i in range(0, 301, size)]
+        assert np.array_equal(np.concatenate(pieces), whole), size
+    order = rng.permutation(301)
+    assert np.array_equal(mahalanobis(features[order], mean, precision), whole[order])
+
+
 def test_ledoit_wolf_matches_scikit_learn():
     sklearn = pytest.importorskip("sklearn.covariance")
     x = np.random.default_rng(0).normal(size=(50, 8)) @ np.diag(np.arange(1, 9))

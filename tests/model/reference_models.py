@@ -34,6 +34,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rewardkit.model.tiny import TINY_BERT, TINY_LLAMA
+
 REFERENCE_FILE = Path(__file__).with_name("reference_scores.json")
 KINDS = ("bert", "llama")
 FORMS = ("single", "heads", "members", "plain")
@@ -141,24 +143,14 @@ def backbone_folder(kind: str, root: Path) -> Path:
     if kind == "bert":
         tokenizer = minilm_tokenizer()
         config = BertConfig(
-            vocab_size=tokenizer.vocab_size,
-            hidden_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            intermediate_size=64,
-            max_position_embeddings=512,
-            num_labels=1,
+            vocab_size=tokenizer.vocab_size, max_position_embeddings=512, num_labels=1, **TINY_BERT
         )
         model = BertForSequenceClassification(config)
     else:
         tokenizer = llama_tokenizer(distinct_pad=False)
         config = LlamaConfig(
             vocab_size=len(tokenizer),
-            hidden_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            num_key_value_heads=2,
-            intermediate_size=64,
+            **TINY_LLAMA,
             max_position_embeddings=512,
             bos_token_id=1,
             eos_token_id=2,
@@ -217,12 +209,9 @@ def plain_folder(kind: str, out: Path, seed: int) -> Path:
         model = BertForSequenceClassification(
             BertConfig(
                 vocab_size=tokenizer.vocab_size,
-                hidden_size=32,
-                num_hidden_layers=2,
-                num_attention_heads=2,
-                intermediate_size=64,
                 max_position_embeddings=512,
                 num_labels=1,
+                **TINY_BERT,
             )
         )
     else:
@@ -231,11 +220,7 @@ def plain_folder(kind: str, out: Path, seed: int) -> Path:
         model = LlamaForSequenceClassification(
             LlamaConfig(
                 vocab_size=len(tokenizer),
-                hidden_size=32,
-                num_hidden_layers=2,
-                num_attention_heads=4,
-                num_key_value_heads=2,
-                intermediate_size=64,
+                **TINY_LLAMA,
                 max_position_embeddings=512,
                 bos_token_id=1,
                 eos_token_id=2,

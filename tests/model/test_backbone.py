@@ -9,8 +9,9 @@ from transformers import AutoTokenizer
 import rewardkit.model.backbone as backbone
 from rewardkit.errors import UserError
 from rewardkit.model import RewardModel
-from rewardkit.model.backbone import ADDED_PAD_TOKEN, resolve_backbone
+from rewardkit.model.backbone import ADDED_PAD_TOKEN, is_causal_decoder, resolve_backbone
 from rewardkit.model.inference import forward_sequences
+from rewardkit.model.tiny import TINY_BERT, TINY_LLAMA
 
 PROMPT = "what is a good tea ?"
 
@@ -83,6 +84,26 @@ def test_encoder_keeps_its_pad_token(tiny_bert_dir):
     model = RewardModel.from_backbone(str(tiny_bert_dir), max_length=64)
     assert model.tokenizer.pad_token == "[PAD]" and model.pad_id == 0
     assert model.info.scoring["rule"] == "first-token"
+
+
+def test_causal_decoders_are_told_from_encoders():
+    """A Llama classifier (``score`` head, backbone at ``base_model_prefix``) is a causal
+    decoder; a BERT (``classifier`` head) is not, nor a ``score`` head without its backbone."""
+    from transformers import (
+        BertConfig,
+        BertForSequenceClassification,
+        LlamaConfig,
+        LlamaForSequenceClassification,
+    )
+
+    llama = LlamaForSequenceClassification(
+        LlamaConfig(vocab_size=50, num_labels=1, pad_token_id=0, **TINY_LLAMA)
+    )
+    bert = BertForSequenceClassification(BertConfig(vocab_size=50, num_labels=1, **TINY_BERT))
+    assert is_causal_decoder(llama)
+    assert not is_causal_decoder(bert)
+    del llama.model  # what remains reads the last token, but has no backbone to share rows in
+    assert not is_causal_decoder(llama)
 
 
 def _per_token_head_outputs(model, sequences):

@@ -66,6 +66,47 @@ def test_features_copied_to_the_host_in_several_flushes_land_in_input_order(mode
     assert np.allclose(rewards, rewards_of(model, sequences), atol=1e-5)
 
 
+def test_a_feature_map_measures_each_flush_and_keeps_only_its_values(model, monkeypatch):
+    """``feature_map`` (here three heads' rewards) sees the features a flush at a time (every 2
+    batches of 3: at most 6 rows), no ``(N, H)`` features are kept, and its values are those
+    of the whole matrix, bit for bit, in input order."""
+    import rewardkit.model.inference as inference_module
+
+    sequences = _sequences(model)
+    features, rewards = extract_features(model, sequences, batch_size=3)
+    heads = np.random.default_rng(0).normal(size=(3, features.shape[1]))
+    blocks = []
+
+    def three_heads(rows):
+        blocks.append(len(rows))
+        return rewards_from_features(rows, heads, np.zeros(3)).T
+
+    monkeypatch.setattr(inference_module, "FLUSH_EVERY", 2)
+    out = forward_sequences(model, sequences, batch_size=3, feature_map=three_heads)
+    assert out.features is None and out.mapped.shape == (len(sequences), 3)
+    assert np.array_equal(out.mapped, rewards_from_features(features, heads, np.zeros(3)).T)
+    assert np.array_equal(out.rewards, rewards)
+    assert blocks[0] == 0 and max(blocks) <= 6 and sum(blocks) == len(sequences)
+
+
+@pytest.mark.parametrize("heads", [1, 3])
+def test_products_with_features_do_not_depend_on_the_rows_beside_them(heads):
+    """Rewards of 301 feature rows computed whole equal, bit for bit, those computed in pieces
+    of awkward sizes (a BLAS sums the rows past its last whole tile in another order; the row
+    blocks of ``by_row_blocks`` keep every row in a whole tile)."""
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(301, 32)).astype(np.float32)
+    weight = rng.normal(size=(heads, 32)) if heads > 1 else rng.normal(size=32)
+    bias = rng.normal(size=heads) if heads > 1 else 0.5
+    whole = rewards_from_features(features, weight, bias)
+    for size in (1, 3, 7, 47, 49, 100):
+        pieces = [
+            rewards_from_features(features[start : start + size], weight, bias)
+            for start in range(0, len(features), size)
+        ]
+        assert np.array_equal(np.concatenate(pieces, axis=-1), whole), size
+
+
 def test_setting_a_head_changes_rewards_as_the_features_predict(model):
     sequences = _sequences(model, 4)
     features, _ = extract_features(model, sequences)

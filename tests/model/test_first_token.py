@@ -18,16 +18,14 @@ from rewardkit.model.first_token import (
     is_enabled,
     supports_first_token,
 )
+from rewardkit.model.tiny import TINY_BERT, TINY_LLAMA
 
 
 def _bert(attn: str):
     torch.manual_seed(0)
     config = BertConfig(
         vocab_size=100,
-        hidden_size=32,
-        num_hidden_layers=3,
-        num_attention_heads=4,
-        intermediate_size=64,
+        **{**TINY_BERT, "num_hidden_layers": 3, "num_attention_heads": 4},
         max_position_embeddings=64,
         num_labels=1,
         hidden_dropout_prob=0.0,
@@ -41,10 +39,7 @@ def _roberta():
     torch.manual_seed(0)
     config = RobertaConfig(
         vocab_size=100,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
+        **{**TINY_BERT, "num_attention_heads": 4},
         max_position_embeddings=70,
         num_labels=1,
         pad_token_id=1,
@@ -118,14 +113,7 @@ def test_roberta_same_rewards():
 
 def test_decoders_are_left_alone():
     config = LlamaConfig(
-        vocab_size=100,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=4,
-        num_labels=1,
-        pad_token_id=0,
+        vocab_size=100, **{**TINY_LLAMA, "num_key_value_heads": 4}, num_labels=1, pad_token_id=0
     )
     model = LlamaForSequenceClassification(config)
     assert not supports_first_token(model)

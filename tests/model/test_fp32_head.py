@@ -9,6 +9,7 @@ from transformers import (
 )
 
 from rewardkit.model.fp32_head import head_modules, keep_head_in_fp32
+from rewardkit.model.tiny import TINY_BERT, TINY_LLAMA
 
 
 def _bert():
@@ -16,10 +17,7 @@ def _bert():
     return BertForSequenceClassification(
         BertConfig(
             vocab_size=100,
-            hidden_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            intermediate_size=64,
+            **{**TINY_BERT, "num_attention_heads": 4},
             max_position_embeddings=64,
             num_labels=1,
         )
@@ -31,11 +29,7 @@ def _llama():
     return LlamaForSequenceClassification(
         LlamaConfig(
             vocab_size=100,
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            num_key_value_heads=4,
+            **{**TINY_LLAMA, "num_key_value_heads": 4},
             num_labels=1,
             pad_token_id=0,
         )

@@ -184,3 +184,47 @@ def test_a_model_without_statistics_keeps_no_features(start_server, trained_head
     assert not any(key.startswith("ood_") for key in logs) and "ensemble_spread" in logs
     info = httpx.get(server.url + "/info").json()["trust"]
     assert info["ood"]["distance_available"] is False and info["ood"]["note"] == NO_STATISTICS
+
+
+def test_score_measures_pass_by_pass_what_the_whole_file_gives(
+    trained_heads_dir, world_files, tmp_path, monkeypatch
+):
+    """`rewardkit score` measures each pass as it reaches the host (a copy every pass of 2
+    texts: the distances and the heads' rewards are taken 2 rows at a time, no (N, H) features
+    kept) and writes, to the last bit, what the whole-matrix path gives: every text's features
+    kept, then the heads' rewards and the distances computed on all of them at once."""
+    import rewardkit.model.inference as inference_module
+    from rewardkit.eval.trust import Trust
+    from rewardkit.model.loading import load_reward_model
+    from rewardkit.score_file import ScoreConfig, score_file
+
+    pairs, _ = read_pairs(world_files["eval"])
+    prompts = [p.prompt for p in pairs for _ in range(2)] + [pairs[0].prompt]
+    responses = [r for p in pairs for r in (p.chosen, p.rejected)] + [ODD_RESPONSE]
+    data, out = tmp_path / "texts.jsonl", tmp_path / "scored.jsonl"
+    data.write_text(
+        "".join(json.dumps({"prompt": p, "response": r}) + "\n" for p, r in zip(prompts, responses))
+    )
+    trust = Trust(load_reward_model(str(trained_heads_dir)))
+    whole = trust.scorer.score(prompts, responses, batch_size=2, features=True)
+    expected = trust.texts(whole)
+
+    measured = []
+    distances = Trust.feature_distances
+    monkeypatch.setattr(
+        Trust,
+        "feature_distances",
+        lambda self, rows: measured.append(len(rows)) or distances(self, rows),
+    )
+    monkeypatch.setattr(inference_module, "FLUSH_EVERY", 1)
+    score_file(
+        ScoreConfig(model=str(trained_heads_dir), data=str(data), out=str(out), batch_size=2)
+    )
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert max(measured) == 2 and sum(measured) == len(responses)
+    assert [r["reward"] for r in rows] == whole.rewards.tolist()
+    assert [r["spread"] for r in rows] == expected.spread.tolist()
+    assert [r["ood_distance"] for r in rows] == expected.distance.tolist()
+    assert [r["ood_percentile"] for r in rows] == expected.percentile.tolist()
+    assert [r["ood_flag"] for r in rows] == expected.flagged.tolist()
+    assert rows[-1]["ood_flag"] is True and not all(r["ood_flag"] for r in rows)

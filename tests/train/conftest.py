@@ -4,6 +4,7 @@ Llama reward model for the training forwards."""
 import pytest
 import torch
 
+from rewardkit.model.tiny import TINY_LLAMA
 from rewardkit.train import TrainConfig
 
 
@@ -60,14 +61,5 @@ def tiny_llama():
     from transformers import LlamaConfig, LlamaForSequenceClassification
 
     torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=100,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        intermediate_size=64,
-        pad_token_id=0,
-        num_labels=1,
-    )
+    config = LlamaConfig(vocab_size=100, pad_token_id=0, num_labels=1, **TINY_LLAMA)
     return LlamaForSequenceClassification(config).float()

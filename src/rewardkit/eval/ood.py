@@ -39,6 +39,7 @@ from safetensors.numpy import load_file, save_file
 
 from rewardkit.data.splits import fold_assignments
 from rewardkit.eval.uncertainty import accuracy_coverage
+from rewardkit.model.features import by_row_blocks
 
 STATS_FILE = "feature_stats.safetensors"
 QUANTILE = 0.95
@@ -74,11 +75,16 @@ def ledoit_wolf(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
 
 
 def mahalanobis(features: np.ndarray, mean: np.ndarray, precision: np.ndarray) -> np.ndarray:
-    """``sqrt((f − μ)ᵀ P (f − μ))`` per row of ``features (N, H)``, ``P = Σ⁻¹``: one matrix
-    product (``(f − μ) P``, BLAS) and a row-wise dot product."""
-    centred = np.asarray(features, dtype=np.float64) - mean
-    squared = np.einsum("ij,ij->i", centred @ precision, centred)
-    return np.sqrt(np.maximum(squared, 0.0))
+    """``sqrt((f − μ)ᵀ P (f − μ))`` per row of ``features (N, H)``, ``P = Σ⁻¹``: a matrix
+    product (``(f − μ) P``, BLAS) and a row-wise dot product, in row blocks
+    (:func:`rewardkit.model.features.by_row_blocks`: a text's distance does not depend on the
+    texts measured with it)."""
+
+    def squared(rows: np.ndarray) -> np.ndarray:
+        centred = np.asarray(rows, dtype=np.float64) - mean
+        return np.einsum("ij,ij->i", centred @ precision, centred)
+
+    return np.sqrt(np.maximum(by_row_blocks(squared, features), 0.0))
 
 
 @dataclass

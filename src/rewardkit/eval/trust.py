@@ -24,10 +24,14 @@ stored calibration; :data:`rewardkit.eval.uncertainty.PAIR_UNCERTAINTY`), for en
 the two texts') and ``flagged`` (eval's pair rule: the distance or the spread over its
 stored 95th percentile).
 
-The features come from the forward pass that computes the rewards (the scorer's
-``features=True``: a hook on the reward head's input); the only extra work is one matrix
-product on them, and none at all for a model saved without ``feature_stats.safetensors``
-(:attr:`Trust.needs_features` is then False).
+The features come from the forward pass that computes the rewards (a hook on the reward
+head's input); the only extra work is one matrix product on them, and none at all for a model
+saved without ``feature_stats.safetensors`` (:attr:`Trust.needs_features` is then False).
+:meth:`Trust.score` measures the distances pass by pass (the scorer's ``feature_map``), so
+``rewardkit score`` keeps a distance per text, never a file's ``(N, H)`` features; the server,
+whose requests are small, keeps the features and measures them in :meth:`Trust.texts`. Either
+way a text's distance is the same bits whatever it is measured with
+(:func:`rewardkit.model.features.by_row_blocks`).
 """
 
 from __future__ import annotations
@@ -124,22 +128,30 @@ class Trust:
     def ensemble(self) -> bool:
         return self.scorer.k > 1
 
+    def feature_distances(self, features: np.ndarray) -> np.ndarray:
+        """``(b, 1)``: the OOD distance of each row of head-input features ``(b, H)`` — the
+        scorer's ``feature_map`` in :meth:`score`."""
+        return self.stats.distance(features)[:, None]
+
     def score(self, prompts, responses, **kwargs) -> tuple[Scores, TextTrust]:
         """``(Scores, TextTrust)``: the scorer's :meth:`~rewardkit.model.scorer.Scorer.score`
         (``kwargs``: batch size, progress, over-long policy) and the signals of its texts,
-        from the same forward pass."""
-        scores = self.scorer.score(prompts, responses, features=self.needs_features, **kwargs)
+        measured in the same forward passes as they come."""
+        measure = self.feature_distances if self.needs_features else None
+        scores = self.scorer.score(prompts, responses, feature_map=measure, **kwargs)
         return scores, self.texts(scores)
 
     def texts(self, scores: Scores) -> TextTrust:
-        """Per-text signals of ``scores`` (:class:`~rewardkit.model.scores.Scores`, scored
-        with ``features=self.needs_features``)."""
+        """Per-text signals of ``scores`` (:class:`~rewardkit.model.scores.Scores`, from
+        :meth:`score`, or scored with ``features=self.needs_features``)."""
         out = TextTrust(spread=scores.spread if self.ensemble else None)
-        if self.stats is not None and scores.features is not None:
+        if self.stats is not None and scores.mapped is not None:  # feature_distances
+            out.distance = np.ascontiguousarray(scores.mapped[:, 0])
+        elif self.stats is not None and scores.features is not None:
             out.distance = self.stats.distance(scores.features)
-            if self.stats.has_percentiles:
-                out.percentile = self.stats.percentile(out.distance)
-                out.flagged = self.stats.text_flags(out.percentile)
+        if out.distance is not None and self.stats.has_percentiles:
+            out.percentile = self.stats.percentile(out.distance)
+            out.flagged = self.stats.text_flags(out.percentile)
         return out
 
     def pair(self, scores: Scores, texts: TextTrust, a: int = 0, b: int = 1) -> dict:

@@ -57,6 +57,19 @@ def scoring_rule(model) -> str:
     return "last-token" if hasattr(model, "score") else "first-token"
 
 
+def is_causal_decoder(model) -> bool:
+    """Whether ``model`` (a plain HF classifier; unwrap peft first) is a causal decoder read at
+    its last token: a ``score`` head (:func:`scoring_rule` ``"last-token"``) on a backbone
+    found at ``base_model_prefix`` (Llama-style). Its tokens see only what precedes them and
+    read their positions from ``position_ids``, so texts may share one row with positions
+    restarting — prefix sharing's prompt and two responses, packing's texts end to end — and
+    each token computes what it computes alone. An encoder reads every token and absolute
+    positions with token types: never. (Whether a given attention kernel keeps packed texts
+    apart is tried once, at the start of training: ``rewardkit.train.packing.check_packing``.)
+    """
+    return scoring_rule(model) == "last-token" and hasattr(model, model.base_model_prefix)
+
+
 def ensure_distinct_pad(model, tokenizer) -> None:
     """Give decoders a pad token distinct from EOS.
 

@@ -16,16 +16,27 @@ Everything built on frozen features uses these: linear heads and head ensembles
 frozen-backbone fast path, and the Mahalanobis OOD statistics (:mod:`rewardkit.eval.ood`).
 Applying the model's own head to the features reproduces its rewards (tested to 1e-5 in
 fp32), so a head fitted on features drops into the saved model unchanged.
-:func:`rewardkit.model.inference.forward_sequences` computes them (``features=True``);
-:mod:`rewardkit.model.feature_cache` keeps them on disk.
+:func:`rewardkit.model.inference.forward_sequences` computes them (``features=True``, or
+measured pass by pass with ``feature_map``); :mod:`rewardkit.model.feature_cache` keeps them
+on disk.
+
+Products of features with a matrix (heads' rewards, OOD distances) are computed
+:data:`ROW_BLOCK` rows at a time (:func:`by_row_blocks`), so that a text's number is the same
+bits whichever texts, and however many, it is computed with.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import torch
 
 from rewardkit.errors import UserError
+
+# Rows per BLAS call in by_row_blocks: a whole number of every common kernel's tile height
+# (2, 3, 4, 6, 8, 12, 16, 24), so every row falls in a whole tile.
+ROW_BLOCK = 48
 
 
 def classification_head(hf_model) -> tuple[str, torch.nn.Linear]:
@@ -93,14 +104,33 @@ def pool_last_token(hidden: torch.Tensor, ids: torch.Tensor, pad_id: int) -> tor
     return hidden[torch.arange(ids.shape[0], device=ids.device), last]
 
 
+def by_row_blocks(function: Callable[[np.ndarray], np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """``function`` of ``rows (N, H)`` (its results per row: ``(N,)`` or ``(K, N)``) computed
+    :data:`ROW_BLOCK` rows at a time, the last block padded with zero rows, so that each row's
+    result is the same bits whichever rows share the call. A BLAS picks its kernels by the
+    matrix's shape, and the rows past the last whole tile of an N-row product are summed in
+    another order (about 1e-16 apart): without the blocks a text's reward or OOD distance would
+    change in its last digit with the file it came in, and a measure taken pass by pass
+    (``rewardkit score``) would not match one of the whole file."""
+    n = len(rows)
+    whole = n - n % ROW_BLOCK
+    parts = [function(rows[start : start + ROW_BLOCK]) for start in range(0, whole, ROW_BLOCK)]
+    if whole < n:
+        last = np.zeros((ROW_BLOCK, *np.shape(rows)[1:]), dtype=np.asarray(rows[:0]).dtype)
+        last[: n - whole] = rows[whole:]
+        parts.append(function(last)[..., : n - whole])
+    return np.concatenate(parts, axis=-1) if parts else function(rows)
+
+
 def rewards_from_features(
     features: np.ndarray,
     weight: np.ndarray,
     bias: float | np.ndarray,
 ) -> np.ndarray:
-    """``F·wᵀ + b``: one head ``w (H,)`` → ``(N,)``; K heads ``w (K, H), b (K,)`` → ``(K, N)``."""
-    features = np.asarray(features, dtype=np.float64)
+    """``F·wᵀ + b``: one head ``w (H,)`` → ``(N,)``; K heads ``w (K, H), b (K,)`` → ``(K, N)``
+    (in row blocks: :func:`by_row_blocks`)."""
     weight = np.asarray(weight, dtype=np.float64)
     if weight.ndim == 1:
-        return features @ weight + float(bias)
-    return weight @ features.T + np.asarray(bias, dtype=np.float64)[:, None]
+        return by_row_blocks(lambda f: np.asarray(f, np.float64) @ weight + float(bias), features)
+    bias = np.asarray(bias, dtype=np.float64)[:, None]
+    return by_row_blocks(lambda f: weight @ np.asarray(f, np.float64).T + bias, features)

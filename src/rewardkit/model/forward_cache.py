@@ -25,8 +25,17 @@ class CachedForward:
         self._memo: dict[int, dict[bytes, tuple[float, np.ndarray | None]]] = {}
 
     def __call__(
-        self, model, sequences: Sequence[Sequence[int]], *, features: bool = False, **kwargs
+        self,
+        model,
+        sequences: Sequence[Sequence[int]],
+        *,
+        features: bool = False,
+        feature_map: Callable[[np.ndarray], np.ndarray] | None = None,
+        **kwargs,
     ) -> Forward:
+        if feature_map is not None:  # the cache keeps the features anyway: measure them here
+            out = self(model, sequences, features=True, **kwargs)
+            return Forward(out.rewards, mapped=feature_map(out.features))
         memo = self._memo.setdefault(id(model), {})
         keys = [np.asarray(s, dtype="<i8").tobytes() for s in sequences]
         todo = sorted({k for k in keys if k not in memo or (features and memo[k][1] is None)})

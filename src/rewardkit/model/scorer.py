@@ -191,13 +191,17 @@ class Scorer:
         batch_size: int = 0,
         progress: bool | None = False,
         features: bool = False,
+        feature_map: Callable[[np.ndarray], np.ndarray] | None = None,
         overlong: str = "truncate",
     ) -> Scores:
         """Scores of each (prompt, response) with the model's own template; one prompt may be
         shared by all responses. An over-long text is cut by the over-length rule
         (:mod:`rewardkit.model.overlong`) and its ``tokens_removed`` counted; with
         ``overlong="error"`` a response that alone is too long raises ``ResponseTooLongError``
-        naming it."""
+        naming it. ``features=True`` keeps the primary model's head inputs; ``feature_map``
+        measures them pass by pass instead (``Scores.mapped``;
+        :func:`~rewardkit.model.inference.forward_sequences`), so that a file of any length
+        is measured without holding its ``(N, H)`` features."""
         if isinstance(prompts, str) or (prompts and isinstance(prompts[0], dict)):
             prompts = [prompts] * len(responses)
         if len(prompts) != len(responses):
@@ -209,6 +213,7 @@ class Scorer:
             batch_size=batch_size,
             progress=progress,
             features=features,
+            feature_map=feature_map,
         )
         scores.tokens_removed = np.array([f.removed for f in fitted[0]], dtype=np.int64)
         return scores
@@ -352,26 +357,53 @@ class Scorer:
         batch_size: int,
         progress: bool | None,
         features: bool,
+        feature_map: Callable[[np.ndarray], np.ndarray] | None = None,
         description: str = "scoring",
     ) -> Scores:
         """Run every model on its group's sequences and combine them into :class:`Scores`."""
         kwargs = {"batch_size": batch_size, "progress": progress, "description": description}
         if self.heads is not None:
-            out = self.forward(self.primary, per_group[0], features=True, **kwargs)
-            return Scores(out.rewards, self.heads.member_rewards(out.features), out.features)
+            return self._score_heads(per_group[0], features, feature_map, kwargs)
         if len(self.models) == 1:
-            out = self.forward(self.primary, per_group[0], features=features, **kwargs)
-            return Scores(out.rewards, out.rewards[None, :], out.features)
-        rows, primary_features = [], None
+            out = self.forward(
+                self.primary, per_group[0], features=features, feature_map=feature_map, **kwargs
+            )
+            return Scores(out.rewards, out.rewards[None, :], out.features, mapped=out.mapped)
+        rows, primary = [], None
         for group, sequences in zip(self.groups, per_group):
             for j in group.members:
+                first = j == 0  # the primary model: its features are the ensemble's
                 out = self.forward(
-                    self.models[j], sequences, features=features and j == 0, **kwargs
+                    self.models[j],
+                    sequences,
+                    features=features and first,
+                    feature_map=feature_map if first else None,
+                    **kwargs,
                 )
                 rows.append((j, out.rewards))
-                primary_features = out.features if j == 0 else primary_features
+                primary = out if first else primary
         members = np.stack([rewards for _, rewards in sorted(rows, key=lambda r: r[0])])
-        return Scores(members.mean(axis=0), members, primary_features)
+        return Scores(members.mean(axis=0), members, primary.features, mapped=primary.mapped)
+
+    def _score_heads(self, sequences, features: bool, feature_map, kwargs: dict) -> Scores:
+        """A heads ensemble: its K heads read the primary model's head inputs. Unless the
+        features are asked for, the heads' rewards (and ``feature_map``'s values) are taken
+        pass by pass, so that no ``(N, H)`` features are kept."""
+        heads = self.heads
+        if features:
+            out = self.forward(self.primary, sequences, features=True, **kwargs)
+            return Scores(out.rewards, heads.member_rewards(out.features), out.features)
+
+        def heads_then_map(rows: np.ndarray) -> np.ndarray:  # (b, K + D)
+            columns = [heads.member_rewards(rows).T]
+            if feature_map is not None:
+                columns.append(feature_map(rows))
+            return np.hstack(columns)
+
+        out = self.forward(self.primary, sequences, feature_map=heads_then_map, **kwargs)
+        members = np.ascontiguousarray(out.mapped[:, : heads.k].T)
+        mapped = out.mapped[:, heads.k :] if feature_map is not None else None
+        return Scores(out.rewards, members, mapped=mapped)
 
 
 def _encoding_groups(models: Sequence) -> list[EncodingGroup]:

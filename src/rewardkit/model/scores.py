@@ -11,12 +11,14 @@ spread (N,)     std over members (ddof 0; Coste et al. 2023), zeros for a single
 features        (N, H) the primary model's head input, when asked for (OOD statistics)
 tokens_removed  (N,) how many tokens the over-length rule cut from each text
                 (:mod:`rewardkit.model.overlong`); ``truncated`` is ``tokens_removed > 0``
+mapped          (N, D) what a caller's ``feature_map`` made of the head input, pass by pass
+                (:meth:`rewardkit.model.scorer.Scorer.score`), when one was given
 ==============  ==============================================================================
 
 Later measurements that need only the model belong on :class:`Scores` as further fields, so
 that every caller gets them from the same call. The trust signals (OOD distance, percentile and
 flag) need the training statistics, which live in ``eval``: :class:`rewardkit.eval.trust.Trust`
-computes them from ``features`` of the same call.
+computes them in the same call, as its ``feature_map`` (``mapped``), or from ``features``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class Scores:
     members: np.ndarray
     features: np.ndarray | None = None
     tokens_removed: np.ndarray | None = None
+    mapped: np.ndarray | None = None
 
     @property
     def truncated(self) -> np.ndarray | None:
@@ -56,6 +59,7 @@ class Scores:
             self.members[:, cut],
             None if self.features is None else self.features[cut],
             None if self.tokens_removed is None else self.tokens_removed[cut],
+            None if self.mapped is None else self.mapped[cut],
         )
 
 

@@ -2,6 +2,8 @@
 
 A batch of B pairs becomes one ``(2B, L)`` tensor: chosen rows first, then rejected rows
 (the concatenated forward of TRL/OpenRLHF), right-padded to the batch's own longest text.
+Every pair forward's batch (this one, prefix sharing's, packing's) extends
+:class:`PairTargets`: what the loss needs of each pair besides its two rewards.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from rewardkit.model.collate import pad_right
+from rewardkit.model.collate import pad_right, to_device
 from rewardkit.model.encode import EncodedPair
 
 
@@ -53,16 +55,38 @@ def process_share(rows: np.ndarray, rank: int, processes: int) -> np.ndarray:
 
 
 @dataclass
-class PairBatch:
-    input_ids: torch.Tensor  # (2B, L): chosen rows, then rejected rows
-    attention_mask: torch.Tensor
-    margin: torch.Tensor  # (B,)
+class PairTargets:
+    """What the loss needs of each of B pairs besides its two rewards; every pair forward's
+    batch extends it (construct one as ``Batch(*pair_targets(pairs, use_margin), ...)``)."""
+
+    margin: torch.Tensor  # (B,); 0 without --use-margin
     tie: torch.Tensor  # (B,) bool
     weight: torch.Tensor  # (B,)
 
     @property
     def n_pairs(self) -> int:
         return self.margin.shape[0]
+
+    def targets_on(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(margin, tie, weight)`` on ``device``."""
+        return tuple(to_device(t, device) for t in (self.margin, self.tie, self.weight))
+
+
+def pair_targets(
+    pairs: list[EncodedPair], use_margin: bool = True
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(margin, tie, weight)`` of :class:`PairTargets`, each ``(B,)``."""
+    return (
+        torch.tensor([p.margin if use_margin else 0.0 for p in pairs], dtype=torch.float32),
+        torch.tensor([p.tie for p in pairs], dtype=torch.bool),
+        torch.tensor([p.weight for p in pairs], dtype=torch.float32),
+    )
+
+
+@dataclass
+class PairBatch(PairTargets):
+    input_ids: torch.Tensor  # (2B, L): chosen rows, then rejected rows
+    attention_mask: torch.Tensor
 
     @property
     def real_tokens(self) -> int:
@@ -77,19 +101,7 @@ def collate_pairs(
         pad_id,
         multiple_of=multiple_of,
     )
-    return PairBatch(ids, mask, *pair_targets(pairs, use_margin))
-
-
-def pair_targets(
-    pairs: list[EncodedPair], use_margin: bool = True
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``(margin, tie, weight)``, each ``(B,)``: what the loss needs of each pair besides its
-    two rewards, in every forward's batch (the margin is 0 without ``--use-margin``)."""
-    return (
-        torch.tensor([p.margin if use_margin else 0.0 for p in pairs], dtype=torch.float32),
-        torch.tensor([p.tie for p in pairs], dtype=torch.bool),
-        torch.tensor([p.weight for p in pairs], dtype=torch.float32),
-    )
+    return PairBatch(*pair_targets(pairs, use_margin), input_ids=ids, attention_mask=mask)
 
 
 def soft_labels(pairs: list[EncodedPair], device) -> torch.Tensor | None:

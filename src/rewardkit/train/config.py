@@ -12,6 +12,7 @@ from rewardkit.options import (
     overlong_option,
     trust_remote_code_option,
 )
+from rewardkit.train.presets import PRESETS, preset_help
 
 # --attention: auto keeps the implementation transformers loads the backbone with
 ATTENTION_KERNELS = ("auto", "sdpa", "eager", "flex_attention", "flash_attention_2")
@@ -19,9 +20,15 @@ ATTENTION_KERNELS = ("auto", "sdpa", "eager", "flex_attention", "flash_attention
 
 @dataclass
 class TrainConfig(Options):
-    """Options for training a Bradley–Terry reward model (``rewardkit.train(config)``)."""
+    """Options for training a Bradley–Terry reward model (``rewardkit.train(config)``).
+
+    ``preset`` names a set of options (:mod:`rewardkit.train.presets`) that
+    :func:`rewardkit.config.build_config` applies beneath the given ones, as the command line
+    does: ``build_config(TrainConfig, overrides={"preset": "default", "data": …, "out": …})``.
+    """
 
     command = "train"
+    presets = PRESETS
 
     data: str = option(
         "",
@@ -33,6 +40,7 @@ class TrainConfig(Options):
         "Output folder: the saved model, metrics.jsonl, metrics.json, checkpoints/.",
         required=True,
     )
+    preset: str | None = option(None, preset_help())
     format: str = format_option()
     eval_data: str | None = option(
         None, "Separate eval file (its prompts must not occur in --data)."

@@ -58,7 +58,8 @@ from rewardkit.train.packing import check_packing
 from rewardkit.train.prepare import PreparedData, new_reward_model, prepare_data
 from rewardkit.train.running import RunningStats
 
-RESUME_MAY_CHANGE = ("resume", "out")  # options --resume does not compare
+# options --resume does not compare (a preset's name: the options it set are compared)
+RESUME_MAY_CHANGE = ("resume", "out", "preset")
 SCHEDULES = {"linear": "linear", "cosine": "cosine", "constant": "constant_with_warmup"}
 
 

@@ -18,16 +18,14 @@ from dataclasses import dataclass
 import torch
 
 from rewardkit.errors import UserError
+from rewardkit.model.backbone import is_causal_decoder
 from rewardkit.model.collate import to_device
 from rewardkit.model.device import autocast_for
 from rewardkit.model.encode import EncodedPair
-from rewardkit.train.batching import collate_pairs
+from rewardkit.train.batching import PairTargets, collate_pairs
+from rewardkit.train.lora import without_peft
 from rewardkit.train.packing import collate_packed, packed_rewards
-from rewardkit.train.prefix_sharing import (
-    collate_shared_prefix,
-    shared_prefix_rewards,
-    supports_prefix_sharing,
-)
+from rewardkit.train.prefix_sharing import collate_shared_prefix, shared_prefix_rewards
 
 STRATEGIES = ("auto", "concatenated", "prefix-sharing", "packed")
 
@@ -36,8 +34,9 @@ def resolve_strategy(requested: str, model, scoring_rule: str, processes: int = 
     """``auto`` picks prefix sharing for decoders (last-token scoring) in one process, else
     concatenated. Several processes: concatenated or packed (prefix sharing calls the backbone
     and head directly, past the engine's wrapper, whose forward is what synchronises the
-    gradients; packing runs the wrapper's forward). Prefix sharing and packing need a decoder."""
-    decoder = scoring_rule == "last-token" and supports_prefix_sharing(model)
+    gradients; packing runs the wrapper's forward). Prefix sharing and packing need a causal
+    decoder (:func:`rewardkit.model.backbone.is_causal_decoder`) scored at its last token."""
+    decoder = scoring_rule == "last-token" and is_causal_decoder(without_peft(model))
     if requested == "auto":
         return "prefix-sharing" if decoder and processes == 1 else "concatenated"
     if requested == "prefix-sharing" and processes > 1:
@@ -55,12 +54,11 @@ def resolve_strategy(requested: str, model, scoring_rule: str, processes: int = 
 
 
 @dataclass
-class PairOutputs:
-    r_chosen: torch.Tensor
-    r_rejected: torch.Tensor
-    margin: torch.Tensor
-    tie: torch.Tensor
-    weight: torch.Tensor
+class PairOutputs(PairTargets):
+    """The two rewards of each pair, with its targets, on the training device."""
+
+    r_chosen: torch.Tensor  # (B,) float32
+    r_rejected: torch.Tensor  # (B,)
     tokens: int  # real (non-pad) tokens computed
 
 
@@ -79,12 +77,10 @@ def pair_forward(
         batch = collate_shared_prefix(pairs, pad_id, use_margin, multiple_of)
         with autocast_for(precision, device):
             r_c, r_r = shared_prefix_rewards(model, batch)
-        tokens = batch.real_tokens
     elif strategy == "packed":
         batch = collate_packed(pairs, pad_id, use_margin, multiple_of)
         with autocast_for(precision, device):
             r_c, r_r = packed_rewards(model, batch, device)
-        tokens = batch.real_tokens
     else:
         batch = collate_pairs(pairs, pad_id, use_margin, multiple_of)
         with autocast_for(precision, device):
@@ -95,12 +91,9 @@ def pair_forward(
             ).logits
         rewards = logits[:, 0].float()
         r_c, r_r = rewards[: batch.n_pairs], rewards[batch.n_pairs :]
-        tokens = batch.real_tokens
     return PairOutputs(
-        r_c.float(),
-        r_r.float(),
-        to_device(batch.margin, device),
-        to_device(batch.tie, device),
-        to_device(batch.weight, device),
-        tokens,
+        *batch.targets_on(device),
+        r_chosen=r_c.float(),
+        r_rejected=r_r.float(),
+        tokens=batch.real_tokens,
     )

@@ -27,7 +27,8 @@ empty and flash-attention's varlen kernels never form them. Padding up to a mult
 Packing needs a backbone that keeps texts apart given only position ids; :func:`check_packing`
 tries that once, at the start of training, and refuses in one line when it does not hold (a
 custom attention kernel transformers builds no mask for, remote code that ignores position
-ids). Encoders are refused before that (:func:`rewardkit.train.forward.resolve_strategy`).
+ids). Encoders are refused before that (:func:`rewardkit.model.backbone.is_causal_decoder`, in
+:func:`rewardkit.train.forward.resolve_strategy`).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ import torch
 from rewardkit.errors import UserError
 from rewardkit.model.collate import pad_right, to_device
 from rewardkit.model.encode import EncodedPair
-from rewardkit.train.batching import pair_targets
+from rewardkit.train.batching import PairTargets, pair_targets
 from rewardkit.train.lora import without_peft
 
 
@@ -58,15 +59,8 @@ class PackedRow:
 
 
 @dataclass
-class PackedBatch:
+class PackedBatch(PairTargets):
     row: PackedRow  # the chosen texts, then the rejected texts
-    margin: torch.Tensor  # (B,)
-    tie: torch.Tensor  # (B,) bool
-    weight: torch.Tensor  # (B,)
-
-    @property
-    def n_pairs(self) -> int:
-        return self.margin.shape[0]
 
     @property
     def real_tokens(self) -> int:
@@ -102,7 +96,7 @@ def collate_packed(
     row = pack_texts(
         [p.chosen_ids for p in pairs] + [p.rejected_ids for p in pairs], pad_id, multiple_of
     )
-    return PackedBatch(row, *pair_targets(pairs, use_margin))
+    return PackedBatch(*pair_targets(pairs, use_margin), row=row)
 
 
 def inner_model(model):

@@ -13,7 +13,9 @@ longest common token prefix of the two encoded texts, so the equivalence is exac
 tokenization merges across the prompt/response boundary.
 
 The reward of each side is the head applied to its last token (the appended EOS), as in the
-concatenated forward.
+concatenated forward. It needs a causal decoder
+(:func:`rewardkit.model.backbone.is_causal_decoder`, checked by
+:func:`rewardkit.train.forward.resolve_strategy`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import torch
 
 from rewardkit.model.collate import to_device
 from rewardkit.model.encode import EncodedPair
-from rewardkit.train.batching import pair_targets
+from rewardkit.train.batching import PairTargets, pair_targets
 from rewardkit.train.lora import without_peft
 
 
@@ -36,20 +38,13 @@ def common_prefix_length(a: np.ndarray, b: np.ndarray) -> int:
 
 
 @dataclass
-class SharedPrefixBatch:
+class SharedPrefixBatch(PairTargets):
     input_ids: torch.Tensor  # (B, L)
     segment: torch.Tensor  # (B, L): 0 shared prefix, 1 chosen, 2 rejected, -1 padding
     position_ids: torch.Tensor  # (B, L)
     chosen_index: torch.Tensor  # (B,) position of the chosen side's last token
     rejected_index: torch.Tensor  # (B,)
-    margin: torch.Tensor
-    tie: torch.Tensor
-    weight: torch.Tensor
     real_tokens: int  # tokens actually computed (no padding)
-
-    @property
-    def n_pairs(self) -> int:
-        return self.margin.shape[0]
 
     @property
     def attention_mask(self) -> torch.Tensor:
@@ -102,13 +97,13 @@ def collate_shared_prefix(
         segment[row, :s], segment[row, c0:r0], segment[row, r0:end] = 0, 1, 2
         chosen_index[row], rejected_index[row] = r0 - 1, end - 1
     return SharedPrefixBatch(
-        torch.from_numpy(ids),
-        torch.from_numpy(segment),
-        torch.from_numpy(positions),
-        torch.from_numpy(chosen_index),
-        torch.from_numpy(rejected_index),
         *pair_targets(pairs, use_margin),
-        int(sum(lengths)),
+        input_ids=torch.from_numpy(ids),
+        segment=torch.from_numpy(segment),
+        position_ids=torch.from_numpy(positions),
+        chosen_index=torch.from_numpy(chosen_index),
+        rejected_index=torch.from_numpy(rejected_index),
+        real_tokens=int(sum(lengths)),
     )
 
 
@@ -129,9 +124,3 @@ def shared_prefix_rewards(model, batch: SharedPrefixBatch) -> tuple[torch.Tensor
     chosen = model.score(hidden[rows, to_device(batch.chosen_index, device)])[:, 0]
     rejected = model.score(hidden[rows, to_device(batch.rejected_index, device)])[:, 0]
     return chosen.float(), rejected.float()
-
-
-def supports_prefix_sharing(model) -> bool:
-    """Decoders with a ``score`` head whose backbone accepts 4-D masks (Llama-style)."""
-    model = without_peft(model)
-    return hasattr(model, "score") and hasattr(model, model.base_model_prefix)

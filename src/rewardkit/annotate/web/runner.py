@@ -21,9 +21,13 @@ def serve(config: AnnotateServeConfig) -> None:
         from rewardkit.annotate.queue import UncertaintyQueue
 
         queue = UncertaintyQueue(store, config.model)
-        queue.priority()  # score every item before the first page
+        queue.start()  # every item scored before the first page, new ones in the background
     app = create_app(store, config, queue=queue)
     console.print(
         f"annotation pages on http://{config.host}:{config.port}/ ({safe_url(config.db)})"
     )
-    uvicorn.run(app, host=config.host, port=config.port, log_level="warning", access_log=False)
+    try:
+        uvicorn.run(app, host=config.host, port=config.port, log_level="warning", access_log=False)
+    finally:
+        if queue is not None:
+            queue.stop()
