@@ -31,6 +31,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from common import commit
+
 ROOT = Path(__file__).resolve().parents[1]
 HH = ROOT.parent / "shared" / "data" / "hh-rlhf-harmless-base" / "test.jsonl.gz"
 FIGURES = {
@@ -127,11 +129,8 @@ def main() -> None:
 
 
 def compare(base: Path, args) -> None:
-    head = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
     print(
-        f"new: {ROOT} (HEAD {head}, working tree) → {which_code(ROOT)}\n"
+        f"new: {ROOT} (HEAD {commit()}, working tree) → {which_code(ROOT)}\n"
         f"old: {args.base} → {which_code(base)}\nbench: {args.bench}",
         flush=True,
     )

@@ -73,19 +73,18 @@ def choose_form(calibrator: str, differences: dict | None) -> tuple[str, str]:
         return calibrator, f"--calibrator {calibrator}"
     nll, brier = differences["nll"], differences["brier"]
     said = (
-        f"held-out NLL power − temperature {_interval(nll)}, Brier {_interval(brier)} "
-        "(paired bootstrap)"
+        f"power − temperature on held-out pairs, paired bootstrap: NLL {_interval(nll)}, "
+        f"Brier {_interval(brier)}"
     )
     if nll["difference"] < 0 and brier["ci95"][0] <= 0:
-        return "power", f"auto: the power form predicts held-out pairs better ({said})"
+        return "power", f"auto: the power form predicts held-out pairs better; {said}"
     if nll["difference"] < 0:
         return "temperature", (
-            f"auto: the power form's held-out NLL is lower but its Brier score is worse by an "
-            f"interval above 0 ({said}), so the simpler temperature is kept"
+            "auto: the simpler temperature is kept: the power form's held-out NLL is lower but "
+            f"its Brier score is worse by an interval above 0; {said}"
         )
     return "temperature", (
-        f"auto: the power form's held-out NLL is not lower ({said}), so the simpler "
-        "temperature is kept"
+        f"auto: the simpler temperature is kept: the power form's held-out NLL is not lower; {said}"
     )
 
 
