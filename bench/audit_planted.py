@@ -164,7 +164,7 @@ def fixed_models(args, paths: dict, clean_train: Path, truth: set[str], work: Pa
 
 def shares_with_intervals(estimates: dict) -> list[str]:
     """The estimate keys that carry a 95% interval, in the order the audit wrote them."""
-    return [key for key in estimates if f"{key}_ci95" in estimates]
+    return [key for key in estimates if estimates.get(f"{key}_ci95")]
 
 
 def main() -> None:
@@ -224,6 +224,8 @@ def main() -> None:
             f"{key}: {pct(estimates[key])} (95% CI {pct(low)}–{pct(high)}); covers planted: "
             f"{covers['planted']}, covers disagree-with-gold: {covers['disagree_with_gold']}"
         )
+    if estimates.get("why_not"):
+        print(f"estimated_flip_share: not estimated: {estimates['why_not']}")
     for name, value in gold.items():
         print(f"gold accuracy on the eval split, trained on {name}: {pct(value)}")
     print(f"details: {work / 'audit_planted.json'}")
