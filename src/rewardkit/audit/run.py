@@ -120,7 +120,10 @@ def _summary(config, pairs, oof: OutOfFold, verdicts, read_note: str) -> dict:
         "confidence": config.confidence,
         "near_tie": config.near_tie,
         "seed": config.seed,
-        "flip_estimates": estimate.flip_estimates(p_right, confident, seed=config.seed),
+        "flip_estimates": {
+            **estimate.flip_estimates(p_right, confident, seed=config.seed),
+            "validation": estimate.validation(config.mode),
+        },
         "per_subset": estimate.group_estimates(
             p_right, confident, [p.subset for p in scored], seed=config.seed
         ),
