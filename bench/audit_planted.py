@@ -25,13 +25,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from common import machine, pct, today
+from common import commit, machine, pct, today
 from rewardkit.audit import estimate
 from rewardkit.audit.config import AuditConfig
 from rewardkit.audit.run import run_audit
@@ -188,9 +187,7 @@ def main() -> None:
     result = {
         "machine": machine(),
         "date": today(),
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-        ).stdout.strip(),
+        "commit": commit(),
         "settings": vars(args),
         "detection": found,
         "planted_share": truths["planted"],
