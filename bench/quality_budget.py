@@ -16,9 +16,11 @@ empty ``REWARDKIT_CACHE`` (cold token and feature caches); its wall time is the 
 (WARM: plus ``rewardkit merge``). rewardkit's process also evaluates its held-out pairs at the
 end (TRL's does not), which counts against it. ``--no-proxy-eval`` unless ``--proxy-eval``:
 TRL computes no OOD statistics. Every model (and TRL's) is then scored, untimed, by the one
-scorer in fp32 (``train_vs_trl.evaluate``). A recipe whose mean wall time exceeds TRL's on the
-same pairs is over budget and not eligible; the chosen recipe is the eligible one with the
-best mean validation accuracy.
+scorer in fp32 (``train_vs_trl.evaluate``). Each run is judged by its wall time over TRL's on
+the same pairs timed in the same stretch of the run (``bench/budget_anchor.py``: a resumed run
+times TRL again first, as the machine's speed drifts between stretches); a recipe whose mean
+ratio exceeds 1 is over budget and not eligible; the chosen recipe is the eligible one with
+the best mean validation accuracy.
 
 Step 3, the eval split, used once: the chosen recipe and the default, each over the seeds,
 trained on all train pairs and scored on all eval pairs (438 on hh-rlhf), with a paired
@@ -26,7 +28,8 @@ bootstrap interval of their accuracy difference (``rewardkit.eval.pairwise.paire
 over the pairs, each pair's correctness averaged over the seeds); TRL's model beside them.
 
 Resumable: each (recipe, seed, split) result is stored in ``OUT/results/`` as soon as it is
-scored and skipped when the script runs again; ``OUT/results.json`` gathers everything.
+scored (with its stretch, commit and ratio to that stretch's TRL time) and skipped when the
+script runs again; ``OUT/results.json`` gathers everything.
 
     python bench/quality_budget.py --out runs/quality-budget          # hours, alone on the machine
     python bench/quality_budget.py --out runs/quality-budget --recipes default,epochs2 --seeds 3
@@ -37,12 +40,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -50,8 +49,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rewardkit.cli_support import quiet_libraries  # noqa: E402
 
 quiet_libraries()  # before transformers is imported: it reads its progress-bar setting then
+from budget_anchor import (  # noqa: E402
+    STEPS,
+    RunFailed,
+    cold_env,
+    new_stretch,
+    score_trl,
+    stretch_anchor,
+    timed,
+    trl_run,
+    trl_worker,
+)
 from budget_recipes import SMOLLM2, Recipe, recipes, select  # noqa: E402
-from budget_report import print_eval, print_preset, print_validation, summarize  # noqa: E402
+from budget_report import (  # noqa: E402
+    budget_ratio,
+    print_eval,
+    print_preset,
+    print_validation,
+    summarize,
+)
 from common import HH_TEST, commit, machine, matmul_peak, today, training_workspace  # noqa: E402
 from rewardkit.config import option_flags  # noqa: E402
 from rewardkit.data import (  # noqa: E402
@@ -59,15 +75,13 @@ from rewardkit.data import (  # noqa: E402
     prompt_hash,
     read_pairs,
     split_by_prompt,
-    write_jsonl,
 )
 from rewardkit.data.splits import fold_assignments  # noqa: E402
 from rewardkit.files import write_json_atomic  # noqa: E402
+from rewardkit.formatting import percent  # noqa: E402
 from rewardkit.model.backbone import resolve_backbone  # noqa: E402
-from train_vs_trl import evaluate, run_trl, trl_dataset  # noqa: E402
+from train_vs_trl import evaluate  # noqa: E402
 
-# step: (the pairs it trains on, the pairs it scores)
-STEPS = {"validation": ("fit", "validation"), "eval": ("train", "eval")}
 SETTINGS = (
     "data",
     "backbone",
@@ -79,10 +93,6 @@ SETTINGS = (
     "proxy_eval",
     "tiny",
 )
-
-
-class RunFailed(Exception):
-    """A training or merge process exited non-zero (its log names why)."""
 
 
 def parse_args() -> argparse.Namespace:
@@ -128,7 +138,15 @@ def main() -> None:
     smollm2 = smollm2_problem(args) if "smollm2-frozen" in names else "not selected"
     table = recipes(precision["precision"], smollm2)
     selected = select(table, args.recipes)
-    ctx = SimpleNamespace(args=args, work=work, data=data, precision=precision, selected=selected)
+    ctx = SimpleNamespace(
+        args=args,
+        work=work,
+        data=data,
+        precision=precision,
+        selected=selected,
+        stretch=new_stretch(),
+        anchor_s={},
+    )
     print(
         f"machine: {machine()}\ndate: {today()}\ncommit: {commit()}\ndata: {args.data}\n"
         f"canonical split: {len(data['train'])} train / {len(data['eval'])} eval pairs; "
@@ -141,18 +159,21 @@ def main() -> None:
         trl = {step: trl_run(ctx, step) for step in ("eval", "validation")}
     except RunFailed as err:  # no anchor, no budget: nothing else can be judged
         sys.exit(f"error: TRL's run failed, {err}")
+    ctx.trl_first_s = {step: result["wall_s"] for step, result in trl.items()}
     for recipe in selected:
         if recipe.skip:
             print(f"{recipe.name}: skipped — {recipe.skip}", flush=True)
     print(f"\nstep 2 — recipes on validation ({args.seeds} seeds)", flush=True)
-    for recipe in selected:
-        if not recipe.skip:
-            run_seeds(ctx, recipe, "validation", budget=trl["validation"]["wall_s"])
+    runnable = [r for r in selected if not r.skip]
+    anchor(ctx, "validation", trl["validation"], runnable)
+    for recipe in runnable:
+        run_seeds(ctx, recipe, "validation", budget=trl["validation"]["wall_s"])
     rows = summarize(ctx, selected, "validation", trl["validation"])
     chosen = print_validation(ctx, rows, trl["validation"])
     write_results(ctx, trl, rows, None)
     print("\nstep 3 — the eval split, once: the chosen recipe and the default", flush=True)
     finalists = [r for r in selected if r.name in {"default", chosen}]
+    anchor(ctx, "eval", trl["eval"], finalists)
     for recipe in finalists:
         run_seeds(ctx, recipe, "eval", budget=None)
     trl["eval"] = score_trl(ctx, "eval")
@@ -160,6 +181,21 @@ def main() -> None:
     final["preset"] = print_preset(ctx, {r.name: r for r in table}, rows, final)
     write_results(ctx, trl, rows, final)
     print(f"results: {work / 'results.json'}")
+
+
+def anchor(ctx, step: str, first: dict, recipes_: list[Recipe]) -> None:
+    """This stretch's TRL time on ``step`` (``budget_anchor``) into ``ctx.anchor_s``, timed
+    when any of the recipes' runs is still to do."""
+    pending = any(
+        not result_path(ctx.work, step, name, seed).is_file()
+        for recipe in recipes_
+        for name in filter(None, (recipe.name, recipe.merge_of))
+        for seed in range(ctx.args.seeds)
+    )
+    try:
+        ctx.anchor_s[step] = stretch_anchor(ctx, step, first, pending)
+    except RunFailed as err:  # no anchor: no run of this stretch could be judged
+        sys.exit(f"error: TRL's anchor run of this stretch failed, {err}")
 
 
 def prepare(args) -> Path:
@@ -269,96 +305,6 @@ def smollm2_problem(args) -> str | None:
     return None
 
 
-def timed(command: list[str], log: Path, *, env: dict | None = None) -> float:
-    """Wall seconds of ``command`` as a whole process, its output in ``log``."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "w") as handle:
-        start = time.perf_counter()
-        done = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
-        seconds = time.perf_counter() - start
-    if done.returncode:
-        tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
-        raise RunFailed(f"exit {done.returncode}: {tail[0]} (log: {log})")
-    return seconds
-
-
-def cold_env(work: Path) -> tuple[dict, Path]:
-    """The environment of one timed process: a fresh, empty cache folder."""
-    (work / "caches").mkdir(exist_ok=True)
-    cache = Path(tempfile.mkdtemp(prefix="run-", dir=work / "caches"))
-    env = {**os.environ, "REWARDKIT_CACHE": str(cache), "HF_DATASETS_CACHE": str(cache / "hf")}
-    return env, cache
-
-
-def trl_run(ctx, step: str) -> dict:
-    """TRL one epoch on the step's training pairs (seed 0), timed as a process; stored."""
-    args, work = ctx.args, ctx.work
-    path = work / "results" / "trl" / f"{step}.json"
-    train_name, scored_name = STEPS[step]
-    done = path.is_file()
-    if done:
-        result = json.loads(path.read_text())
-    else:
-        out = work / "models" / "trl" / step
-        shutil.rmtree(out, ignore_errors=True)
-        rows, append_eos = trl_dataset(args.backbone, ctx.data[train_name], args.max_length)
-        spec = {
-            "backbone": args.backbone,
-            "rows": str(work / "data" / f"trl-{train_name}.jsonl"),
-            "append_eos": append_eos,
-            "precision": ctx.precision["precision"],
-            "seed": 0,
-            "out": str(out),
-            **{k: getattr(args, k) for k in ("batch_size", "lr", "max_steps", "max_length")},
-        }
-        write_jsonl(spec["rows"], rows)
-        spec_path = work / "data" / f"trl-{step}.spec.json"
-        write_json_atomic(spec_path, spec)
-        env, cache = cold_env(work)
-        command = [sys.executable, str(Path(__file__).resolve()), "--trl-worker", str(spec_path)]
-        wall = timed(command, work / "logs" / f"trl-{step}.log", env=env)
-        shutil.rmtree(cache, ignore_errors=True)
-        result = {**json.loads((out / "trl-run.json").read_text()), "wall_s": wall}
-        result.update(pairs=len(rows), precision=spec["precision"], trains_on=train_name)
-        write_json_atomic(path, result)
-    print(
-        f"TRL on {train_name} ({result['pairs']} pairs): {result['wall_s']:.0f} s end to end "
-        f"({result['seconds']:.0f} s in trainer.train()){', already done' if done else ''}",
-        flush=True,
-    )
-    if step == "validation":  # scored now: it is the anchor row of the validation table
-        result = score_trl(ctx, step)
-    return result
-
-
-def score_trl(ctx, step: str) -> dict:
-    """TRL's model of ``step`` scored on the step's held-out pairs (once; stored)."""
-    path = ctx.work / "results" / "trl" / f"{step}.json"
-    result = json.loads(path.read_text())
-    if "accuracy_all" not in result:
-        pairs = ctx.data[STEPS[step][1]]
-        out = ctx.work / "models" / "trl" / step
-        result.update(
-            evaluate(out, pairs, ctx.args.max_length, result["eos_suffix"], per_pair=True)
-        )
-        write_json_atomic(path, result)
-    return result
-
-
-def trl_worker(spec_path: Path) -> None:
-    """One TRL run in its own process (what the parent times): ``run_trl`` from a spec."""
-    spec = json.loads(spec_path.read_text())
-    rows = [json.loads(line) for line in Path(spec["rows"]).read_text().splitlines() if line]
-    settings = SimpleNamespace(
-        **{k: spec[k] for k in ("batch_size", "lr", "max_steps", "max_length")}
-    )
-    out = Path(spec["out"])
-    result = run_trl(
-        spec["backbone"], rows, spec["append_eos"], settings, spec["precision"], spec["seed"], out
-    )
-    write_json_atomic(out / "trl-run.json", result)
-
-
 def result_path(work: Path, step: str, recipe: str, seed: int) -> Path:
     return work / "results" / step / recipe / f"seed{seed}.json"
 
@@ -368,18 +314,18 @@ def model_path(work: Path, step: str, recipe: str, seed: int) -> Path:
 
 
 def run_seeds(ctx, recipe: Recipe, step: str, budget: float | None) -> None:
-    """The recipe's runs on ``step``, seed by seed; other seeds skipped once one run takes
-    over ``--stop-over`` × ``budget``."""
+    """The recipe's runs on ``step``, seed by seed; when ``budget`` (the first TRL time) is
+    given, other seeds are skipped once one run takes over ``--stop-over`` × TRL's time."""
     for seed in range(ctx.args.seeds):
         try:
             result = run_once(ctx, recipe, step, seed)
         except RunFailed as err:
             print(f"{step} · {recipe.name} · seed {seed}: failed, {err}", flush=True)
             continue
-        if budget and result["wall_s"] > ctx.args.stop_over * budget:
+        if budget and budget_ratio(result, budget) > ctx.args.stop_over:
             print(
-                f"{step} · {recipe.name}: {result['wall_s']:.0f} s > {ctx.args.stop_over} × the "
-                f"budget {budget:.0f} s — its other seeds are skipped",
+                f"{step} · {recipe.name}: {budget_ratio(result, budget):.2f}× TRL's time > "
+                f"{ctx.args.stop_over} — its other seeds are skipped",
                 flush=True,
             )
             break
@@ -397,16 +343,25 @@ def run_once(ctx, recipe: Recipe, step: str, seed: int) -> dict:
         return result
     out = model_path(ctx.work, step, recipe.name, seed)
     shutil.rmtree(out, ignore_errors=True)
+    anchor_s = ctx.anchor_s.get(step)
     if recipe.merge_of:
-        wall = _merge(ctx, recipe, step, seed, out)
+        members, merge_s = _merge(ctx, recipe, step, seed, out)
+        wall = members["wall_s"] + merge_s
+        first = ctx.trl_first_s[step]
+        ratio = budget_ratio(members, first) + merge_s / (anchor_s or first)
     else:
         wall = _train(ctx, recipe, step, seed, out)
-    train_name, scored_name = STEPS[step]
+        ratio = wall / anchor_s if anchor_s else None
+    scored_name = STEPS[step][1]
     result = {"recipe": recipe.name, "seed": seed, "step": step, "wall_s": wall}
+    result.update(stretch=ctx.stretch, anchor_s=anchor_s)
+    if ratio is not None:
+        result["budget_ratio"] = ratio
     result.update(evaluate(out, ctx.data[scored_name], ctx.args.max_length, per_pair=True))
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(path, result)
-    print(f"{label}: {wall:.0f} s, accuracy {100 * result['accuracy_all']:.1f}%", flush=True)
+    ratio = "" if ratio is None else f" ({ratio:.2f}× TRL's time)"
+    print(f"{label}: {wall:.0f} s{ratio}, accuracy {percent(result['accuracy_all'])}", flush=True)
     return result
 
 
@@ -438,8 +393,9 @@ def _train(ctx, recipe: Recipe, step: str, seed: int, out: Path) -> float:
         shutil.rmtree(cache, ignore_errors=True)
 
 
-def _merge(ctx, recipe: Recipe, step: str, seed: int, out: Path) -> float:
-    """WARM: the members run's wall time plus ``rewardkit merge`` of its members."""
+def _merge(ctx, recipe: Recipe, step: str, seed: int, out: Path) -> tuple[dict, float]:
+    """WARM: the members run (stored) and the wall seconds of ``rewardkit merge`` of its
+    members."""
     members = run_once(ctx, _by_name(ctx, recipe.merge_of), step, seed)
     folder = model_path(ctx.work, step, recipe.merge_of, seed)
     if not (folder / "ensemble.json").is_file():
@@ -449,7 +405,7 @@ def _merge(ctx, recipe: Recipe, step: str, seed: int, out: Path) -> float:
     command = [sys.executable, "-m", "rewardkit", "merge", *(str(folder / n) for n in names)]
     env, cache = cold_env(ctx.work)
     try:
-        return members["wall_s"] + timed([*command, "--out", str(out)], log, env=env)
+        return members, timed([*command, "--out", str(out)], log, env=env)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
 

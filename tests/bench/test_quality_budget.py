@@ -58,7 +58,10 @@ def test_tiny_flow_then_a_stopped_run_resumes(tmp_path):
     for name in ("default", "members2", "warm2"):
         row = rows[name]
         assert row["seeds_done"] == 1 and 0 <= row["accuracy_mean"] <= 1
-        assert row["eligible"] == (row["wall_s_mean"] <= row["budget_s"])
+        # one stretch: every run's anchor is the first TRL run
+        assert row["anchors_s"] == [row["budget_s"]]
+        assert row["budget_ratio_mean"] == pytest.approx(row["wall_s_mean"] / row["budget_s"])
+        assert row["eligible"] == (row["budget_ratio_mean"] <= 1)
     final = results["eval"]
     assert final["chosen"] in (None, "default", "members2", "warm2")
     assert {row["recipe"] for row in final["rows"]} >= {"default"}
@@ -71,14 +74,25 @@ def test_tiny_flow_then_a_stopped_run_resumes(tmp_path):
     (out / "results" / "eval" / "default" / "seed0.json").unlink()
     second = run_bench(tmp_path)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
-    retrained = [line for line in second.stdout.splitlines() if " s, accuracy " in line]
+    retrained = [line for line in second.stdout.splitlines() if ", accuracy " in line]
     assert len(retrained) == 1 and retrained[0].startswith("eval · default · seed 0: ")
     assert "validation · default · seed 0: already done" in second.stdout
     assert "TRL on train (" in second.stdout and "trainer.train()), already done" in second.stdout
+    # a new stretch with a run to do on eval times TRL on the train pairs again, and the
+    # run is judged by that anchor; validation had nothing to do: no anchor there
+    assert "TRL on train again, this stretch's anchor: " in second.stdout
     after = stored(out)
-    assert set(after) == set(before)
-    changed = [name for name in after if after[name] != before[name]]
+    anchors = sorted(name for name in set(after) - set(before))
+    assert len(anchors) == 1 and anchors[0].startswith("results/trl/anchors/eval-")
+    assert not (out / "models" / "trl" / "anchors").exists() or not any(
+        (out / "models" / "trl" / "anchors").iterdir()
+    )
+    changed = [name for name in before if after[name] != before[name]]
     assert changed == ["results/eval/default/seed0.json"]
+    anchor, rerun = json.loads(after[anchors[0]]), json.loads(after[changed[0]])
+    assert rerun["anchor_s"] == anchor["wall_s"] and rerun["stretch"] == anchor["stretch"]
+    assert rerun["budget_ratio"] == pytest.approx(rerun["wall_s"] / anchor["wall_s"])
+    assert rerun["stretch"]["id"] != results["trl"]["eval"]["stretch"]["id"]
 
 
 def test_unknown_recipe_and_other_settings_are_one_line(tmp_path):
@@ -144,6 +158,30 @@ def test_the_best_eligible_recipe_is_chosen_and_over_budget_is_not(tmp_path, rep
     )
     assert chosen == "lr2e-4-cosine"
     assert "| epochs2 | `--epochs 2 --precision bf16` | 120 | 1.20× |" in capsys.readouterr().out
+
+
+def test_a_run_is_judged_by_the_anchor_of_its_own_stretch(tmp_path, report):
+    """First TRL run: 100 s. A run stored with its stretch's ratio keeps it: 120 s in a
+    stretch where TRL took 150 s is 0.8× (within budget); a run stored before the anchors
+    existed (no ratio) is judged against the first run: 90 s → 0.9×; mean 0.85×, eligible.
+    The same 120 s with no ratio of its own would have been over budget."""
+    table = {r.name: r for r in report.recipes.recipes("fp32", None)}
+    ctx = SimpleNamespace(work=tmp_path, args=SimpleNamespace(seeds=2, n_boot=200))
+    store(tmp_path, "validation", "epochs2", 0, 120, [1, 1, 1, 0])
+    path = tmp_path / "results" / "validation" / "epochs2" / "seed0.json"
+    run = json.loads(path.read_text())
+    path.write_text(json.dumps({**run, "anchor_s": 150, "budget_ratio": 0.8}))
+    store(tmp_path, "validation", "epochs2", 1, 90, [1, 0, 1, 0])
+    store(tmp_path, "validation", "epochs3", 0, 120, [1, 1, 1, 0])
+    store(tmp_path, "validation", "epochs3", 1, 90, [1, 0, 1, 0])
+    rows = report.report.summarize(
+        ctx, [table["epochs2"], table["epochs3"]], "validation", {"wall_s": 100}
+    )
+    by = {row["recipe"]: row for row in rows}
+    assert by["epochs2"]["budget_ratio"] == pytest.approx([0.8, 0.9])
+    assert by["epochs2"]["anchors_s"] == [150, 100] and by["epochs2"]["eligible"]
+    assert by["epochs3"]["budget_ratio_mean"] == pytest.approx(1.05)
+    assert not by["epochs3"]["eligible"] and by["epochs3"]["wall_s_mean"] == 105
 
 
 def test_the_paired_interval_averages_each_pair_over_the_seeds(tmp_path, report):
