@@ -18,9 +18,10 @@ end (TRL's does not), which counts against it. ``--no-proxy-eval`` unless ``--pr
 TRL computes no OOD statistics. Every model (and TRL's) is then scored, untimed, by the one
 scorer in fp32 (``train_vs_trl.evaluate``). Each run is judged by its wall time over TRL's on
 the same pairs timed in the same stretch of the run (``bench/budget_anchor.py``: a resumed run
-times TRL again first, as the machine's speed drifts between stretches); a recipe whose mean
-ratio exceeds 1 is over budget and not eligible; the chosen recipe is the eligible one with
-the best mean validation accuracy.
+times TRL again first when it has a run to train, as the machine's speed drifts between
+stretches; a WARM merge of stored members, about a minute, takes its members' anchor); a
+recipe whose mean ratio exceeds 1 is over budget and not eligible; the chosen recipe is the
+eligible one with the best mean validation accuracy.
 
 Step 3, the eval split, used once: the chosen recipe and the default, each over the seeds,
 trained on all train pairs and scored on all eval pairs (438 on hh-rlhf), with a paired
@@ -159,7 +160,7 @@ def main() -> None:
         trl = {step: trl_run(ctx, step) for step in ("eval", "validation")}
     except RunFailed as err:  # no anchor, no budget: nothing else can be judged
         sys.exit(f"error: TRL's run failed, {err}")
-    ctx.trl_first_s = {step: result["wall_s"] for step, result in trl.items()}
+    ctx.trl = trl
     for recipe in selected:
         if recipe.skip:
             print(f"{recipe.name}: skipped — {recipe.skip}", flush=True)
@@ -185,11 +186,11 @@ def main() -> None:
 
 def anchor(ctx, step: str, first: dict, recipes_: list[Recipe]) -> None:
     """This stretch's TRL time on ``step`` (``budget_anchor``) into ``ctx.anchor_s``, timed
-    when any of the recipes' runs is still to do."""
+    when any of the recipes' runs still has to train (a WARM merge of stored members is
+    about a minute: it is judged by its members' anchor, see :func:`run_once`)."""
     pending = any(
-        not result_path(ctx.work, step, name, seed).is_file()
+        not result_path(ctx.work, step, recipe.merge_of or recipe.name, seed).is_file()
         for recipe in recipes_
-        for name in filter(None, (recipe.name, recipe.merge_of))
         for seed in range(ctx.args.seeds)
     )
     try:
@@ -347,8 +348,9 @@ def run_once(ctx, recipe: Recipe, step: str, seed: int) -> dict:
     if recipe.merge_of:
         members, merge_s = _merge(ctx, recipe, step, seed, out)
         wall = members["wall_s"] + merge_s
-        first = ctx.trl_first_s[step]
-        ratio = budget_ratio(members, first) + merge_s / (anchor_s or first)
+        first = ctx.trl[step]["wall_s"]
+        anchor_s = anchor_s or members.get("anchor_s") or first  # no anchor: merges only
+        ratio = budget_ratio(members, first) + merge_s / anchor_s
     else:
         wall = _train(ctx, recipe, step, seed, out)
         ratio = wall / anchor_s if anchor_s else None

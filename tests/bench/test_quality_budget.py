@@ -39,9 +39,10 @@ def stored(out: Path) -> dict[str, str]:
 def test_tiny_flow_then_a_stopped_run_resumes(tmp_path):
     """First run: every step stores its results and results.json holds the anchor, the
     validation table (a skipped recipe with its reason, WARM beside its members) and the eval
-    comparison. Then one eval result is removed (a run stopped before it was stored): the
-    rerun trains that one alone and reads every other from disk, unchanged."""
-    first = run_bench(tmp_path)
+    comparison. Then one eval result and the WARM merge are removed (runs stopped before they
+    were stored): the rerun trains that one, merges the kept members again, and reads every
+    other from disk, unchanged."""
+    first = run_bench(tmp_path, "--keep-models")
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     out = tmp_path / "out"
     results = json.loads((out / "results.json").read_text())
@@ -72,24 +73,42 @@ def test_tiny_flow_then_a_stopped_run_resumes(tmp_path):
 
     before = stored(out)
     (out / "results" / "eval" / "default" / "seed0.json").unlink()
-    second = run_bench(tmp_path)
+    (out / "results" / "validation" / "warm2" / "seed0.json").unlink()
+    second = run_bench(tmp_path, "--keep-models")
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
-    retrained = [line for line in second.stdout.splitlines() if ", accuracy " in line]
-    assert len(retrained) == 1 and retrained[0].startswith("eval · default · seed 0: ")
+    redone = [line for line in second.stdout.splitlines() if ", accuracy " in line]
+    assert redone[0].startswith("validation · warm2 · seed 0: ")
+    assert any(line.startswith("eval · default · seed 0: ") for line in redone)
     assert "validation · default · seed 0: already done" in second.stdout
     assert "TRL on train (" in second.stdout and "trainer.train()), already done" in second.stdout
     # a new stretch with a run to do on eval times TRL on the train pairs again, and the
-    # run is judged by that anchor; validation had nothing to do: no anchor there
+    # run is judged by that anchor; validation had only a merge to do: no anchor there, the
+    # merge is judged by its members' anchor
     assert "TRL on train again, this stretch's anchor: " in second.stdout
+    assert "TRL on fit again" not in second.stdout
     after = stored(out)
-    anchors = sorted(name for name in set(after) - set(before))
+    anchors = sorted(name for name in set(after) - set(before) if "/anchors/" in name)
     assert len(anchors) == 1 and anchors[0].startswith("results/trl/anchors/eval-")
+    warm = json.loads(after["results/validation/warm2/seed0.json"])
+    members = json.loads(after["results/validation/members2/seed0.json"])
+    assert (
+        warm["accuracy_all"]
+        == json.loads(before["results/validation/warm2/seed0.json"])["accuracy_all"]
+    )
+    assert warm["anchor_s"] == members["anchor_s"] and members["anchor_s"] > 0
+    merge_s = warm["wall_s"] - members["wall_s"]
+    assert warm["budget_ratio"] == pytest.approx(
+        members["budget_ratio"] + merge_s / members["anchor_s"]
+    )
     assert not (out / "models" / "trl" / "anchors").exists() or not any(
         (out / "models" / "trl" / "anchors").iterdir()
     )
     changed = [name for name in before if after[name] != before[name]]
-    assert changed == ["results/eval/default/seed0.json"]
-    anchor, rerun = json.loads(after[anchors[0]]), json.loads(after[changed[0]])
+    assert [name for name in changed if not name.startswith("results/eval/")] == [
+        "results/validation/warm2/seed0.json"
+    ]
+    anchor = json.loads(after[anchors[0]])
+    rerun = json.loads(after["results/eval/default/seed0.json"])
     assert rerun["anchor_s"] == anchor["wall_s"] and rerun["stretch"] == anchor["stretch"]
     assert rerun["budget_ratio"] == pytest.approx(rerun["wall_s"] / anchor["wall_s"])
     assert rerun["stretch"]["id"] != results["trl"]["eval"]["stretch"]["id"]

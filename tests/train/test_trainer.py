@@ -1,9 +1,11 @@
 """End to end: rewardkit.train on the tiny BERT writes the model, metrics.jsonl and
-metrics.json; ties are dropped and counted or trained on; runs are reproducible; a NaN stops
+metrics.json (`rewardkit eval` under training's over-long policy gives its figures); ties are
+dropped and counted or trained on; runs are reproducible; a NaN stops
 the run naming the kept checkpoint; --resume refuses a different run."""
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +19,10 @@ from rewardkit.eval.run import EvalConfig, run_eval
 from rewardkit.model import RewardModel, load_reward_model
 from rewardkit.train import TrainConfig, train
 from rewardkit.train.checkpoint import latest_checkpoint, load_checkpoint
+from rewardkit.train.outputs import summary_line
 
 STEPS = 6  # 32 train pairs / batch 4 = 8 micro-batches; stop after 6 steps
+SHORT = 64  # a max length some of the world's eval pairs are longer than
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +93,30 @@ def test_metrics_json_has_the_keys_of_rewardkit_eval(run, world_files, tmp_path)
     assert set(on_disk) == set(trained) - {"training"}
     assert evaluated["accuracy"] == pytest.approx(trained["accuracy"])
     assert evaluated["bt_loss"] == pytest.approx(trained["bt_loss"], abs=1e-6)
+
+
+def test_eval_with_training_overlong_policy_reproduces_the_run(tiny_config, world_files, tmp_path):
+    """With eval pairs over --max-length, training cut them by truncate-prompt (both sides lose
+    the same prompt tokens) while `rewardkit eval` cuts each text alone by default: the run's
+    last line names the policy, and `eval --overlong truncate-prompt` gives the run's figures."""
+    config = tiny_config(tmp_path / "short", max_length=SHORT, max_steps=2)
+    result = train(config, quiet=True)
+    over = result.metrics["n"] - result.metrics["fits_max_length"]["n"]
+    assert over > 0, "the world's eval pairs should not all fit in SHORT tokens"
+    last_line = summary_line(result.metrics, config)
+    assert f"({over} over-long, under --overlong truncate-prompt" in last_line
+    assert "over-long" not in summary_line(result.metrics, replace(config, overlong="truncate"))
+    same = run_eval(
+        EvalConfig(
+            model=config.out,
+            data=str(world_files["eval"]),
+            out=str(tmp_path / "eval"),
+            overlong="truncate-prompt",
+        )
+    )
+    assert same["accuracy"] == pytest.approx(result.metrics["accuracy"])
+    assert same["bt_loss"] == pytest.approx(result.metrics["bt_loss"], abs=1e-6)
+    assert same["fits_max_length"] == pytest.approx(result.metrics["fits_max_length"])
 
 
 def test_same_seed_gives_bit_identical_weights(run, tiny_config, tmp_path):

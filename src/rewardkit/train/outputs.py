@@ -220,12 +220,22 @@ def _add_run_files(
 
 
 def summary_line(metrics: dict, config: TrainConfig) -> str:
-    """The line a run ends with."""
+    """The line a run ends with. When over-long eval pairs were cut by a policy other than
+    scoring's default (``truncate``), it says so: ``rewardkit eval`` on the saved model cuts
+    each text alone and can rank those pairs differently; the pairs that fit score the same."""
     fits = metrics.get("fits_max_length", {})
+    over = metrics.get("n", 0) - fits.get("n", 0)
+    cut = ""
+    if over > 0 and config.overlong != "truncate":
+        cut = (
+            f" ({over} over-long, under --overlong {config.overlong}: pass it to "
+            "`rewardkit eval` to score them alike)"
+        )
     return (
         f"eval accuracy {percent(metrics.get('accuracy'), missing='n/a')} on "
-        f"{metrics.get('n', 0)} pairs; {percent(fits.get('accuracy'), missing='n/a')} on the "
-        f"{fits.get('n', 0)} that fit in {config.max_length} tokens; saved to {config.out}"
+        f"{metrics.get('n', 0)} pairs{cut}; {percent(fits.get('accuracy'), missing='n/a')} "
+        f"on the {fits.get('n', 0)} that fit in {config.max_length} tokens; saved to "
+        f"{config.out}"
     )
 
 
