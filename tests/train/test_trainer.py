@@ -119,6 +119,23 @@ def test_eval_with_training_overlong_policy_reproduces_the_run(tiny_config, worl
     assert same["fits_max_length"] == pytest.approx(result.metrics["fits_max_length"])
 
 
+@pytest.mark.parametrize(
+    "options",
+    [{"freeze_backbone": True}, {"ensemble": 2, "ensemble_mode": "members"}],
+    ids=["frozen", "members"],
+)
+def test_frozen_and_members_runs_name_the_overlong_policy_too(
+    tiny_config, tmp_path, capsys, options
+):
+    """The frozen path and the members path end with their own line; it carries the same
+    over-long clause as the fine-tuning run's."""
+    config = tiny_config(tmp_path / "short", max_length=SHORT, max_steps=2, **options)
+    result = train(config)
+    over = result.metrics["n"] - result.metrics["fits_max_length"]["n"]
+    said = " ".join(capsys.readouterr().err.split())  # the console wraps long lines
+    assert over > 0 and f"({over} over-long, under --overlong truncate-prompt" in said
+
+
 def test_same_seed_gives_bit_identical_weights(run, tiny_config, tmp_path):
     """A second run with seed 0 equals the first tensor for tensor (torch.equal); seed 1
     (another data order) gives different weights."""

@@ -96,7 +96,8 @@ def train_frozen(
         f"frozen backbone: {len(data.train_encoded)} train pairs embedded in "
         f"{embedded.seconds:.1f}s ({'cache hit' if embedded.cache_hit['train'] else 'computed'}),"
         f" {heads.k} head(s) fitted in {fit_seconds:.1f}s; eval accuracy "
-        f"{percent(metrics.get('accuracy'), missing='n/a')}; saved to {out}",
+        f"{percent(metrics.get('accuracy'), missing='n/a')}"
+        f"{outputs.overlong_clause(metrics, config)}; saved to {out}",
         quiet=quiet,
         is_main=is_main,
     )

@@ -28,7 +28,7 @@ from rewardkit.model.loading import load_reward_model
 from rewardkit.model.scorer import Scorer
 from rewardkit.train.config import TrainConfig
 from rewardkit.train.finetune import train_finetune
-from rewardkit.train.outputs import TrainResult, say
+from rewardkit.train.outputs import TrainResult, overlong_clause, say
 from rewardkit.train.prepare import check_splits, load_splits
 
 SPREAD_SAMPLE_PAIRS = 256  # training pairs whose members' spread sets the spread threshold
@@ -84,8 +84,8 @@ def train_members(
     )
     say(
         f"ensemble of {config.ensemble}: eval accuracy of the mean reward "
-        f"{percent(metrics.get('accuracy'), missing='n/a')} on {metrics.get('n')} pairs; "
-        f"saved to {out}",
+        f"{percent(metrics.get('accuracy'), missing='n/a')} on {metrics.get('n')} pairs"
+        f"{overlong_clause(metrics, config)}; saved to {out}",
         quiet=quiet,
     )
     return TrainResult(out, metrics, result.state)

@@ -220,22 +220,27 @@ def _add_run_files(
 
 
 def summary_line(metrics: dict, config: TrainConfig) -> str:
-    """The line a run ends with. When over-long eval pairs were cut by a policy other than
-    scoring's default (``truncate``), it says so: ``rewardkit eval`` on the saved model cuts
-    each text alone and can rank those pairs differently; the pairs that fit score the same."""
+    """The line a run ends with."""
     fits = metrics.get("fits_max_length", {})
-    over = metrics.get("n", 0) - fits.get("n", 0)
-    cut = ""
-    if over > 0 and config.overlong != "truncate":
-        cut = (
-            f" ({over} over-long, under --overlong {config.overlong}: pass it to "
-            "`rewardkit eval` to score them alike)"
-        )
     return (
         f"eval accuracy {percent(metrics.get('accuracy'), missing='n/a')} on "
-        f"{metrics.get('n', 0)} pairs{cut}; {percent(fits.get('accuracy'), missing='n/a')} "
-        f"on the {fits.get('n', 0)} that fit in {config.max_length} tokens; saved to "
-        f"{config.out}"
+        f"{metrics.get('n', 0)} pairs{overlong_clause(metrics, config)}; "
+        f"{percent(fits.get('accuracy'), missing='n/a')} on the {fits.get('n', 0)} that fit in "
+        f"{config.max_length} tokens; saved to {config.out}"
+    )
+
+
+def overlong_clause(metrics: dict, config: TrainConfig) -> str:
+    """`` (N over-long, under --overlong P: …)`` when over-long eval pairs were cut by a
+    policy other than scoring's default (``truncate``): ``rewardkit eval`` on the saved model
+    cuts each text alone and can rank those pairs differently (pairs that fit score the same);
+    empty otherwise."""
+    over = metrics.get("n", 0) - metrics.get("fits_max_length", {}).get("n", 0)
+    if over <= 0 or config.overlong == "truncate":
+        return ""
+    return (
+        f" ({over} over-long, under --overlong {config.overlong}: pass it to "
+        "`rewardkit eval` to score them alike)"
     )
 
 
