@@ -3,17 +3,19 @@ points of its final save (used by ``test_kill_during_save.py``).
 
     python save_killer.py SPEC.json    # prints a JSON list, one entry per run
 
-``SPEC``: ``{"args": [train arguments without --out], "outs": [folder per run], "seed": s}``.
+``SPEC``: ``{"args": [train arguments without --out], "outs": [folder per run], "seed": s,
+"references": r}``.
 The helper imports rewardkit's training modules (torch, transformers) once, then forks one
 child per run; each child runs the real command line (``rewardkit.cli.main`` with
 ``train … --out OUT``), so forking only spares the seconds of imports per run.
 
-The first run is not killed: it times the final save, from the moment its hidden staging
-folder appears beside ``OUT`` to the swap that puts it in place (``OUT/config.json``
-appears). Run ``i`` of the other ``n`` is killed 1.6 times that long
-after its staging folder appears, times ``(i + u) / n`` with ``u`` uniform in [0, 1): the
-kills are spread evenly over the save and a little past its swap, each at a random point of
-its stretch.
+The first ``r`` runs (default 1) are not killed: they time the final save, from the moment the
+hidden staging folder appears beside ``OUT`` to the swap that puts it in place
+(``OUT/config.json`` appears); the fastest is the reference, since the save's time varies from
+run to run (34–54 ms on the tiny BERT) and one slow save would put most kills past the swap.
+Run ``i`` of the other ``n`` is killed 1.6 times the reference after its staging folder
+appears, times ``(i + u) / n`` with ``u`` uniform in [0, 1): the kills are spread evenly over
+the save and a little past its swap, each at a random point of its stretch.
 """
 
 from __future__ import annotations
@@ -111,13 +113,14 @@ def main() -> None:
 
     rng = random.Random(spec.get("seed", 0))
     outs = [Path(out) for out in spec["outs"]]
-    results = [one_run(spec["args"], outs[0], None)]
-    if results[0]["exit"] != 0 or results[0]["seconds_to_swap"] is None:
+    references = spec.get("references", 1)
+    results = [one_run(spec["args"], out, None) for out in outs[:references]]
+    if any(r["exit"] != 0 or r["seconds_to_swap"] is None for r in results):
         print(json.dumps(results))
         return
-    span = results[0]["seconds_to_swap"] * PAST_THE_SWAP
-    n = len(outs) - 1
-    for i, out in enumerate(outs[1:]):
+    span = min(r["seconds_to_swap"] for r in results) * PAST_THE_SWAP
+    n = len(outs) - references
+    for i, out in enumerate(outs[references:]):
         results.append(one_run(spec["args"], out, span * (i + rng.random()) / n))
     print(json.dumps(results))
 

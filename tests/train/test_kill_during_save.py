@@ -22,6 +22,7 @@ from save_killer import staging_folders  # noqa: E402
 from one_line_refusals import refusal, run_cli  # noqa: E402
 
 KILLS = 32
+REFERENCES = 3  # uninterrupted runs first; the fastest save times the kills (save_killer.py)
 HELPER = Path(__file__).with_name("save_killer.py")
 
 
@@ -69,13 +70,13 @@ def outcome(run: dict, data: str, expected: np.ndarray, work: Path) -> str:
 def test_a_kill_during_the_final_save_never_leaves_a_model_that_scores_wrong(
     tiny_bert_dir, world_files, tiny_config, tmp_path
 ):
-    """KILLS + 1 runs; the first is not killed (the reference). Each killed one: no model
+    """REFERENCES + KILLS runs; the first REFERENCES are not killed. Each killed one: no model
     (one line, exit 2) or a model whose rewards on the 12 eval pairs equal the reference's
     to 1e-6. At least half of the runs were really killed (not finished first), some before
     the swap and some ending with the model in place (else the kills missed the save). Then
     a new `train` into a folder a kill left a staging folder beside removes it and ends with
     the reference's scores."""
-    outs = [tmp_path / f"run-{i}" / "out" for i in range(KILLS + 1)]
+    outs = [tmp_path / f"run-{i}" / "out" for i in range(REFERENCES + KILLS)]
     spec = tmp_path / "spec.json"
     spec.write_text(
         json.dumps(
@@ -83,6 +84,7 @@ def test_a_kill_during_the_final_save_never_leaves_a_model_that_scores_wrong(
                 "args": train_args(world_files, tiny_bert_dir),
                 "outs": list(map(str, outs)),
                 "seed": 0,
+                "references": REFERENCES,
             }
         )
     )
@@ -92,21 +94,23 @@ def test_a_kill_during_the_final_save_never_leaves_a_model_that_scores_wrong(
     )  # fmt: skip
     assert helper.returncode == 0, helper.stderr[-3000:]
     runs = json.loads(helper.stdout.splitlines()[-1])
-    assert runs[0]["exit"] == 0 and not runs[0]["killed"], runs[0]
+    references, runs = runs[:REFERENCES], runs[REFERENCES:]
+    assert all(r["exit"] == 0 and not r["killed"] for r in references), references
+    assert len(runs) == KILLS
     data = str(world_files["eval"])
     expected = scores(outs[0], data, tmp_path / "reference.jsonl")
     work = tmp_path / "scoring"
     work.mkdir()
-    outcomes = Counter(outcome(run, data, expected, work) for run in runs[1:])
-    swap_ms = runs[0]["seconds_to_swap"] * 1000
+    outcomes = Counter(outcome(run, data, expected, work) for run in runs)
+    swap_ms = min(r["seconds_to_swap"] for r in references) * 1000
     print(
         f"\n{KILLS} kills; the uninterrupted save swapped after {swap_ms:.0f} ms:", dict(outcomes)
     )
-    assert sum(run["killed"] for run in runs[1:]) >= KILLS // 2, outcomes
+    assert sum(run["killed"] for run in runs) >= KILLS // 2, outcomes
     assert any(o.startswith("killed before") for o in outcomes), outcomes
     assert any(o.startswith("killed after") or o.startswith("finished") for o in outcomes)
 
-    stale = [Path(run["out"]) for run in runs[1:] if staging_folders(Path(run["out"]))]
+    stale = [Path(run["out"]) for run in runs if staging_folders(Path(run["out"]))]
     assert stale, "no kill left a staging folder behind"
     from rewardkit.train import train
 
