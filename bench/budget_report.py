@@ -27,6 +27,25 @@ def stored_runs(ctx, recipe: str, step: str) -> list[dict]:
     return [r for r in sorted(runs, key=lambda r: r["seed"]) if r["seed"] < ctx.args.seeds]
 
 
+def trains_more(ctx, recipe, step: str, budget: float | None) -> bool:
+    """Whether ``run_seeds`` would still train a run of the recipe on ``step`` (a WARM merge:
+    its members), by its own rule: seeds in order, a seed with no stored result trains
+    (a merge whose members are stored only merges), and once a stored run took over
+    ``--stop-over`` × TRL's time (``budget``: the first TRL run's seconds) the later seeds are
+    skipped — so an over-budget recipe's missing seeds are not work left."""
+    stored = {run["seed"]: run for run in stored_runs(ctx, recipe.name, step)}
+    members = {}
+    if recipe.merge_of:  # the merge's time is its members' plus its own: at least theirs
+        members = {run["seed"]: run for run in stored_runs(ctx, recipe.merge_of, step)}
+    for seed in range(ctx.args.seeds):
+        run = stored.get(seed, members.get(seed))
+        if run is None:
+            return True
+        if budget and budget_ratio(run, budget) > ctx.args.stop_over:
+            return False
+    return False
+
+
 def summarize(ctx, recipes, step: str, trl: dict) -> list[dict]:
     """One row per recipe: options, wall time and accuracy over the seeds done, and whether
     it is eligible (every seed done, mean ratio of wall time to TRL's on the same pairs in

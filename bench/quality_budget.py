@@ -1,7 +1,7 @@
 """Accuracy for the time (issue 15, item 1): rewardkit recipes within TRL's one-epoch time.
 
 Step 1, the anchor: TRL's ``RewardTrainer``, one epoch, MiniLM, batch 16, lr 1e-4,
-max_length 512 (``bench/train_vs_trl.py``'s ``run_trl``), in its faster precision here:
+max_length 512 (``bench/trl_run.py``), in its faster precision here:
 ``--trl-precision auto`` measures the fp32 and bf16 matmul peaks in this run
 (``common.matmul_peak``) and takes the faster (bf16 on a GPU). Timed end to end as a whole
 process, from a file of its records (the texts rewardkit scores) to the saved model, with a
@@ -68,6 +68,7 @@ from budget_report import (  # noqa: E402
     print_preset,
     print_validation,
     summarize,
+    trains_more,
 )
 from common import HH_TEST, commit, machine, matmul_peak, today, training_workspace  # noqa: E402
 from rewardkit.config import option_flags  # noqa: E402
@@ -166,15 +167,16 @@ def main() -> None:
             print(f"{recipe.name}: skipped — {recipe.skip}", flush=True)
     print(f"\nstep 2 — recipes on validation ({args.seeds} seeds)", flush=True)
     runnable = [r for r in selected if not r.skip]
-    anchor(ctx, "validation", trl["validation"], runnable)
+    budget = trl["validation"]["wall_s"]
+    anchor(ctx, "validation", trl["validation"], runnable, budget)
     for recipe in runnable:
-        run_seeds(ctx, recipe, "validation", budget=trl["validation"]["wall_s"])
+        run_seeds(ctx, recipe, "validation", budget=budget)
     rows = summarize(ctx, selected, "validation", trl["validation"])
     chosen = print_validation(ctx, rows, trl["validation"])
     write_results(ctx, trl, rows, None)
     print("\nstep 3 — the eval split, once: the chosen recipe and the default", flush=True)
     finalists = [r for r in selected if r.name in {"default", chosen}]
-    anchor(ctx, "eval", trl["eval"], finalists)
+    anchor(ctx, "eval", trl["eval"], finalists, None)
     for recipe in finalists:
         run_seeds(ctx, recipe, "eval", budget=None)
     trl["eval"] = score_trl(ctx, "eval")
@@ -184,15 +186,12 @@ def main() -> None:
     print(f"results: {work / 'results.json'}")
 
 
-def anchor(ctx, step: str, first: dict, recipes_: list[Recipe]) -> None:
+def anchor(ctx, step: str, first: dict, recipes_: list[Recipe], budget: float | None) -> None:
     """This stretch's TRL time on ``step`` (``budget_anchor``) into ``ctx.anchor_s``, timed
-    when any of the recipes' runs still has to train (a WARM merge of stored members is
-    about a minute: it is judged by its members' anchor, see :func:`run_once`)."""
-    pending = any(
-        not result_path(ctx.work, step, recipe.merge_of or recipe.name, seed).is_file()
-        for recipe in recipes_
-        for seed in range(ctx.args.seeds)
-    )
+    when any of the recipes still has a run to train (``trains_more``, ``run_seeds``'s rule
+    with the same ``budget``; a WARM merge of stored members is about a minute: it is judged
+    by its members' anchor, see :func:`run_once`)."""
+    pending = any(trains_more(ctx, recipe, step, budget) for recipe in recipes_)
     try:
         ctx.anchor_s[step] = stretch_anchor(ctx, step, first, pending)
     except RunFailed as err:  # no anchor: no run of this stretch could be judged

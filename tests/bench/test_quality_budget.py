@@ -214,3 +214,30 @@ def test_the_paired_interval_averages_each_pair_over_the_seeds(tmp_path, report)
     d = report.report.paired_difference(ctx, "default", "epochs2", "eval")
     assert d["difference"] == pytest.approx(0.375) and d["n_pairs"] == 4
     assert 0 <= d["ci95"][0] <= 0.375 <= d["ci95"][1] <= 1
+
+
+def test_a_stretch_times_an_anchor_only_when_a_run_is_left_to_train(tmp_path, report):
+    """Budget 100 s, 3 seeds, --stop-over 1.25 (run_seeds's rule). members3 seed 0 took 1.31×
+    and warm3 (its merge) 1.32×: their missing seeds are skipped, not left. warm2 lacks seed 2
+    but its members are stored: only a merge (judged by the members' anchor). epochs3 seed 0 is
+    within budget and seed 1 is missing: left to train. A seed-0 run stored before the anchors
+    (no ratio): 130 s over the first TRL's 100 s → 1.3×, skipped."""
+    table = {r.name: r for r in report.recipes.recipes("fp32", None)}
+    ctx = SimpleNamespace(work=tmp_path, args=SimpleNamespace(seeds=3, stop_over=1.25))
+    for name, ratio in (("members3", 1.31), ("warm3", 1.32)):
+        store(tmp_path, "validation", name, 0, 1, [1, 0, 1, 0])
+        path = tmp_path / "results" / "validation" / name / "seed0.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), "budget_ratio": ratio}))
+    for seed in range(3):
+        store(tmp_path, "validation", "members2", seed, 90, [1, 0, 1, 0])
+    for seed in range(2):
+        store(tmp_path, "validation", "warm2", seed, 95, [1, 0, 1, 0])
+    store(tmp_path, "validation", "epochs3", 0, 90, [1, 0, 1, 0])
+    store(tmp_path, "validation", "epochs2", 0, 130, [1, 0, 1, 0])
+
+    def left(name, budget=100):
+        return report.report.trains_more(ctx, table[name], "validation", budget)
+
+    assert [left(n) for n in ("members3", "warm3", "members2", "warm2", "epochs2")] == [False] * 5
+    assert left("epochs3") and left("default")
+    assert left("epochs2", budget=None)  # the eval step has no stop rule: seeds 1–2 train
