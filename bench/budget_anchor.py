@@ -22,12 +22,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 from common import commit
 from rewardkit.data import write_jsonl
 from rewardkit.files import write_json_atomic
-from train_vs_trl import evaluate, run_trl, trl_dataset
+from train_vs_trl import evaluate
+from trl_run import TrlRun, run_trl, trl_records
 
 # step: (the pairs it trains on, the pairs it scores)
 STEPS = {"validation": ("fit", "validation"), "eval": ("train", "eval")}
@@ -70,7 +70,7 @@ def _time_trl(ctx, step: str, out: Path, log_name: str) -> dict:
     args, work = ctx.args, ctx.work
     train_name = STEPS[step][0]
     shutil.rmtree(out, ignore_errors=True)
-    rows, append_eos = trl_dataset(args.backbone, ctx.data[train_name], args.max_length)
+    rows, append_eos = trl_records(args.backbone, ctx.data[train_name], args.max_length)
     spec = {
         "backbone": args.backbone,
         "rows": str(work / "data" / f"trl-{train_name}.jsonl"),
@@ -156,11 +156,13 @@ def trl_worker(spec_path: Path) -> None:
     """One TRL run in its own process (what the parent times): ``run_trl`` from a spec."""
     spec = json.loads(spec_path.read_text())
     rows = [json.loads(line) for line in Path(spec["rows"]).read_text().splitlines() if line]
-    settings = SimpleNamespace(
-        **{k: spec[k] for k in ("batch_size", "lr", "max_steps", "max_length")}
-    )
+    settings = ("batch_size", "lr", "max_length", "precision", "seed")
     out = Path(spec["out"])
-    result = run_trl(
-        spec["backbone"], rows, spec["append_eos"], settings, spec["precision"], spec["seed"], out
+    run = TrlRun(
+        spec["backbone"],
+        max_steps=spec["max_steps"] or None,
+        out=out,
+        **{k: spec[k] for k in settings},
     )
+    result = run_trl(run, rows, spec["append_eos"])
     write_json_atomic(out / "trl-run.json", result)

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gpu_train_check import decoder_backbone, run_trl  # noqa: E402
+from gpu_train_check import decoder_backbone, gpu_trl_run  # noqa: E402
 from rewardkit.cli_support import quiet_libraries  # noqa: E402
 from rewardkit.data import read_pairs, split_by_prompt  # noqa: E402
 from rewardkit.model.reward_model import RewardModel  # noqa: E402
@@ -107,7 +107,7 @@ def training_part(args, work: Path, summary: list) -> None:
     backbone, _ = decoder_backbone(work / "backbone", args.tokenizer, args.tiny)
     pairs, _ = read_pairs(args.data)
     train_pairs, _ = split_by_prompt(pairs, 0.2)
-    trl = run_trl(backbone, train_pairs, args.steps, 16)
+    trl = gpu_trl_run(backbone, train_pairs, args.steps, 16)
     summary.append(f"TRL {args.steps} steps: {trl['seconds']:.1f} s")
     print(summary[-1], flush=True)
     variants = {
@@ -129,7 +129,7 @@ def training_part(args, work: Path, summary: list) -> None:
     )
     profiled(
         f"TRL training, {steps} steps (includes setup)",
-        lambda: run_trl(backbone, train_pairs, steps, 16),
+        lambda: gpu_trl_run(backbone, train_pairs, steps, 16),
     )
 
 

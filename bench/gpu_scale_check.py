@@ -48,8 +48,8 @@ from gpu_train_check import (  # noqa: E402
     bf16_peak,
     decoder_shape,
     flops_per_token,
+    gpu_trl_run,
     pairs_both_keep,
-    run_trl,
 )
 from rewardkit.cli_support import quiet_libraries  # noqa: E402
 from rewardkit.data import read_pairs, split_by_prompt  # noqa: E402
@@ -115,7 +115,7 @@ def run_stage(name: str, args, backbone: str, pairs, held_out, work: Path) -> di
     if name in THROUGHPUT:
         row = throughput_run(name, args, backbone, pairs, work, args.steps)
     elif name == "trl-loss":
-        row = run_trl(backbone, one_batch, 20, args.batch_size, constant_lr=True)
+        row = gpu_trl_run(backbone, one_batch, 20, args.batch_size, constant_lr=True)
     else:  # rewardkit-loss: the same single batch, every step logged
         data, held = str(work / "one_batch.jsonl"), str(work / "held_out.jsonl")
         pairs_to_jsonl(data, one_batch)
@@ -145,7 +145,7 @@ def throughput_run(
     name: str, args, backbone: str, pairs, work: Path, steps: int, warmup: bool = False
 ) -> dict:
     if name == "trl":
-        return run_trl(backbone, pairs, steps, args.batch_size)
+        return gpu_trl_run(backbone, pairs, steps, args.batch_size)
     data, held = work / "train_both_keep.jsonl", work / "held_out_all.jsonl"
     pairs_to_jsonl(data, pairs)  # the very pairs TRL gets
     pairs_to_jsonl(held, args.held_out)

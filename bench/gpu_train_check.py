@@ -27,7 +27,7 @@ from rewardkit.cli_support import quiet_libraries  # noqa: E402
 from rewardkit.data import read_pairs, split_by_prompt  # noqa: E402
 from rewardkit.model.tiny import TINY_LLAMA  # noqa: E402
 from rewardkit.train import TrainConfig, train  # noqa: E402
-from rewardkit.train.accelerator import reset_accelerate_state  # noqa: E402
+from trl_run import TrlRun, run_trl, trl_records  # noqa: E402
 
 # The real decoders the GPU checks take the shape of (random weights: throughput does not
 # depend on their values): hidden, feed-forward, layers, attention heads, key/value heads.
@@ -114,55 +114,15 @@ def pairs_both_keep(pairs, backbone: str, max_length: int = 512) -> list:
     ]
 
 
-def run_trl(backbone, train_pairs, steps, batch_size, constant_lr: bool = False) -> dict:
-    """TRL's RewardTrainer on the same texts; ``constant_lr`` also logs every step's loss.
-    TRL drops a pair over max_length 512 (:func:`pairs_both_keep` keeps the pairs it keeps)."""
-    from datasets import Dataset
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-    from trl import RewardConfig, RewardTrainer
-
-    from rewardkit.model.reward_model import RewardModel
-
-    reference = RewardModel.from_backbone(backbone, max_length=512)
-    rows = [
-        {
-            "chosen": reference.template.render(reference.tokenizer, p.prompt, p.chosen)[0],
-            "rejected": reference.template.render(reference.tokenizer, p.prompt, p.rejected)[0],
-        }
-        for p in train_pairs
-    ]
-    tokenizer = AutoTokenizer.from_pretrained(backbone)
-    model = AutoModelForSequenceClassification.from_pretrained(backbone, num_labels=1)
-    args = RewardConfig(
-        output_dir=tempfile.mkdtemp(),
-        per_device_train_batch_size=batch_size,
-        max_steps=steps,
-        learning_rate=1e-5,
-        max_length=512,
-        bf16=True,
-        gradient_checkpointing=False,
-        report_to=[],
-        save_strategy="no",
-        logging_steps=1 if constant_lr else steps,
-        lr_scheduler_type="constant" if constant_lr else "linear",
-        disable_tqdm=True,
-        use_cpu=not torch.cuda.is_available(),
-    )
-    trainer = RewardTrainer(
-        model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer
-    )
-    start = time.perf_counter()
-    trainer.train()
-    seconds = time.perf_counter() - start
-    reset_accelerate_state()  # TRL leaves accelerate at its precision; rewardkit sets its own
-    tokens = trainer._total_train_tokens
-    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
-    return {
-        "seconds": seconds,
-        "tokens": int(tokens),
-        "steps": trainer.state.global_step,
-        "losses": losses,
-    }
+def gpu_trl_run(backbone, pairs, steps, batch_size, constant_lr: bool = False) -> dict:
+    """The GPU checks' TRL run (``bench/trl_run.py``, the one TRL anchor): bf16, lr 1e-5,
+    max_length 512, ``steps`` steps on the same texts rewardkit trains on; ``constant_lr``
+    logs every step's loss (the loss checks). TRL drops a pair over max_length 512
+    (:func:`pairs_both_keep` keeps the pairs it keeps)."""
+    rows, append_eos = trl_records(backbone, pairs, 512)
+    schedule = "constant" if constant_lr else "linear"
+    run = TrlRun(backbone, batch_size, 1e-5, precision="bf16", max_steps=steps, schedule=schedule)
+    return run_trl(run, rows, append_eos)
 
 
 RUNS = ("trl", "rewardkit-concatenated", "rewardkit-prefix-sharing")
@@ -171,7 +131,7 @@ RUNS = ("trl", "rewardkit-concatenated", "rewardkit-prefix-sharing")
 def run_one(name: str, args, backbone: str, train_pairs) -> dict:
     """One tool's run, in this (fresh) process."""
     if name == "trl":
-        return run_trl(backbone, train_pairs, args.steps, args.batch_size)
+        return gpu_trl_run(backbone, train_pairs, args.steps, args.batch_size)
     strategy = name.removeprefix("rewardkit-")
     work = Path(args.out)
     result = train(

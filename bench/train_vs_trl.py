@@ -20,7 +20,6 @@ import dataclasses
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -39,9 +38,8 @@ from rewardkit.data import read_pairs, split_by_prompt  # noqa: E402
 from rewardkit.eval.proxy import core_metrics  # noqa: E402
 from rewardkit.model.backbone import resolve_backbone  # noqa: E402
 from rewardkit.model.loading import load_reward_model  # noqa: E402
-from rewardkit.model.reward_model import RewardModel  # noqa: E402
 from rewardkit.train import TrainConfig, train  # noqa: E402
-from rewardkit.train.accelerator import reset_accelerate_state  # noqa: E402
+from trl_run import TrlRun, run_trl, trl_records  # noqa: E402
 
 HH = (
     Path(__file__).resolve().parents[1]
@@ -51,94 +49,6 @@ HH = (
     / "hh-rlhf-harmless-base"
     / "test.jsonl.gz"
 )
-
-
-def transcripts(pairs, tokenizer, template):
-    """The exact texts rewardkit scores, as TRL's implicit {chosen, rejected} records."""
-    rows = []
-    for p in pairs:
-        rows.append(
-            {
-                "chosen": template.render(tokenizer, p.prompt, p.chosen)[0],
-                "rejected": template.render(tokenizer, p.prompt, p.rejected)[0],
-            }
-        )
-    return rows
-
-
-def trl_dataset(backbone: str, pairs, max_length: int) -> tuple[list[dict], bool]:
-    """TRL's records of ``pairs`` (:func:`transcripts`), and whether rewardkit's template
-    ends each text with EOS itself (if not, TRL appends the tokenizer's EOS text)."""
-    reference = RewardModel.from_backbone(backbone, max_length=max_length)
-    rows = transcripts(pairs, reference.tokenizer, reference.template)
-    return rows, reference.template.append_eos
-
-
-def run_trl(
-    backbone: str, rows: list[dict], append_eos: bool, args, precision: str, seed: int, out: Path
-) -> dict:
-    """TRL's RewardTrainer on ``rows`` (:func:`trl_dataset`) for one epoch (or
-    ``args.max_steps``), saved to ``out``; ``seconds`` is ``trainer.train()`` alone."""
-    from datasets import Dataset
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-    from trl import RewardConfig, RewardTrainer
-
-    tokenizer = AutoTokenizer.from_pretrained(backbone)
-    if tokenizer.eos_token is None:  # TRL appends EOS text to every example; BERT has none
-        tokenizer.eos_token = tokenizer.sep_token
-    dataset = Dataset.from_list(rows)
-    torch.manual_seed(seed)
-    model = AutoModelForSequenceClassification.from_pretrained(backbone, num_labels=1)
-    config = RewardConfig(
-        output_dir=str(out),
-        per_device_train_batch_size=args.batch_size,
-        learning_rate=args.lr,
-        num_train_epochs=1,
-        max_steps=args.max_steps or -1,
-        max_length=args.max_length,
-        gradient_checkpointing=False,
-        bf16=precision == "bf16",
-        use_cpu=not torch.cuda.is_available(),
-        report_to=[],
-        save_strategy="no",
-        eval_strategy="no",
-        logging_steps=10_000,
-        disable_tqdm=True,
-        seed=seed,
-        dataloader_num_workers=0,
-    )
-    trainer = RewardTrainer(
-        model=model, args=config, train_dataset=dataset, processing_class=tokenizer
-    )
-    kept = len(trainer.train_dataset)
-    start = time.perf_counter()
-    trainer.train()
-    seconds = time.perf_counter() - start
-    reset_accelerate_state()  # TRL leaves accelerate at its precision; rewardkit sets its own
-    trainer.model.save_pretrained(out, safe_serialization=True)
-    tokenizer.save_pretrained(out)
-    steps = trainer.state.global_step
-    pairs = min(kept, steps * args.batch_size)
-    columns = trainer.train_dataset.column_names
-    tokens = None
-    if steps * args.batch_size >= kept:  # one whole epoch: every kept pair's real tokens
-        tokens = (
-            sum(
-                sum(len(ids) for ids in trainer.train_dataset[name])
-                for name in ("chosen_ids", "rejected_ids")
-                if name in columns
-            )
-            or None
-        )
-    return {
-        "pairs_trained": pairs,
-        "seconds": seconds,
-        "pairs_per_s": pairs / seconds,
-        "tokens": tokens,
-        "tokens_per_s": tokens / seconds if tokens else None,
-        "dropped_overlong": len(dataset) - kept,
-        "eos_suffix": "" if append_eos else tokenizer.eos_token,
-    }
 
 
 def run_rewardkit(data_path: str, args, precision: str, seed: int, out: Path) -> dict:
@@ -233,7 +143,7 @@ def main() -> None:
     from transformers import AutoConfig
 
     backbone_config = AutoConfig.from_pretrained(backbone)
-    trl_rows, append_eos = trl_dataset(backbone, train_pairs, args.max_length)
+    trl_rows, append_eos = trl_records(backbone, train_pairs, args.max_length)
     results = {"machine": machine(), "date": today(), "peaks_gflops": peaks, "runs": []}
     for precision in args.precisions.split(","):
         for seed in range(args.seeds):
@@ -241,7 +151,15 @@ def main() -> None:
             for tool in ("trl", "rewardkit"):
                 out = work / f"{tool}-{precision}-s{seed}"
                 if tool == "trl":
-                    timing = run_trl(backbone, trl_rows, append_eos, args, precision, seed, out)
+                    settings = dict(batch_size=args.batch_size, lr=args.lr, seed=seed, out=out)
+                    run = TrlRun(
+                        backbone,
+                        max_length=args.max_length,
+                        precision=precision,
+                        max_steps=args.max_steps or None,
+                        **settings,
+                    )
+                    timing = run_trl(run, trl_rows, append_eos)
                 else:
                     timing = run_rewardkit(args.data, args, precision, seed, out)
                 suffix = timing.pop("eos_suffix", "")
