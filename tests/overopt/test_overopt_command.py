@@ -100,6 +100,26 @@ def test_merge_of_a_model_with_itself_is_that_model(tmp_path, tiny_bert_rm_dir):
     np.testing.assert_allclose(after, before, rtol=0, atol=1e-6)
 
 
+def test_merge_stores_no_member_calibration_and_says_how_to_fit_one(tmp_path, tiny_bert_rm_dir):
+    import shutil
+
+    from rewardkit.model.sidecar import read_info, write_info
+
+    calibrated = tmp_path / "calibrated"
+    shutil.copytree(tiny_bert_rm_dir, calibrated)
+    info = read_info(calibrated)
+    info.temperature, info.calibration_exponent = 2.5, 0.8
+    write_info(calibrated, info)
+    out = tmp_path / "merged"
+    result = run_cli(["merge", calibrated, tiny_bert_rm_dir, "--out", out])
+    assert result.exit_code == 0, result.stderr
+    merged = read_info(out)
+    assert merged.temperature is None and merged.calibration_exponent is None
+    said = " ".join((result.stderr + result.stdout).split())
+    assert "(uncalibrated: fit its calibration with" in said and "--calibrate" in said
+    assert not (out / "feature_stats.safetensors").exists()
+
+
 def test_merge_refuses_models_of_different_backbones(tmp_path, tiny_bert_rm_dir, tiny_llama_rm_dir):
     line = refusal(["merge", tiny_bert_rm_dir, tiny_llama_rm_dir, "--out", tmp_path / "m"])
     assert str(tiny_llama_rm_dir) in line and "same backbone" in line

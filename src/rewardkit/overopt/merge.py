@@ -8,8 +8,11 @@ forward pass. The average is only meaningful for models of the same backbone: fo
 sidecar backbone, architecture, configuration or tensor names and shapes differ are refused
 with one line. The result is saved with :meth:`RewardModel.save_pretrained` (atomic), an
 ordinary model folder every tool loads. Its stored normalization is the average of the
-models' (re-measure it with ``rewardkit eval --calibrate`` on your data if it matters);
-``ensemble_heads.safetensors`` of a source is not carried over.
+models'. It stores **no calibration**: an average of weights has its own margin scale, so no
+member's temperature (or power γ) holds for it — fit one with ``rewardkit eval --calibrate``
+on held-out pairs (until then probabilities are σ(Δ)). ``ensemble_heads.safetensors`` and
+``feature_stats.safetensors`` of a source are not carried over (no ensemble spread, no
+out-of-distribution flag: they describe the sources' features, not the merge's).
 """
 
 from __future__ import annotations
@@ -79,6 +82,8 @@ def merge_models(config: MergeConfig, *, progress: bool | None = None) -> dict:
     merged.info.normalization.mean = float(sum(n.mean for n in norms) / len(norms))
     merged.info.normalization.std = float(sum(n.std for n in norms) / len(norms))
     merged.info.normalization.measured_on = "average of the merged models' normalizations"
+    merged.info.temperature = None
+    merged.info.calibration_exponent = None
     merged.info.ensemble = None
     merged.info.metrics = {}
     merged.info.data = {"merged_from": [Path(f).resolve().name for f in folders]}
