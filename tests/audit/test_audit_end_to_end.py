@@ -65,6 +65,11 @@ def test_outputs_and_the_planted_problems(audited):
     p_right = [r["p_label_right"] for r in ranked]
     assert p_right == sorted(p_right)  # most suspect first
     by_id = {r["id"]: r for r in ranked}
+    fold_of_prompt = {}  # each pair's held-out fold: one per prompt, every fold used
+    for pair in pairs:
+        fold_of_prompt.setdefault(repr(pair.prompt), set()).add(by_id[pair.id]["fold"])
+    assert all(len(folds) == 1 for folds in fold_of_prompt.values())
+    assert {r["fold"] for r in ranked} == set(range(4))
     flipped_ids = {pairs[i].id for i in FLIPPED}
     top = {r["id"] for r in ranked[: len(FLIPPED)]}
     assert len(top & flipped_ids) >= len(FLIPPED) // 2  # the planted flips rank high

@@ -22,10 +22,10 @@ PAIRS = [
 ]
 # ranked most suspect first: p2 (likely flipped), p0 (near-tie), then p3, p1 (no reason)
 VERDICTS = [
-    Verdict(2, 0.1, -2.2, 0.1, 0.0, 0.5, ["likely-flipped"]),
-    Verdict(0, 0.49, -0.04, 0.1, 0.4, 0.5, ["near-tie"]),
-    Verdict(3, 0.8, 1.4, 0.1, 1.0, 0.5, []),
-    Verdict(1, 0.9, 2.2, 0.1, 1.0, 0.5, []),
+    Verdict(2, 0.1, -2.2, 0.1, 0.0, 0.5, 0, ["likely-flipped"]),
+    Verdict(0, 0.49, -0.04, 0.1, 0.4, 0.5, 1, ["near-tie"]),
+    Verdict(3, 0.8, 1.4, 0.1, 1.0, 0.5, 0, []),
+    Verdict(1, 0.9, 2.2, 0.1, 1.0, 0.5, 1, []),
 ]
 
 

@@ -145,5 +145,6 @@ def _row(pairs: list[PreferencePair], v: suspects.Verdict) -> dict:
         "spread": round(v.spread, 6),
         "member_agreement": round(v.agreement, 4),
         "length_only_p": round(v.length_p, 6),
+        "fold": v.fold,
         "reasons": v.reasons,
     }

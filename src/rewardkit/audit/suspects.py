@@ -56,6 +56,7 @@ class Verdict:
     spread: float
     agreement: float  # share of members with a positive margin
     length_p: float  # the length-only model's P(chosen ≻ rejected)
+    fold: int  # the prompt-disjoint fold that held it out (its models never saw its prompt)
     reasons: list[str] = field(default_factory=list)
 
     @property
@@ -113,6 +114,7 @@ def judge(
             float(oof.spread[row]),
             float(agreement[row]),
             float(length_p[row]),
+            int(oof.fold[row]),
         )
         verdict.reasons = _reasons(verdict, pair, position in duplicates, confidence, near_tie)
         verdicts.append(verdict)
