@@ -14,17 +14,21 @@ from __future__ import annotations
 
 from rewardkit.config import Preset
 
+# rewardkit's defaults as BENCHMARKS.md measured them, pinned (tests/train/test_presets.py checks
+# they still are the defaults)
+DEFAULT_OPTIONS = {
+    "epochs": 1,
+    "max_length": 512,
+    "batch_size": 16,
+    "lr": 1e-4,
+    "warmup_ratio": 0.1,
+    "schedule": "linear",
+    "precision": "fp32",
+}
+
 PRESETS: dict[str, Preset] = {
     "default": Preset(
-        options={
-            "epochs": 1,
-            "max_length": 512,
-            "batch_size": 16,
-            "lr": 1e-4,
-            "warmup_ratio": 0.1,
-            "schedule": "linear",
-            "precision": "fp32",
-        },
+        options=dict(DEFAULT_OPTIONS),
         description=(
             "rewardkit's defaults, pinned: the settings of BENCHMARKS.md 'hh-rlhf accuracy, "
             "default settings' (MiniLM, hh-rlhf harmless canonical split: 61.2% mean eval "
@@ -33,15 +37,7 @@ PRESETS: dict[str, Preset] = {
         ),
     ),
     "budget": Preset(
-        options={
-            "epochs": 2,
-            "max_length": 512,
-            "batch_size": 16,
-            "lr": 1e-4,
-            "warmup_ratio": 0.1,
-            "schedule": "linear",
-            "precision": "fp32",
-        },
+        options={**DEFAULT_OPTIONS, "epochs": 2},
         description=(
             "the default recipe for two epochs: the most accurate recipe that finished within "
             "the time of one epoch of TRL's RewardTrainer, chosen by bench/quality_budget.py on "
