@@ -173,14 +173,26 @@ def systems_for(args) -> list[System]:
     return out
 
 
+def saved_rows(saved: Path, system: System, mc_passes: int) -> list[dict] | None:
+    """The rows an earlier run stored for ``system``, or None to score it now: none stored,
+    or its MC-dropout measure was taken with another number of passes (files from before
+    the count was stored have none: scored again)."""
+    if not saved.is_file():
+        return None
+    stored = json.loads(saved.read_text())
+    if system.mc_dropout and stored.get("mc_dropout_passes") != mc_passes:
+        return None
+    return stored["rows"]
+
+
 def score_systems(work: Path, systems: list[System], eval_pairs, args) -> None:
     """Each system's per-pair rows (``correct``, ``uncertainty``), from OUT/scores when saved
     by an earlier run, else scored now (one forward per model and text: a shared cache)."""
     cache, loaded = CachedForward(forward_sequences), {}
     for system in systems:
         saved = work / "scores" / f"{system.name}.json"
-        if saved.is_file():
-            system.rows = json.loads(saved.read_text())["rows"]
+        system.rows = saved_rows(saved, system, args.mc_passes)
+        if system.rows is not None:
             continue
         if system.members_folder:  # the folder rewardkit eval would load: check that it opens
             folder = work / system.name
@@ -208,7 +220,10 @@ def score_systems(work: Path, systems: list[System], eval_pairs, args) -> None:
             if r["correct"] is not None
         ]
         unc = result.metrics["uncertainty"]
-        write_json_atomic(saved, {"rows": system.rows, "uncertainty": _without_curves(unc)})
+        stored = {"rows": system.rows, "uncertainty": _without_curves(unc)}
+        if system.mc_dropout:
+            stored["mc_dropout_passes"] = args.mc_passes
+        write_json_atomic(saved, stored)
         print(
             f"{system.name}: scored in {time.perf_counter() - started:.0f} s, accuracy "
             f"{pct(result.metrics['accuracy'])}",
