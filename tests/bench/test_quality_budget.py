@@ -131,15 +131,9 @@ def test_unknown_recipe_and_other_settings_are_one_line(tmp_path):
 
 # ------------------------------------------------------------- choice and interval, no training
 @pytest.fixture
-def report():
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        import budget_recipes
-        import budget_report
-
-        yield SimpleNamespace(recipes=budget_recipes, report=budget_report)
-    finally:
-        sys.path.remove(str(REPO / "bench"))
+def report(bench_module):
+    recipes, report = bench_module("budget_recipes"), bench_module("budget_report")
+    return SimpleNamespace(recipes=recipes, report=report)
 
 
 def store(out: Path, step: str, recipe: str, seed: int, wall: float, correct: list) -> None:

@@ -4,26 +4,17 @@ pairs it dropped, and logs every step's loss under the constant schedule. Never 
 
 import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("trl") is None, reason="needs the [bench] extra (trl==1.16.0)"
 )
 
 
 @pytest.fixture
-def trl_run():
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        import trl_run
-
-        yield trl_run
-    finally:
-        sys.path.remove(str(REPO / "bench"))
+def trl_run(bench_module):
+    return bench_module("trl_run")
 
 
 def test_trl_trains_one_epoch_on_rewardkit_texts(trl_run, tiny_bert_dir, world_files, tmp_path):

@@ -2,23 +2,13 @@
 way this run would take them (MC dropout with the same number of passes). Never timed."""
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture
-def bench():
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        import uncertainty
-
-        yield uncertainty
-    finally:
-        sys.path.remove(str(REPO / "bench"))
+def bench(bench_module):
+    return bench_module("uncertainty")
 
 
 def test_stored_scores_are_reused_only_with_the_same_mc_passes(bench, tmp_path):
