@@ -58,14 +58,22 @@ def single_process(args: list, *, timeout: float = 300) -> subprocess.CompletedP
 
 
 def accelerate_launch(
-    args: list, *, processes: int = 2, launcher_options: list | None = None, timeout: float = 300
+    args: list,
+    *,
+    processes: int = 2,
+    launcher_options: list | None = None,
+    config_file: Path | None = None,
+    timeout: float = 300,
 ) -> subprocess.CompletedProcess:
-    """``accelerate launch --multi_gpu --num_processes N [OPTIONS] -m rewardkit ARGS``."""
+    """``accelerate launch --multi_gpu --num_processes N [OPTIONS] -m rewardkit ARGS``; with a
+    ``config_file``, ``--config_file FILE`` instead of ``--multi_gpu`` (the file names the
+    engine: ``--multi_gpu`` would override a DeepSpeed config with DDP)."""
+    engine = ["--config_file", config_file] if config_file else ["--multi_gpu"]
     command = [
         sys.executable,
         "-m",
         "accelerate.commands.launch",
-        "--multi_gpu",
+        *engine,
         "--num_processes",
         processes,
         "--num_cpu_threads_per_process",

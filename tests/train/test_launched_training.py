@@ -55,6 +55,7 @@ def test_two_processes_match_one_process_with_the_global_batch(tmp_path, job, on
     _assert_same_run(out, one_process)
     launch = json.loads((out / "train_config.json").read_text())["launch"]
     assert launch == {
+        "engine": "DDP",
         "processes": 2,
         "batch_size_per_process": 2,
         "grad_accum": 1,

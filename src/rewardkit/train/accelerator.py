@@ -11,6 +11,12 @@ A launcher's precision (``accelerate launch --mixed_precision bf16``, or ``mixed
 in an accelerate config file: both reach the process as ``ACCELERATE_MIXED_PRECISION``) is
 checked against ``--precision``: the same (bf16 with ``--precision bf16``) runs under
 rewardkit's autocast, a different one is refused with one line rather than silently ignored.
+
+On a machine without a GPU the Accelerator is a CPU one (``cpu=True``: gloo), except under a
+DeepSpeed config: DeepSpeed runs ZeRO on the CPU too (its CPU accelerator, gloo), but
+accelerate's ``cpu=True`` would replace it by DDP. FSDP through accelerate needs a device: on
+a CPU accelerate either fails with a traceback (``sync_module_states``) or silently trains
+DDP, so an FSDP config there is refused with one line that names the configs that run.
 """
 
 from __future__ import annotations
@@ -19,8 +25,13 @@ import os
 
 import torch
 from accelerate import Accelerator
+from accelerate.utils import InitProcessGroupKwargs
 
 from rewardkit.errors import UserError
+
+# DeepSpeed on a CPU: accelerate finds no device backend for it, so the process group is
+# named; ``cpu=True`` would make accelerate drop the DeepSpeed config for plain DDP.
+GLOO = InitProcessGroupKwargs(backend="gloo")
 
 
 def training_accelerator(precision: str = "fp32") -> Accelerator:
@@ -28,7 +39,17 @@ def training_accelerator(precision: str = "fp32") -> Accelerator:
     ``precision`` is ``--precision``, which a launcher's setting must agree with."""
     refuse_other_launcher_precision(precision)
     try:
-        return Accelerator(cpu=not torch.cuda.is_available(), mixed_precision="no")
+        if torch.cuda.is_available():
+            return Accelerator(mixed_precision="no")
+        if launcher_engine() == "fsdp":
+            raise UserError(
+                "the launcher's config asks for FSDP, which accelerate runs on GPUs only; on "
+                "this CPU use examples/accelerate/zero3.yaml (DeepSpeed shards on CPUs too) or "
+                "ddp.yaml, with mixed_precision: 'no'"
+            )
+        if launcher_engine() == "deepspeed":
+            return Accelerator(mixed_precision="no", kwargs_handlers=[GLOO])
+        return Accelerator(cpu=True, mixed_precision="no")
     except ValueError as exc:
         if "already been initialized" not in str(exc):
             raise
@@ -38,6 +59,15 @@ def training_accelerator(precision: str = "fp32") -> Accelerator:
             "itself (--precision): run rewardkit train in a fresh process, or call "
             "rewardkit.train.accelerator.reset_accelerate_state() before it"
         ) from None
+
+
+def launcher_engine() -> str:
+    """The engine the launcher's accelerate config asks for: ``deepspeed``, ``fsdp`` or
+    ``ddp`` (plain data parallel, or a single process)."""
+    for engine in ("deepspeed", "fsdp"):
+        if os.environ.get(f"ACCELERATE_USE_{engine.upper()}", "").lower() == "true":
+            return engine
+    return "ddp"
 
 
 def refuse_other_launcher_precision(precision: str) -> None:

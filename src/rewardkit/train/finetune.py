@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import time
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -49,9 +48,15 @@ from rewardkit.train.checkpoint import (
     save_checkpoint,
 )
 from rewardkit.train.config import TrainConfig
+from rewardkit.train.engine import backward, configure_engine, engine_name, micro_batch
 from rewardkit.train.final_report import finish_with_features
 from rewardkit.train.forward import pair_forward, resolve_strategy
-from rewardkit.train.gather import gathered_state_dict, refuse_periodic_work, shards_parameters
+from rewardkit.train.gather import (
+    gathered_state_dict,
+    refuse_periodic_work,
+    shards_parameters,
+    whole_parameters,
+)
 from rewardkit.train.lora import add_lora, finish_lora
 from rewardkit.train.losses import Objective, preference_loss
 from rewardkit.train.packing import check_packing
@@ -145,7 +150,8 @@ def _trained_model(run: Run) -> torch.nn.Module:
     if not shards_parameters(accelerator):
         return accelerator.unwrap_model(run.wrapped)
     state = gathered_state_dict(accelerator, run.wrapped)
-    fresh = _build_model(run.config).model  # the same architecture (and LoRA adapters)
+    with whole_parameters(accelerator):  # the same architecture (and LoRA adapters), whole
+        fresh = _build_model(run.config).model
     fresh.load_state_dict(state)
     run.wrapped = run.optimizer = None  # the engine's shards and optimizer state go
     return fresh.to(accelerator.device)
@@ -229,14 +235,15 @@ def _setup(
         outputs.MetricsLog(Path(config.out), is_main=accelerator.is_main_process),
         micro_per_epoch,
         total_steps,
-        launch=launch_info(config, world),
+        launch=launch_info(config, world, engine_name(accelerator)),
     )
-    outputs.say(
+    for note in [
         f"global batch: {config.batch_size} pairs per process × {world} process(es) × "
-        f"{config.grad_accum} accumulation = {run.launch['global_batch']} pairs per step",
-        quiet=quiet,
-        is_main=accelerator.is_main_process,
-    )
+        f"{config.grad_accum} accumulation = {run.launch['global_batch']} pairs per step "
+        f"({run.launch['engine']})",
+        *configure_engine(accelerator, config),
+    ]:
+        outputs.say(note, quiet=quiet, is_main=accelerator.is_main_process)
     run.strategy = resolve_strategy(
         config.pair_forward, model.model, model.info.scoring["rule"], world
     )
@@ -284,9 +291,10 @@ def _resume(run: Run, quiet: bool) -> None:
     )
 
 
-def launch_info(config: TrainConfig, processes: int) -> dict:
+def launch_info(config: TrainConfig, processes: int, engine: str) -> dict:
     """What ``train_config.json`` and ``metrics.json`` record about the launch."""
     return {
+        "engine": engine,
         "processes": processes,
         "batch_size_per_process": config.batch_size,
         "grad_accum": config.grad_accum,
@@ -367,8 +375,7 @@ def _optimizer_step(run: Run, group: list[np.ndarray]) -> None:
         weight = len(rows) * world / group_pairs
         if len(rows) == 0:  # one pair at weight 0: this process still meets the all-reduce
             rows = global_rows[:1]
-        syncing = nullcontext() if k == len(group) - 1 else accelerator.no_sync(run.wrapped)
-        with syncing:
+        with micro_batch(accelerator, run.wrapped, last=k == len(group) - 1):
             pair = pair_forward(
                 run.wrapped,
                 [run.data.train_encoded[i] for i in rows],
@@ -392,7 +399,7 @@ def _optimizer_step(run: Run, group: list[np.ndarray]) -> None:
             run.stats.add(state.step + 1, loss, counted, pair.r_chosen, pair.r_rejected, pair.tie)
             if run.stats.eager:  # CPU: reading is free, so stop before the backward
                 _flush(run)
-            accelerator.backward(loss * weight)
+            backward(accelerator, loss * weight)
         state.tokens_seen += pair.tokens * world
     if config.max_grad_norm:
         accelerator.clip_grad_norm_(run.wrapped.parameters(), config.max_grad_norm)

@@ -1,0 +1,103 @@
+"""DeepSpeed ZeRO under ``accelerate launch`` on the CPU (DeepSpeed's CPU accelerator, gloo),
+with the shipped configs (examples/accelerate/zero2.yaml, zero3.yaml) at 2 processes and fp32:
+the same run as one process with the global batch, and ZeRO-3's save-with-gather gives a
+normal HF folder that plain transformers scores as rewardkit's own load does."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from safetensors.torch import load_file
+from transformers import AutoModelForSequenceClassification
+
+from rewardkit.data import read_pairs
+from rewardkit.model.loading import load_reward_model
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from launching import accelerate_launch, free_port, single_process  # noqa: E402
+
+pytest.importorskip("deepspeed", reason="deepspeed is not installed (scripts/setup.sh installs it)")
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "accelerate"
+PAIRS = 29  # the last global batch is a single pair: one process's share of it is empty
+# biases whose gradient is exactly 0 in exact arithmetic (see test_launched_training)
+ZERO_GRADIENT = ("attention.self.key.bias", "classifier.bias")
+
+
+def cpu_config(name: str, folder: Path) -> Path:
+    """examples/accelerate/NAME.yaml for 2 CPU processes in fp32, on a free port."""
+    config = yaml.safe_load((EXAMPLES / f"{name}.yaml").read_text())
+    config.update(num_processes=2, mixed_precision="no", main_process_port=free_port())
+    path = folder / f"{name}-cpu.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory, tiny_config, cli_args, world_files):
+    """``job(out, batch_size, grad_accum=1)`` → the ``rewardkit train`` arguments."""
+    folder = tmp_path_factory.mktemp("deepspeed")
+    lines = Path(world_files["train"]).read_text().splitlines()[:PAIRS]
+    data = folder / "train29.jsonl"
+    data.write_text("\n".join(lines) + "\n")
+
+    def make(out, batch_size: int, grad_accum: int = 1) -> list[str]:
+        config = tiny_config(
+            out, data=str(data), batch_size=batch_size, grad_accum=grad_accum, epochs=1
+        )
+        return cli_args(config)
+
+    return make
+
+
+def test_zero3_matches_one_process_and_saves_a_gathered_hf_folder(tmp_path, job, world_files):
+    reference, out = tmp_path / "one", tmp_path / "zero3"
+    single_process(job(reference, 4))
+    launched = accelerate_launch(job(out, 2), config_file=cpu_config("zero3", tmp_path))
+    said = " ".join(launched.stderr.split())
+    assert "= 4 pairs per step (DeepSpeed ZeRO-3)" in said
+    launch = json.loads((out / "train_config.json").read_text())["launch"]
+    assert launch["engine"] == "DeepSpeed ZeRO-3" and launch["global_batch"] == 4
+    _assert_same_weights(out, reference)
+    # the gathered folder: plain transformers scores what rewardkit's loader scores
+    model = load_reward_model(str(out))
+    pairs, _ = read_pairs(str(world_files["eval"]))
+    texts = [(p.prompt, p.chosen) for p in pairs]
+    ours = model.score([t[0] for t in texts], [t[1] for t in texts]).rewards
+    plain = AutoModelForSequenceClassification.from_pretrained(out).eval()
+    with torch.no_grad():
+        theirs = [
+            float(plain(input_ids=torch.tensor([f.ids])).logits[0, 0])
+            for f in model.encoder.fit_texts(texts, "truncate")
+        ]
+    assert theirs == pytest.approx(list(ours), abs=1e-5)
+    assert len(set(round(r, 4) for r in theirs)) > 1  # real, distinct rewards
+
+
+def test_zero2_with_accumulation_matches_one_process_with_the_same_plan(tmp_path, job):
+    """2 processes × batch 1 × 2 micro-batches per step: the engine steps at the
+    accumulation boundary only, and the loss is not divided twice."""
+    reference, out = tmp_path / "one", tmp_path / "zero2"
+    single_process(job(reference, 2, grad_accum=2))
+    launched = accelerate_launch(
+        job(out, 1, grad_accum=2), config_file=cpu_config("zero2", tmp_path)
+    )
+    said = " ".join(launched.stderr.split())
+    assert "1 pairs per process × 2 process(es) × 2 accumulation = 4 pairs" in said
+    assert "(DeepSpeed ZeRO-2)" in said
+    _assert_same_weights(out, reference)
+
+
+def _assert_same_weights(out: Path, reference: Path) -> None:
+    weights, want = load_file(out / "model.safetensors"), load_file(reference / "model.safetensors")
+    assert weights.keys() == want.keys()
+    compared = [name for name in want if not name.endswith(ZERO_GRADIENT)]
+    assert len(compared) > 30
+    for name in compared:
+        assert torch.allclose(weights[name], want[name], atol=1e-5, rtol=0), name
+    metrics, want_metrics = (json.loads((d / "metrics.json").read_text()) for d in (out, reference))
+    assert metrics["accuracy"] == want_metrics["accuracy"]
+    assert metrics["training"]["pairs_seen"] == want_metrics["training"]["pairs_seen"] == PAIRS
