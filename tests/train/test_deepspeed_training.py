@@ -1,7 +1,8 @@
 """DeepSpeed ZeRO under ``accelerate launch`` on the CPU (DeepSpeed's CPU accelerator, gloo),
 with the shipped configs (examples/accelerate/zero2.yaml, zero3.yaml) at 2 processes and fp32:
-the same run as one process with the global batch, and ZeRO-3's save-with-gather gives a
-normal HF folder that plain transformers scores as rewardkit's own load does."""
+the same run as one process with the global batch, ZeRO-3's save-with-gather gives a normal HF
+folder that plain transformers scores as rewardkit's own load does, and LoRA adapters trained
+under ZeRO-3 score as one process's."""
 
 import json
 import sys
@@ -89,6 +90,23 @@ def test_zero2_with_accumulation_matches_one_process_with_the_same_plan(tmp_path
     assert "1 pairs per process × 2 process(es) × 2 accumulation = 4 pairs" in said
     assert "(DeepSpeed ZeRO-2)" in said
     _assert_same_weights(out, reference)
+
+
+def test_zero3_trains_lora_adapters_as_one_process_does(tmp_path, job, world_files):
+    """LoRA under ZeRO-3 (the large-model recipe): the adapter folder saved from the gathered
+    copy reloads through rewardkit and scores as the one-process run's adapters do."""
+    lora = ["--lora-r", "4", "--no-merge-lora"]
+    reference, out = tmp_path / "one", tmp_path / "zero3-lora"
+    single_process([*job(reference, 4), *lora])
+    accelerate_launch([*job(out, 2), *lora], config_file=cpu_config("zero3", tmp_path))
+    assert (out / "adapter_model.safetensors").is_file()
+    pairs, _ = read_pairs(str(world_files["eval"]))
+    prompts, responses = [p.prompt for p in pairs], [p.chosen for p in pairs]
+    ours, want = (
+        load_reward_model(str(d)).score(prompts, responses).rewards for d in (out, reference)
+    )
+    assert list(ours) == pytest.approx(list(want), abs=1e-5)
+    assert len({round(r, 4) for r in ours}) > 1  # real, distinct rewards
 
 
 def _assert_same_weights(out: Path, reference: Path) -> None:
