@@ -15,7 +15,8 @@ Stages, each in a fresh process (kernel caches warmed by one run must not speed 
   rate: the per-step losses must agree within 1e-2.
 * ``fsdp``, ``zero3``: ``accelerate launch`` (1 process) with examples/accelerate/fsdp.yaml and
   zero3.yaml, a few steps, then the saved folder must load in plain transformers and score as
-  rewardkit's own load of it (the save-with-gather path; ZeRO-3 needs deepspeed installed).
+  rewardkit's own load of it (the save-with-gather path; ZeRO-3 needs deepspeed, whose wheel
+  bench/gpu_carry.sh builds for the device tool; ZeRO-3 on the CPU is tested in CI).
 
 rewardkit runs its best mode for a decoder: ``--pair-forward packed`` (padding-free, each
 batch's texts end to end in one row) with ``--attention flex_attention`` on a GPU, whose block
