@@ -27,12 +27,18 @@ def stored_runs(ctx, recipe: str, step: str) -> list[dict]:
     return [r for r in sorted(runs, key=lambda r: r["seed"]) if r["seed"] < ctx.args.seeds]
 
 
+def over_budget(ctx, run: dict, budget: float | None) -> bool:
+    """The stop-over rule: a run that took over ``--stop-over`` × TRL's time (``budget``: the
+    first TRL run's seconds) ends its recipe's seeds on that step."""
+    return bool(budget) and budget_ratio(run, budget) > ctx.args.stop_over
+
+
 def trains_more(ctx, recipe, step: str, budget: float | None) -> bool:
     """Whether ``run_seeds`` would still train a run of the recipe on ``step`` (a WARM merge:
     its members), by its own rule: seeds in order, a seed with no stored result trains
-    (a merge whose members are stored only merges), and once a stored run took over
-    ``--stop-over`` × TRL's time (``budget``: the first TRL run's seconds) the later seeds are
-    skipped — so an over-budget recipe's missing seeds are not work left."""
+    (a merge whose members are stored only merges), and after a stored run
+    :func:`over_budget` the later seeds are skipped — so an over-budget recipe's missing seeds
+    are not work left."""
     stored = {run["seed"]: run for run in stored_runs(ctx, recipe.name, step)}
     members = {}
     if recipe.merge_of:  # the merge's time is its members' plus its own: at least theirs
@@ -41,7 +47,7 @@ def trains_more(ctx, recipe, step: str, budget: float | None) -> bool:
         run = stored.get(seed, members.get(seed))
         if run is None:
             return True
-        if budget and budget_ratio(run, budget) > ctx.args.stop_over:
+        if over_budget(ctx, run, budget):
             return False
     return False
 

@@ -64,6 +64,7 @@ from budget_anchor import (  # noqa: E402
 from budget_recipes import SMOLLM2, Recipe, recipes, select  # noqa: E402
 from budget_report import (  # noqa: E402
     budget_ratio,
+    over_budget,
     print_eval,
     print_preset,
     print_validation,
@@ -315,14 +316,14 @@ def model_path(work: Path, step: str, recipe: str, seed: int) -> Path:
 
 def run_seeds(ctx, recipe: Recipe, step: str, budget: float | None) -> None:
     """The recipe's runs on ``step``, seed by seed; when ``budget`` (the first TRL time) is
-    given, other seeds are skipped once one run takes over ``--stop-over`` × TRL's time."""
+    given, the other seeds are skipped once a run is :func:`over_budget`."""
     for seed in range(ctx.args.seeds):
         try:
             result = run_once(ctx, recipe, step, seed)
         except RunFailed as err:
             print(f"{step} · {recipe.name} · seed {seed}: failed, {err}", flush=True)
             continue
-        if budget and budget_ratio(result, budget) > ctx.args.stop_over:
+        if over_budget(ctx, result, budget):
             print(
                 f"{step} · {recipe.name}: {budget_ratio(result, budget):.2f}× TRL's time > "
                 f"{ctx.args.stop_over} — its other seeds are skipped",

@@ -12,6 +12,7 @@ with rewardkit's ``tokens_seen``.
 
 from __future__ import annotations
 
+import math
 import tempfile
 import time
 from dataclasses import dataclass
@@ -103,7 +104,7 @@ def run_trl(run: TrlRun, rows: list[dict], append_eos: bool = True) -> dict:
         trainer.model.save_pretrained(run.out, safe_serialization=True)
         tokenizer.save_pretrained(run.out)
     steps = trainer.state.global_step
-    pairs = min(kept, steps * run.batch_size) if run.max_steps is None else steps * run.batch_size
+    pairs = pairs_in_steps(steps, kept, run.batch_size)
     tokens = int(trainer._total_train_tokens)  # TRL's count: attention-mask tokens trained on
     return {
         "pairs_trained": pairs,
@@ -116,3 +117,11 @@ def run_trl(run: TrlRun, rows: list[dict], append_eos: bool = True) -> dict:
         "dropped_overlong": len(dataset) - kept,
         "eos_suffix": "" if append_eos else tokenizer.eos_token,
     }
+
+
+def pairs_in_steps(steps: int, kept: int, batch_size: int) -> int:
+    """The pairs ``steps`` steps of TRL's dataloader train on: it goes through the ``kept``
+    pairs epoch after epoch (``max_steps`` past an epoch starts the next), each epoch ending
+    with a partial batch when ``batch_size`` does not divide ``kept``."""
+    per_epoch = math.ceil(kept / batch_size)
+    return (steps // per_epoch) * kept + (steps % per_epoch) * batch_size

@@ -145,8 +145,7 @@ COMMANDS = [
         "merge",
         "rewardkit.overopt.config:MergeConfig",
         "rewardkit.overopt.merge:merge_models",
-        report="averaged {models} models of backbone {backbone} → {out} (uncalibrated: fit its "
-        "calibration with `rewardkit eval --model {out} --data HELD_OUT --calibrate`)",
+        report="averaged {models} models of backbone {backbone} → {out} ({calibration})",
         help="WARM (Ramé et al. 2024): average the weights of reward models fine-tuned from "
         "the same backbone into one ordinary model folder.",
         epilog="Example:  \n`rewardkit merge runs/a runs/b runs/c --out runs/warm`",

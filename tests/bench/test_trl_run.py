@@ -50,3 +50,11 @@ def test_trl_trains_one_epoch_on_rewardkit_texts(trl_run, tiny_bert_dir, world_f
     assert len(result["losses"]) == result["steps"]
     assert result["tokens"] == sum(kept)
     assert (tmp_path / "m" / "config.json").is_file()
+
+
+def test_pairs_in_steps_counts_each_epochs_partial_last_batch(trl_run):
+    """10 kept pairs, batch 4: an epoch is 4 + 4 + 2 pairs in 3 steps, and max_steps past it
+    go on into the next epoch."""
+    counted = [trl_run.pairs_in_steps(steps, 10, 4) for steps in range(1, 8)]
+    assert counted == [4, 8, 10, 14, 18, 20, 24]
+    assert trl_run.pairs_in_steps(5, 8, 4) == 20  # batches divide the epoch: steps × batch

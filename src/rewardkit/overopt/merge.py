@@ -88,7 +88,13 @@ def merge_models(config: MergeConfig, *, progress: bool | None = None) -> dict:
     merged.info.metrics = {}
     merged.info.data = {"merged_from": [Path(f).resolve().name for f in folders]}
     merged.save_pretrained(config.out)
-    return {"models": len(models), "backbone": merged.info.backbone, "out": config.out}
+    return {
+        "models": len(models),
+        "backbone": merged.info.backbone,
+        "out": config.out,
+        "calibration": "uncalibrated: fit its calibration with "
+        f"`rewardkit eval --model {config.out} --data HELD_OUT --calibrate`",
+    }
 
 
 def _comparable_config(model: RewardModel) -> dict:
