@@ -156,9 +156,10 @@ def throughput_run(
 
 def gather_check(engine: str, backbone: str, args, work: Path) -> str:
     """``accelerate launch`` one process with an example config; the saved folder must load
-    in plain transformers and score as rewardkit's own load."""
-    if not torch.cuda.is_available():
-        return "skipped (needs a GPU)"
+    in plain transformers and score as rewardkit's own load. ZeRO-3 runs on a CPU too (the
+    ``--tiny`` smoke run); FSDP needs the GPU."""
+    if not torch.cuda.is_available() and engine == "fsdp":
+        return "skipped (accelerate runs FSDP on GPUs only)"
     if engine == "zero3" and importlib.util.find_spec("deepspeed") is None:
         return "skipped (deepspeed is not installed)"
     out = work / f"{engine}-out"
