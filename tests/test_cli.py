@@ -126,6 +126,26 @@ def test_malformed_data_file_is_one_line_on_stderr(tmp_path, tiny_bert_dir):
     assert f"{data}:3" in result.stderr and "broken JSON" in result.stderr
 
 
+def test_training_on_a_cpu_prints_no_deepspeed_device_warning(tmp_path, tiny_bert_dir, world_files):
+    """With DeepSpeed installed, saving a model imports it (through transformers and
+    accelerate), and on a machine without a GPU it would print its device-detection warning
+    on stdout in the middle of rewardkit's output."""
+    pytest.importorskip("deepspeed")
+    env = {k: v for k, v in os.environ.items() if k != "DS_ACCELERATOR"}
+    args = ["train", "--data", world_files["train"], "--eval-data", world_files["eval"]]
+    args += ["--out", tmp_path / "out", "--backbone", tiny_bert_dir, "--max-steps", "2"]
+    result = subprocess.run(
+        [sys.executable, "-m", "rewardkit", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**env, "HF_HUB_OFFLINE": "1", "CUDA_VISIBLE_DEVICES": ""},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "saved" in result.stdout + result.stderr
+    assert "Setting accelerator" not in result.stdout + result.stderr
+
+
 # --------------------------------------------------------------------------- score / eval
 PAIRS = [
     {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib.util
 import inspect
 import os
 import sys
@@ -41,6 +42,20 @@ def quiet_libraries() -> None:
     tokenizing."""
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+def quiet_deepspeed() -> None:
+    """DeepSpeed, when installed, is imported by every ``save_pretrained`` (transformers asks
+    accelerate whether the model is a DeepSpeed engine) and, on a machine without a GPU,
+    warns on stdout while it detects its device — a line in the middle of rewardkit's output.
+    Where torch is loaded and sees no GPU, the device it would detect is named for it
+    (``DS_ACCELERATOR=cpu``), which skips the detection and its warning; never where a GPU
+    is visible, nor over the user's own setting."""
+    torch = sys.modules.get("torch")
+    if torch is None or "DS_ACCELERATOR" in os.environ or torch.cuda.is_available():
+        return
+    if importlib.util.find_spec("deepspeed") is not None:
+        os.environ["DS_ACCELERATOR"] = "cpu"
 
 
 def user_errors(fn: Callable) -> Callable:
@@ -99,7 +114,9 @@ def config_command(app: typer.Typer, command: Command) -> None:
     @user_errors
     def run(**kwargs):
         config = build_config(cls, kwargs.pop("config"), kwargs)
-        result = resolve(command.run)(config)
+        function = resolve(command.run)  # imports the command's module (and torch)
+        quiet_deepspeed()
+        result = function(config)
         if os.environ.get("RANK", "0") != "0":  # under a launcher the main process reports
             return
         if command.show:
