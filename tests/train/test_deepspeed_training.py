@@ -11,21 +11,24 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from safetensors.torch import load_file
 from transformers import AutoModelForSequenceClassification
 
 from rewardkit.data import read_pairs
 from rewardkit.model.loading import load_reward_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from launching import accelerate_launch, free_port, single_process  # noqa: E402
+from launching import (  # noqa: E402
+    accelerate_launch,
+    assert_same_model,
+    first_pairs,
+    free_port,
+    single_process,
+)
 
 pytest.importorskip("deepspeed", reason="deepspeed is not installed (scripts/setup.sh installs it)")
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "accelerate"
 PAIRS = 29  # the last global batch is a single pair: one process's share of it is empty
-# biases whose gradient is exactly 0 in exact arithmetic (see test_launched_training)
-ZERO_GRADIENT = ("attention.self.key.bias", "classifier.bias")
 
 
 def cpu_config(name: str, folder: Path) -> Path:
@@ -40,10 +43,7 @@ def cpu_config(name: str, folder: Path) -> Path:
 @pytest.fixture(scope="module")
 def job(tmp_path_factory, tiny_config, cli_args, world_files):
     """``job(out, batch_size, grad_accum=1)`` → the ``rewardkit train`` arguments."""
-    folder = tmp_path_factory.mktemp("deepspeed")
-    lines = Path(world_files["train"]).read_text().splitlines()[:PAIRS]
-    data = folder / "train29.jsonl"
-    data.write_text("\n".join(lines) + "\n")
+    data = first_pairs(world_files["train"], tmp_path_factory.mktemp("deepspeed"), PAIRS)
 
     def make(out, batch_size: int, grad_accum: int = 1) -> list[str]:
         config = tiny_config(
@@ -62,7 +62,7 @@ def test_zero3_matches_one_process_and_saves_a_gathered_hf_folder(tmp_path, job,
     assert "= 4 pairs per step (DeepSpeed ZeRO-3)" in said
     launch = json.loads((out / "train_config.json").read_text())["launch"]
     assert launch["engine"] == "DeepSpeed ZeRO-3" and launch["global_batch"] == 4
-    _assert_same_weights(out, reference)
+    assert_same_model(out, reference, PAIRS)
     # the gathered folder: plain transformers scores what rewardkit's loader scores
     model = load_reward_model(str(out))
     pairs, _ = read_pairs(str(world_files["eval"]))
@@ -89,7 +89,7 @@ def test_zero2_with_accumulation_matches_one_process_with_the_same_plan(tmp_path
     said = " ".join(launched.stderr.split())
     assert "1 pairs per process × 2 process(es) × 2 accumulation = 4 pairs" in said
     assert "(DeepSpeed ZeRO-2)" in said
-    _assert_same_weights(out, reference)
+    assert_same_model(out, reference, PAIRS)
 
 
 def test_zero3_trains_lora_adapters_as_one_process_does(tmp_path, job, world_files):
@@ -107,15 +107,3 @@ def test_zero3_trains_lora_adapters_as_one_process_does(tmp_path, job, world_fil
     )
     assert list(ours) == pytest.approx(list(want), abs=1e-5)
     assert len({round(r, 4) for r in ours}) > 1  # real, distinct rewards
-
-
-def _assert_same_weights(out: Path, reference: Path) -> None:
-    weights, want = load_file(out / "model.safetensors"), load_file(reference / "model.safetensors")
-    assert weights.keys() == want.keys()
-    compared = [name for name in want if not name.endswith(ZERO_GRADIENT)]
-    assert len(compared) > 30
-    for name in compared:
-        assert torch.allclose(weights[name], want[name], atol=1e-5, rtol=0), name
-    metrics, want_metrics = (json.loads((d / "metrics.json").read_text()) for d in (out, reference))
-    assert metrics["accuracy"] == want_metrics["accuracy"]
-    assert metrics["training"]["pairs_seen"] == want_metrics["training"]["pairs_seen"] == PAIRS
