@@ -42,12 +42,18 @@ def cpu_config(name: str, folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def job(tmp_path_factory, tiny_config, cli_args, world_files):
-    """``job(out, batch_size, grad_accum=1)`` → the ``rewardkit train`` arguments."""
+    """``job(out, batch_size, grad_accum=1, eval_every=0)`` → the ``rewardkit train``
+    arguments."""
     data = first_pairs(world_files["train"], tmp_path_factory.mktemp("deepspeed"), PAIRS)
 
-    def make(out, batch_size: int, grad_accum: int = 1) -> list[str]:
+    def make(out, batch_size: int, grad_accum: int = 1, eval_every: int = 0) -> list[str]:
         config = tiny_config(
-            out, data=str(data), batch_size=batch_size, grad_accum=grad_accum, epochs=1
+            out,
+            data=str(data),
+            batch_size=batch_size,
+            grad_accum=grad_accum,
+            eval_every=eval_every,
+            epochs=1,
         )
         return cli_args(config)
 
@@ -80,16 +86,26 @@ def test_zero3_matches_one_process_and_saves_a_gathered_hf_folder(tmp_path, job,
 
 def test_zero2_with_accumulation_matches_one_process_with_the_same_plan(tmp_path, job):
     """2 processes × batch 1 × 2 micro-batches per step: the engine steps at the
-    accumulation boundary only, and the loss is not divided twice."""
+    accumulation boundary only, and the loss is not divided twice; evaluating every 2 steps
+    (ZeRO-2 holds the weights whole) gives one process's losses and evaluations."""
     reference, out = tmp_path / "one", tmp_path / "zero2"
-    single_process(job(reference, 2, grad_accum=2))
+    single_process(job(reference, 2, grad_accum=2, eval_every=2))
     launched = accelerate_launch(
-        job(out, 1, grad_accum=2), config_file=cpu_config("zero2", tmp_path)
+        job(out, 1, grad_accum=2, eval_every=2), config_file=cpu_config("zero2", tmp_path)
     )
     said = " ".join(launched.stderr.split())
     assert "1 pairs per process × 2 process(es) × 2 accumulation = 4 pairs" in said
     assert "(DeepSpeed ZeRO-2)" in said
     assert_same_model(out, reference, PAIRS)
+    logged, expected = (
+        [json.loads(line) for line in (d / "metrics.jsonl").read_text().splitlines()]
+        for d in (out, reference)
+    )
+    assert [row["step"] for row in logged] == [row["step"] for row in expected] == [2, 4, 6, 8]
+    for row, want in zip(logged, expected):
+        assert row["train_loss"] == pytest.approx(want["train_loss"], abs=1e-4)
+        assert row["eval"]["accuracy"] == want["eval"]["accuracy"]
+        assert row["eval"]["bt_loss"] == pytest.approx(want["eval"]["bt_loss"], abs=1e-5)
 
 
 def test_zero3_trains_lora_adapters_as_one_process_does(tmp_path, job, world_files):
