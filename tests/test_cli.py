@@ -146,6 +146,23 @@ def test_training_on_a_cpu_prints_no_deepspeed_device_warning(tmp_path, tiny_ber
     assert "Setting accelerator" not in result.stdout + result.stderr
 
 
+def test_deepspeed_is_told_the_cpu_before_any_command_module_loads_torch():
+    """``rewardkit demo`` imports torch only inside the command: the device is named before."""
+    pytest.importorskip("deepspeed")
+    env = {k: v for k, v in os.environ.items() if k != "DS_ACCELERATOR"}
+    code = (
+        "import os, sys; from rewardkit.cli_support import quiet_deepspeed; quiet_deepspeed(); "
+        "print(os.environ.get('DS_ACCELERATOR'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**env, "CUDA_VISIBLE_DEVICES": ""},
+    )
+    assert done.stdout.strip() == "cpu", done.stderr[-2000:]
+
+
 # --------------------------------------------------------------------------- score / eval
 PAIRS = [
     {

@@ -48,13 +48,15 @@ def quiet_deepspeed() -> None:
     """DeepSpeed, when installed, is imported by every ``save_pretrained`` (transformers asks
     accelerate whether the model is a DeepSpeed engine) and, on a machine without a GPU,
     warns on stdout while it detects its device — a line in the middle of rewardkit's output.
-    Where torch is loaded and sees no GPU, the device it would detect is named for it
+    Where torch sees no GPU, the device it would detect is named for it
     (``DS_ACCELERATOR=cpu``), which skips the detection and its warning; never where a GPU
-    is visible, nor over the user's own setting."""
-    torch = sys.modules.get("torch")
-    if torch is None or "DS_ACCELERATOR" in os.environ or torch.cuda.is_available():
+    is visible, nor over the user's own setting. Costs torch's import only where DeepSpeed
+    is installed (the commands import it anyway)."""
+    if "DS_ACCELERATOR" in os.environ or importlib.util.find_spec("deepspeed") is None:
         return
-    if importlib.util.find_spec("deepspeed") is not None:
+    import torch
+
+    if not torch.cuda.is_available():
         os.environ["DS_ACCELERATOR"] = "cpu"
 
 
@@ -128,8 +130,8 @@ def config_command(app: typer.Typer, command: Command) -> None:
     @user_errors
     def run(**kwargs):
         config = build_config(cls, kwargs.pop("config"), kwargs)
-        function = resolve(command.run)  # imports the command's module (and torch)
         quiet_deepspeed()
+        function = resolve(command.run)
         try:
             result = function(config)
         finally:
